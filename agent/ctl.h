@@ -1,0 +1,19 @@
+/*
+ * wardenctl subcommands. Each lives in agent/ctl_<name>.c and has the signature of
+ * ctl_cmd_fn: argv[0] is the subcommand name; it returns the process exit status
+ * (0 success, 1 failure the user should see, 2 usage error). Subcommands print; the
+ * libraries they call never do.
+ */
+#ifndef WARD_AGENT_CTL_H
+#define WARD_AGENT_CTL_H
+
+typedef int (*ctl_cmd_fn)(int argc, char **argv);
+
+int ctl_fileinfo(int argc, char **argv);
+
+/* Exit codes shared by every subcommand. */
+#define CTL_EXIT_OK    0
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef WARD_AGENT_VERSION_H
+#define WARD_AGENT_VERSION_H
+#define WARD_VERSION "0.1.0"
+#endif

@@ -1,0 +1,35 @@
+/*
+ * warden — every hard limit in one place. Untrusted input (Mach-O, plist, JSON, socket
+ * messages) is checked against these before anything is allocated or dereferenced.
+ * Modules add their limits here, grouped by module.
+ */
+#ifndef WARD_COMMON_LIMITS_H
+#define WARD_COMMON_LIMITS_H
+
+/* ---- scanner: Mach-O / code signature ---- */
+#define WARD_MAX_SLICES          16u        /* fat archs we look at */
+#define WARD_MAX_LOAD_COMMANDS   4096u      /* ncmds in one Mach-O header */
+#define WARD_MAX_SIZEOFCMDS      (16u << 20)/* bytes of load commands */
+#define WARD_MAX_SIGNATURE_BYTES (64u << 20)/* LC_CODE_SIGNATURE datasize */
+#define WARD_MAX_BLOB_INDEXES    64u        /* SuperBlob count */
+#define WARD_MAX_CODE_SLOTS      (1u << 24) /* nCodeSlots */
+#define WARD_MAX_SPECIAL_SLOTS   64u        /* nSpecialSlots */
+#define WARD_MAX_SIGNING_ID      255u       /* bytes, without NUL */
+#define WARD_MAX_TEAM_ID         63u        /* bytes, without NUL */
+#define WARD_IO_CHUNK            (256u << 10)/* streaming read size for hashing */
+
+/* ---- rules ---- */
+#define WARD_MAX_RULES           (4u << 20) /* rules in one store */
+#define WARD_MAX_IMPORT_BYTES    (256u << 20)/* rule JSON file */
+#define WARD_MAX_RULE_TEXT       1024u      /* custom_msg, custom_url, comment */
+
+/* ---- profiles ---- */
+#define WARD_MAX_PLIST_BYTES     (16u << 20)
+#define WARD_MAX_PLIST_DEPTH     32u
+#define WARD_MAX_PLIST_NODES     (1u << 20)
+
+/* ---- agent: control socket ---- */
+#define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
+#define WARD_MAX_CTL_CLIENTS     32u
+
+#endif

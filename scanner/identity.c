@@ -1,0 +1,206 @@
+/*
+ * File identity: type sniffing, whole-file SHA-256, and dispatch to the Mach-O parser.
+ */
+#include "scanner/identity.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "scanner/macho.h"
+
+const char *ward_filetype_name(ward_filetype_t t)
+{
+	switch (t) {
+	case WARD_FT_MACHO: return "macho";
+	case WARD_FT_FAT: return "fat";
+	case WARD_FT_ELF: return "elf";
+	case WARD_FT_SCRIPT: return "script";
+	case WARD_FT_OTHER: break;
+	}
+	return "other";
+}
+
+const char *ward_sigstatus_name(ward_sigstatus_t s)
+{
+	switch (s) {
+	case WARD_SIG_ADHOC: return "adhoc";
+	case WARD_SIG_SIGNED: return "signed";
+	case WARD_SIG_INVALID: return "invalid";
+	case WARD_SIG_UNSIGNED: break;
+	}
+	return "unsigned";
+}
+
+ward_err_t ward_reader_read(const ward_reader_t *r, uint64_t off, void *dst, size_t len,
+                            ward_error_t *err)
+{
+	if (off > r->size || len > r->size - off)
+		return ward_error_set(err, WARD_E_TRUNCATED,
+		                      "read of %zu bytes at offset %llu past end of file (%llu bytes)",
+		                      len, (unsigned long long)off, (unsigned long long)r->size);
+	if (r->fd < 0) {
+		memcpy(dst, r->buf + off, len);
+		return WARD_OK;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(r->fd, (uint8_t *)dst + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ward_error_set(err, WARD_E_IO, "read at offset %llu: %s",
+			                      (unsigned long long)(off + done), strerror(errno));
+		if (n == 0)
+			return ward_error_set(err, WARD_E_TRUNCATED, "file shrank while reading at offset %llu",
+			                      (unsigned long long)(off + done));
+		done += (size_t)n;
+	}
+	return WARD_OK;
+}
+
+ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(WARD_IO_CHUNK);
+	ward_err_t rc = WARD_OK;
+	off_t off = 0;
+
+	if (ctx == NULL || buf == NULL) {
+		rc = ward_error_set(err, WARD_E_NOMEM, "sha256: out of memory");
+		goto out;
+	}
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestInit_ex failed");
+		goto out;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (;;) {
+		ssize_t n = pread(fd, buf, WARD_IO_CHUNK, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = ward_error_set(err, WARD_E_IO, "sha256: read at offset %lld: %s",
+			                    (long long)off, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+			rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestUpdate failed");
+			goto out;
+		}
+		off += n;
+	}
+	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestFinal_ex failed");
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* Copy the program of a "#!" line (up to whitespace) into id->interpreter. */
+static void read_interpreter(const ward_reader_t *r, ward_identity_t *id)
+{
+	char line[sizeof(id->interpreter) + 2];
+	size_t n = r->size - 2 < sizeof(line) - 1 ? (size_t)(r->size - 2) : sizeof(line) - 1;
+	size_t i = 0, j = 0;
+
+	if (ward_reader_read(r, 2, line, n, NULL) != WARD_OK)
+		return;
+	line[n] = '\0';
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (i < n && j + 1 < sizeof(id->interpreter) && line[i] != ' ' && line[i] != '\t' &&
+	       line[i] != '\n' && line[i] != '\r' && line[i] != '\0')
+		id->interpreter[j++] = line[i++];
+	id->interpreter[j] = '\0';
+}
+
+static ward_err_t identity_read(const ward_reader_t *r, unsigned flags, ward_identity_t *out,
+                                ward_error_t *err)
+{
+	uint8_t magic[4] = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	out->file_size = r->size;
+	if (r->size >= 4 && ward_reader_read(r, 0, magic, 4, err) != WARD_OK)
+		return err ? err->code : WARD_E_IO;
+	if (r->size >= 4 && ward_macho_is_magic(magic)) {
+		ward_err_t rc = ward_macho_read(r, flags, out, err);
+		if (rc != WARD_OK)
+			return rc;
+	} else if (r->size >= 4 && memcmp(magic, "\177ELF", 4) == 0) {
+		out->type = WARD_FT_ELF;
+	} else if (r->size >= 2 && magic[0] == '#' && magic[1] == '!') {
+		out->type = WARD_FT_SCRIPT;
+		read_interpreter(r, out);
+	} else {
+		out->type = WARD_FT_OTHER;
+	}
+	if ((flags & WARD_ID_SHA256) && r->fd >= 0) {
+		ward_err_t rc = ward_sha256_fd(r->fd, out->sha256, err);
+		if (rc != WARD_OK)
+			return rc;
+		out->has_sha256 = true;
+	} else if ((flags & WARD_ID_SHA256) && r->fd < 0) {
+		unsigned int len = 0;
+		if (EVP_Digest(r->buf, r->size, out->sha256, &len, EVP_sha256(), NULL) != 1)
+			return ward_error_set(err, WARD_E_CRYPTO, "sha256 failed");
+		out->has_sha256 = true;
+	}
+	return WARD_OK;
+}
+
+ward_err_t ward_identity_read(int fd, unsigned flags, ward_identity_t *out, ward_error_t *err)
+{
+	struct stat st;
+	ward_reader_t r = { .fd = fd, .buf = NULL, .size = 0 };
+
+	if (fstat(fd, &st) != 0)
+		return ward_error_set(err, WARD_E_IO, "fstat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ward_error_set(err, WARD_E_UNSUPPORTED, "not a regular file");
+	r.size = (uint64_t)st.st_size;
+	return identity_read(&r, flags, out, err);
+}
+
+/* Identity of an in-memory image (tests and fuzzing). */
+ward_err_t ward_identity_read_buf(const uint8_t *buf, size_t len, unsigned flags,
+                                  ward_identity_t *out, ward_error_t *err)
+{
+	ward_reader_t r = { .fd = -1, .buf = buf, .size = len };
+	return identity_read(&r, flags, out, err);
+}
+
+ward_err_t ward_identity_read_path(const char *path, unsigned flags, ward_identity_t *out,
+                                   ward_error_t *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ward_err_t rc;
+
+	if (fd < 0)
+		return ward_error_set(err, WARD_E_IO, "%s", strerror(errno));
+	rc = ward_identity_read(fd, flags, out, err);
+	close(fd);
+	return rc;
+}
+
+const ward_slice_t *ward_identity_primary(const ward_identity_t *id)
+{
+	static const char *const pref[] = { "arm64", "x86_64" };
+
+	if (id->nslices == 0)
+		return NULL;
+	for (size_t p = 0; p < sizeof(pref) / sizeof(pref[0]); p++)
+		for (unsigned i = 0; i < id->nslices; i++)
+			if (strcmp(id->slices[i].arch, pref[p]) == 0)
+				return &id->slices[i];
+	return &id->slices[0];
+}

@@ -1,0 +1,107 @@
+/*
+ * warden — file identity: what is this file, and who signed it?
+ *
+ * The identity is what every rule keys on. Reading it must be exact, fast (a signed
+ * Mach-O's CDHash and team ID come from the CodeDirectory alone, without hashing the
+ * whole file) and safe on hostile input (every read is bounds-checked against the file
+ * size and the limits in common/limits.h).
+ *
+ * Structures are fixed-size: no allocation, so the agent can read an identity on the
+ * hot path and callers never free anything.
+ */
+#ifndef WARD_SCANNER_IDENTITY_H
+#define WARD_SCANNER_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/limits.h"
+
+#define WARD_SHA256_LEN 32
+#define WARD_CDHASH_LEN 20
+
+typedef enum {
+	WARD_FT_OTHER = 0,
+	WARD_FT_MACHO,   /* thin Mach-O, 32 or 64 bit */
+	WARD_FT_FAT,     /* universal binary (FAT_MAGIC / FAT_MAGIC_64) */
+	WARD_FT_ELF,
+	WARD_FT_SCRIPT,  /* starts with "#!" */
+} ward_filetype_t;
+
+typedef enum {
+	WARD_SIG_UNSIGNED = 0, /* no LC_CODE_SIGNATURE */
+	WARD_SIG_ADHOC,        /* CodeDirectory without a CMS signer (CS_ADHOC) */
+	WARD_SIG_SIGNED,       /* CodeDirectory with a CMS blob carrying a leaf certificate */
+	WARD_SIG_INVALID,      /* present but wrong: see ward_slice_t.invalid_reason */
+} ward_sigstatus_t;
+
+/* One architecture slice of a Mach-O (a thin file has exactly one). */
+typedef struct ward_slice {
+	char arch[16];              /* "arm64", "x86_64", "arm64e", "i386", or "cpu:<n>" */
+	uint32_t cputype, cpusubtype;
+	uint64_t offset, size;      /* of the slice within the file */
+	ward_sigstatus_t status;
+	char invalid_reason[160];   /* for WARD_SIG_INVALID: which page/slot/blob */
+	bool has_cdhash;
+	uint8_t cdhash[WARD_CDHASH_LEN];
+	uint8_t hash_type;          /* CS_HASHTYPE_* of the chosen CodeDirectory */
+	uint32_t cd_version;
+	uint32_t cd_flags;          /* CS_ADHOC 0x2, CS_RUNTIME 0x10000, CS_LINKER_SIGNED 0x20000 */
+	char signing_id[WARD_MAX_SIGNING_ID + 1];
+	char team_id[WARD_MAX_TEAM_ID + 1];   /* empty when none */
+	bool has_cert;
+	uint8_t cert_sha256[WARD_SHA256_LEN]; /* leaf certificate (DER) SHA-256 */
+	char cert_cn[128];
+	char cert_ou[64];
+	uint32_t pages_checked;     /* code slots verified (0 when not asked) */
+} ward_slice_t;
+
+typedef struct ward_identity {
+	ward_filetype_t type;
+	uint64_t file_size;
+	bool has_sha256;
+	uint8_t sha256[WARD_SHA256_LEN];
+	unsigned nslices;
+	ward_slice_t slices[WARD_MAX_SLICES];
+	char interpreter[256];      /* WARD_FT_SCRIPT: the #! line's program */
+} ward_identity_t;
+
+/* Flags for ward_identity_read(). */
+#define WARD_ID_SHA256       0x1u /* hash the whole file (streaming) */
+#define WARD_ID_VERIFY_PAGES 0x2u /* check every code slot up to codeLimit */
+
+/*
+ * Read the identity of the open file fd (read with pread: the file offset is not
+ * moved). flags selects the costly parts. Returns WARD_OK and fills *out; on error
+ * returns the code and fills err with the reason (what and at which offset).
+ * A Mach-O whose signature is present but wrong is NOT an error: it is WARD_OK with
+ * that slice's status WARD_SIG_INVALID and the reason in invalid_reason. Errors are
+ * for files that cannot be read or are not well-formed containers.
+ */
+ward_err_t ward_identity_read(int fd, unsigned flags, ward_identity_t *out, ward_error_t *err);
+
+/* Same, on an in-memory image of len bytes (tests, fuzzing). */
+ward_err_t ward_identity_read_buf(const uint8_t *buf, size_t len, unsigned flags,
+                                  ward_identity_t *out, ward_error_t *err);
+
+/* Same, opening path read-only (O_CLOEXEC|O_NOFOLLOW is NOT used: paths follow links). */
+ward_err_t ward_identity_read_path(const char *path, unsigned flags, ward_identity_t *out,
+                                   ward_error_t *err);
+
+/*
+ * The slice that decisions key on: on macOS the kernel picks the slice; on Linux there
+ * is no Mach-O exec, so we pick arm64, then x86_64, then the first. NULL if no slices.
+ */
+const ward_slice_t *ward_identity_primary(const ward_identity_t *id);
+
+/* Streaming SHA-256 of the whole file behind fd (pread from offset 0, OpenSSL EVP). */
+ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err);
+
+/* Names for printing: "macho", "fat", "elf", "script", "other"; and
+ * "unsigned", "adhoc", "signed", "invalid". */
+const char *ward_filetype_name(ward_filetype_t t);
+const char *ward_sigstatus_name(ward_sigstatus_t s);
+
+#endif

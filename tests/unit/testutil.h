@@ -1,0 +1,37 @@
+/* Shared helpers for the cmocka unit tests. */
+#ifndef WARD_TESTS_TESTUTIL_H
+#define WARD_TESTS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* Directory of checked-in fixtures; tests run from the repository root. */
+#define FIXTURES "tests/fixtures"
+
+/* Read a whole file into a malloc'd buffer (test helper: fails the test on error). */
+static inline uint8_t *tu_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+#endif
