@@ -320,8 +320,20 @@ static void test_tampered_cd_breaks_cms(void **state)
 	/* A CMS blob that is not DER. */
 	size_t cms = mu_blob(img, 0x10000);
 	img[cms + 8] ^= 0xff;
-	expect_invalid(img, len, 0, "is not a DER CMS message");
+	expect_invalid(img, len, 0, "is not a BER ContentInfo");
 	img[cms + 8] ^= 0xff;
+	/* A signed attribute changed (the signing time): the signer's signature breaks. */
+	static const uint8_t signing_time[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05 };
+	uint8_t *st = memmem(img + cms, mu_be32(img + cms + 4), signing_time, sizeof(signing_time));
+	assert_non_null(st);
+	st[sizeof(signing_time) + 6] ^= 0x01;   /* SET, UTCTime header, then a digit */
+	expect_invalid(img, len, 0, "CMS signature does not verify with the signer's certificate");
+	st[sizeof(signing_time) + 6] ^= 0x01;
+	/* Back to good: the cached certificate set changes nothing. */
+	ward_identity_t id;
+	ward_error_t err;
+	assert_int_equal(mu_read(img, len, 0, &id, &err), WARD_OK);
+	assert_int_equal(id.slices[0].status, WARD_SIG_SIGNED);
 	free(img);
 }
 
@@ -493,7 +505,7 @@ static void test_alternate_cd_must_be_listed_by_signer(void **state)
 	/* Signed over slot 0 (SHA-1) without listing the SHA-384 CD that would be used. */
 	cms = forge_cms(img + cd0, mu_be32(img + cd0 + 4), "ABCDE12345", NULL, NULL, &clen);
 	img2 = mu_replace_blob(img, len, 0x10000, cms, clen, &len2);
-	expect_invalid(img2, len2, 0, "CodeDirectory in slot 0x1002 is not among the CDHashes the signer listed");
+	expect_invalid(img2, len2, 0, "chosen CodeDirectory is not among the CDHashes the signer listed");
 	free(cms);
 	/* Listed: the next check (the self-made chain) is what fails now. */
 	assert_int_equal(mu_read(img2, len2, 0, &id, &err), WARD_OK);
