@@ -473,6 +473,7 @@ out:
 /* ---------------------------------------------------------------- entry point */
 
 ward_err_t ward_cms_check(const uint8_t *der, size_t len, const uint8_t *cd0, size_t cd0len,
+                          const EVP_MD *cd0_md, const uint8_t *cd0_digest,
                           const uint8_t *alt_cdhash, ward_slice_t *s, ward_error_t *err)
 {
 	struct signer sg;
@@ -533,7 +534,10 @@ ward_err_t ward_cms_check(const uint8_t *der, size_t len, const uint8_t *cd0, si
 		rc = ward_slice_invalid(s, "CMS signer has no messageDigest");
 		goto out;
 	}
-	if (EVP_Digest(cd0, cd0len, h, &hlen, md, NULL) != 1) {
+	if (cd0_md != NULL && cd0_digest != NULL && EVP_MD_get_type(cd0_md) == EVP_MD_get_type(md)) {
+		hlen = (unsigned int)EVP_MD_get_size(md);
+		memcpy(h, cd0_digest, hlen);
+	} else if (EVP_Digest(cd0, cd0len, h, &hlen, md, NULL) != 1) {
 		rc = ward_error_set(err, WARD_E_CRYPTO, "CMS digest failed");
 		goto out;
 	}

@@ -642,7 +642,8 @@ ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t 
 	cmsb = find_blob(&sg, CSSLOT_SIGNATURESLOT);
 	if (cmsb != NULL && cmsb->len > BLOB_HEADER) {
 		rc = ward_cms_check(sg.p + cmsb->off + BLOB_HEADER, cmsb->len - BLOB_HEADER, slot0->p,
-		                    slot0->len, best == slot0 ? NULL : s->cdhash, s, err);
+		                    slot0->len, best == slot0 ? best->md : NULL, best == slot0 ? h : NULL,
+		                    best == slot0 ? NULL : s->cdhash, s, err);
 		if (rc != WARD_OK || s->status == WARD_SIG_INVALID)
 			return rc;
 		/* The team ID is the one Apple put in the certificate, or it means nothing. */

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "scanner/identity.h"
 
 typedef struct ward_reader {
@@ -68,10 +70,13 @@ ward_err_t ward_slice_invalid(ward_slice_t *s, const char *fmt, ...)
  * their messageDigest is the digest of cd0 (the CodeDirectory in slot 0), alt_cdhash
  * (the chosen CodeDirectory's CDHash when it is not cd0, else NULL) is listed in Apple's
  * CDHashes attribute, and the leaf chains to a pinned Apple root CA. Otherwise the slice
- * is marked invalid with the reason. Errors only for memory and OpenSSL failures.
+ * is marked invalid with the reason. cd0_md/cd0_digest, when not NULL, are a digest of
+ * cd0 already computed (so a large CodeDirectory is not hashed twice). Errors only for
+ * memory and OpenSSL failures.
  * Thread-safe: verified certificate sets are cached process-wide (scanner/cms.c).
  */
 ward_err_t ward_cms_check(const uint8_t *der, size_t len, const uint8_t *cd0, size_t cd0len,
+                          const EVP_MD *cd0_md, const uint8_t *cd0_digest,
                           const uint8_t *alt_cdhash, ward_slice_t *s, ward_error_t *err);
 
 /* True if the 4 bytes at the start of a file are a Mach-O or fat magic (either order). */
