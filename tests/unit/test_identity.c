@@ -33,6 +33,8 @@ static const struct expect expected[] = {
 	  2, 0x20100, 0x2, NULL, NULL, NULL },
 	{ "tiny-ppc", "ppc", "616aea190db677d265ebb4aba90ff5167ac0f63a", "tiny-ppc", "", "adhoc",
 	  2, 0x20001, 0x2, NULL, NULL, NULL },
+	{ "tiny-scatter", "x86_64", "fe67837698443b8d89afc6f427ca7bd33ccf208c", "tiny-scatter", "", "adhoc",
+	  2, 0x20100, 0x2, NULL, NULL, NULL },
 	/* SHA-384 alternate wins over SHA-1, SHA-256-truncated and SHA-256. */
 	{ "tiny-alt", "x86_64", "4aa290ffc81be4f522faee315199625d22cd5f36", "tiny-alt", "", "adhoc",
 	  4, 0x20600, 0x2, NULL, NULL, NULL },
@@ -267,6 +269,22 @@ static void test_flipped_code_byte_names_the_page(void **state)
 	assert_int_equal(mu_read(img, len, WARD_ID_VERIFY_PAGES, &id, &err), WARD_OK);
 	assert_int_equal(id.slices[0].status, WARD_SIG_SIGNED);
 	assert_int_equal(id.slices[0].pages_checked, last + 1);
+	free(img);
+}
+
+/* Pages listed by a scatter vector are checked run by run. */
+static void test_scatter_pages(void **state)
+{
+	size_t len;
+	uint8_t *img = tu_slurp(FIXTURES "/tiny-scatter", &len);
+	ward_identity_t id;
+	ward_error_t err;
+	(void)state;
+
+	assert_int_equal(mu_read(img, len, WARD_ID_VERIFY_PAGES, &id, &err), WARD_OK);
+	assert_int_equal(id.slices[0].pages_checked, 5);
+	img[3 * 4096 + 1] ^= 0x10;   /* in the second run */
+	expect_invalid(img, len, WARD_ID_VERIFY_PAGES, "code page 3 (offset 12288) hash mismatch");
 	free(img);
 }
 
@@ -531,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_equals_sha256sum),
 		cmocka_unit_test(test_other_file_types),
 		cmocka_unit_test(test_flipped_code_byte_names_the_page),
+		cmocka_unit_test(test_scatter_pages),
 		cmocka_unit_test(test_special_slots),
 		cmocka_unit_test(test_tampered_cd_breaks_cms),
 		cmocka_unit_test(test_cd_ranking),
