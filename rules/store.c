@@ -347,11 +347,13 @@ ward_err_t ward_store_open(const char *path, unsigned flags, ward_store_t **out,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (!ro && !memory) {
+	if (!memory) {
 		int one = 1;
-		/* Keep -wal and -shm after the last writer closes: a reader that may not create
-		 * files in the directory can still open the database read-only. */
+		/* Keep -wal and -shm when the last connection closes (whoever it is): a reader
+		 * that may not create files in the directory can still open the database. */
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	}
+	if (!ro && !memory) {
 		if ((rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL", err)) != WARD_OK)
 			goto fail;
 	}
