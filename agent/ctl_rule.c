@@ -246,10 +246,8 @@ static ward_err_t key_from_path(const char *path, ward_identity_t *id, ward_matc
 		ward_match_key_from_identity(id, key);
 		return WARD_OK;
 	}
-	if (rc == WARD_E_IO || rc == WARD_E_NOTFOUND || rc == WARD_E_NOMEM) {
-		*err = e;
-		return rc;
-	}
+	if (rc == WARD_E_IO || rc == WARD_E_NOTFOUND || rc == WARD_E_NOMEM)
+		return ward_error_set(err, rc, "%s: %s", path, e.msg);
 	/* Not parsable as what it claims to be: the SHA-256 still names it. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return ward_error_set(err, WARD_E_IO, "%s: %s", path, strerror(errno));
