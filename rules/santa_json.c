@@ -120,6 +120,8 @@ static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
 			                      "ISO-8601 time such as 2026-12-31T00:00:00Z", i, expires);
 		if ((rc = ward_rule_time_parse(expires, now, &r->expires_at, &e)) != WARD_OK)
 			return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
+		if (r->expires_at <= 0) /* 0 would mean "never" */
+			return ward_error_set(err, WARD_E_INVAL, "rules[%zu].expires_at: not after 1970", i);
 	}
 	if ((rc = ward_rule_validate(r, &e)) != WARD_OK)
 		return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
