@@ -23,25 +23,39 @@ struct ward_trust {
 	size_t ncerts;
 };
 
-/* The earliest error on the queue (the cause), with its detail text; drains the queue. */
-static void ossl_reason(char *buf, size_t cap)
+/*
+ * Every error on the queue, oldest (the cause) first, with detail text, joined by "; ";
+ * drains the queue. *content_bad (may be NULL) tells whether the content digest failed.
+ */
+static void ossl_reason2(char *buf, size_t cap, bool *content_bad)
 {
 	const char *data = NULL;
 	unsigned long e;
+	size_t off = 0;
 	int flags = 0;
 
 	buf[0] = '\0';
+	if (content_bad)
+		*content_bad = false;
 	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-		const char *r;
-		if (buf[0] != '\0')
-			continue;
-		r = ERR_reason_error_string(e);
-		snprintf(buf, cap, "%s%s%s", r ? r : "unknown OpenSSL error",
-		         (flags & ERR_TXT_STRING) && data && *data ? ": " : "",
-		         (flags & ERR_TXT_STRING) && data ? data : "");
+		const char *r = ERR_reason_error_string(e);
+		bool detail = (flags & ERR_TXT_STRING) && data && *data;
+
+		if (content_bad && ERR_GET_LIB(e) == ERR_LIB_CMS &&
+		    ERR_GET_REASON(e) == CMS_R_CONTENT_VERIFY_ERROR)
+			*content_bad = true;
+		if (off < cap)
+			off += (size_t)snprintf(buf + off, cap - off, "%s%s%s%s", off ? "; " : "",
+			                        r ? r : "unknown OpenSSL error", detail ? ": " : "",
+			                        detail ? data : "");
 	}
 	if (buf[0] == '\0')
 		snprintf(buf, cap, "unknown OpenSSL error");
+}
+
+static void ossl_reason(char *buf, size_t cap)
+{
+	ossl_reason2(buf, cap, NULL);
 }
 
 ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t **out,
@@ -196,8 +210,11 @@ ward_err_t ward_signed_unwrap(const void *buf, size_t len, const ward_trust_t *t
 	if (trust == NULL)
 		flags |= CMS_NO_SIGNER_CERT_VERIFY;
 	if (CMS_verify(cms, NULL, trust ? trust->store : NULL, NULL, out, flags) != 1) {
-		ossl_reason(why, sizeof(why));
-		rc = ward_error_set(err, WARD_E_CRYPTO, "bad signature: %s", why);
+		bool content_bad;
+		ossl_reason2(why, sizeof(why), &content_bad);
+		rc = ward_error_set(err, WARD_E_CRYPTO, "bad signature: %s%s%s",
+		                    content_bad ? "the content was modified after signing (" : "", why,
+		                    content_bad ? ")" : "");
 		goto done;
 	}
 	signer_subject(cms, signer, signer_cap);
