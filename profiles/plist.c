@@ -749,7 +749,8 @@ ward_err_t ward_plist_parse(const void *buf, size_t len, json_t **out,
 		goto out;
 	if (w.lines) {
 		w.lines->root_line = node_line(val);
-		qsort(w.lines->v, w.lines->n, sizeof(*w.lines->v), line_cmp);
+		if (w.lines->n > 0)
+			qsort(w.lines->v, w.lines->n, sizeof(*w.lines->v), line_cmp);
 	}
 out:
 	if (ctxt->myDoc)
