@@ -134,6 +134,10 @@ static unsigned long line_at(const struct ctx *c, const json_t *arr, size_t i, u
 
 static void vreport(struct ctx *c, ward_diag_sev_t sev, ward_err_t code, unsigned long line,
                     const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+static void vreport(struct ctx *c, ward_diag_sev_t sev, ward_err_t code, unsigned long line,
+                    const char *key, const char *fmt, va_list ap)
 {
 	char msg[384];
 
