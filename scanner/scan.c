@@ -232,6 +232,23 @@ static ward_err_t yrules_wrap(YR_RULES *rules, uint32_t nfiles, ward_yrules_t **
 	return WARD_OK;
 }
 
+/*
+ * glob(3) error hook: a directory that does not exist simply matches nothing (the
+ * default /etc/warden/yara/ may be absent); any other error (EACCES, EIO) stops the
+ * expansion, so a rule set never silently loses files it could not read.
+ */
+static _Thread_local int glob_errno;
+static _Thread_local char glob_epath[256];
+
+static int glob_err(const char *epath, int eerrno)
+{
+	if (eerrno == ENOENT || eerrno == ENOTDIR)
+		return 0;
+	glob_errno = eerrno;
+	snprintf(glob_epath, sizeof(glob_epath), "%s", epath);
+	return 1;
+}
+
 static bool has_glob_magic(const char *s)
 {
 	return strpbrk(s, "*?[") != NULL;
@@ -373,12 +390,19 @@ ward_err_t ward_yrules_open(const char *const *paths, size_t npaths, ward_yrules
 			}
 			continue;
 		}
-		grc = glob(paths[i], GLOB_ERR, NULL, &g);
-		if (grc == GLOB_NOMATCH)
+		glob_errno = 0;
+		grc = glob(paths[i], 0, glob_err, &g);
+		if (grc == GLOB_NOMATCH) {
+			globfree(&g);
 			continue;
+		}
 		if (grc != 0) {
-			rc = ward_error_set(err, grc == GLOB_NOSPACE ? WARD_E_NOMEM : WARD_E_IO,
-			                    "%s: cannot expand pattern", paths[i]);
+			globfree(&g);
+			if (grc == GLOB_NOSPACE)
+				rc = ward_error_set(err, WARD_E_NOMEM, "%s: out of memory", paths[i]);
+			else
+				rc = ward_error_set(err, WARD_E_IO, "%s: %s: %s", paths[i], glob_epath,
+				                    strerror(glob_errno ? glob_errno : EIO));
 			goto out;
 		}
 		for (size_t k = 0; k < g.gl_pathc; k++) {

@@ -589,7 +589,7 @@ ward_err_t ward_scanpool_submit(ward_scanpool_t *p, const ward_scan_req_t *req,
 
 	pthread_mutex_lock(&p->mu);
 	p->st.submitted++;
-	if (p->rules == NULL) {
+	if (p->rules == NULL || ward_yrules_count(p->rules) == 0) {
 		p->st.skipped++;
 		pthread_mutex_unlock(&p->mu);
 		verdict_set(v, WARD_SCAN_SKIPPED, 0, "no YARA rules loaded");
