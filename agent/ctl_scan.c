@@ -121,8 +121,9 @@ static void print_text(const char *path, const ward_scan_verdict_t *v, json_t *m
 	       v->action == WARD_SCAN_NONE ? "no effect" : ward_scan_action_name(v->action));
 	if (v->action != WARD_SCAN_NONE)
 		printf(" (%s)", v->reason);
-	printf(", %u match%s, %.2f ms\n", v->nmatches, v->nmatches == 1 ? "" : "es",
-	       (double)v->scan_us / 1000.0);
+	if (v->nmatches)
+		printf(", %u match%s", v->nmatches, v->nmatches == 1 ? "" : "es");
+	printf(", %.2f ms\n", (double)v->scan_us / 1000.0);
 	json_array_foreach(matches, i, m) {
 		json_t *tags = json_object_get(m, "tags"), *t;
 		size_t k;

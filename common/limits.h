@@ -32,6 +32,7 @@
 #define WARD_SCAN_MAX_BUDGET_MS   600000u   /* a caller's wait */
 #define WARD_SCAN_KEEP_BUFFER     (16u << 20)/* read buffer a worker keeps between scans */
 #define WARD_SCAN_REASON_MAX      288u      /* "yara:" + namespace + ":" + rule, or why not */
+#define WARD_SCAN_WORKER_NICE     5         /* scan threads run this much nicer than decisions */
 
 /* ---- rules ---- */
 #define WARD_MAX_RULES           (4u << 20) /* rules in one store */

@@ -186,12 +186,15 @@ typedef struct ward_scanpool_opts {
 	unsigned cache_entries;  /* verdicts kept (rounded up to a power of two) */
 	uint64_t max_bytes;      /* ScanMaxBytes: larger files are SKIPPED */
 	unsigned hard_limit_s;   /* libyara timeout: a background scan never runs longer */
+	int worker_nice;         /* added to the workers' nice value (0..19; Linux sets it per
+	                            thread), so threads deciding preempt threads scanning */
 	ward_scan_done_fn on_done; /* may be NULL */
 	void *on_done_ctx;
 } ward_scanpool_opts_t;
 
 /* Defaults: workers = online CPUs, WARD_SCAN_QUEUE_DEFAULT, WARD_SCAN_CACHE_DEFAULT,
- * max_bytes = 256 MiB (ScanMaxBytes' default), WARD_SCAN_HARD_LIMIT_S, no callback. */
+ * max_bytes = 256 MiB (ScanMaxBytes' default), WARD_SCAN_HARD_LIMIT_S,
+ * WARD_SCAN_WORKER_NICE, no callback. */
 void ward_scanpool_opts_default(ward_scanpool_opts_t *o);
 
 /*

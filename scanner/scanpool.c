@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,16 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	ward_scanpool_t *p = w->pool;
 
+	/* Best effort: a worker at default priority still works, only less politely. */
+	if (p->o.worker_nice > 0) {
+		id_t tid = (id_t)gettid();
+		int cur;
+
+		errno = 0;
+		cur = getpriority(PRIO_PROCESS, tid);
+		if (errno == 0)
+			setpriority(PRIO_PROCESS, tid, cur + p->o.worker_nice);
+	}
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct job *j;
@@ -382,6 +393,7 @@ void ward_scanpool_opts_default(ward_scanpool_opts_t *o)
 	o->cache_entries = WARD_SCAN_CACHE_DEFAULT;
 	o->max_bytes = 256ull << 20;
 	o->hard_limit_s = WARD_SCAN_HARD_LIMIT_S;
+	o->worker_nice = WARD_SCAN_WORKER_NICE;
 }
 
 static void pool_free(ward_scanpool_t *p)
@@ -418,6 +430,8 @@ ward_err_t ward_scanpool_create(const ward_scanpool_opts_t *o, ward_scanpool_t *
 	if (o->hard_limit_s == 0 || o->hard_limit_s > WARD_SCAN_MAX_HARD_LIMIT_S)
 		return ward_error_set(err, WARD_E_INVAL, "scan pool: hard limit must be 1..%u s",
 		                      WARD_SCAN_MAX_HARD_LIMIT_S);
+	if (o->worker_nice < 0 || o->worker_nice > 19)
+		return ward_error_set(err, WARD_E_INVAL, "scan pool: worker nice must be 0..19");
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "scan pool: out of memory");
 	p->o = *o;

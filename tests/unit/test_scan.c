@@ -10,10 +10,12 @@
  */
 #include "tests/unit/testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,6 +171,37 @@ static void wait_running(ward_scanpool_t *p, unsigned n)
 			fail_msg("no scan started within 10 s");
 		sleep_ms(2);
 	}
+}
+
+/* Threads of this process whose nice value is nice (/proc/self/task/<tid>/stat field 19). */
+static unsigned threads_with_nice(int nice)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char path[300], buf[1024], *p;
+		int field = 3, val;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		p = fgets(buf, sizeof(buf), f);
+		fclose(f);
+		if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+			continue;
+		for (p = strtok(p + 1, " "); p && field < 19; p = strtok(NULL, " "))
+			field++;
+		if (p && sscanf(p, "%d", &val) == 1 && val == nice)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* ------------------------------------------------------------------ meaning */
@@ -702,6 +735,8 @@ static void test_queue_full_answers_busy_at_once(void **state)
 	v = submit_path(p, c, 5000);
 	assert_int_equal(v.status, WARD_SCAN_BUSY);
 	assert_true(now_ms() - t0 < 50); /* at once, not after its budget */
+	/* The worker scans at a lower priority than the threads deciding (this one). */
+	assert_int_equal(threads_with_nice(getpriority(PRIO_PROCESS, 0) + WARD_SCAN_WORKER_NICE), 1);
 	ward_scanpool_stats(p, &st);
 	assert_int_equal(st.busy, 1);
 	assert_int_equal(st.queue_depth, 1);
