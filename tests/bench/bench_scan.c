@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,13 +314,13 @@ static void *storm_thread(void *arg)
 		uint64_t t0;
 
 		snprintf(path, sizeof(path), "%s/storm%04u.bin", dir, i);
-		t0 = now_ns();
-		/* What the agent does per exec: it has the fd and its fstat. */
+		/* What the agent has per exec: the fd and its fstat. */
 		req.fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (req.fd < 0 || fstat(req.fd, &sb) != 0)
 			die(path, strerror(errno));
 		ward_scan_key_from_stat(&sb, &req.key);
 		req.path = path;
+		t0 = now_ns();
 		ward_scanpool_submit(st->pool, &req, &v, NULL);
 		close(req.fd);
 		st->lat_ns[i] = now_ns() - t0;
@@ -328,8 +329,42 @@ static void *storm_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Baseline for lateness: a thread doing nothing but 10 ms CLOCK_MONOTONIC timed waits
+ * during the storm. Its overshoot is what the scheduler gives any waiter on this
+ * machine at that moment; the pool cannot answer more punctually than that.
+ */
+#define PROBE_MAX 4096
+static atomic_bool probe_stop;
+static uint64_t probe_late[PROBE_MAX];
+static unsigned probe_n;
+
+static void *probe_thread(void *arg)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_condattr_t ca;
+	pthread_cond_t cv;
+
+	(void)arg;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cv, &ca);
+	pthread_mutex_lock(&mu);
+	while (!atomic_load(&probe_stop) && probe_n < PROBE_MAX) {
+		uint64_t dl = now_ns() + 10000000u;
+		struct timespec ts = { .tv_sec = (time_t)(dl / 1000000000u), .tv_nsec = (long)(dl % 1000000000u) };
+		while (pthread_cond_timedwait(&cv, &mu, &ts) != ETIMEDOUT)
+			;
+		probe_late[probe_n++] = now_ns() - dl;
+	}
+	pthread_mutex_unlock(&mu);
+	pthread_cond_destroy(&cv);
+	return NULL;
+}
+
 static void bench_storm(ward_yrules_t *r)
 {
+	pthread_t probe;
 	ward_scanpool_opts_t o;
 	ward_scanpool_t *p = NULL;
 	ward_scanpool_stats_t ps;
@@ -351,6 +386,9 @@ static void bench_storm(ward_yrules_t *r)
 	if (ward_scanpool_create(&o, &p, &e) != WARD_OK)
 		die("pool", e.msg);
 	ward_scanpool_set_rules(p, r);
+	atomic_store(&probe_stop, false);
+	probe_n = 0;
+	pthread_create(&probe, NULL, probe_thread, NULL);
 	t0 = now_ns();
 	for (unsigned i = 0; i < STORM_THREADS; i++) {
 		st[i] = (struct storm){ .pool = p, .first = i * (STORM_FILES / STORM_THREADS),
@@ -363,6 +401,8 @@ static void bench_storm(ward_yrules_t *r)
 			counts[k] += st[i].counts[k];
 	}
 	wall = now_ns() - t0;
+	atomic_store(&probe_stop, true);
+	pthread_join(probe, NULL);
 	for (unsigned i = 0; i < STORM_FILES; i++)
 		if (lat[i] > (uint64_t)(STORM_BUDGET_MS + STORM_SLACK_MS) * 1000000u)
 			misses++;
@@ -370,10 +410,17 @@ static void bench_storm(ward_yrules_t *r)
 	ward_scanpool_stats(p, &ps);
 	printf("exec storm: %u distinct files (5%% of 4 MB, rest 64 KB), %u submitting threads, "
 	       "%u workers, budget %u ms:\n", STORM_FILES, STORM_THREADS, o.workers, STORM_BUDGET_MS);
-	printf("  submit latency p50 %.2f ms  p99 %.2f ms  max %.2f ms   deadline misses (> %u ms): "
+	printf("  ward_scanpool_submit latency p50 %.2f ms  p99 %.2f ms  max %.2f ms   deadline misses (> %u ms): "
 	       "%llu   wall %.2f s\n", (double)lat[STORM_FILES / 2] / 1e6,
 	       (double)lat[STORM_FILES * 99 / 100] / 1e6, (double)lat[STORM_FILES - 1] / 1e6,
 	       STORM_BUDGET_MS + STORM_SLACK_MS, (unsigned long long)misses, (double)wall / 1e9);
+	if (probe_n > 0) {
+		qsort(probe_late, probe_n, sizeof(*probe_late), cmp_u64);
+		printf("  baseline, same run: a bare 10 ms timed wait overshoots p50 %.2f ms  p99 %.2f ms  "
+		       "max %.2f ms (%u waits)\n", (double)probe_late[probe_n / 2] / 1e6,
+		       (double)probe_late[probe_n * 99 / 100] / 1e6, (double)probe_late[probe_n - 1] / 1e6,
+		       probe_n);
+	}
 	printf("  answers: done %u  pending %u  busy %u  skipped %u  failed %u   "
 	       "scan time mean %.2f ms  p99 %.2f ms\n", counts[WARD_SCAN_DONE],
 	       counts[WARD_SCAN_PENDING], counts[WARD_SCAN_BUSY], counts[WARD_SCAN_SKIPPED],
@@ -388,6 +435,22 @@ static void bench_storm(ward_yrules_t *r)
 }
 
 /* ------------------------------------------------------------------ idle pool */
+
+static uint64_t cpu_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned ward_pool_workers(void)
+{
+	ward_scanpool_opts_t o;
+
+	ward_scanpool_opts_default(&o);
+	return o.workers;
+}
 
 /* Stand-in for the agent's verdict cache: open addressing over file keys. */
 #define DCACHE 4096u
@@ -441,7 +504,9 @@ static uint64_t cached_decisions_ns(unsigned n)
 static void bench_idle(ward_yrules_t *r)
 {
 	enum { ROUNDS = 9, N = 10000000, NHIT = 200000 };
-	uint64_t base[ROUNDS], idle[ROUNDS], hit[ROUNDS], sub[ROUNDS], mb, mi;
+	uint64_t base[ROUNDS], idle[ROUNDS], hit[ROUNDS], sub[ROUNDS], ratio[ROUNDS], mb, mi;
+	uint64_t minb = UINT64_MAX, mini = UINT64_MAX;
+	int64_t idle_cpu_ns = 0;
 	char path[256];
 	ward_scan_req_t req = { .fd = -1, .budget_ms = 1000 };
 	ward_scan_verdict_t v;
@@ -459,6 +524,8 @@ static void bench_idle(ward_yrules_t *r)
 		ward_scanpool_t *p = NULL;
 		uint64_t t0;
 
+		/* Both sides start the same way: after a 20 ms sleep (cache and frequency state). */
+		usleep(20000);
 		base[k] = cached_decisions_ns(N);
 		ward_scanpool_opts_default(&o);
 		if (ward_scanpool_create(&o, &p, NULL) != WARD_OK)
@@ -467,6 +534,18 @@ static void bench_idle(ward_yrules_t *r)
 		ward_scanpool_submit(p, &req, &v, NULL); /* one scan, then the pool is idle */
 		usleep(20000);
 		idle[k] = cached_decisions_ns(N);
+		if (k == 0) {
+			/* CPU the idle workers burn: process CPU minus this thread's, over 300 ms. */
+			uint64_t p0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID), t0c = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+			usleep(300000);
+			idle_cpu_ns = (int64_t)(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - p0) -
+			              (int64_t)(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - t0c);
+		}
+		ratio[k] = idle[k] * 1000u / base[k];
+		if (base[k] < minb)
+			minb = base[k];
+		if (idle[k] < mini)
+			mini = idle[k];
 		t0 = now_ns();
 		for (unsigned i = 0; i < NHIT; i++)
 			ward_scanpool_lookup(p, &req.key, &v);
@@ -482,8 +561,12 @@ static void bench_idle(ward_yrules_t *r)
 	mb = median(base, ROUNDS);
 	mi = median(idle, ROUNDS);
 	printf("idle pool (%u interleaved rounds, medians):\n", ROUNDS);
-	printf("  cached decision (hash hit) no pool %.1f ns   idle pool alive %.1f ns   ratio %.3f\n",
-	       (double)mb / N, (double)mi / N, (double)mi / (double)mb);
+	printf("  cached decision (hash hit) no pool %.2f ns   idle pool alive %.2f ns   "
+	       "ratio of medians %.3f   median ratio per round %.3f   ratio of minima %.3f\n",
+	       (double)mb / N, (double)mi / N, (double)mi / (double)mb,
+	       (double)median(ratio, ROUNDS) / 1000.0, (double)mini / (double)minb);
+	printf("  CPU used by %u idle workers over 300 ms: %lld us\n", ward_pool_workers(),
+	       (long long)(idle_cpu_ns > 0 ? idle_cpu_ns / 1000 : 0));
 	printf("  pool cache hit: ward_scanpool_lookup %.1f ns   ward_scanpool_submit %.1f ns\n",
 	       (double)median(hit, ROUNDS) / NHIT, (double)median(sub, ROUNDS) / NHIT);
 	unlink(path);
