@@ -257,6 +257,42 @@ static uint64_t yara_file_ns(ward_yscanner_t *s, const char *path, uint32_t *nma
 	return now_ns() - t0;
 }
 
+/* The yara command on the same file, precompiled rules (-C): a reference implementation
+ * (mmap'ed scan) measured side by side. 0 when yara/yarac are not installed. */
+static char compiled_rules[256];
+
+static uint64_t yara_cli_ns(const char *path)
+{
+	char cmd[800];
+	uint64_t t0;
+
+	if (!compiled_rules[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "yara -C -w %s %s >/dev/null 2>&1", compiled_rules, path);
+	t0 = now_ns();
+	if (system(cmd) != 0)
+		return 0;
+	return now_ns() - t0;
+}
+
+static void prepare_yara_cli(const char *src)
+{
+	char srcpath[256], cmd[700];
+	FILE *f;
+
+	if (system("command -v yara >/dev/null && command -v yarac >/dev/null") != 0)
+		return;
+	snprintf(srcpath, sizeof(srcpath), "%s/bench.yar", dir);
+	if ((f = fopen(srcpath, "w")) == NULL)
+		return;
+	fputs(src, f);
+	fclose(f);
+	snprintf(compiled_rules, sizeof(compiled_rules), "%s/bench.yarc", dir);
+	snprintf(cmd, sizeof(cmd), "yarac -w %s %s", srcpath, compiled_rules);
+	if (system(cmd) != 0)
+		compiled_rules[0] = '\0';
+}
+
 static void bench_throughput(ward_yrules_t *r)
 {
 	static const struct { const char *name; size_t len; unsigned reps; } sizes[] = {
@@ -269,10 +305,11 @@ static void bench_throughput(ward_yrules_t *r)
 
 	if (ward_yscanner_create(r, 0, &s, &e) != WARD_OK)
 		die("scanner", e.msg);
-	printf("throughput (read + scan, median of interleaved runs; sha256 = full read + hash):\n");
+	printf("throughput (read + scan, median of interleaved runs; sha256 = full read + hash;\n"
+	       "  yara -C = the yara command with the same rules precompiled, process start included):\n");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char path[256];
-		uint64_t ty[200], th[200], my, mh;
+		uint64_t ty[200], th[200], tc[200], my, mh, mc = 0;
 		uint32_t nm = 0;
 
 		snprintf(path, sizeof(path), "%s/tp%zu.bin", dir, i);
@@ -281,13 +318,20 @@ static void bench_throughput(ward_yrules_t *r)
 		for (unsigned k = 0; k < sizes[i].reps; k++) {
 			ty[k] = yara_file_ns(s, path, &nm);
 			th[k] = sha256_file_ns(path);
+			if (sizes[i].len >= (10u << 20))
+				tc[k] = yara_cli_ns(path);
 		}
 		my = median(ty, sizes[i].reps);
 		mh = median(th, sizes[i].reps);
-		printf("  %-7s yara %8.1f MB/s (%9.2f ms)   sha256 %7.1f MB/s   yara/sha256 time x%.1f"
-		       "   matches %u\n", sizes[i].name, (double)sizes[i].len / 1e6 / ((double)my / 1e9),
-		       (double)my / 1e6, (double)sizes[i].len / 1e6 / ((double)mh / 1e9),
-		       (double)my / (double)mh, nm);
+		if (sizes[i].len >= (10u << 20))
+			mc = median(tc, sizes[i].reps);
+		printf("  %-7s warden %7.1f MB/s (%8.2f ms)   sha256 %7.1f MB/s (x%.1f faster)",
+		       sizes[i].name, (double)sizes[i].len / 1e6 / ((double)my / 1e9), (double)my / 1e6,
+		       (double)sizes[i].len / 1e6 / ((double)mh / 1e9), (double)my / (double)mh);
+		if (mc)
+			printf("   yara -C command %7.1f MB/s (warden/yara time %.2f)",
+			       (double)sizes[i].len / 1e6 / ((double)mc / 1e9), (double)my / (double)mc);
+		printf("   matches %u\n", nm);
 		unlink(path);
 	}
 	ward_yscanner_destroy(s);
@@ -503,7 +547,7 @@ static uint64_t cached_decisions_ns(unsigned n)
 
 static void bench_idle(ward_yrules_t *r)
 {
-	enum { ROUNDS = 9, N = 10000000, NHIT = 200000 };
+	enum { ROUNDS = 21, N = 4000000, NHIT = 200000 };
 	uint64_t base[ROUNDS], idle[ROUNDS], hit[ROUNDS], sub[ROUNDS], ratio[ROUNDS], mb, mi;
 	uint64_t minb = UINT64_MAX, mini = UINT64_MAX;
 	int64_t idle_cpu_ns = 0;
@@ -597,6 +641,7 @@ int main(void)
 		die("compile", e.msg);
 	printf("rule set: %u rules (%zu bytes of source), compiled in %.1f ms\n",
 	       ward_yrules_count(r), strlen(src), (double)(now_ns() - t0) / 1e6);
+	prepare_yara_cli(src);
 	free(src);
 
 	bench_throughput(r);
