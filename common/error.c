@@ -20,6 +20,7 @@ static const char *const names[WARD_E__COUNT] = {
 	[WARD_E_TIMEOUT] = "timed out",
 	[WARD_E_CRYPTO] = "crypto error",
 	[WARD_E_BUSY] = "busy",
+	[WARD_E_YARA] = "yara error",
 };
 
 const char *ward_strerror(ward_err_t code)

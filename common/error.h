@@ -28,6 +28,7 @@ typedef enum {
 	WARD_E_TIMEOUT,     /* a time budget ran out */
 	WARD_E_CRYPTO,      /* OpenSSL failure or bad signature */
 	WARD_E_BUSY,        /* queue full / resource busy; try later */
+	WARD_E_YARA,        /* libyara failed with a code that has no better name here */
 	WARD_E__COUNT
 } ward_err_t;
 

@@ -20,6 +20,22 @@
 #define WARD_MAX_CMS_CERTS       16u        /* certificates in one code-signature CMS blob */
 #define WARD_CERT_CACHE_ENTRIES  64u        /* verified signer certificate sets kept per process */
 
+/* ---- scanner: YARA scan pool ---- */
+#define WARD_SCAN_MAX_RULE_FILES  1024u     /* files one YaraRulesPaths set may expand to */
+#define WARD_SCAN_MAX_RULE_BYTES  (64u << 20)/* one rule source or compiled-rules file */
+#define WARD_SCAN_MAX_RULES       (1u << 20)/* rules in one compiled set */
+#define WARD_SCAN_MAX_WORKERS     64u       /* scan threads */
+#define WARD_SCAN_QUEUE_DEFAULT   64u       /* queued scans before BUSY */
+#define WARD_SCAN_MAX_QUEUE       4096u
+#define WARD_SCAN_CACHE_DEFAULT   8192u     /* cached verdicts */
+#define WARD_SCAN_MAX_CACHE       (1u << 20)
+#define WARD_SCAN_HARD_LIMIT_S    30u       /* libyara timeout: no scan runs longer */
+#define WARD_SCAN_MAX_HARD_LIMIT_S 3600u
+#define WARD_SCAN_MAX_BUDGET_MS   600000u   /* a caller's wait */
+#define WARD_SCAN_KEEP_BUFFER     (16u << 20)/* read buffer a worker keeps between scans */
+#define WARD_SCAN_REASON_MAX      288u      /* "yara:" + namespace + ":" + rule, or why not */
+#define WARD_SCAN_WORKER_NICE     5         /* scan threads run this much nicer than decisions */
+
 /* ---- rules ---- */
 #define WARD_MAX_RULES           (4u << 20) /* rules in one store */
 #define WARD_MAX_IMPORT_BYTES    (256u << 20)/* rule JSON file */
