@@ -103,6 +103,36 @@ grep -q "no Team ID" "$tmp/err" || bad "says the ELF file has no team ID"
 expect 1 "missing file" -- rule --allow --path "$tmp/nope"
 grep -q "$tmp/nope" "$tmp/err" || bad "names the missing file"
 
+# ------------------------------------------------------------------ a signed Mach-O
+macho=tests/fixtures/sentry-cli-2.43.0-arm64
+if [ -f "$macho" ] && "$W" fileinfo "$macho" >/dev/null 2>&1; then
+	expect 0 "team ID from a signed Mach-O" -- rule --allow --teamid --path "$macho" --json
+	[ "$(jq -r .rule.identifier "$tmp/out")" = 97JCY7859U ] || bad "team ID read from the file"
+	expect 0 "signing ID from a signed Mach-O" -- rule --allow --signingid --path "$macho" --json
+	[ "$(jq -r .rule.identifier "$tmp/out")" = 97JCY7859U:sentry_cli-15e6857c8fd52f9f ] ||
+		bad "signing ID read from the file, team-prefixed"
+	expect 0 "block its CDHash" -- rule --block --cdhash --path "$macho"
+	expect 0 "check: blocked CDHash beats allowed team ID" -- rule --check --path "$macho" --json
+	[ "$(jq -r .decision "$tmp/out")/$(jq -r .rule.rule_type "$tmp/out")" = block/CDHASH ] ||
+		bad "blocked CDHash + allowed team ID -> blocked"
+	[ "$(jq -r '.identities[4].rule.policy' "$tmp/out")" = ALLOWLIST ] || bad "team rule shown too"
+	expect 0 "allow its CDHash, block its team" -- rule --allow --cdhash --path "$macho"
+	expect 0 "block the team" -- rule --block --teamid --identifier 97JCY7859U
+	expect 0 "check: allowed CDHash beats blocked team ID" -- rule --check --path "$macho" --json
+	[ "$(jq -r .decision "$tmp/out")/$(jq -r .rule.rule_type "$tmp/out")" = allow/CDHASH ] ||
+		bad "allowed CDHash + blocked team ID -> allowed"
+	expect 0 "remove the CDHash rule" -- rule --remove --cdhash --path "$macho"
+	expect 0 "check: now the signing ID decides" -- rule --check --path "$macho" --json
+	[ "$(jq -r .rule.rule_type "$tmp/out")" = SIGNINGID ] || bad "SIGNINGID next in precedence"
+	for t in teamid signingid; do
+		"$W" rule --remove --$t --path "$macho" >/dev/null 2>&1 || bad "remove $t"
+	done
+	expect 1 "team ID of an ad hoc signed file" -- rule --allow --teamid --path tests/fixtures/go-hello-fat
+	grep -q "adhoc" "$tmp/err" || bad "says the signature is ad hoc"
+else
+	echo "skip - no Mach-O parser or fixture on this branch"
+fi
+
 # ------------------------------------------------------------------ export / import
 expect 0 "export" -- rule --export "$tmp/exported.json"
 [ "$(jq '.rules | length' "$tmp/exported.json")" = 5 ] || bad "export has 5 rules"
