@@ -21,7 +21,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 export WARDEN_DB=$tmp/state/warden.db
-unset WARDEN_SOCKET
+export WARDEN_SOCKET=$tmp/no-agent.sock # never poke a real agent from a test
 fails=0
 ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
