@@ -69,7 +69,8 @@ ward_err_t ward_slice_invalid(ward_slice_t *s, const char *fmt, ...)
  * s->status = WARD_SIG_SIGNED when its signature over the signed attributes verifies,
  * their messageDigest is the digest of cd0 (the CodeDirectory in slot 0), alt_cdhash
  * (the chosen CodeDirectory's CDHash when it is not cd0, else NULL) is listed in Apple's
- * CDHashes attribute, and the leaf chains to a pinned Apple root CA. Otherwise the slice
+ * CDHashes attribute, the leaf chains to a pinned Apple root CA, and s->team_id (from the
+ * CodeDirectory) is empty or the leaf's OU or the leaf is Apple's own. Otherwise the slice
  * is marked invalid with the reason. cd0_md/cd0_digest, when not NULL, are a digest of
  * cd0 already computed (so a large CodeDirectory is not hashed twice). Errors only for
  * memory and OpenSSL failures.
