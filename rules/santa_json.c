@@ -1,0 +1,303 @@
+/*
+ * Santa's rule JSON, in and out.
+ *
+ * The format is what `santactl rule --import/--export` reads and writes
+ * (Source/santactl/Commands/SNTCommandRule.mm, Source/common/SNTRule.mm):
+ *   {"rules": [{"identifier": "...", "policy": "ALLOWLIST", "rule_type": "TEAMID",
+ *               "custom_msg": "...", "custom_url": "...", "comment": "..."}]}
+ * As Santa does: keys are case-insensitive, policy and rule_type values too, "sha256"
+ * stands in for a missing "identifier", empty texts mean none, and keys we do not use
+ * (cel_expr, event_detail_button_label) are ignored. Unlike Santa, a file is applied
+ * whole or not at all, and the same rule twice in one file is an error. warden adds one
+ * optional key, "expires_at" (ISO-8601 UTC), which Santa ignores.
+ */
+#include "rules/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "rules/arena.h"
+
+enum field { F_IDENTIFIER, F_SHA256, F_POLICY, F_RULE_TYPE, F_MSG, F_URL, F_COMMENT, F_EXPIRES,
+             F__COUNT };
+
+static const char *const field_names[F__COUNT] = {
+	[F_IDENTIFIER] = "identifier", [F_SHA256] = "sha256",     [F_POLICY] = "policy",
+	[F_RULE_TYPE] = "rule_type",   [F_MSG] = "custom_msg",    [F_URL] = "custom_url",
+	[F_COMMENT] = "comment",       [F_EXPIRES] = "expires_at",
+};
+
+/* A string field: absent, null and "" are all "none" (NULL); anything else that is
+ * not a string is an error. */
+static ward_err_t string_field(json_t *v, size_t i, const char *name, const char **out,
+                               ward_error_t *err)
+{
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return WARD_OK;
+	if (!json_is_string(v))
+		return ward_error_set(err, WARD_E_MALFORMED, "rules[%zu].%s: not a string", i, name);
+	if (json_string_length(v) > 0)
+		*out = json_string_value(v);
+	return WARD_OK;
+}
+
+static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
+                             const char *created_by, int64_t now, ward_arena_t *arena,
+                             ward_rule_t *r, ward_error_t *err)
+{
+	json_t *f[F__COUNT] = { 0 };
+	const char *key, *id = NULL, *policy = NULL, *type = NULL, *expires = NULL;
+	char canon[WARD_RULE_ID_MAX + 1];
+	ward_error_t e = { 0 };
+	json_t *v;
+	ward_err_t rc;
+
+	if (!json_is_object(o))
+		return ward_error_set(err, WARD_E_MALFORMED, "rules[%zu]: not an object", i);
+	json_object_foreach(o, key, v) {
+		for (int k = 0; k < F__COUNT; k++) {
+			if (strcasecmp(key, field_names[k]) != 0)
+				continue;
+			if (f[k] != NULL)
+				return ward_error_set(err, WARD_E_MALFORMED,
+				                      "rules[%zu]: field \"%s\" given twice", i, field_names[k]);
+			f[k] = v;
+		}
+	}
+	memset(r, 0, sizeof(*r));
+	r->source = source;
+	r->created_by = created_by;
+	if ((rc = string_field(f[F_IDENTIFIER], i, "identifier", &id, err)) != WARD_OK)
+		return rc;
+	if (id == NULL && (rc = string_field(f[F_SHA256], i, "sha256", &id, err)) != WARD_OK)
+		return rc;
+	if (id == NULL)
+		return ward_error_set(err, WARD_E_INVAL, "rules[%zu].identifier: missing", i);
+	if ((rc = string_field(f[F_POLICY], i, "policy", &policy, err)) != WARD_OK)
+		return rc;
+	if (policy == NULL)
+		return ward_error_set(err, WARD_E_INVAL, "rules[%zu].policy: missing", i);
+	if ((rc = string_field(f[F_RULE_TYPE], i, "rule_type", &type, err)) != WARD_OK)
+		return rc;
+	if (type == NULL)
+		return ward_error_set(err, WARD_E_INVAL, "rules[%zu].rule_type: missing", i);
+	if ((rc = ward_policy_parse(policy, &r->policy, &e)) != WARD_OK)
+		return ward_error_set(err, rc, "rules[%zu].policy: %s", i, e.msg);
+	if ((rc = ward_rule_type_parse(type, &r->type, &e)) != WARD_OK)
+		return ward_error_set(err, rc, "rules[%zu].rule_type: %s", i, e.msg);
+	if ((rc = ward_rule_identifier_canon(r->type, id, canon, &e)) != WARD_OK)
+		return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
+	if ((r->identifier = ward_arena_strndup(arena, canon, strlen(canon))) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", i);
+	if ((rc = string_field(f[F_MSG], i, "custom_msg", &r->custom_msg, err)) != WARD_OK ||
+	    (rc = string_field(f[F_URL], i, "custom_url", &r->custom_url, err)) != WARD_OK ||
+	    (rc = string_field(f[F_COMMENT], i, "comment", &r->comment, err)) != WARD_OK ||
+	    (rc = string_field(f[F_EXPIRES], i, "expires_at", &expires, err)) != WARD_OK)
+		return rc;
+	if (expires != NULL) {
+		/* Only absolute times: a duration in a file would mean a different instant
+		 * every time the file is imported. */
+		if (strlen(expires) < 10 || expires[4] != '-')
+			return ward_error_set(err, WARD_E_INVAL, "rules[%zu].expires_at: '%.40s' is not an "
+			                      "ISO-8601 time such as 2026-12-31T00:00:00Z", i, expires);
+		if ((rc = ward_rule_time_parse(expires, now, &r->expires_at, &e)) != WARD_OK)
+			return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
+		if (r->expires_at <= 0)
+			return ward_error_set(err, WARD_E_INVAL, "rules[%zu].expires_at: before 1970", i);
+	}
+	if ((rc = ward_rule_validate(r, &e)) != WARD_OK)
+		return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
+	return WARD_OK;
+}
+
+ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
+                                  ward_rule_source_t source, const char *created_by,
+                                  ward_apply_stats_t *stats, ward_error_t *err)
+{
+	int64_t now = (int64_t)time(NULL);
+	ward_arena_t arena = { 0 };
+	ward_rule_t *rules = NULL;
+	json_error_t jerr;
+	json_t *root, *list;
+	ward_err_t rc = WARD_OK;
+	size_t n;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (len > WARD_MAX_IMPORT_BYTES)
+		return ward_error_set(err, WARD_E_LIMIT, "rule file is %zu bytes, more than %u", len,
+		                      WARD_MAX_IMPORT_BYTES);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return ward_error_set(err, WARD_E_MALFORMED, "not valid JSON: line %d, column %d: %s",
+		                      jerr.line, jerr.column, jerr.text);
+	list = json_is_object(root) ? json_object_get(root, "rules") : NULL;
+	if (list == NULL || !json_is_array(list)) {
+		rc = ward_error_set(err, WARD_E_MALFORMED,
+		                    "top level must be an object with a \"rules\" array");
+		goto out;
+	}
+	n = json_array_size(list);
+	if (n > WARD_MAX_RULES) {
+		rc = ward_error_set(err, WARD_E_LIMIT, "%zu rules in one file, more than %u", n,
+		                    WARD_MAX_RULES);
+		goto out;
+	}
+	if (n > 0 && (rules = calloc(n, sizeof(*rules))) == NULL) {
+		rc = ward_error_set(err, WARD_E_NOMEM, "out of memory for %zu rules", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = parse_rule(json_array_get(list, i), i, source, created_by, now, &arena,
+		                     &rules[i], err)) != WARD_OK)
+			goto out;
+	rc = ward_store_apply(st, rules, n, stats, err);
+out:
+	free(rules);
+	ward_arena_free(&arena);
+	json_decref(root);
+	return rc;
+}
+
+ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,
+                                       ward_rule_source_t source, const char *created_by,
+                                       ward_apply_stats_t *stats, ward_error_t *err)
+{
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = NULL;
+	struct stat sb;
+	ward_err_t rc;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (fd < 0)
+		return ward_error_set(err, WARD_E_IO, "%s: %s", path, strerror(errno));
+	/* Refuse a huge regular file before reading it; pipes are capped while reading. */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		if ((uint64_t)sb.st_size > WARD_MAX_IMPORT_BYTES) {
+			close(fd);
+			return ward_error_set(err, WARD_E_LIMIT, "%s: %lld bytes, more than the %u a rule "
+			                      "file may have", path, (long long)sb.st_size,
+			                      WARD_MAX_IMPORT_BYTES);
+		}
+		cap = (size_t)sb.st_size + 1;
+	}
+	for (;;) {
+		ssize_t got;
+		if (len == cap || buf == NULL) {
+			char *grown;
+			if (buf != NULL)
+				cap *= 2;
+			if (cap > (size_t)WARD_MAX_IMPORT_BYTES + 1)
+				cap = (size_t)WARD_MAX_IMPORT_BYTES + 1;
+			if ((grown = realloc(buf, cap)) == NULL) {
+				rc = ward_error_set(err, WARD_E_NOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			buf = grown;
+		}
+		got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = ward_error_set(err, WARD_E_IO, "%s: read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > WARD_MAX_IMPORT_BYTES) {
+			rc = ward_error_set(err, WARD_E_LIMIT, "%s: more than the %u bytes a rule file "
+			                    "may have", path, WARD_MAX_IMPORT_BYTES);
+			goto out;
+		}
+	}
+	rc = ward_santa_json_import(st, buf, len, source, created_by, stats, err);
+	if (rc != WARD_OK && err != NULL) {
+		char msg[WARD_ERRMSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		ward_error_set(err, rc, "%s: %s", path, msg);
+	}
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- export */
+
+struct export_ctx {
+	FILE *out;
+	size_t count;
+	bool failed;
+};
+
+static int export_one(const ward_rule_t *r, void *arg)
+{
+	struct export_ctx *x = arg;
+	json_t *o;
+	char *s;
+
+	if (r->source == WARD_SRC_PROFILE || r->source == WARD_SRC_TRANSITIVE)
+		return 0;
+	o = json_object();
+	if (o == NULL) {
+		x->failed = true;
+		return 1;
+	}
+	json_object_set_new(o, "identifier", json_string(r->identifier));
+	json_object_set_new(o, "policy", json_string(ward_policy_name(r->policy)));
+	json_object_set_new(o, "rule_type", json_string(ward_rule_type_name(r->type)));
+	json_object_set_new(o, "custom_msg", json_string(r->custom_msg));
+	json_object_set_new(o, "custom_url", json_string(r->custom_url));
+	json_object_set_new(o, "comment", json_string(r->comment));
+	if (r->expires_at > 0) {
+		char t[32];
+		ward_rule_time_format(r->expires_at, t);
+		json_object_set_new(o, "expires_at", json_string(t));
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (s == NULL || fprintf(x->out, "%s\n    %s", x->count ? "," : "", s) < 0) {
+		free(s);
+		x->failed = true;
+		return 1;
+	}
+	free(s);
+	x->count++;
+	return 0;
+}
+
+ward_err_t ward_santa_json_export(ward_store_t *st, FILE *out, size_t *count, ward_error_t *err)
+{
+	struct export_ctx x = { .out = out };
+	sqlite3 *db = ward_store_sqlite(st);
+	ward_err_t rc;
+
+	if (count)
+		*count = 0;
+	if (fputs("{\n  \"rules\": [", out) == EOF)
+		return ward_error_set(err, WARD_E_IO, "export: write failed: %s", strerror(errno));
+	/* One read transaction so a concurrent change is either all in or all out. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return ward_store_dberr(st, err, "starting a read");
+	rc = ward_store_foreach(st, export_one, &x, err);
+	(void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != WARD_OK)
+		return rc;
+	if (x.failed || fputs(x.count ? "\n  ]\n}\n" : "]\n}\n", out) == EOF || fflush(out) == EOF ||
+	    ferror(out))
+		return ward_error_set(err, WARD_E_IO, "export: write failed: %s", strerror(errno));
+	if (count)
+		*count = x.count;
+	return WARD_OK;
+}
