@@ -31,7 +31,7 @@ typedef struct ward_evrec {
 	char team_id[WARD_MAX_TEAM_ID + 1];
 	char signing_id[WARD_RULE_ID_MAX + 1];
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
-	char detail[160];           /* why, when the reason needs words (error text, trust) */
+	char detail[WARD_ERRMSG_MAX + 64]; /* why, when the reason needs words (error text, trust) */
 } ward_evrec_t;
 
 typedef struct ward_evlog ward_evlog_t;

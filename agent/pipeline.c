@@ -280,6 +280,8 @@ static void *worker_main(void *arg)
 		};
 		rec_reset(rec);
 		ward_decide(&ctx, &ev, &v, rec);
+		if (v.reason == WARD_RSN_ERROR)
+			atomic_fetch_add_explicit(&a->metrics.identity_errors, 1, memory_order_relaxed);
 		if (ward_slot_claim(slot)) {
 			us = ward_agent_answer(a, &ev, &v, rec);
 		} else {

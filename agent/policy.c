@@ -5,10 +5,6 @@
 
 #include "agent/trust.h"
 
-struct count_arg {
-	ward_snapshot_t *s;
-};
-
 static int count_rule(const ward_rule_t *r, void *arg)
 {
 	ward_snapshot_t *s = arg;
@@ -31,14 +27,13 @@ ward_err_t ward_snapshot_build(const ward_config_t *cfg, ward_store_t *st, ward_
 	s->cfg = *cfg;
 	ward_trust_canon(&s->cfg);
 	if (st != NULL) {
-		/* Generation first: a change racing the build makes the next poll rebuild. */
-		if ((rc = ward_store_generation(st, &s->store_gen, err)) != WARD_OK ||
-		    (rc = ward_index_build(st, &s->ix, err)) != WARD_OK ||
+		if ((rc = ward_index_build(st, &s->ix, err)) != WARD_OK ||
 		    (rc = ward_store_foreach(st, count_rule, s, err)) != WARD_OK) {
 			ward_snapshot_unref(s);
 			return rc;
 		}
 		s->rule_count = ward_index_count(s->ix);
+		s->store_gen = ward_index_generation(s->ix);
 	}
 	*out = s;
 	return WARD_OK;
