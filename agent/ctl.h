@@ -10,6 +10,7 @@
 typedef int (*ctl_cmd_fn)(int argc, char **argv);
 
 int ctl_fileinfo(int argc, char **argv);
+int ctl_status(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
 #define CTL_EXIT_OK    0

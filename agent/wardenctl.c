@@ -19,6 +19,7 @@ static int ctl_help(int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
 	{ "fileinfo", ctl_fileinfo, "show type, hashes and code-signing identity of files" },
+	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };
