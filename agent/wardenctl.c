@@ -20,6 +20,7 @@ static int ctl_help(int argc, char **argv);
 static const struct ctl_cmd commands[] = {
 	{ "fileinfo", ctl_fileinfo, "show type, hashes and code-signing identity of files" },
 	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
+	{ "rule", ctl_rule, "add, remove, check, list, import and export rules" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };

@@ -223,6 +223,7 @@ static ward_err_t check_files(const char *path, bool create, ward_error_t *err)
 
 /* ---------------------------------------------------------------- schema */
 
+/* Schema version; -1 for an empty database (no schema_version table yet). */
 static ward_err_t read_version(ward_store_t *st, int *version, ward_error_t *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -247,7 +248,7 @@ static ward_err_t read_version(ward_store_t *st, int *version, ward_error_t *err
 		if (other_tables)
 			return ward_error_set(err, WARD_E_DB, "%s: a SQLite database but not a warden "
 			                      "rule database (no schema_version table)", st->path);
-		*version = 0;
+		*version = -1;
 		return WARD_OK;
 	}
 	if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_version", -1, &s, NULL) != SQLITE_OK)
@@ -278,6 +279,9 @@ static ward_err_t migrate(ward_store_t *st, ward_error_t *err)
 			return rc;
 		if (v > SCHEMA_VERSION)
 			goto newer;
+		if (v < 0)
+			return ward_error_set(err, WARD_E_DB, "%s: empty database, not yet a rule database; "
+			                      "run any rule change as root first", st->path);
 		if (v < SCHEMA_VERSION)
 			return ward_error_set(err, WARD_E_DB, "%s: schema version %d needs migrating to %d; "
 			                      "run any rule change as root first", st->path, v, SCHEMA_VERSION);
@@ -293,10 +297,12 @@ static ward_err_t migrate(ward_store_t *st, ward_error_t *err)
 		rollback(st);
 		goto newer;
 	}
-	if (v == 0 && (rc = exec(st, "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	if (v < 0 && (rc = exec(st, "CREATE TABLE schema_version (version INTEGER NOT NULL);"
 	                         "INSERT INTO schema_version VALUES (0);",
 	                         "creating the schema", err)) != WARD_OK)
 		goto fail;
+	if (v < 0)
+		v = 0;
 	for (; v < SCHEMA_VERSION; v++) {
 		if ((rc = exec(st, migrations[v], "migrating the schema", err)) != WARD_OK)
 			goto fail;
@@ -347,11 +353,13 @@ ward_err_t ward_store_open(const char *path, unsigned flags, ward_store_t **out,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if (!ro && !memory) {
+	if (!memory) {
 		int one = 1;
-		/* Keep -wal and -shm after the last writer closes: a reader that may not create
-		 * files in the directory can still open the database read-only. */
+		/* Keep -wal and -shm when the last connection closes (whoever it is): a reader
+		 * that may not create files in the directory can still open the database. */
 		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	}
+	if (!ro && !memory) {
 		if ((rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL", err)) != WARD_OK)
 			goto fail;
 	}
