@@ -20,15 +20,23 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: wardenctl fileinfo [--json] [--arch ARCH | --all-arches] PATH...\n"
 	        "\n"
-	        "Show the type, SHA-256 and code-signing identity of each file: for every\n"
-	        "Mach-O slice the architecture, CDHash, team ID, signing ID, signature status\n"
-	        "(unsigned, adhoc, signed, invalid and why) and leaf certificate.\n"
+	        "Show the type (macho, fat, elf, script, other), size and SHA-256 of each file\n"
+	        "and, for every Mach-O slice, its architecture and code signature: CDHash,\n"
+	        "team ID, signing ID, CodeDirectory version and flags, leaf certificate\n"
+	        "SHA-256, CN and OU, and the status: unsigned, adhoc (no certificate; any\n"
+	        "team ID in it is not trusted and not shown), signed (CMS signature over the\n"
+	        "CodeDirectory verified, chain to an Apple root CA, team ID = certificate OU)\n"
+	        "or invalid, with the reason (which page, slot or blob). Every code page and\n"
+	        "special slot is hashed and compared. Nothing is executed.\n"
 	        "\n"
-	        "  --json         one JSON object per file, one per line\n"
-	        "  --arch ARCH    show only this slice of a universal binary (arm64, x86_64, ...)\n"
+	        "  --json         one JSON object per file, one per line (see docs/identity.md)\n"
+	        "  --arch ARCH    show only this slice of a Mach-O (arm64, x86_64, ...); a Mach-O\n"
+	        "                 without that slice is an error\n"
 	        "  --all-arches   show every slice (the default)\n"
 	        "\n"
-	        "Exit status: 0 if every file was read, 1 if any could not be, 2 on usage error.\n");
+	        "Exit status: 0 if every file was read, 1 if any could not be (missing,\n"
+	        "unreadable, truncated or malformed container; the file and reason go to\n"
+	        "stderr), 2 on usage error. An invalid signature is reported, not an error.\n");
 }
 
 static json_t *slice_json(const ward_slice_t *s)
@@ -64,34 +72,41 @@ static void print_text(const char *path, const ward_identity_t *id, const char *
 {
 	char hex[2 * WARD_SHA256_LEN + 1];
 
-	printf("%-20s: %s\n", "Path", path);
-	printf("%-20s: %s\n", "Type", ward_filetype_name(id->type));
+	printf("%-21s: %s\n", "Path", path);
+	printf("%-21s: %s\n", "Type", ward_filetype_name(id->type));
+	printf("%-21s: %llu\n", "Size", (unsigned long long)id->file_size);
 	if (id->has_sha256) {
 		ward_hex_encode(id->sha256, WARD_SHA256_LEN, hex);
-		printf("%-20s: %s\n", "SHA-256", hex);
+		printf("%-21s: %s\n", "SHA-256", hex);
 	}
 	if (id->type == WARD_FT_SCRIPT)
-		printf("%-20s: %s\n", "Interpreter", id->interpreter);
+		printf("%-21s: %s\n", "Interpreter", id->interpreter);
 	for (unsigned i = 0; i < id->nslices; i++) {
 		const ward_slice_t *s = &id->slices[i];
 		if (arch && strcmp(arch, s->arch) != 0)
 			continue;
-		printf("%-20s: %s\n", "Architecture", s->arch);
-		printf("  %-18s: %s", "Signature", ward_sigstatus_name(s->status));
+		printf("%-21s: %s\n", "Architecture", s->arch);
+		printf("  %-19s: %s", "Signature", ward_sigstatus_name(s->status));
 		if (s->status == WARD_SIG_INVALID)
 			printf(" (%s)", s->invalid_reason);
 		printf("\n");
 		if (s->has_cdhash) {
 			ward_hex_encode(s->cdhash, WARD_CDHASH_LEN, hex);
-			printf("  %-18s: %s\n", "CDHash", hex);
+			printf("  %-19s: %s\n", "CDHash", hex);
 		}
-		printf("  %-18s: %s\n", "Team ID", s->team_id[0] ? s->team_id : "-");
-		printf("  %-18s: %s\n", "Signing ID", s->signing_id[0] ? s->signing_id : "-");
+		printf("  %-19s: %s\n", "Team ID", s->team_id[0] ? s->team_id : "-");
+		printf("  %-19s: %s\n", "Signing ID", s->signing_id[0] ? s->signing_id : "-");
+		if (s->has_cdhash)
+			printf("  %-19s: 0x%x, flags 0x%x, hash type %u\n", "CodeDirectory",
+			       s->cd_version, s->cd_flags, s->hash_type);
 		if (s->has_cert) {
 			ward_hex_encode(s->cert_sha256, WARD_SHA256_LEN, hex);
-			printf("  %-18s: %s\n", "Certificate SHA-256", hex);
-			printf("  %-18s: %s\n", "Certificate CN", s->cert_cn);
+			printf("  %-19s: %s\n", "Certificate SHA-256", hex);
+			printf("  %-19s: %s\n", "Certificate CN", s->cert_cn);
+			printf("  %-19s: %s\n", "Certificate OU", s->cert_ou[0] ? s->cert_ou : "-");
 		}
+		if (s->pages_checked)
+			printf("  %-19s: %u\n", "Pages verified", s->pages_checked);
 	}
 }
 
@@ -108,7 +123,7 @@ int ctl_fileinfo(int argc, char **argv)
 	int json = 0, c, status = CTL_EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'a': arch = optarg; break;
@@ -126,7 +141,7 @@ int ctl_fileinfo(int argc, char **argv)
 		ward_error_t err = { 0 };
 
 		if (ward_identity_read_path(argv[i], WARD_ID_SHA256 | WARD_ID_VERIFY_PAGES, &id, &err) != WARD_OK) {
-			fprintf(stderr, "wardenctl: %s: %s\n", argv[i], err.msg);
+			fprintf(stderr, "wardenctl: %s: %s: %s\n", argv[i], ward_strerror(err.code), err.msg);
 			status = CTL_EXIT_FAIL;
 			continue;
 		}
