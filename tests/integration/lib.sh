@@ -65,13 +65,13 @@ w_setup() {
 	W_EVLOG=$W_WORK/events.jsonl
 }
 
-# Mount another private tmpfs at $W_WORK/<name> (mode 0755); prints its path.
+# Mount another private tmpfs at $W_WORK/<name> (mode 0755) and set W_TMPFS to it.
+# (Not a $(...) helper: the mount must be recorded in this shell for the cleanup.)
 w_extra_tmpfs() {
-	local d=$W_WORK/$1
-	mkdir -p "$d"
-	mount -t tmpfs -o "size=16m,mode=0755" "warden-test-$1" "$d" || w_fail "mount $d"
-	W_EXTRA_MOUNTS="$d $W_EXTRA_MOUNTS"
-	echo "$d"
+	W_TMPFS=$W_WORK/$1
+	mkdir -p "$W_TMPFS"
+	mount -t tmpfs -o "size=${2:-16m},mode=0755" "warden-test-$1" "$W_TMPFS" || w_fail "mount $W_TMPFS"
+	W_EXTRA_MOUNTS="$W_TMPFS $W_EXTRA_MOUNTS"
 }
 
 # Start wardend watching $W_MNT (extra args are passed on); wait for its socket.
