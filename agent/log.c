@@ -25,6 +25,7 @@ void log_init(const char *progname, bool to_stderr, bool debug)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+static void vlog(int pri, const char *fmt, va_list ap, int errnum) __attribute__((format(printf, 2, 0)));
 static void vlog(int pri, const char *fmt, va_list ap, int errnum)
 {
 	char msg[1024];
