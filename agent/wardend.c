@@ -115,6 +115,24 @@ static void raise_nofile(void)
 	}
 }
 
+/* Say once per poll period when the kernel side went wrong (the counters are in status). */
+static void report_backend_errors(ward_agent_t *a)
+{
+	static uint64_t overflows, read_errors, mark_errors;
+	uint64_t o = atomic_load(&a->backend->overflows), r = atomic_load(&a->backend->read_errors);
+	uint64_t m = atomic_load(&a->backend->mark_errors);
+
+	if (o != overflows)
+		log_warnx("fanotify queue overflow: %llu events lost so far", (unsigned long long)o);
+	if (r != read_errors)
+		log_warnx("fanotify read errors: %llu so far (descriptor limit?)", (unsigned long long)r);
+	if (m != mark_errors)
+		log_warnx("kernel cache marks that failed: %llu so far", (unsigned long long)m);
+	overflows = o;
+	read_errors = r;
+	mark_errors = m;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -317,6 +335,7 @@ int main(int argc, char **argv)
 			else if (changed)
 				log_info("rules changed: index rebuilt, caches flushed");
 			next_poll = now + WARD_STORE_POLL_MS;
+			report_backend_errors(a);
 		}
 	}
 
