@@ -120,7 +120,7 @@ static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 
-static ward_scan_result_t slow_scan(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t slow_scan(void *arg, int fd, const ward_filekey_t *key,
                                     const ward_identity_t *id, uint32_t budget_ms,
                                     char *detail, size_t len)
 {
@@ -129,7 +129,7 @@ static ward_scan_result_t slow_scan(void *arg, int fd, const ward_filekey_t *key
 	while (!gate_open)
 		pthread_cond_wait(&gate_cv, &gate_mu);
 	pthread_mutex_unlock(&gate_mu);
-	return WARD_SCAN_CLEAN;
+	return WARD_SCANSTEP_CLEAN;
 }
 
 /* Wait (up to 10 s) until n answers were given. */
