@@ -330,6 +330,32 @@ static void test_match_key_from_identity(void **state)
 	assert_string_equal(k.signing_id, "");
 }
 
+/* A real Developer ID signed Mach-O (tests/fixtures/README.md: team 97JCY7859U): the
+ * key carries its team, its team-scoped signing ID, CDHash, certificate and SHA-256. */
+static void test_match_key_from_signed_macho(void **state)
+{
+	ward_identity_t id;
+	ward_match_key_t k;
+	ward_error_t err = { 0 };
+	(void)state;
+
+	if (ward_identity_read_path(FIXTURES "/sentry-cli-2.43.0-arm64", WARD_ID_SHA256, &id, &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	ward_match_key_from_identity(&id, &k);
+	assert_string_equal(k.team_id, "97JCY7859U");
+	assert_string_equal(k.signing_id, "97JCY7859U:sentry_cli-15e6857c8fd52f9f");
+	assert_int_equal(strlen(k.cdhash), 40);
+	assert_int_equal(strlen(k.certificate), 64);
+	assert_int_equal(strlen(k.sha256), 64);
+	/* Ad hoc, two slices: arm64 decides; no team, so no signing ID key. */
+	if (ward_identity_read_path(FIXTURES "/go-hello-fat", WARD_ID_SHA256, &id, &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	ward_match_key_from_identity(&id, &k);
+	assert_string_equal(k.cdhash, "9d4a1e2efe83d8a9bbe984f252e46266c737fb64");
+	assert_string_equal(k.team_id, "");
+	assert_string_equal(k.signing_id, "");
+}
+
 /* ---------------------------------------------------------------- precedence */
 
 static void test_blocked_cdhash_beats_allowed_teamid(void **state)
@@ -759,6 +785,42 @@ static void test_santa_import_rejects(void **state)
 	                    "\"rule_type\":\"teamid\"}]}", WARD_E_EXISTS, "rules[1]");
 }
 
+static void test_santa_import_top_level(void **state)
+{
+	ward_store_t *st = mem_store();
+	ward_apply_stats_t stats;
+	ward_error_t err = { 0 };
+	const char *other_keys =
+		" {\"version\": 2, \"meta\": {\"a\": [1, {\"rules\": 3}]}, \"note\": \"x, }\\\"]\",\n"
+		"  \"rules\": [ " OK_RULE " ] , \"flag\": true, \"n\": null, \"f\": -1.5e3 }\n ";
+	(void)state;
+
+	/* Keys other than "rules" are checked and ignored, wherever they are. */
+	assert_int_equal(ward_santa_json_import(st, other_keys, strlen(other_keys), WARD_SRC_IMPORT,
+	                                        "t", &stats, &err), WARD_OK);
+	assert_int_equal(stats.put, 1);
+	assert_int_equal(ward_santa_json_import(st, "{\"rules\":[]}", 12, WARD_SRC_IMPORT, "t", &stats,
+	                                        &err), WARD_OK);
+	assert_int_equal(stats.put, 0);
+	ward_store_close(st);
+
+	expect_import_fails("{}", WARD_E_MALFORMED, "\"rules\" array");
+	expect_import_fails("{\"rules\":[]} x", WARD_E_MALFORMED, "end of file expected");
+	expect_import_fails("{\"rules\":[]}}", WARD_E_MALFORMED, "end of file expected");
+	expect_import_fails("{\"rules\":[" OK_RULE " " OK_RULE "]}", WARD_E_MALFORMED, "expected ','");
+	expect_import_fails("{\"rules\":[" OK_RULE ",]}", WARD_E_MALFORMED, "rules[1]");
+	expect_import_fails("{\"rules\":[" OK_RULE "],}", WARD_E_MALFORMED, "string key");
+	expect_import_fails("{\"rules\" [" OK_RULE "]}", WARD_E_MALFORMED, "':'");
+	expect_import_fails("{\"x\": tru, \"rules\":[]}", WARD_E_MALFORMED, "not valid JSON");
+	expect_import_fails("{\"x\": \"open, \"rules\":[]}", WARD_E_MALFORMED, "not valid JSON");
+	expect_import_fails("{\"rules\":\n[\n" OK_RULE ",\n{\"identifier\": }\n]}", WARD_E_MALFORMED,
+	                    "line 4");
+	expect_import_fails("{\"rules\":[[1]]}", WARD_E_MALFORMED, "rules[0]: not an object");
+	expect_import_fails("{\"rules\":[" OK_RULE ",\"x\"]}", WARD_E_MALFORMED, "rules[1]: not an object");
+	expect_import_fails("{\"rules\":[{\"identifier\":\"" TEAM_A "\",\"identifier\":\"" TEAM_B "\"}]}",
+	                    WARD_E_MALFORMED, "duplicate");
+}
+
 static void test_santa_import_remove_and_replace(void **state)
 {
 	ward_store_t *st = mem_store();
@@ -822,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_rule_validate_limits),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_match_key_from_identity),
+		cmocka_unit_test(test_match_key_from_signed_macho),
 		cmocka_unit_test(test_blocked_cdhash_beats_allowed_teamid),
 		cmocka_unit_test(test_allowed_cdhash_beats_blocked_teamid),
 		cmocka_unit_test(test_full_precedence_order),
@@ -833,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_santa_import_export_round_trip),
 		cmocka_unit_test(test_export_leaves_out_managed_rules),
 		cmocka_unit_test(test_santa_import_rejects),
+		cmocka_unit_test(test_santa_import_top_level),
 		cmocka_unit_test(test_santa_import_remove_and_replace),
 		cmocka_unit_test(test_santa_import_file_limit),
 	};
