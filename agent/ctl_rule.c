@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "agent/ctl.h"
+#include "agent/ctlclient.h"
 #include "rules/rules.h"
 
 static void usage(FILE *out)
@@ -222,7 +223,11 @@ void ctl_notify_agent(void)
 		path = "/run/warden/control.sock";
 	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode))
 		return;
-	/* The control protocol is the agent's (agent/control.c); its request goes here. */
+	/* The control protocol is the agent's (agent/control.c): best effort, short wait. */
+	json_t *req = json_pack("{s:s}", "cmd", "rules-changed"), *reply = NULL;
+	if (req && ward_ctl_client_request(path, req, 2000, &reply, NULL) == WARD_OK)
+		json_decref(reply);
+	json_decref(req);
 }
 
 /* ---------------------------------------------------------------- identities */

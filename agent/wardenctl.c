@@ -20,6 +20,7 @@ static int ctl_help(int argc, char **argv);
 static const struct ctl_cmd commands[] = {
 	{ "fileinfo", ctl_fileinfo, "show type, hashes and code-signing identity of files" },
 	{ "profile", ctl_profile, "validate profiles; show the effective configuration and its sources" },
+	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
 	{ "rule", ctl_rule, "add, remove, check, list, import and export rules" },
 	{ "scan", ctl_scan, "scan files with YARA rules, standalone (no agent needed)" },
 	{ "version", ctl_version, "print the version" },

@@ -61,5 +61,15 @@
 /* ---- agent: control socket ---- */
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
 #define WARD_MAX_CTL_CLIENTS     32u
+#define WARD_CTL_READ_TIMEOUT_MS 5000u      /* a client's partial request may wait this long */
+
+/* ---- agent: decision pipeline ---- */
+#define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */
+#define WARD_MAX_WORKERS         16u
+#define WARD_CACHE_ENTRIES       32768u     /* user-space verdict cache (entries; memory = entries * 144 B) */
+#define WARD_CACHE_DENY_TTL_MS   5000u      /* DENY verdicts are forgotten after this */
+#define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
+#define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
+#define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */
 
 #endif

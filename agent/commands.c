@@ -1,0 +1,348 @@
+/*
+ * The control commands: the dispatch table {command, privilege, handler} and the
+ * handlers. Requests and replies are described in docs/agent.md. Handlers run on the
+ * main thread (the only user of the store handle); none of them waits on a decision.
+ */
+#include "agent/daemon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/version.h"
+#include "common/hex.h"
+
+static double rate(uint64_t part, uint64_t total)
+{
+	return total ? (double)part / (double)total : 0.0;
+}
+
+static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_agent_t *a = &d->agent;
+	ward_metrics_t *m = &a->metrics;
+	ward_snapshot_t *s = ward_agent_snapshot(a, NULL);
+	ward_cache_stats_t cs = { 0 };
+	uint64_t written, dropped, errors, total = 0;
+	json_t *o = json_object(), *j, *k;
+
+	(void)peer;
+	(void)req;
+	(void)err;
+	json_object_set_new(o, "version", json_string(WARD_VERSION));
+	json_object_set_new(o, "pid", json_integer(a->self));
+	json_object_set_new(o, "mode", json_string(ward_mode_name(s->cfg.mode)));
+	json_object_set_new(o, "fail_closed", json_boolean(s->cfg.fail_closed));
+	json_object_set_new(o, "uptime_s", json_integer((json_int_t)((ward_mono_ns() - a->started_ns) / 1000000000ull)));
+	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
+	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
+	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
+
+	j = json_object();
+	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));
+	json_object_set_new(j, "store", d->db_path[0] ? json_string(d->db_path) : json_null());
+	json_object_set_new(j, "generation", json_integer((json_int_t)s->store_gen));
+	json_object_set_new(j, "index_rebuilds", json_integer((json_int_t)atomic_load(&m->index_rebuilds)));
+	k = json_object();
+	for (int t = 0; t < WARD_RT__COUNT; t++) {
+		json_t *byp = json_object();
+		for (int p = 0; p < WARD_POL__COUNT; p++)
+			if (s->rule_counts[t][p])
+				json_object_set_new(byp, ward_policy_name((ward_policy_t)p),
+				                    json_integer((json_int_t)s->rule_counts[t][p]));
+		json_object_set_new(k, ward_rule_type_name((ward_rule_type_t)t), byp);
+	}
+	json_object_set_new(j, "by_type", k);
+	json_object_set_new(o, "rules", j);
+
+	if (a->cache)
+		ward_cache_stats(a->cache, &cs);
+	j = json_object();
+	json_object_set_new(j, "enabled", json_boolean(a->cache != NULL));
+	json_object_set_new(j, "entries", json_integer((json_int_t)cs.entries));
+	json_object_set_new(j, "capacity", json_integer((json_int_t)cs.capacity));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)cs.bytes));
+	json_object_set_new(j, "hits", json_integer((json_int_t)cs.hits));
+	json_object_set_new(j, "misses", json_integer((json_int_t)cs.misses));
+	json_object_set_new(j, "hit_rate", json_real(rate(cs.hits, cs.hits + cs.misses)));
+	json_object_set_new(j, "evictions", json_integer((json_int_t)cs.evictions));
+	json_object_set_new(j, "expired", json_integer((json_int_t)cs.expired));
+	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&a->cache_flushes)));
+	json_object_set_new(o, "cache", j);
+
+	j = json_object();
+	json_object_set_new(j, "enabled", json_boolean(d->kernel_cache));
+	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && ward_fanotify_evictable(a->backend)));
+	json_object_set_new(j, "marks_added", json_integer((json_int_t)atomic_load(&m->kernel_cache_adds)));
+	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&m->kernel_cache_flushes)));
+	json_object_set_new(j, "mark_errors", json_integer((json_int_t)atomic_load(&a->backend->mark_errors)));
+	json_object_set_new(o, "kernel_cache", j);
+
+	j = json_object();
+	for (int dd = 0; dd < 2; dd++) {
+		json_t *byr = json_object();
+		for (int r = 0; r < WARD_RSN__COUNT; r++) {
+			uint64_t n = atomic_load(&m->decisions[dd][r]);
+			total += n;
+			if (n)
+				json_object_set_new(byr, ward_reason_name((ward_reason_t)r), json_integer((json_int_t)n));
+		}
+		json_object_set_new(j, ward_decision_name((ward_decision_t)dd), byr);
+	}
+	json_object_set_new(j, "total", json_integer((json_int_t)total));
+	json_object_set_new(o, "decisions", j);
+	json_object_set_new(o, "events", json_integer((json_int_t)atomic_load(&m->events)));
+
+	j = json_object();
+	json_object_set_new(j, "depth", json_integer(ward_queue_depth(a->queue)));
+	json_object_set_new(j, "capacity", json_integer(ward_queue_capacity(a->queue)));
+	json_object_set_new(j, "high_water", json_integer(ward_queue_high_water(a->queue)));
+	json_object_set_new(j, "full", json_integer((json_int_t)atomic_load(&m->queue_full)));
+	json_object_set_new(j, "workers", json_integer(a->nworkers));
+	json_object_set_new(o, "queue", j);
+
+	j = json_object();
+	json_object_set_new(j, "budget_ms", json_integer(s->cfg.decision_budget_ms));
+	json_object_set_new(j, "misses", json_integer((json_int_t)atomic_load(&m->deadline_misses)));
+	json_object_set_new(j, "late_verdicts", json_integer((json_int_t)atomic_load(&m->late_verdicts)));
+	json_object_set_new(o, "deadline", j);
+
+	j = json_object();
+	json_object_set_new(j, "count", json_integer((json_int_t)atomic_load(&m->lat_count)));
+	json_object_set_new(j, "p50", json_integer((json_int_t)ward_metrics_quantile(m, 0.50)));
+	json_object_set_new(j, "p99", json_integer((json_int_t)ward_metrics_quantile(m, 0.99)));
+	json_object_set_new(j, "max", json_integer((json_int_t)atomic_load(&m->lat_max_us)));
+	json_object_set_new(o, "latency_us", j);
+
+	ward_evlog_stats(a->evlog, &written, &dropped, &errors);
+	j = json_object();
+	json_object_set_new(j, "path", a->evlog ? json_string(d->event_log_path) : json_null());
+	json_object_set_new(j, "written", json_integer((json_int_t)written));
+	json_object_set_new(j, "dropped", json_integer((json_int_t)dropped));
+	json_object_set_new(j, "errors", json_integer((json_int_t)errors));
+	json_object_set_new(o, "event_log", j);
+
+	j = json_object();
+	json_object_set_new(j, "watching_writes", json_boolean(a->watching_writes));
+	json_object_set_new(j, "rules_added", json_integer((json_int_t)d->transitive_added));
+	json_object_set_new(j, "dropped", json_integer((json_int_t)(a->compilers ? ward_compilers_dropped(a->compilers) : 0)));
+	json_object_set_new(o, "transitive", j);
+
+	j = json_object();
+	json_object_set_new(j, "respond", json_integer((json_int_t)atomic_load(&m->respond_errors)));
+	json_object_set_new(j, "identity", json_integer((json_int_t)atomic_load(&m->identity_errors)));
+	json_object_set_new(j, "read", json_integer((json_int_t)atomic_load(&a->backend->read_errors)));
+	json_object_set_new(j, "overflows", json_integer((json_int_t)atomic_load(&a->backend->overflows)));
+	json_object_set_new(o, "errors", j);
+	ward_snapshot_unref(s);
+	return o;
+}
+
+/* Optional string field of req copied canonically into key->dst for rule type t. */
+static bool key_field(json_t *req, const char *name, ward_rule_type_t t, char *dst, size_t cap,
+                      ward_error_t *err)
+{
+	char canon[WARD_RULE_ID_MAX + 1];
+	json_t *v = json_object_get(req, name);
+
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
+		return false;
+	}
+	if (ward_rule_identifier_canon(t, json_string_value(v), canon, err) != WARD_OK)
+		return false;
+	if (strlen(canon) >= cap) {
+		ward_error_set(err, WARD_E_INVAL, "%s: too long", name);
+		return false;
+	}
+	memcpy(dst, canon, strlen(canon) + 1);
+	return true;
+}
+
+static json_t *rule_json(const ward_rule_t *r)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "type", ward_rule_type_name(r->type),
+	                 "policy", ward_policy_name(r->policy), "source", ward_rule_source_name(r->source),
+	                 "identifier", r->identifier, "id", (json_int_t)r->id,
+	                 "expires_at", (json_int_t)r->expires_at);
+}
+
+/*
+ * check: which rule decides these identities, and the verdict rules + mode give. The
+ * caller computes the identities (wardenctl reads the file with the caller's rights);
+ * trusted paths are not evaluated (they need the file itself).
+ */
+static json_t *cmd_check(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_match_key_t key;
+	const ward_rule_t *r = NULL;
+	json_t *o;
+
+	(void)peer;
+	memset(&key, 0, sizeof(key));
+	if (!key_field(req, "cdhash", WARD_RT_CDHASH, key.cdhash, sizeof(key.cdhash), err) ||
+	    !key_field(req, "sha256", WARD_RT_BINARY, key.sha256, sizeof(key.sha256), err) ||
+	    !key_field(req, "signing_id", WARD_RT_SIGNINGID, key.signing_id, sizeof(key.signing_id), err) ||
+	    !key_field(req, "certificate", WARD_RT_CERTIFICATE, key.certificate, sizeof(key.certificate), err) ||
+	    !key_field(req, "team_id", WARD_RT_TEAMID, key.team_id, sizeof(key.team_id), err))
+		return NULL;
+	if (!key.cdhash[0] && !key.sha256[0] && !key.signing_id[0] && !key.certificate[0] && !key.team_id[0]) {
+		ward_error_set(err, WARD_E_INVAL, "check: give at least one of sha256, cdhash, signing_id, certificate, team_id");
+		return NULL;
+	}
+	ward_snapshot_t *s = ward_agent_snapshot(&d->agent, NULL);
+	if (s->ix)
+		r = ward_index_match(s->ix, &key, time(NULL));
+	o = json_object();
+	if (r) {
+		json_object_set_new(o, "decision", json_string(ward_policy_blocks(r->policy) ? "DENY" : "ALLOW"));
+		json_object_set_new(o, "reason", json_string("rule"));
+		json_object_set_new(o, "rule", rule_json(r));
+	} else {
+		json_object_set_new(o, "decision", json_string(s->cfg.mode == WARD_MODE_LOCKDOWN ? "DENY" : "ALLOW"));
+		json_object_set_new(o, "reason", json_string("unknown"));
+		json_object_set_new(o, "rule", json_null());
+	}
+	json_object_set_new(o, "mode", json_string(ward_mode_name(s->cfg.mode)));
+	ward_snapshot_unref(s);
+	return o;
+}
+
+static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+
+	(void)peer;
+	(void)req;
+	if (ward_daemon_reload(d, err) != WARD_OK)
+		return NULL;
+	return json_pack("{s:s}", "mode", ward_mode_name(d->cfg.mode));
+}
+
+static json_t *cmd_flush_cache(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+
+	(void)peer;
+	(void)req;
+	(void)err;
+	ward_agent_flush(&d->agent);
+	return json_object();
+}
+
+/* rules-changed: rebuild the index now if the store changed (wardenctl rule calls it
+ * after writing the store, so caches flush without waiting for the next poll). */
+static json_t *cmd_rules_changed(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	bool changed;
+
+	(void)peer;
+	(void)req;
+	if (ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+		return NULL;
+	return json_pack("{s:b}", "rebuilt", changed);
+}
+
+static bool get_str(json_t *req, const char *name, bool required, const char **out, ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
+		return !required;
+	}
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+/* rule-add {type, policy, identifier, [comment, custom_msg, custom_url, expires_at]} */
+static json_t *cmd_rule_add(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	const char *type, *policy, *ident, *comment, *msg, *url;
+	char canon[WARD_RULE_ID_MAX + 1], who[32];
+	ward_rule_t r;
+	json_t *exp = json_object_get(req, "expires_at");
+	bool changed;
+
+	if (d->agent.store == NULL) {
+		ward_error_set(err, WARD_E_UNSUPPORTED, "the agent runs without a rule store");
+		return NULL;
+	}
+	memset(&r, 0, sizeof(r));
+	if (!get_str(req, "type", true, &type, err) || !get_str(req, "policy", true, &policy, err) ||
+	    !get_str(req, "identifier", true, &ident, err) || !get_str(req, "comment", false, &comment, err) ||
+	    !get_str(req, "custom_msg", false, &msg, err) || !get_str(req, "custom_url", false, &url, err))
+		return NULL;
+	if (ward_rule_type_parse(type, &r.type, err) != WARD_OK ||
+	    ward_policy_parse(policy, &r.policy, err) != WARD_OK ||
+	    ward_rule_identifier_canon(r.type, ident, canon, err) != WARD_OK)
+		return NULL;
+	if (r.policy == WARD_POL_REMOVE) {
+		ward_error_set(err, WARD_E_INVAL, "policy: use rule-remove to remove a rule");
+		return NULL;
+	}
+	if (exp != NULL && !json_is_null(exp)) {
+		if (!json_is_integer(exp) || json_integer_value(exp) < 0) {
+			ward_error_set(err, WARD_E_INVAL, "expires_at: expected unix seconds");
+			return NULL;
+		}
+		r.expires_at = json_integer_value(exp);
+	}
+	snprintf(who, sizeof(who), "uid:%u", (unsigned)peer->uid);
+	r.source = WARD_SRC_LOCAL;
+	r.identifier = canon;
+	r.comment = comment;
+	r.custom_msg = msg;
+	r.custom_url = url;
+	r.created_by = who;
+	if (ward_store_put(d->agent.store, &r, err) != WARD_OK ||
+	    ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s}", "type", ward_rule_type_name(r.type), "policy",
+	                 ward_policy_name(r.policy), "identifier", canon);
+}
+
+/* rule-remove {type, identifier} (the local rule) */
+static json_t *cmd_rule_remove(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	const char *type, *ident;
+	char canon[WARD_RULE_ID_MAX + 1];
+	ward_rule_type_t t;
+	bool changed;
+
+	(void)peer;
+	if (d->agent.store == NULL) {
+		ward_error_set(err, WARD_E_UNSUPPORTED, "the agent runs without a rule store");
+		return NULL;
+	}
+	if (!get_str(req, "type", true, &type, err) || !get_str(req, "identifier", true, &ident, err) ||
+	    ward_rule_type_parse(type, &t, err) != WARD_OK ||
+	    ward_rule_identifier_canon(t, ident, canon, err) != WARD_OK ||
+	    ward_store_remove(d->agent.store, t, canon, WARD_SRC_LOCAL, err) != WARD_OK ||
+	    ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+		return NULL;
+	return json_pack("{s:s, s:s}", "type", ward_rule_type_name(t), "identifier", canon);
+}
+
+const ward_ctl_command_t ward_daemon_commands[] = {
+	{ "status", WARD_CTL_ANY, cmd_status, "mode, rules, caches, decisions, queue, latency" },
+	{ "check", WARD_CTL_ANY, cmd_check, "the rule and verdict for given identities" },
+	{ "reload", WARD_CTL_ADMIN, cmd_reload, "re-read the configuration and rules; flush caches" },
+	{ "flush-cache", WARD_CTL_ADMIN, cmd_flush_cache, "forget every cached verdict" },
+	{ "rules-changed", WARD_CTL_ADMIN, cmd_rules_changed, "rebuild the rule index if the store changed" },
+	{ "rule-add", WARD_CTL_ADMIN, cmd_rule_add, "add or replace a local rule" },
+	{ "rule-remove", WARD_CTL_ADMIN, cmd_rule_remove, "remove a local rule" },
+};
+const size_t ward_daemon_ncommands = sizeof(ward_daemon_commands) / sizeof(ward_daemon_commands[0]);

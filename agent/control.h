@@ -1,0 +1,88 @@
+/*
+ * The control socket: a unix stream socket speaking newline-delimited JSON. Each
+ * request is one line holding an object with a "cmd" string; each reply is one line
+ * holding an object with "ok" (true/false) and, on failure, "error" (a sentence) and
+ * "code" (ward_strerror name). The caller's identity is what the kernel says
+ * (SO_PEERCRED), never a field of the request.
+ *
+ * Limits: a request line is at most WARD_MAX_CTL_MESSAGE bytes (a longer one gets an
+ * error reply and the connection is closed); a client must complete each request within
+ * WARD_CTL_READ_TIMEOUT_MS of connecting or of its previous request; at most
+ * WARD_MAX_CTL_CLIENTS clients at once.
+ *
+ * The server does not own a thread: the daemon's main loop asks it for pollfds and a
+ * timeout and hands back the results (OpenBSD style).
+ */
+#ifndef WARD_AGENT_CONTROL_H
+#define WARD_AGENT_CONTROL_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+typedef enum {
+	WARD_CTL_ANY = 0,   /* anyone who can connect */
+	WARD_CTL_ADMIN,     /* root, or a member of AdminGroup */
+} ward_ctl_priv_t;
+
+typedef struct ward_ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool admin;
+} ward_ctl_peer_t;
+
+/*
+ * A command handler: req is the parsed request object. Returns a new reply object
+ * (the server adds "ok": true), or NULL after filling err (the server replies ok=false).
+ */
+typedef json_t *(*ward_ctl_handler_fn)(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
+                                       ward_error_t *err);
+
+typedef struct ward_ctl_command {
+	const char *name;
+	ward_ctl_priv_t priv;
+	ward_ctl_handler_fn fn;
+	const char *summary;
+} ward_ctl_command_t;
+
+typedef struct ward_ctl_server ward_ctl_server_t;
+
+/*
+ * Create the socket at path (replacing a stale one; mode 0666 so any user can ask for
+ * status: commands check privileges themselves) and listen. admin_gid: a group whose
+ * members are admins, or (gid_t)-1 for root only.
+ */
+ward_err_t ward_ctl_listen(const char *path, const ward_ctl_command_t *cmds, size_t ncmds,
+                           void *ctx, gid_t admin_gid, ward_ctl_server_t **out,
+                           ward_error_t *err);
+void ward_ctl_close(ward_ctl_server_t *srv); /* unlinks the socket; NULL ok */
+void ward_ctl_set_admin_gid(ward_ctl_server_t *srv, gid_t gid);
+
+/* Fill up to max pollfds (listener + clients); returns how many. */
+size_t ward_ctl_pollfds(ward_ctl_server_t *srv, struct pollfd *pfd, size_t max);
+/* Milliseconds until the next client read timeout (-1: none). */
+int ward_ctl_timeout(ward_ctl_server_t *srv, uint64_t now_ms);
+/* Handle what poll reported on the fds from ward_ctl_pollfds, and expire idle clients. */
+void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t n, uint64_t now_ms);
+
+/*
+ * One request line -> one reply line (malloc'd, without newline). Parses, looks the
+ * command up, checks the privilege, runs the handler. Exposed for tests and fuzzing.
+ */
+char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
+                           const ward_ctl_peer_t *peer, const char *line, size_t len);
+
+/* Whether uid/gid (and pid's supplementary groups, from /proc) include admin_gid. */
+bool ward_ctl_peer_is_admin(uid_t uid, gid_t gid, pid_t pid, gid_t admin_gid);
+
+/* A failure reply line for err (malloc'd). */
+char *ward_ctl_error_reply(ward_err_t code, const char *msg);
+
+#endif

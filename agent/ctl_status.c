@@ -1,0 +1,199 @@
+/*
+ * wardenctl status [--json] [--socket PATH]
+ *
+ * Asks the running agent for its state over the control socket: mode, uptime, rules,
+ * caches, decisions by verdict and reason, queue, deadline misses, decision latency.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent/ctl.h"
+#include "agent/ctlclient.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: wardenctl status [--json] [--socket PATH]\n"
+	        "\n"
+	        "Show the running agent's state: mode, uptime, rule counts, the user-space and\n"
+	        "kernel verdict caches (size, hit rate), decisions by verdict and reason, queue\n"
+	        "depth, deadline misses and decision latency (p50/p99/max, microseconds).\n"
+	        "Any user may ask.\n"
+	        "\n"
+	        "  --json         print the agent's reply as one JSON object\n"
+	        "  --socket PATH  control socket (default $WARDEN_SOCKET, else %s)\n"
+	        "\n"
+	        "Exit status: 0 on success, 1 if the agent cannot be reached, 2 on usage error.\n",
+	        WARD_CTL_DEFAULT_SOCKET);
+}
+
+static json_int_t num(const json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		size_t n = (size_t)(dot - path);
+		if (n >= sizeof(key))
+			return 0;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return json_integer_value(json_object_get(o, path));
+}
+
+static const char *str(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(o, a);
+
+	if (b)
+		v = json_object_get(v, b);
+	return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+static void row(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void row(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-24s | ", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void print_decisions(const json_t *r, const char *verdict)
+{
+	const json_t *by = json_object_get(json_object_get(r, "decisions"), verdict);
+	const char *reason;
+	json_t *n;
+	char label[64];
+
+	json_object_foreach((json_t *)by, reason, n) {
+		snprintf(label, sizeof(label), "%s (%s)", verdict, reason);
+		row(label, "%lld", (long long)json_integer_value(n));
+	}
+}
+
+static void print_text(const json_t *r)
+{
+	const json_t *cache = json_object_get(r, "cache");
+	json_int_t up = num(r, "uptime_s");
+
+	printf(">>> Agent\n");
+	row("Mode", "%s", str(r, "mode", NULL));
+	row("Fail closed", "%s", json_is_true(json_object_get(r, "fail_closed")) ? "yes" : "no");
+	row("Version", "%s", str(r, "version", NULL));
+	row("PID", "%lld", (long long)num(r, "pid"));
+	row("Uptime", "%lldd %02lld:%02lld:%02lld", (long long)(up / 86400), (long long)(up / 3600 % 24),
+	    (long long)(up / 60 % 60), (long long)(up % 60));
+	row("Backend", "%s", str(r, "backend", NULL));
+	printf(">>> Rules\n");
+	row("Total", "%lld", (long long)num(r, "rules.total"));
+	const json_t *by = json_object_get(json_object_get(r, "rules"), "by_type");
+	const char *type;
+	json_t *pol;
+	json_object_foreach((json_t *)by, type, pol) {
+		const char *p;
+		json_t *n;
+		json_object_foreach(pol, p, n) {
+			char label[64];
+			snprintf(label, sizeof(label), "%s %s", type, p);
+			row(label, "%lld", (long long)json_integer_value(n));
+		}
+	}
+	row("Store generation", "%lld", (long long)num(r, "rules.generation"));
+	printf(">>> Caches\n");
+	if (json_is_true(json_object_get(cache, "enabled"))) {
+		row("Verdict cache", "%lld / %lld entries (%lld KiB)", (long long)num(cache, "entries"),
+		    (long long)num(cache, "capacity"), (long long)num(cache, "bytes") / 1024);
+		row("Hit rate", "%.1f%% (%lld hits, %lld misses)",
+		    100.0 * json_real_value(json_object_get(cache, "hit_rate")),
+		    (long long)num(cache, "hits"), (long long)num(cache, "misses"));
+		row("Evictions / expired", "%lld / %lld", (long long)num(cache, "evictions"),
+		    (long long)num(cache, "expired"));
+	} else {
+		row("Verdict cache", "disabled");
+	}
+	row("Kernel cache", "%s%s, %lld marks added, %lld flushes",
+	    json_is_true(json_object_get(json_object_get(r, "kernel_cache"), "enabled")) ? "on" : "off",
+	    json_is_true(json_object_get(json_object_get(r, "kernel_cache"), "evictable")) ? " (evictable)" : "",
+	    (long long)num(r, "kernel_cache.marks_added"), (long long)num(r, "kernel_cache.flushes"));
+	printf(">>> Decisions\n");
+	row("Events", "%lld", (long long)num(r, "events"));
+	row("Total", "%lld", (long long)num(r, "decisions.total"));
+	print_decisions(r, "ALLOW");
+	print_decisions(r, "DENY");
+	printf(">>> Pipeline\n");
+	row("Queue", "%lld in flight / %lld (high water %lld, full %lld times)",
+	    (long long)num(r, "queue.depth"), (long long)num(r, "queue.capacity"),
+	    (long long)num(r, "queue.high_water"), (long long)num(r, "queue.full"));
+	row("Workers", "%lld", (long long)num(r, "queue.workers"));
+	row("Decision budget", "%lld ms", (long long)num(r, "deadline.budget_ms"));
+	row("Deadline misses", "%lld (late verdicts %lld)", (long long)num(r, "deadline.misses"),
+	    (long long)num(r, "deadline.late_verdicts"));
+	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
+	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
+	printf(">>> Event log\n");
+	row("Path", "%s", str(r, "event_log", "path"));
+	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),
+	    (long long)num(r, "event_log.dropped"));
+}
+
+int ctl_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL;
+	ward_error_t err = { 0 };
+	json_t *req, *reply = NULL;
+	int json = 0, c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return CTL_EXIT_OK;
+		default: usage(stderr); return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	sock = ward_ctl_client_socket(sock);
+	req = json_pack("{s:s}", "cmd", "status");
+	if (ward_ctl_client_request(sock, req, 5000, &reply, &err) != WARD_OK ||
+	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
+		json_decref(req);
+		json_decref(reply);
+		if (json)
+			printf("{\"ok\":false,\"error\":\"%s\"}\n", ward_strerror(err.code));
+		fprintf(stderr, "wardenctl status: %s\n", err.msg);
+		return CTL_EXIT_FAIL;
+	}
+	json_decref(req);
+	if (json) {
+		char *s = json_dumps(reply, JSON_COMPACT);
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		print_text(reply);
+	}
+	json_decref(reply);
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,303 @@
+/*
+ * The event log writer. Producers (reader, workers, keeper) copy a fixed-size record
+ * into a ring under a mutex; the writer thread takes it out, reads /proc for the
+ * process details, formats a JSON line with jansson and write(2)s it with O_APPEND.
+ */
+#include "agent/eventlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/hex.h"
+
+struct ward_evlog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	char path[PATH_MAX];
+	int fd;
+	ward_evrec_t *ring;
+	unsigned cap, head, count;
+	bool stop, reopen, started;
+	uint64_t written, dropped, errors;
+};
+
+static json_t *str_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+/* Paths and argv are bytes, JSON strings are UTF-8: invalid text becomes "hex:<hex>". */
+static json_t *json_bytes(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	char *h;
+
+	if (j != NULL)
+		return j;
+	if ((h = malloc(2 * n + 5)) == NULL)
+		return json_null();
+	memcpy(h, "hex:", 4);
+	ward_hex_encode((const uint8_t *)s, n, h + 4);
+	j = json_string(h);
+	free(h);
+	return j ? j : json_null();
+}
+
+char *ward_evlog_format(const ward_evrec_t *r)
+{
+	const ward_procinfo_t *pi = &r->proc;
+	char ts[64], hex[2 * WARD_SHA256_LEN + 1];
+	struct tm tm;
+	json_t *o = json_object();
+	char *line;
+
+	if (o == NULL)
+		return NULL;
+	gmtime_r(&r->when.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	         r->when.tv_nsec / 1000000);
+	json_object_set_new(o, "time", json_string(ts));
+	json_object_set_new(o, "kind", json_string(r->kind == WARD_EV_OPEN ? "open" : "exec"));
+	json_object_set_new(o, "decision", json_string(ward_decision_name(r->v.decision)));
+	json_object_set_new(o, "reason", json_string(ward_reason_name(r->v.reason)));
+	json_object_set_new(o, "cached", json_boolean(r->v.cached));
+	json_object_set_new(o, "mode", json_string(ward_mode_name(r->mode)));
+	if (r->v.has_rule) {
+		json_t *rule = json_object();
+		json_object_set_new(rule, "type", json_string(ward_rule_type_name(r->v.rule_type)));
+		json_object_set_new(rule, "policy", json_string(ward_policy_name(r->v.rule_policy)));
+		json_object_set_new(rule, "id", json_integer(r->v.rule_id));
+		if (r->rule_identifier[0])
+			json_object_set_new(rule, "identifier", json_string(r->rule_identifier));
+		json_object_set_new(o, "rule", rule);
+	} else {
+		json_object_set_new(o, "rule", json_null());
+	}
+	if (r->v.silent)
+		json_object_set_new(o, "silent", json_true());
+	json_object_set_new(o, "path", r->path[0] ? json_bytes(r->path, strnlen(r->path, sizeof(r->path)))
+	                                          : json_null());
+	if (r->v.has_sha256) {
+		ward_hex_encode(r->v.sha256, WARD_SHA256_LEN, hex);
+		json_object_set_new(o, "sha256", json_string(hex));
+	} else {
+		json_object_set_new(o, "sha256", json_null());
+	}
+	if (r->v.has_cdhash) {
+		ward_hex_encode(r->v.cdhash, WARD_CDHASH_LEN, hex);
+		json_object_set_new(o, "cdhash", json_string(hex));
+	} else {
+		json_object_set_new(o, "cdhash", json_null());
+	}
+	json_object_set_new(o, "team_id", str_or_null(r->team_id));
+	json_object_set_new(o, "signing_id", str_or_null(r->signing_id));
+	json_object_set_new(o, "pid", json_integer(r->pid));
+	if (pi->ok) {
+		json_t *argv = json_array();
+		size_t i = 0;
+		json_object_set_new(o, "ppid", json_integer(pi->ppid));
+		json_object_set_new(o, "uid", json_integer(pi->uid));
+		while (i < pi->argv_len) {
+			const char *a = pi->argv + i;
+			size_t n = strnlen(a, pi->argv_len - i);
+			json_t *s = json_bytes(a, n);
+			json_array_append_new(argv, s);
+			i += n + 1;
+		}
+		json_object_set_new(o, "argv", argv);
+		if (pi->argv_truncated)
+			json_object_set_new(o, "argv_truncated", json_true());
+	} else {
+		json_object_set_new(o, "ppid", json_null());
+		json_object_set_new(o, "uid", json_null());
+		json_object_set_new(o, "argv", json_null());
+	}
+	json_object_set_new(o, "latency_us", json_integer((json_int_t)r->latency_us));
+	if (r->detail[0])
+		json_object_set_new(o, "detail", str_or_null(r->detail));
+	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return line;
+}
+
+static int open_log(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+static bool write_line(int fd, const char *line)
+{
+	size_t len = strlen(line), done = 0;
+	char *buf = malloc(len + 1);
+
+	if (buf == NULL)
+		return false;
+	memcpy(buf, line, len);
+	buf[len++] = '\n';
+	/* One write(2) per line, O_APPEND: lines never interleave with another writer. */
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	free(buf);
+	return done == len;
+}
+
+static void *writer_main(void *arg)
+{
+	ward_evlog_t *l = arg;
+	ward_evrec_t *rec = malloc(sizeof(*rec));
+
+	if (rec == NULL)
+		return NULL;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (l->count == 0 && !l->stop && !l->reopen)
+			pthread_cond_wait(&l->cv, &l->mu);
+		if (l->reopen) {
+			l->reopen = false;
+			pthread_mutex_unlock(&l->mu);
+			int fd = open_log(l->path);
+			if (fd >= 0) {
+				close(l->fd);
+				l->fd = fd;
+			}
+			pthread_mutex_lock(&l->mu);
+			if (fd < 0)
+				l->errors++;
+			continue;
+		}
+		if (l->count == 0) {
+			if (l->stop)
+				break;
+			continue;
+		}
+		*rec = l->ring[l->head];
+		l->head = (l->head + 1) % l->cap;
+		l->count--;
+		pthread_mutex_unlock(&l->mu);
+
+		/* Outside the lock: producers never wait for jansson or the disk. Only this
+		 * thread touches l->fd. */
+		char *line = ward_evlog_format(rec);
+		bool ok = line != NULL && write_line(l->fd, line);
+		free(line);
+
+		pthread_mutex_lock(&l->mu);
+		if (ok)
+			l->written++;
+		else
+			l->errors++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	free(rec);
+	return NULL;
+}
+
+ward_err_t ward_evlog_open(const char *path, unsigned ring, ward_evlog_t **out, ward_error_t *err)
+{
+	ward_evlog_t *l;
+
+	*out = NULL;
+	if (ring == 0 || ring > 65536)
+		return ward_error_set(err, WARD_E_LIMIT, "event log: ring of %u records", ring);
+	if (strlen(path) >= PATH_MAX)
+		return ward_error_set(err, WARD_E_LIMIT, "event log: path too long");
+	if ((l = calloc(1, sizeof(*l))) == NULL || (l->ring = calloc(ring, sizeof(*l->ring))) == NULL) {
+		free(l);
+		return ward_error_set(err, WARD_E_NOMEM, "event log: out of memory");
+	}
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	l->cap = ring;
+	if ((l->fd = open_log(path)) < 0) {
+		ward_error_set(err, WARD_E_IO, "event log %s: %s", path, strerror(errno));
+		free(l->ring);
+		free(l);
+		return WARD_E_IO;
+	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	*out = l;
+	return WARD_OK;
+}
+
+ward_err_t ward_evlog_start(ward_evlog_t *l, ward_error_t *err)
+{
+	if (l->started)
+		return WARD_OK;
+	if (pthread_create(&l->thread, NULL, writer_main, l) != 0)
+		return ward_error_set(err, WARD_E_NOMEM, "event log: cannot start the writer thread");
+	l->started = true;
+	return WARD_OK;
+}
+
+bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r)
+{
+	bool ok = false;
+
+	if (l == NULL)
+		return false;
+	pthread_mutex_lock(&l->mu);
+	if (l->count < l->cap && !l->stop) {
+		l->ring[(l->head + l->count) % l->cap] = *r;
+		l->count++;
+		ok = true;
+		pthread_cond_signal(&l->cv);
+	} else {
+		l->dropped++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+void ward_evlog_reopen(ward_evlog_t *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->reopen = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void ward_evlog_stats(ward_evlog_t *l, uint64_t *written, uint64_t *dropped, uint64_t *errors)
+{
+	if (l == NULL) {
+		*written = *dropped = *errors = 0;
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	*written = l->written;
+	*dropped = l->dropped;
+	*errors = l->errors;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void ward_evlog_close(ward_evlog_t *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	if (l->started)
+		pthread_join(l->thread, NULL);
+	close(l->fd);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l->ring);
+	free(l);
+}

@@ -1,0 +1,62 @@
+/*
+ * The values that travel through the decision pipeline: the file key the caches use,
+ * the verdict decide() returns, and the reasons a verdict can have.
+ */
+#ifndef WARD_AGENT_VERDICT_H
+#define WARD_AGENT_VERDICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rules/rules.h"
+#include "scanner/identity.h"
+
+typedef enum { WARD_ALLOW = 0, WARD_DENY = 1 } ward_decision_t;
+
+/* Why a verdict is what it is. Names (ward_reason_name) appear in the event log,
+ * `wardenctl status` and the metrics; keep them stable. */
+typedef enum {
+	WARD_RSN_RULE = 0,    /* a rule matched (see rule_type / rule_policy) */
+	WARD_RSN_TRUSTED,     /* under a TrustedPaths dir, root-owned, safe directory chain */
+	WARD_RSN_MODE,        /* no rule: the mode decided (MONITOR allow, LOCKDOWN deny) */
+	WARD_RSN_SELF,        /* the agent's own process */
+	WARD_RSN_DEADLINE,    /* the decision budget ran out: fallback verdict */
+	WARD_RSN_QUEUE_FULL,  /* no room in the queue: fallback verdict at once */
+	WARD_RSN_ERROR,       /* file unreadable or vanished: decided as unknown, not cached */
+	WARD_RSN_SCAN,        /* the YARA scan decided (issue 6) */
+	WARD_RSN_STOPPING,    /* answered while the agent shuts down */
+	WARD_RSN__COUNT
+} ward_reason_t;
+
+/* Cache key: a file's identity as the kernel sees it. Any write to the file changes
+ * ctime (and usually size); a rename-over replaces the inode. */
+typedef struct ward_filekey {
+	uint64_t dev;
+	uint64_t ino;
+	int64_t ctime_sec;
+	int64_t ctime_nsec;
+	uint64_t size;
+} ward_filekey_t;
+
+/* What decide() returns. Small and fixed-size: it is also what the cache stores. */
+typedef struct ward_verdict {
+	ward_decision_t decision;
+	ward_reason_t reason;
+	bool cacheable;   /* may go to the user-space cache (and, if ALLOW, the kernel's) */
+	bool cached;      /* came from the user-space cache */
+	bool silent;      /* SILENT_BLOCKLIST: deny without a user-facing message */
+	bool compiler;    /* ALLOWLIST_COMPILER matched */
+	bool has_rule;
+	ward_rule_type_t rule_type;
+	ward_policy_t rule_policy;
+	int64_t rule_id;
+	bool has_sha256;
+	uint8_t sha256[WARD_SHA256_LEN];
+	bool has_cdhash;
+	uint8_t cdhash[WARD_CDHASH_LEN];
+} ward_verdict_t;
+
+const char *ward_reason_name(ward_reason_t r);
+const char *ward_decision_name(ward_decision_t d); /* "ALLOW" / "DENY" */
+
+#endif

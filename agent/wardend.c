@@ -1,0 +1,359 @@
+/*
+ * wardend — the warden agent. Parses flags, loads the configuration, opens the rule
+ * store, the event log, the backend and the control socket, starts the pipeline
+ * (agent/pipeline.c), then runs the main loop: signals (signalfd), control clients,
+ * and the store watcher. Everything that decides lives elsewhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent/daemon.h"
+#include "agent/log.h"
+#include "agent/version.h"
+
+#define DEFAULT_CONFIG "/etc/warden/warden.conf"
+#define DEFAULT_SOCKET "/run/warden/control.sock"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	"usage: wardend [--config FILE] [--foreground] [--mode monitor|lockdown]\n"
+	"               [--watch PATH]... [--db FILE] [--socket PATH] [--event-log FILE]\n"
+	"               [--workers N] [--no-kernel-cache] [--no-cache] [--mount-marks]\n"
+	"               [--debug] [--help] [--version]\n"
+	"\n"
+	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
+	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
+	"\n"
+	"  --config FILE      JSON configuration (default " DEFAULT_CONFIG " if it exists,\n"
+	"                     else embedded defaults: MONITOR)\n"
+	"  --foreground       do not detach; diagnostics go to stderr instead of syslog\n"
+	"  --mode MODE        monitor or lockdown; overrides ClientMode from the config\n"
+	"  --watch PATH       authorize execs on the filesystem holding PATH (repeatable;\n"
+	"                     default: every local filesystem)\n"
+	"  --db FILE          rule store (default " WARD_STORE_DEFAULT_PATH ")\n"
+	"  --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
+	"  --event-log FILE   event log (default: EventLogPath from the config,\n"
+	"                     /var/log/warden/events.jsonl)\n"
+	"  --workers N        decision threads (default: number of CPUs, 2..%u)\n"
+	"  --no-kernel-cache  do not let the kernel remember ALLOW verdicts (benchmarks)\n"
+	"  --no-cache         no user-space verdict cache either\n"
+	"  --mount-marks      mark the mount of each --watch PATH instead of its filesystem\n"
+	"  --debug            verbose diagnostics\n"
+	"\n"
+	"Signals: TERM/INT stop (pending execs are allowed by the kernel when the agent's\n"
+	"fanotify group closes), HUP reopens the event log.\n"
+	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
+	"configuration error.\n", WARD_MAX_WORKERS);
+}
+
+static bool copy_path(char *dst, size_t cap, const char *src, const char *what)
+{
+	if (strlen(src) >= cap || src[0] == '\0') {
+		fprintf(stderr, "wardend: %s: bad path '%s'\n", what, src);
+		return false;
+	}
+	snprintf(dst, cap, "%s", src);
+	return true;
+}
+
+/* Create the last directory of path's parent if it is missing (like the unit's
+ * RuntimeDirectory/StateDirectory/LogsDirectory do under systemd). */
+static void mkdir_parent(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, mode) != 0 && errno != EEXIST)
+		log_warn("mkdir %s", dir);
+}
+
+/* Tell systemd (Type=notify) we are ready, if it asked. */
+static void notify_ready(void)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (p == NULL || (p[0] != '/' && p[0] != '@') || strlen(p) >= sizeof(sun.sun_path))
+		return;
+	memcpy(sun.sun_path, p, strlen(p));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void)!sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun,
+	              (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p)));
+	close(fd);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Every event in flight holds a descriptor the kernel opened for us. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Say once per poll period when the kernel side went wrong (the counters are in status). */
+static void report_backend_errors(ward_agent_t *a)
+{
+	static uint64_t overflows, read_errors, mark_errors;
+	uint64_t o = atomic_load(&a->backend->overflows), r = atomic_load(&a->backend->read_errors);
+	uint64_t m = atomic_load(&a->backend->mark_errors);
+
+	if (o != overflows)
+		log_warnx("fanotify queue overflow: %llu events lost so far", (unsigned long long)o);
+	if (r != read_errors)
+		log_warnx("fanotify read errors: %llu so far (descriptor limit?)", (unsigned long long)r);
+	if (m != mark_errors)
+		log_warnx("kernel cache marks that failed: %llu so far", (unsigned long long)m);
+	overflows = o;
+	read_errors = r;
+	mark_errors = m;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "event-log", required_argument, NULL, 'e' },
+		{ "workers", required_argument, NULL, 'n' },
+		{ "no-kernel-cache", no_argument, NULL, 'K' },
+		{ "no-cache", no_argument, NULL, 'C' },
+		{ "mount-marks", no_argument, NULL, 'M' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static ward_daemon_t d;
+	static const char *watch[64];
+	size_t nwatch = 0;
+	bool foreground = false, debug = false, user_cache = true, mount_marks = false;
+	const char *event_log = NULL;
+	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	bool workers_given = false;
+	ward_error_t err = { 0 };
+	ward_snapshot_t *snap = NULL;
+	int c;
+
+	d.kernel_cache = true;
+	snprintf(d.db_path, sizeof(d.db_path), "%s", WARD_STORE_DEFAULT_PATH);
+	snprintf(d.socket_path, sizeof(d.socket_path), "%s", DEFAULT_SOCKET);
+	while ((c = getopt_long(argc, argv, "c:fm:w:d:s:e:n:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!copy_path(d.config_path, sizeof(d.config_path), optarg, "--config"))
+				return 2;
+			break;
+		case 'f': foreground = true; break;
+		case 'm':
+			if (strcasecmp(optarg, "monitor") == 0)
+				d.mode_override = WARD_MODE_MONITOR;
+			else if (strcasecmp(optarg, "lockdown") == 0)
+				d.mode_override = WARD_MODE_LOCKDOWN;
+			else {
+				fprintf(stderr, "wardend: --mode: expected monitor or lockdown, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			if (nwatch + 1 >= sizeof(watch) / sizeof(watch[0])) {
+				fprintf(stderr, "wardend: --watch: at most %zu paths\n", sizeof(watch) / sizeof(watch[0]) - 1);
+				return 2;
+			}
+			watch[nwatch++] = optarg;
+			break;
+		case 'd':
+			if (!copy_path(d.db_path, sizeof(d.db_path), optarg, "--db"))
+				return 2;
+			break;
+		case 's':
+			if (!copy_path(d.socket_path, sizeof(d.socket_path), optarg, "--socket"))
+				return 2;
+			break;
+		case 'e': event_log = optarg; break;
+		case 'n': {
+			char *end;
+			workers = strtol(optarg, &end, 10);
+			if (*end || workers < 1 || workers > WARD_MAX_WORKERS) {
+				fprintf(stderr, "wardend: --workers: expected 1..%u\n", WARD_MAX_WORKERS);
+				return 2;
+			}
+			workers_given = true;
+			break;
+		}
+		case 'K': d.kernel_cache = false; break;
+		case 'C': user_cache = false; break;
+		case 'M': mount_marks = true; break;
+		case 'D': debug = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("wardend %s\n", WARD_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wardend: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!workers_given && workers < 2)
+		workers = 2; /* one slow decision must not hold up every other */
+	if (workers > WARD_MAX_WORKERS)
+		workers = WARD_MAX_WORKERS;
+	log_init("wardend", true, debug);
+	if (d.config_path[0] == '\0' && access(DEFAULT_CONFIG, F_OK) == 0)
+		snprintf(d.config_path, sizeof(d.config_path), "%s", DEFAULT_CONFIG);
+	if (ward_daemon_load_config(&d, &d.cfg, &err) != WARD_OK) {
+		fprintf(stderr, "wardend: %s\n", err.msg);
+		return 2;
+	}
+	if (!copy_path(d.event_log_path, sizeof(d.event_log_path),
+	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
+		return 2;
+
+	/* Signals are read from a signalfd by the main loop: block them in every thread. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+		fatal("sigprocmask");
+	raise_nofile();
+
+	ward_agent_t *a = &d.agent;
+	mkdir_parent(d.db_path, 0700);
+	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &a->store, &err) != WARD_OK)
+		fatalx("rule store: %s", err.msg);
+	if (ward_snapshot_build(&d.cfg, a->store, &snap, &err) != WARD_OK)
+		fatalx("rules: %s", err.msg);
+	mkdir_parent(d.event_log_path, 0750);
+	if (ward_evlog_open(d.event_log_path, WARD_EVLOG_RING, &a->evlog, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &a->cache, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK ||
+	    ward_compilers_create(&a->compilers, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	a->nworkers = (unsigned)workers;
+	a->kernel_cache = d.kernel_cache;
+
+	ward_fanotify_opts_t fo = { .watch = watch, .kernel_cache = d.kernel_cache, .mount_marks = mount_marks };
+	if (ward_fanotify_open(&fo, &a->backend, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	mkdir_parent(d.socket_path, 0755);
+	if (ward_ctl_listen(d.socket_path, ward_daemon_commands, ward_daemon_ncommands, &d,
+	                    ward_daemon_admin_gid(&d.cfg), &d.ctl, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+
+	if (!foreground) {
+		/* Detach before any thread exists (fork copies only the caller). */
+		if (daemon(0, 0) != 0)
+			fatal("daemon");
+		log_init("wardend", false, debug);
+	}
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		fatal("signalfd");
+	if (ward_evlog_start(a->evlog, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+
+	ward_agent_init(a, snap);
+	ward_agent_watch_writes(a);
+	if (ward_agent_start(a, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
+	         snap->rule_count, a->nworkers, nwatch ? watch[0] : "every local filesystem",
+	         nwatch > 1 ? " and more" : "", (int)getpid());
+	notify_ready();
+
+	int status = 0;
+	uint64_t next_poll = ward_mono_ns() / 1000000 + WARD_STORE_POLL_MS;
+	for (;;) {
+		struct pollfd pfd[2 + 1 + WARD_MAX_CTL_CLIENTS];
+		uint64_t now = ward_mono_ns() / 1000000;
+		int timeout = next_poll > now ? (int)(next_poll - now) : 0;
+		int ct = ward_ctl_timeout(d.ctl, now);
+		size_t n;
+
+		if (ct >= 0 && ct < timeout)
+			timeout = ct;
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(a->compilers), .events = POLLIN };
+		n = 2 + ward_ctl_pollfds(d.ctl, pfd + 2, sizeof(pfd) / sizeof(pfd[0]) - 2);
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			bool stop = false;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP: reopening the event log");
+					ward_evlog_reopen(a->evlog);
+				} else {
+					stop = true;
+				}
+			}
+			if (stop)
+				break;
+		}
+		if (atomic_load(&a->reader_failed)) {
+			status = 1;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			ward_daemon_compiler_outputs(&d);
+		now = ward_mono_ns() / 1000000;
+		ward_ctl_dispatch(d.ctl, pfd + 2, n - 2, now);
+		if (now >= next_poll) {
+			bool changed;
+			if (ward_agent_refresh(a, &d.cfg, false, &changed, &err) != WARD_OK)
+				log_warnx("store watcher: %s", err.msg);
+			else if (changed)
+				log_info("rules changed: index rebuilt, caches flushed");
+			next_poll = now + WARD_STORE_POLL_MS;
+			report_backend_errors(a);
+		}
+	}
+
+	log_info("stopping");
+	ward_agent_stop(a);
+	ward_ctl_close(d.ctl);
+	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
+	ward_evlog_close(a->evlog);
+	ward_snapshot_unref(a->snap);
+	ward_store_close(a->store);
+	ward_cache_destroy(a->cache);
+	ward_queue_destroy(a->queue);
+	ward_compilers_destroy(a->compilers);
+	close(sfd);
+	return status;
+}

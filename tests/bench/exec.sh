@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Exec overhead of wardend (and of fapolicyd, the peer), per BENCH-NOTES.md:
+# posix_spawn of a static no-libc program, one run, medians, ratios to a no-agent
+# baseline measured side by side.
+#
+# Pairing: the program under test lives on a private tmpfs that the agent watches; the
+# baseline copy lives on a private ramfs that no agent watches (wardend marks only the
+# tmpfs; fapolicyd is told watch_fs = tmpfs). So baseline and agent samples alternate in
+# short chunks while the agent keeps running, and each chunk pair gives one ratio:
+# drift on this shared machine hits both sides of a pair alike.
+#   fs          no agent: tmpfs copy vs ramfs copy (should be ~1.00: the pairing is fair)
+#   cold        wardend MONITOR, 1000 distinct programs never seen (a full decision
+#               each) vs 1000 distinct programs on ramfs
+#   warm        wardend MONITOR, one program: kernel cache (inode ignore mark) warm
+#   ucache      wardend MONITOR --no-kernel-cache: every exec answered from the
+#               user-space cache (one round trip through the agent)
+#   fapolicyd   fapolicyd 1.1.7, permissive, one "allow perm=any all : all" rule
+# Also the agent's own decision latency (p50/p99/max from its histogram) over each
+# storm of 1000 distinct binaries.
+#
+# Safety: everything runs in a private mount namespace (unshare -m): the tmpfs and
+# ramfs exist only there, wardend marks only that tmpfs's superblock, and fapolicyd's
+# mount marks land on the namespace's private copies of the mounts, so no process
+# outside the benchmark is ever stopped by either agent. Needs root; exits 0 with a
+# note otherwise.
+set -u
+ROUNDS=${BENCH_ROUNDS:-3}   # agent restarts (cold storms) per configuration
+PAIRS=${BENCH_PAIRS:-8}     # baseline/agent chunk pairs per round
+CHUNK=${BENCH_CHUNK:-250}   # execs per chunk
+here=$(cd "$(dirname "$0")" && pwd)
+WARDEN_BUILD=${WARDEN_BUILD:-$here/../../build}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "exec bench: skipped (needs root for fanotify)"
+	exit 0
+fi
+if [ -z "${WARD_BENCH_IN_NS:-}" ]; then
+	# fapolicyd is the peer; install it here (not a build dependency).
+	if ! command -v fapolicyd >/dev/null; then
+		echo "exec bench: installing fapolicyd (Debian package) for the comparison"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fapolicyd >/dev/null 2>&1 ||
+			echo "exec bench: fapolicyd not installable: its column is skipped"
+	fi
+	WARD_BENCH_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+
+WORK= AGENT= FAPD=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
+	[ -n "$FAPD" ] && { kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; }
+	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+WORK=$(mktemp -d -p /run warden-bench.XXXXXX)
+MNT=$WORK/mnt BASE=$WORK/base
+mkdir "$MNT" "$BASE"
+mount -t tmpfs -o size=64m,mode=0755 warden-bench "$MNT" &&
+	mount -t ramfs -o mode=0755 warden-bench-base "$BASE" || { echo "exec bench: cannot mount"; exit 1; }
+
+cc -O2 -static -nostdlib -o "$WORK/prog" "$here/nolibc_exit.c" || exit 1
+cc -O2 -o "$WORK/spawn" "$here/spawn.c" || exit 1
+for dir in "$MNT" "$BASE"; do
+	cp "$WORK/prog" "$dir/prog"
+	mkdir "$dir/d"
+	for i in $(seq 0 999); do cp "$WORK/prog" "$dir/d/$i"; printf 'bench-%d' "$i" >>"$dir/d/$i"; done
+done
+DISTINCT=$(printf "$MNT/d/%d " $(seq 0 999))
+BDISTINCT=$(printf "$BASE/d/%d " $(seq 0 999))
+SPAWN=$WORK/spawn
+
+start_wardend() {
+	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
+	"$WARDEN_BUILD/wardend" --foreground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
+		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" 2>>"$WORK/wardend.err" &
+	AGENT=$!
+	for _ in $(seq 200); do
+		"$WARDEN_BUILD/wardenctl" status --socket "$WORK/ctl.sock" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	echo "exec bench: wardend did not start"; cat "$WORK/wardend.err"; exit 1
+}
+stop_agent() {
+	kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=
+}
+
+# fapolicyd with a private /etc/fapolicyd, /var/lib/fapolicyd, /run/fapolicyd (bind
+# mounts in this namespace only): uid root, trust = file, permissive, watch tmpfs.
+HAVE_FAPD=
+if command -v fapolicyd >/dev/null && command -v fagenrules >/dev/null; then
+	mkdir -p "$WORK/fapd/etc/rules.d" "$WORK/fapd/etc/trust.d" "$WORK/fapd/lib" "$WORK/fapd/run"
+	cat >"$WORK/fapd/etc/fapolicyd.conf" <<-'CONF'
+	permissive = 1
+	nice_val = 0
+	q_size = 640
+	uid = root
+	gid = root
+	do_stat_report = 0
+	detailed_report = 0
+	db_max_size = 50
+	subj_cache_size = 1549
+	obj_cache_size = 8191
+	watch_fs = tmpfs
+	trust = file
+	integrity = none
+	syslog_format = rule,dec,perm,auid,pid,exe,:,path,ftype,trust
+	rpm_sha256_only = 0
+	allow_filesystem_mark = 0
+	CONF
+	echo 'allow perm=any all : all' >"$WORK/fapd/etc/rules.d/10-allow-all.rules"
+	: >"$WORK/fapd/etc/fapolicyd.trust"
+	[ -f /etc/fapolicyd/fapolicyd-filter.conf ] && cp /etc/fapolicyd/fapolicyd-filter.conf "$WORK/fapd/etc/"
+	mkdir -p /etc/fapolicyd /var/lib/fapolicyd /run/fapolicyd
+	if mount --bind "$WORK/fapd/etc" /etc/fapolicyd && mount --bind "$WORK/fapd/lib" /var/lib/fapolicyd &&
+	   mount --bind "$WORK/fapd/run" /run/fapolicyd && fagenrules >/dev/null 2>&1 &&
+	   grep -q 'allow perm=any all : all' /etc/fapolicyd/compiled.rules; then
+		HAVE_FAPD=1
+	else
+		echo "exec bench: fapolicyd could not be configured: its column is skipped"
+	fi
+fi
+start_fapolicyd() {
+	fapolicyd --debug-deny </dev/null >"$WORK/fapolicyd.log" 2>&1 &
+	FAPD=$!
+	# ready once its fanotify group has marked our tmpfs mount
+	local mnt_id; mnt_id=$(awk -v m="$MNT" '$5 == m {print $1}' /proc/self/mountinfo)
+	for _ in $(seq 500); do
+		grep -qs "fanotify mnt_id:$(printf '%x' "$mnt_id") " /proc/"$FAPD"/fdinfo/* && return 0
+		kill -0 "$FAPD" 2>/dev/null || break
+		sleep 0.02
+	done
+	echo "exec bench: fapolicyd did not start"; tail -5 "$WORK/fapolicyd.log"; kill "$FAPD" 2>/dev/null; FAPD=
+	return 1
+}
+stop_fapolicyd() {
+	kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; FAPD=
+}
+
+declare -A S R   # per configuration: us/exec samples, and baseline-paired ratios
+add() { S[$1]="${S[$1]:-} $2"; }
+ratio() { R[$1]="${R[$1]:-} $(awk -v a="$2" -v b="$3" 'BEGIN {printf "%.4f", a / b}')"; }
+# pairs CONFIG: alternate baseline (ramfs) and agent (tmpfs) chunks; order flips each pair
+pairs() {
+	local b t
+	for p in $(seq "$PAIRS"); do
+		if [ $((p % 2)) = 1 ]; then
+			b=$($SPAWN "$CHUNK" "$BASE/prog") && t=$($SPAWN "$CHUNK" "$MNT/prog") || exit 1
+		else
+			t=$($SPAWN "$CHUNK" "$MNT/prog") && b=$($SPAWN "$CHUNK" "$BASE/prog") || exit 1
+		fi
+		add "$1" "$t"; add "base" "$b"; ratio "$1" "$t" "$b"
+	done
+}
+LAT=
+for r in $(seq "$ROUNDS"); do
+	pairs fs
+
+	start_wardend
+	b=$($SPAWN 1000 $BDISTINCT) && t=$($SPAWN 1000 $DISTINCT) || exit 1
+	add cold "$t"; add base-1000 "$b"; ratio cold "$t" "$b"
+	LAT="$LAT $("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
+		jq -r '"\(.latency_us.p50)/\(.latency_us.p99)/\(.latency_us.max)"')"
+	"$SPAWN" 1 "$MNT/prog" >/dev/null
+	pairs warm
+	stop_agent
+
+	start_wardend --no-kernel-cache
+	"$SPAWN" 1 "$MNT/prog" >/dev/null
+	pairs ucache
+	UC=$("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
+		jq -r '"\(.cache.hits) cache hits of \(.events) events, agent p50/p99 \(.latency_us.p50)/\(.latency_us.p99) us"')
+	stop_agent
+
+	if [ -n "$HAVE_FAPD" ] && start_fapolicyd; then
+		"$SPAWN" 1 "$MNT/prog" >/dev/null
+		pairs fapolicyd
+		stop_fapolicyd
+	fi
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.4g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f..%.3f", a[1], a[NR]}'; }
+echo "exec overhead: $ROUNDS rounds x $PAIRS pairs x $CHUNK execs (cold: 1000 distinct per round)"
+printf '  %-10s %9s %9s %9s   %-13s %s\n' config "us/exec" "base us" "ratio" "ratio range" "overhead"
+b=$(echo "${S[base]}" | median)
+for c in fs cold warm ucache fapolicyd; do
+	[ -n "${S[$c]:-}" ] || { printf '  %-10s %9s\n' "$c" "skipped"; continue; }
+	m=$(echo "${S[$c]}" | median)
+	rb=$b; [ "$c" = cold ] && rb=$(echo "${S[base-1000]}" | median)
+	rt=$(echo "${R[$c]}" | median)
+	printf '  %-10s %9s %9s %8.3fx   %-13s %+.1f us (%+.1f%%)\n' "$c" "$m" "$rb" "$rt" \
+		"$(echo "${R[$c]}" | spread)" "$(awk -v r="$rt" -v b="$rb" 'BEGIN {print (r - 1) * b}')" \
+		"$(awk -v r="$rt" 'BEGIN {print (r - 1) * 100}')"
+done
+echo "  ratio = median of per-pair (agent chunk / adjacent baseline chunk); overhead = (ratio-1) x base"
+echo "agent decision latency over each 1000-binary storm, p50/p99/max us:$LAT"
+echo "ucache run: $UC"

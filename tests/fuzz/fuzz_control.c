@@ -1,0 +1,71 @@
+/*
+ * libFuzzer target for the control protocol: the bytes a client sends, split into lines
+ * as the server does, each parsed and dispatched through wardend's real command table
+ * (against an agent with no store and a no-op backend). The first byte picks the
+ * caller: root or an unprivileged user. Every line must get one JSON reply; nothing may
+ * crash, leak or read out of bounds.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/daemon.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void noop_flush(ward_backend_t *b)
+{
+	(void)b;
+}
+
+static const struct ward_backend_ops fake_ops = { .name = "fuzz", .cache_flush = noop_flush };
+static ward_backend_t fake_backend = { .ops = &fake_ops };
+static ward_daemon_t d;
+
+static void init(void)
+{
+	ward_snapshot_t *snap;
+
+	ward_config_defaults(&d.cfg);
+	d.agent.backend = &fake_backend;
+	if (ward_cache_create(64, 1000, &d.agent.cache, NULL) != WARD_OK ||
+	    ward_queue_create(8, &d.agent.queue, NULL) != WARD_OK ||
+	    ward_snapshot_build(&d.cfg, NULL, &snap, NULL) != WARD_OK)
+		abort();
+	d.agent.nworkers = 1;
+	ward_agent_init(&d.agent, snap);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	ward_ctl_peer_t peer = { .uid = 1000, .gid = 1000, .pid = 1 };
+
+	if (!ready) {
+		init();
+		ready = 1;
+	}
+	if (size == 0)
+		return 0;
+	if (data[0] & 1) {
+		peer.uid = 0;
+		peer.admin = true;
+	}
+	data++;
+	size--;
+	while (size > 0) {
+		const uint8_t *nl = memchr(data, '\n', size);
+		size_t len = nl ? (size_t)(nl - data) : size;
+		char *reply = ward_ctl_handle_line(ward_daemon_commands, ward_daemon_ncommands, &d,
+		                                   &peer, (const char *)data, len);
+		if (reply == NULL || reply[0] != '{' || strchr(reply, '\n') != NULL)
+			abort();
+		free(reply);
+		if (nl == NULL)
+			break;
+		size -= len + 1;
+		data += len + 1;
+	}
+	return 0;
+}

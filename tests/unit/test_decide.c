@@ -1,0 +1,353 @@
+/*
+ * Unit tests for agent/decide.c and agent/trust.c: the decision order (cache, identity,
+ * rules, trusted paths, scan, mode), cacheability, fallbacks and the ownership check.
+ */
+#include "tests/unit/testutil.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/decide.h"
+#include "agent/trust.h"
+#include "common/hex.h"
+
+static char fake_path[4096];
+
+static bool fake_path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
+{
+	(void)b;
+	(void)ev;
+	snprintf(buf, len, "%s", fake_path);
+	return fake_path[0] != '\0';
+}
+
+static const struct ward_backend_ops fake_ops = { .name = "fake", .path = fake_path_fn };
+static ward_backend_t fake_backend = { .ops = &fake_ops };
+
+struct fx {
+	char dir[64];
+	char file[128];
+	char sha[65];
+	int fd;
+	ward_store_t *st;
+	ward_cache_t *cache;
+	ward_config_t cfg;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct stat sb;
+
+	strcpy(f->dir, "/tmp/warden-decide-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->file, sizeof(f->file), "%s/prog", f->dir);
+	int w = open(f->file, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(w >= 0);
+	assert_int_equal(write(w, "\177ELFhello", 9), 9);
+	close(w);
+	f->fd = open(f->file, O_RDONLY);
+	assert_true(f->fd >= 0);
+	assert_int_equal(fstat(f->fd, &sb), 0);
+	ward_identity_t id;
+	assert_int_equal(ward_identity_read(f->fd, WARD_ID_SHA256, &id, NULL), WARD_OK);
+	ward_hex_encode(id.sha256, 32, f->sha);
+	assert_int_equal(ward_store_open(":memory:", WARD_STORE_CREATE, &f->st, NULL), WARD_OK);
+	assert_int_equal(ward_cache_create(64, 5000, &f->cache, NULL), WARD_OK);
+	ward_config_defaults(&f->cfg);
+	snprintf(fake_path, sizeof(fake_path), "%s", f->file);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	close(f->fd);
+	unlink(f->file);
+	rmdir(f->dir);
+	ward_store_close(f->st);
+	ward_cache_destroy(f->cache);
+	free(f);
+	return 0;
+}
+
+static ward_event_t event(const struct fx *f)
+{
+	struct stat sb;
+	ward_event_t ev = { .kind = WARD_EV_EXEC, .fd = f->fd, .pid = 1 };
+
+	assert_int_equal(fstat(f->fd, &sb), 0);
+	ev.key_ok = true;
+	ev.key.dev = sb.st_dev;
+	ev.key.ino = sb.st_ino;
+	ev.key.ctime_sec = sb.st_ctim.tv_sec;
+	ev.key.ctime_nsec = sb.st_ctim.tv_nsec;
+	ev.key.size = (uint64_t)sb.st_size;
+	return ev;
+}
+
+static void add_rule(struct fx *f, ward_policy_t pol, int64_t expires)
+{
+	ward_rule_t r = { .type = WARD_RT_BINARY, .policy = pol, .source = WARD_SRC_LOCAL,
+	                  .identifier = f->sha, .expires_at = expires };
+	ward_error_t err = { 0 };
+	assert_int_equal(ward_store_put(f->st, &r, &err), WARD_OK);
+}
+
+/* Decide once with the current store, mode and scan hook. */
+static void decide(struct fx *f, ward_scan_fn scan, ward_verdict_t *v, ward_evrec_t *rec)
+{
+	ward_snapshot_t *snap;
+	ward_event_t ev = event(f);
+
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend,
+	                          .scan = scan, .now_ms = 1000, .now = time(NULL) };
+	memset(rec, 0, sizeof(*rec));
+	ward_decide(&ctx, &ev, v, rec);
+	ward_snapshot_unref(snap);
+}
+
+static void test_rule_allow_then_cache(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+	char hex[65];
+
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	assert_true(v.has_rule && v.cacheable && !v.cached);
+	assert_int_equal(v.rule_type, WARD_RT_BINARY);
+	assert_string_equal(rec.rule_identifier, f->sha);
+	ward_hex_encode(v.sha256, 32, hex);
+	assert_string_equal(hex, f->sha);
+	/* Step 1 answers next time, even after the rule is gone (a rule change flushes). */
+	ward_event_t ev = event(f);
+	ward_cache_insert(f->cache, &ev.key, &v, 1000);
+	assert_int_equal(ward_store_remove(f->st, WARD_RT_BINARY, f->sha, WARD_SRC_LOCAL, NULL), WARD_OK);
+	decide(f, NULL, &v, &rec);
+	assert_true(v.cached);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	ward_cache_flush(f->cache);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+}
+
+static void test_blocklists_and_expiry(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+
+	f->cfg.mode = WARD_MODE_MONITOR;
+	add_rule(f, WARD_POL_BLOCKLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_false(v.silent);
+	add_rule(f, WARD_POL_SILENT_BLOCKLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_true(v.silent);
+	add_rule(f, WARD_POL_ALLOWLIST_COMPILER, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_true(v.compiler);
+	/* A rule with an expiry decides, but its verdict must never outlive it. */
+	add_rule(f, WARD_POL_ALLOWLIST, time(NULL) + 3600);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_false(v.cacheable);
+}
+
+static void test_unknown_by_mode(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+
+	f->cfg.mode = WARD_MODE_MONITOR;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_true(v.cacheable);
+	assert_true(ward_decide_loggable(&v, false)); /* unknowns are always logged */
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+}
+
+static void test_unreadable_is_not_cached(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+	ward_snapshot_t *snap;
+	ward_event_t ev = event(f);
+
+	ev.key_ok = false;
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	assert_int_equal(ward_snapshot_build(&f->cfg, NULL, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend };
+	ward_decide(&ctx, &ev, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_ERROR);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_false(v.cacheable);
+	assert_non_null(strstr(rec.detail, "identity"));
+	ward_snapshot_unref(snap);
+}
+
+static void test_malformed_container_still_has_a_sha256(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+	char hex[65];
+	ward_identity_t id;
+
+	/* A Mach-O magic and nothing valid after it: not parsable, still hashable. */
+	int w = open(f->file, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(w, "\xcf\xfa\xed\xfe\x07\x00\x00\x01garbage", 15), 15);
+	close(w);
+	assert_int_not_equal(ward_identity_read(f->fd, WARD_ID_SHA256, &id, NULL), WARD_OK);
+	assert_int_equal(ward_sha256_fd(f->fd, id.sha256, NULL), WARD_OK);
+	ward_hex_encode(id.sha256, 32, f->sha);
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_true(v.has_sha256);
+	ward_hex_encode(v.sha256, 32, hex);
+	assert_string_equal(hex, f->sha);
+	assert_non_null(strstr(rec.detail, "SHA-256 only"));
+	/* and a BINARY rule for that hash decides it */
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	assert_int_equal(v.decision, WARD_ALLOW);
+}
+
+static ward_scanstep_t scan_block(void *arg, int fd, const ward_filekey_t *key,
+                                     const ward_identity_t *id, uint32_t budget_ms,
+                                     char *detail, size_t len)
+{
+	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms;
+	snprintf(detail, len, "yara:test:marker");
+	return WARD_SCANSTEP_BLOCK;
+}
+
+static ward_scanstep_t scan_pending(void *arg, int fd, const ward_filekey_t *key,
+                                       const ward_identity_t *id, uint32_t budget_ms,
+                                       char *detail, size_t len)
+{
+	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms; (void)detail; (void)len;
+	return WARD_SCANSTEP_PENDING;
+}
+
+static void test_scan_step(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_evrec_t rec;
+
+	f->cfg.mode = WARD_MODE_MONITOR;
+	decide(f, scan_block, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_SCAN);
+	assert_non_null(strstr(rec.detail, "yara:test:marker"));
+	decide(f, scan_pending, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_false(v.cacheable);
+	/* A rule decides before any scan. */
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, scan_block, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+}
+
+static void test_fallback_and_logging(void **state)
+{
+	ward_verdict_t v;
+	(void)state;
+
+	ward_decide_fallback(WARD_MODE_LOCKDOWN, true, WARD_RSN_DEADLINE, &v);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_false(v.cacheable);
+	ward_decide_fallback(WARD_MODE_LOCKDOWN, false, WARD_RSN_DEADLINE, &v);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	ward_decide_fallback(WARD_MODE_MONITOR, true, WARD_RSN_QUEUE_FULL, &v);
+	assert_int_equal(v.decision, WARD_ALLOW); /* FailClosed means nothing in MONITOR */
+	assert_true(ward_decide_loggable(&v, false));
+	ward_verdict_t r = { .decision = WARD_ALLOW, .reason = WARD_RSN_RULE };
+	assert_false(ward_decide_loggable(&r, false));
+	assert_true(ward_decide_loggable(&r, true));
+	r.decision = WARD_DENY;
+	assert_true(ward_decide_loggable(&r, false));
+	r.cached = true;
+	assert_true(ward_decide_loggable(&r, false)); /* every denied attempt */
+	ward_verdict_t u = { .decision = WARD_ALLOW, .reason = WARD_RSN_MODE };
+	assert_true(ward_decide_loggable(&u, false));
+	u.cached = true;
+	assert_false(ward_decide_loggable(&u, false)); /* a MONITOR unknown: once, when decided */
+	assert_true(ward_decide_loggable(&u, true));
+	assert_string_equal(ward_reason_name(WARD_RSN_TRUSTED), "trusted_path");
+}
+
+static void test_trust(void **state)
+{
+	struct fx *f = *state;
+	ward_config_t cfg;
+	char why[300];
+	(void)f;
+
+	assert_true(ward_path_under("/usr/bin/true", "/usr"));
+	assert_true(ward_path_under("/usr/bin/true", "/usr/"));
+	assert_true(ward_path_under("/usr", "/usr"));
+	assert_false(ward_path_under("/usrx/bin", "/usr"));
+	assert_false(ward_path_under("/us", "/usr"));
+	assert_true(ward_path_under("/anything", "/"));
+
+	/* The system's own /usr/bin/true: root's, in root's directories. */
+	ward_config_defaults(&cfg);
+	ward_trust_canon(&cfg);
+	int fd = open("/usr/bin/true", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(ward_trust_check(&cfg, fd, "/usr/bin/true", why, sizeof(why)));
+	/* ... but not when the path names some other file */
+	assert_false(ward_trust_check(&cfg, fd, "/usr/bin/env", why, sizeof(why)));
+	close(fd);
+
+	/* A program under /tmp, even with /tmp trusted: /tmp is world-writable. */
+	snprintf(cfg.trusted_paths[0], WARD_MAX_PATH, "%s", f->dir);
+	cfg.ntrusted_paths = 1;
+	assert_false(ward_trust_check(&cfg, f->fd, f->file, why, sizeof(why)));
+	if (geteuid() == 0)
+		assert_non_null(strstr(why, "directory /tmp"));
+	else
+		assert_non_null(strstr(why, "not root-owned"));
+	/* Not under any trusted path: no, and no reason to give. */
+	snprintf(cfg.trusted_paths[0], WARD_MAX_PATH, "/opt/none");
+	assert_false(ward_trust_check(&cfg, f->fd, f->file, why, sizeof(why)));
+	assert_string_equal(why, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rule_allow_then_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocklists_and_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_by_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_is_not_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_container_still_has_a_sha256, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_step, setup, teardown),
+		cmocka_unit_test(test_fallback_and_logging),
+		cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

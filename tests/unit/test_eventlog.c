@@ -1,0 +1,160 @@
+/* Unit tests for agent/eventlog.c and agent/procinfo.c: line format, writer thread. */
+#include "tests/unit/testutil.h"
+
+#include <unistd.h>
+
+#include "agent/eventlog.h"
+#include "agent/procinfo.h"
+
+static void fill(ward_evrec_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->when.tv_sec = 1700000000;
+	r->when.tv_nsec = 123456789;
+	r->kind = WARD_EV_EXEC;
+	r->v.decision = WARD_DENY;
+	r->v.reason = WARD_RSN_RULE;
+	r->v.has_rule = true;
+	r->v.rule_type = WARD_RT_BINARY;
+	r->v.rule_policy = WARD_POL_BLOCKLIST;
+	r->v.rule_id = 12;
+	r->v.has_sha256 = true;
+	memset(r->v.sha256, 0xab, sizeof(r->v.sha256));
+	r->mode = WARD_MODE_LOCKDOWN;
+	r->pid = 4321;
+	r->latency_us = 77;
+	strcpy(r->path, "/opt/x/tool");
+	strcpy(r->rule_identifier, "abab");
+}
+
+static void test_format_fields(void **state)
+{
+	ward_evrec_t r;
+	(void)state;
+
+	fill(&r);
+	r.proc.ok = true;
+	r.proc.ppid = 1;
+	r.proc.uid = 1000;
+	memcpy(r.proc.argv, "tool\0-v\0", 8);
+	r.proc.argv_len = 8;
+	char *line = ward_evlog_format(&r);
+	assert_non_null(line);
+	assert_null(strchr(line, '\n'));
+	json_t *j = json_loads(line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "time")), "2023-11-14T22:13:20.123Z");
+	assert_string_equal(json_string_value(json_object_get(j, "decision")), "DENY");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "rule");
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "LOCKDOWN");
+	json_t *rule = json_object_get(j, "rule");
+	assert_string_equal(json_string_value(json_object_get(rule, "type")), "BINARY");
+	assert_string_equal(json_string_value(json_object_get(rule, "policy")), "BLOCKLIST");
+	assert_int_equal(json_integer_value(json_object_get(rule, "id")), 12);
+	assert_string_equal(json_string_value(json_object_get(j, "path")), "/opt/x/tool");
+	assert_string_equal(json_string_value(json_object_get(j, "sha256")),
+	                    "abababababababababababababababababababababababababababababababab");
+	assert_true(json_is_null(json_object_get(j, "cdhash")));
+	assert_true(json_is_null(json_object_get(j, "team_id")));
+	assert_true(json_is_null(json_object_get(j, "signing_id")));
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), 4321);
+	assert_int_equal(json_integer_value(json_object_get(j, "ppid")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "uid")), 1000);
+	assert_int_equal(json_array_size(json_object_get(j, "argv")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "argv"), 1)), "-v");
+	assert_int_equal(json_integer_value(json_object_get(j, "latency_us")), 77);
+	json_decref(j);
+	free(line);
+}
+
+static void test_bytes_that_are_not_utf8(void **state)
+{
+	ward_evrec_t r;
+	(void)state;
+
+	fill(&r);
+	strcpy(r.path, "/tmp/\xff\xfe");
+	char *line = ward_evlog_format(&r);
+	assert_non_null(line);
+	json_t *j = json_loads(line, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "path")), "hex:2f746d702ffffe");
+	assert_true(json_is_null(json_object_get(j, "argv"))); /* no process info */
+	json_decref(j);
+	free(line);
+}
+
+static void test_counters_add_up(void **state)
+{
+	char path[] = "/tmp/warden-evlog-XXXXXX";
+	int fd = mkstemp(path);
+	ward_evlog_t *l;
+	ward_evrec_t r;
+	uint64_t written, dropped, errors, ok = 0;
+	(void)state;
+
+	close(fd);
+	assert_int_equal(ward_evlog_open(path, 2, &l, NULL), WARD_OK);
+	assert_int_equal(ward_evlog_start(l, NULL), WARD_OK);
+	fill(&r);
+	assert_true(ward_procinfo_read(getpid(), &r.proc));
+	for (int i = 0; i < 500; i++)
+		ok += ward_evlog_submit(l, &r);
+	/* Let the writer drain, then read the counters before closing. */
+	for (int i = 0; i < 200; i++) {
+		ward_evlog_stats(l, &written, &dropped, &errors);
+		if (written + errors == ok)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(written + errors, ok);
+	assert_int_equal(dropped, 500 - ok);
+	assert_int_equal(errors, 0);
+	ward_evlog_close(l);
+	/* Every counted line is in the file, whole, and says who the process is. */
+	FILE *f = fopen(path, "r");
+	char buf[8192];
+	uint64_t lines = 0;
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f)) {
+		json_t *j = json_loads(buf, 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(json_integer_value(json_object_get(j, "uid")), getuid());
+		json_decref(j);
+		lines++;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(lines, written);
+	assert_int_equal(ward_evlog_open("/nonexistent-dir/x.jsonl", 4, &l, NULL), WARD_E_IO);
+	assert_null(l);
+}
+
+static void test_procinfo(void **state)
+{
+	ward_procinfo_t pi;
+	pid_t ppid;
+	uid_t uid;
+	(void)state;
+
+	assert_true(ward_procinfo_parse_status("Name:\tx\nPPid:\t17\nUid:\t1000\t1000\t1000\t1000\n", &ppid, &uid));
+	assert_int_equal(ppid, 17);
+	assert_int_equal(uid, 1000);
+	assert_false(ward_procinfo_parse_status("Name:\tx\n", &ppid, &uid));
+	assert_false(ward_procinfo_parse_status("PPid:\t\nUid:\t1\n", &ppid, &uid));
+	assert_true(ward_procinfo_read(getpid(), &pi));
+	assert_int_equal(pi.ppid, getppid());
+	assert_int_equal(pi.uid, getuid());
+	assert_non_null(strstr(pi.argv, "test_eventlog"));
+	assert_false(ward_procinfo_read(0x7ffffff0, &pi));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_fields),
+		cmocka_unit_test(test_bytes_that_are_not_utf8),
+		cmocka_unit_test(test_counters_add_up),
+		cmocka_unit_test(test_procinfo),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
