@@ -20,6 +20,8 @@ typedef enum {
 	WARD_EV_EXEC = 1,    /* permission: may this file be executed? */
 	WARD_EV_OPEN = 2,    /* permission: may this file be opened? */
 	WARD_EV_WRITTEN = 3, /* notification: pid closed this file after writing (no answer) */
+	WARD_EV_SCAN = 4,    /* never from a backend: an event-log record of a YARA verdict
+	                        that arrived after its exec was decided (agent/yarascan.c) */
 } ward_event_kind_t;
 
 /* One permission event. The backend owns fd; the pipeline gives the event back with

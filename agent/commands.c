@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/version.h"
+#include "agent/yarascan.h"
 #include "common/hex.h"
 
 static double rate(uint64_t part, uint64_t total)
@@ -37,6 +38,8 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
+	if (d->yara)
+		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
 
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));
@@ -211,15 +214,56 @@ static json_t *cmd_check(void *ctx, const ward_ctl_peer_t *peer, json_t *req, wa
 	return o;
 }
 
+static bool get_u64(json_t *req, const char *name, uint64_t *out, ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected a non-negative integer", name);
+		return false;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+/*
+ * scan-result {dev, ino, ctime_sec, ctime_nsec, size}: the YARA verdict the agent holds
+ * for that file key (wardenctl fileinfo). The caller stat()ed the file: a key says
+ * nothing a stat does not, and a verdict for the file is what executing it shows.
+ */
+static json_t *cmd_scan_result(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_scan_key_t key;
+	uint64_t sec, nsec;
+
+	(void)peer;
+	if (!get_u64(req, "dev", &key.dev, err) || !get_u64(req, "ino", &key.ino, err) ||
+	    !get_u64(req, "ctime_sec", &sec, err) || !get_u64(req, "ctime_nsec", &nsec, err) ||
+	    !get_u64(req, "size", &key.size, err))
+		return NULL;
+	key.ctime_sec = (int64_t)sec;
+	key.ctime_nsec = (int64_t)nsec;
+	if (d->yara == NULL)
+		return json_pack("{s:b, s:b}", "scanning", false, "found", false);
+	return ward_yarascan_lookup_json(d->yara, &key);
+}
+
 static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
+	json_t *o;
 
 	(void)peer;
 	(void)req;
 	if (ward_daemon_reload(d, err) != WARD_OK)
 		return NULL;
-	return json_pack("{s:s}", "mode", ward_mode_name(d->cfg.mode));
+	o = json_pack("{s:s}", "mode", ward_mode_name(d->cfg.mode));
+	/* A YARA set that did not compile does not fail the reload: the previous set stays
+	 * active, and rules.error says why. */
+	if (d->yara)
+		json_object_set_new(o, "yara", ward_yarascan_rules_json(d->yara));
+	return o;
 }
 
 static json_t *cmd_flush_cache(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
@@ -339,6 +383,7 @@ static json_t *cmd_rule_remove(void *ctx, const ward_ctl_peer_t *peer, json_t *r
 const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "status", WARD_CTL_ANY, cmd_status, "mode, rules, caches, decisions, queue, latency" },
 	{ "check", WARD_CTL_ANY, cmd_check, "the rule and verdict for given identities" },
+	{ "scan-result", WARD_CTL_ANY, cmd_scan_result, "the cached YARA verdict for a file key" },
 	{ "reload", WARD_CTL_ADMIN, cmd_reload, "re-read the configuration and rules; flush caches" },
 	{ "flush-cache", WARD_CTL_ADMIN, cmd_flush_cache, "forget every cached verdict" },
 	{ "rules-changed", WARD_CTL_ADMIN, cmd_rules_changed, "rebuild the rule index if the store changed" },

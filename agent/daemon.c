@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "agent/yarascan.h"
 #include "common/hex.h"
 
 ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_config_t *cfg, ward_error_t *err)
@@ -36,6 +37,9 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, ward_error_t *err)
 	if ((rc = ward_agent_refresh(&d->agent, &cfg, true, &changed, err)) != WARD_OK)
 		return rc;
 	d->cfg = cfg;
+	/* YaraRulesPaths or ScanMaxBytes may have changed; an error is in the status. */
+	if (d->yara)
+		ward_yarascan_reload(d->yara, &cfg, NULL, NULL);
 	if (d->ctl)
 		ward_ctl_set_admin_gid(d->ctl, ward_daemon_admin_gid(&cfg));
 	d->reloads++;

@@ -24,6 +24,7 @@ typedef struct ward_daemon {
 	ward_ctl_server_t *ctl;
 	uint64_t reloads;
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
+	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
 } ward_daemon_t;
 
 /*

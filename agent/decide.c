@@ -136,11 +136,11 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 		detail_add(rec, why);
 	}
 
-	/* 5. scan: the bounded-time YARA pool (issue 6) */
+	/* 5. scan: the bounded-time YARA pool; its budget counts from the event's arrival */
 	if (ctx->scan != NULL) {
-		char why[200] = "";
-		ward_scanstep_t sr = ctx->scan(ctx->scan_arg, ev->fd, &ev->key, &id,
-		                                  cfg->scan_budget_ms, why, sizeof(why));
+		char why[WARD_SCAN_DETAIL_MAX] = "";
+		ward_scanstep_t sr = ctx->scan(ctx->scan_arg, ev, rec->path[0] ? rec->path : NULL, &id,
+		                               cfg->scan_budget_ms, why, sizeof(why));
 		detail_add(rec, why);
 		switch (sr) {
 		case WARD_SCANSTEP_BLOCK:
@@ -149,6 +149,10 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 			v->cacheable = true;
 			return;
 		case WARD_SCANSTEP_PENDING:
+			by_mode(cfg, WARD_RSN_MODE, false, v);
+			v->scan_pending = true;
+			return;
+		case WARD_SCANSTEP_UNSCANNED:
 			by_mode(cfg, WARD_RSN_MODE, false, v);
 			return;
 		case WARD_SCANSTEP_CLEAN:

@@ -16,29 +16,45 @@
 #include "agent/verdict.h"
 
 /*
- * The scan step (issue 6 plugs the bounded-time YARA pool, scanner/scan.h, in here: an
- * adapter maps its verdicts onto these). Called for a file no rule and no trusted path
- * decided, with at most budget_ms to spend. Returns WARD_SCANSTEP_BLOCK to deny (detail
- * names the YARA rule), WARD_SCANSTEP_CLEAN or WARD_SCANSTEP_SKIPPED to let the mode
- * decide, WARD_SCANSTEP_PENDING when the budget ran out (the mode decides and the
- * verdict is not cached).
+ * The scan step: the bounded-time YARA pool (scanner/scan.h) behind an adapter,
+ * agent/yarascan.c. Called for a file no rule and no trusted path decided, with
+ * budget_ms counted from the event's arrival (ev->t_recv_ns), so that a decision never
+ * waits on a scan past that point whatever came before it. path is the target's path
+ * (NULL when the backend has none). Returns:
+ *   WARD_SCANSTEP_BLOCK      a block rule matched: deny in every mode (detail names
+ *                            "yara:<namespace>:<rule>")
+ *   WARD_SCANSTEP_CLEAN      scanned: the mode decides, cacheable (an audit match is
+ *                            named in detail)
+ *   WARD_SCANSTEP_SKIPPED    not scanned and never will be as things stand (no rules,
+ *                            over ScanMaxBytes, hard limit hit once): the mode decides,
+ *                            cacheable
+ *   WARD_SCANSTEP_PENDING    the budget ran out; the scan goes on: the mode decides, NOT
+ *                            cached, the log line says scan_pending
+ *   WARD_SCANSTEP_UNSCANNED  not scanned this time (scan queue full, read error): the
+ *                            mode decides, NOT cached (a flood of scans must not buy an
+ *                            unscanned file a cached ALLOW)
+ * detail receives a sentence for the log (may be left empty).
  */
 typedef enum {
 	WARD_SCANSTEP_SKIPPED = 0,
 	WARD_SCANSTEP_CLEAN,
 	WARD_SCANSTEP_BLOCK,
 	WARD_SCANSTEP_PENDING,
+	WARD_SCANSTEP_UNSCANNED,
 } ward_scanstep_t;
 
-typedef ward_scanstep_t (*ward_scan_fn)(void *arg, int fd, const ward_filekey_t *key,
-                                           const ward_identity_t *id, uint32_t budget_ms,
-                                           char *detail, size_t detail_len);
+/* Room for the scan step's sentence: a "yara:<ns>:<rule>" reason plus words. */
+#define WARD_SCAN_DETAIL_MAX (WARD_SCAN_REASON_MAX + 96)
+
+typedef ward_scanstep_t (*ward_scan_fn)(void *arg, const ward_event_t *ev, const char *path,
+                                        const ward_identity_t *id, uint32_t budget_ms,
+                                        char *detail, size_t detail_len);
 
 typedef struct ward_decide_ctx {
 	const ward_snapshot_t *snap;
 	ward_cache_t *cache;        /* NULL: no user-space cache */
 	ward_backend_t *backend;    /* for the target's path */
-	ward_scan_fn scan;          /* NULL until the YARA pool exists */
+	ward_scan_fn scan;          /* NULL: no scan step */
 	void *scan_arg;
 	uint64_t now_ms;            /* CLOCK_MONOTONIC, for the cache */
 	int64_t now;                /* unix seconds, for rule expiry */

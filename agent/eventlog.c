@@ -65,7 +65,8 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	         r->when.tv_nsec / 1000000);
 	json_object_set_new(o, "time", json_string(ts));
-	json_object_set_new(o, "kind", json_string(r->kind == WARD_EV_OPEN ? "open" : "exec"));
+	json_object_set_new(o, "kind", json_string(r->kind == WARD_EV_OPEN ? "open" :
+	                                           r->kind == WARD_EV_SCAN ? "scan" : "exec"));
 	json_object_set_new(o, "decision", json_string(ward_decision_name(r->v.decision)));
 	json_object_set_new(o, "reason", json_string(ward_reason_name(r->v.reason)));
 	json_object_set_new(o, "cached", json_boolean(r->v.cached));
@@ -83,6 +84,8 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	}
 	if (r->v.silent)
 		json_object_set_new(o, "silent", json_true());
+	if (r->v.scan_pending)
+		json_object_set_new(o, "scan_pending", json_true());
 	json_object_set_new(o, "path", r->path[0] ? json_bytes(r->path, strnlen(r->path, sizeof(r->path)))
 	                                          : json_null());
 	if (r->v.has_sha256) {

@@ -47,6 +47,7 @@ typedef struct ward_verdict {
 	bool silent;      /* SILENT_BLOCKLIST: deny without a user-facing message */
 	bool compiler;    /* ALLOWLIST_COMPILER matched */
 	bool has_rule;
+	bool scan_pending; /* the YARA scan ran out of its budget: the mode decided, not cached */
 	ward_rule_type_t rule_type;
 	ward_policy_t rule_policy;
 	int64_t rule_id;

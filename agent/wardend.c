@@ -23,6 +23,7 @@
 #include "agent/daemon.h"
 #include "agent/log.h"
 #include "agent/version.h"
+#include "agent/yarascan.h"
 
 #define DEFAULT_CONFIG "/etc/warden/warden.conf"
 #define DEFAULT_SOCKET "/run/warden/control.sock"
@@ -32,8 +33,8 @@ static void usage(FILE *out)
 	fprintf(out,
 	"usage: wardend [--config FILE] [--foreground] [--mode monitor|lockdown]\n"
 	"               [--watch PATH]... [--db FILE] [--socket PATH] [--event-log FILE]\n"
-	"               [--workers N] [--no-kernel-cache] [--no-cache] [--mount-marks]\n"
-	"               [--debug] [--help] [--version]\n"
+	"               [--workers N] [--yara PATH]... [--no-kernel-cache] [--no-cache]\n"
+	"               [--mount-marks] [--debug] [--help] [--version]\n"
 	"\n"
 	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
 	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
@@ -48,14 +49,19 @@ static void usage(FILE *out)
 	"  --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
 	"  --event-log FILE   event log (default: EventLogPath from the config,\n"
 	"                     /var/log/warden/events.jsonl)\n"
-	"  --workers N        decision threads (default: number of CPUs, 2..%u)\n"
+	"  --workers N        decision threads, 1..%u (default: 2 per CPU, at least 4: a\n"
+	"                     decision may wait up to ScanBudgetMs on a YARA scan)\n"
+	"  --yara PATH        YARA rule file or glob pattern, instead of YaraRulesPaths\n"
+	"                     (repeatable; default /etc/warden/yara/*.yar; none found: no\n"
+	"                     scanning)\n"
 	"  --no-kernel-cache  do not let the kernel remember ALLOW verdicts (benchmarks)\n"
 	"  --no-cache         no user-space verdict cache either\n"
 	"  --mount-marks      mark the mount of each --watch PATH instead of its filesystem\n"
 	"  --debug            verbose diagnostics\n"
 	"\n"
 	"Signals: TERM/INT stop (pending execs are allowed by the kernel when the agent's\n"
-	"fanotify group closes), HUP reopens the event log.\n"
+	"fanotify group closes), HUP reopens the event log and reloads the YARA rules if a\n"
+	"rule file changed (a set that does not compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
 	"configuration error.\n", WARD_MAX_WORKERS);
 }
@@ -133,6 +139,20 @@ static void report_backend_errors(ward_agent_t *a)
 	mark_errors = m;
 }
 
+/* The scan step: load the YARA rules (a set that does not compile is logged and shown
+ * by status; the agent then runs without scanning until a reload fixes it). */
+static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
+{
+	ward_error_t err = { 0 };
+
+	if (ward_yarascan_create(&d->agent, &d->yara, &err) != WARD_OK ||
+	    ward_yarascan_override(d->yara, paths, n, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	ward_yarascan_reload(d->yara, &d->cfg, NULL, NULL);
+	d->agent.scan = ward_yarascan_step;
+	d->agent.scan_arg = d->yara;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -144,6 +164,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "event-log", required_argument, NULL, 'e' },
 		{ "workers", required_argument, NULL, 'n' },
+		{ "yara", required_argument, NULL, 'y' },
 		{ "no-kernel-cache", no_argument, NULL, 'K' },
 		{ "no-cache", no_argument, NULL, 'C' },
 		{ "mount-marks", no_argument, NULL, 'M' },
@@ -154,7 +175,8 @@ int main(int argc, char **argv)
 	};
 	static ward_daemon_t d;
 	static const char *watch[64];
-	size_t nwatch = 0;
+	static const char *yara[WARD_MAX_YARA_PATHS];
+	size_t nwatch = 0, nyara = 0;
 	bool foreground = false, debug = false, user_cache = true, mount_marks = false;
 	const char *event_log = NULL;
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -199,6 +221,14 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'e': event_log = optarg; break;
+		case 'y':
+			if (nyara >= WARD_MAX_YARA_PATHS || optarg[0] == '\0' || strlen(optarg) >= WARD_MAX_PATH) {
+				fprintf(stderr, "wardend: --yara: at most %u paths, each 1..%u bytes\n",
+				        WARD_MAX_YARA_PATHS, WARD_MAX_PATH - 1);
+				return 2;
+			}
+			yara[nyara++] = optarg;
+			break;
 		case 'n': {
 			char *end;
 			workers = strtol(optarg, &end, 10);
@@ -223,8 +253,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!workers_given && workers < 2)
-		workers = 2; /* one slow decision must not hold up every other */
+	if (!workers_given)
+		workers = workers < 2 ? 4 : 2 * workers; /* slow decisions (a scan waits up to
+		                                           ScanBudgetMs) must not hold up others */
 	if (workers > WARD_MAX_WORKERS)
 		workers = WARD_MAX_WORKERS;
 	log_init("wardend", true, debug);
@@ -288,6 +319,7 @@ int main(int argc, char **argv)
 
 	ward_agent_init(a, snap);
 	ward_agent_watch_writes(a);
+	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
 	if (ward_agent_start(a, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
@@ -318,6 +350,7 @@ int main(int argc, char **argv)
 				if (si.ssi_signo == SIGHUP) {
 					log_info("SIGHUP: reopening the event log");
 					ward_evlog_reopen(a->evlog);
+					ward_yarascan_reload(d.yara, &d.cfg, NULL, NULL);
 				} else {
 					stop = true;
 				}
@@ -348,6 +381,7 @@ int main(int argc, char **argv)
 	ward_agent_stop(a);
 	ward_ctl_close(d.ctl);
 	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
+	ward_yarascan_destroy(d.yara);        /* before the event log it writes to */
 	ward_evlog_close(a->evlog);
 	ward_snapshot_unref(a->snap);
 	ward_store_close(a->store);

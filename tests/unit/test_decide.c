@@ -33,6 +33,7 @@ struct fx {
 	ward_store_t *st;
 	ward_cache_t *cache;
 	ward_config_t cfg;
+	uint32_t scan_arg_budget; /* the budget scan_clean expects to be given */
 };
 
 static int setup(void **state)
@@ -105,7 +106,7 @@ static void decide(struct fx *f, ward_scan_fn scan, ward_verdict_t *v, ward_evre
 
 	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
 	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend,
-	                          .scan = scan, .now_ms = 1000, .now = time(NULL) };
+	                          .scan = scan, .scan_arg = &f->scan_arg_budget, .now_ms = 1000, .now = time(NULL) };
 	memset(rec, 0, sizeof(*rec));
 	ward_decide(&ctx, &ev, v, rec);
 	ward_snapshot_unref(snap);
@@ -234,21 +235,43 @@ static void test_malformed_container_still_has_a_sha256(void **state)
 	assert_int_equal(v.decision, WARD_ALLOW);
 }
 
-static ward_scanstep_t scan_block(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t scan_block(void *arg, const ward_event_t *ev, const char *path,
                                      const ward_identity_t *id, uint32_t budget_ms,
                                      char *detail, size_t len)
 {
-	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms;
+	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms;
 	snprintf(detail, len, "yara:test:marker");
 	return WARD_SCANSTEP_BLOCK;
 }
 
-static ward_scanstep_t scan_pending(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t scan_pending(void *arg, const ward_event_t *ev, const char *path,
                                        const ward_identity_t *id, uint32_t budget_ms,
                                        char *detail, size_t len)
 {
-	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms; (void)detail; (void)len;
+	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms; (void)detail; (void)len;
 	return WARD_SCANSTEP_PENDING;
+}
+
+static ward_scanstep_t scan_unscanned(void *arg, const ward_event_t *ev, const char *path,
+                                      const ward_identity_t *id, uint32_t budget_ms,
+                                      char *detail, size_t len)
+{
+	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms;
+	snprintf(detail, len, "not scanned: scan queue full");
+	return WARD_SCANSTEP_UNSCANNED;
+}
+
+static ward_scanstep_t scan_clean(void *arg, const ward_event_t *ev, const char *path,
+                                  const ward_identity_t *id, uint32_t budget_ms,
+                                  char *detail, size_t len)
+{
+	/* what the adapter is given: the event, its path, the identity, the budget */
+	assert_true(ev->fd >= 0);
+	assert_non_null(path);
+	assert_true(id->has_sha256);
+	assert_int_equal(budget_ms, *(uint32_t *)arg);
+	snprintf(detail, len, "yara:test:watched (audit)");
+	return WARD_SCANSTEP_CLEAN;
 }
 
 static void test_scan_step(void **state)
@@ -261,10 +284,37 @@ static void test_scan_step(void **state)
 	decide(f, scan_block, &v, &rec);
 	assert_int_equal(v.decision, WARD_DENY);
 	assert_int_equal(v.reason, WARD_RSN_SCAN);
+	assert_true(v.cacheable);
+	assert_false(v.scan_pending);
 	assert_non_null(strstr(rec.detail, "yara:test:marker"));
 	decide(f, scan_pending, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
 	assert_false(v.cacheable);
+	assert_true(v.scan_pending);
+	/* Not scanned this time (queue full, read error): the mode decides, never cached,
+	 * and it is not a pending scan either. */
+	decide(f, scan_unscanned, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_false(v.cacheable);
+	assert_false(v.scan_pending);
+	assert_non_null(strstr(rec.detail, "scan queue full"));
+	/* Clean (an audit match only): the mode decides, cacheable, the match in detail. */
+	f->scan_arg_budget = f->cfg.scan_budget_ms = 123;
+	decide(f, scan_clean, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_true(v.cacheable);
+	assert_non_null(strstr(rec.detail, "yara:test:watched (audit)"));
+	/* A block match denies in LOCKDOWN too, with its own reason (not "unknown"). */
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	decide(f, scan_block, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_SCAN);
+	decide(f, scan_pending, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_false(v.cacheable);
+	f->cfg.mode = WARD_MODE_MONITOR;
 	/* A rule decides before any scan. */
 	add_rule(f, WARD_POL_ALLOWLIST, 0);
 	decide(f, scan_block, &v, &rec);

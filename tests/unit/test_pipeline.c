@@ -120,11 +120,11 @@ static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 
-static ward_scanstep_t slow_scan(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t slow_scan(void *arg, const ward_event_t *ev, const char *path,
                                     const ward_identity_t *id, uint32_t budget_ms,
                                     char *detail, size_t len)
 {
-	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms; (void)detail; (void)len;
+	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms; (void)detail; (void)len;
 	pthread_mutex_lock(&gate_mu);
 	while (!gate_open)
 		pthread_cond_wait(&gate_cv, &gate_mu);
