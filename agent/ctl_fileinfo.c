@@ -2,16 +2,19 @@
  * wardenctl fileinfo [--json] [--arch ARCH|--all-arches] PATH...
  *
  * Prints, per file, the path, type, SHA-256 and, per Mach-O slice, the code-signing
- * identity. Exit 0 when every file was read, 1 when any could not be (named on stderr).
+ * identity; and, when an agent is running, the YARA verdict it has cached for the file.
+ * Exit 0 when every file was read, 1 when any could not be (named on stderr).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "agent/ctl.h"
+#include "agent/ctlclient.h"
 #include "common/hex.h"
 #include "scanner/identity.h"
 
@@ -30,6 +33,10 @@ static void usage(FILE *out)
 	        "            to an Apple root CA, team ID matching the certificate\n"
 	        "  invalid   with the reason: which code page, slot or blob is wrong\n"
 	        "Every code page and special slot is hashed and compared. Nothing is run.\n"
+	        "When an agent is running (socket $WARDEN_SOCKET, else %s), also\n"
+	        "the YARA verdict it has cached for the file (\"Agent scan\"; JSON \"agent_scan\":\n"
+	        "found, status, action, reason, matches, generation); without an agent that\n"
+	        "line is left out.\n"
 	        "\n"
 	        "  --json         one JSON object per file, one per line (see docs/identity.md)\n"
 	        "  --arch ARCH    show only this slice of a Mach-O (arm64, x86_64, ...); a Mach-O\n"
@@ -38,7 +45,8 @@ static void usage(FILE *out)
 	        "\n"
 	        "Exit status: 0 if every file was read, 1 if any could not be (missing,\n"
 	        "unreadable, truncated or malformed container; the file and reason go to\n"
-	        "stderr), 2 on usage error. An invalid signature is reported, not an error.\n");
+	        "stderr), 2 on usage error. An invalid signature is reported, not an error.\n",
+	        WARD_CTL_DEFAULT_SOCKET);
 }
 
 static json_t *slice_json(const ward_slice_t *s)
@@ -68,6 +76,59 @@ static json_t *slice_json(const ward_slice_t *s)
 	if (s->pages_checked)
 		json_object_set_new(o, "pages_checked", json_integer(s->pages_checked));
 	return o;
+}
+
+/*
+ * The agent's cached YARA verdict for path (its reply without "ok"), or NULL when no
+ * agent answers: fileinfo works the same without one.
+ */
+static json_t *agent_scan(const char *path)
+{
+	struct stat st;
+	json_t *req, *reply = NULL;
+	ward_error_t err = { 0 };
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	req = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "cmd", "scan-result",
+	                "dev", (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino,
+	                "ctime_sec", (json_int_t)st.st_ctim.tv_sec,
+	                "ctime_nsec", (json_int_t)st.st_ctim.tv_nsec, "size", (json_int_t)st.st_size);
+	if (req == NULL)
+		return NULL;
+	if (ward_ctl_client_request(ward_ctl_client_socket(NULL), req, 2000, &reply, &err) != WARD_OK ||
+	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
+		json_decref(req);
+		json_decref(reply);
+		return NULL;
+	}
+	json_decref(req);
+	json_object_del(reply, "ok");
+	return reply;
+}
+
+static void print_agent_scan(const json_t *a)
+{
+	const json_t *reason = json_object_get(a, "reason");
+
+	if (a == NULL)
+		return;
+	if (!json_is_true(json_object_get(a, "scanning")) && !json_is_true(json_object_get(a, "found"))) {
+		printf("%-21s: off (the agent has no YARA rules loaded)\n", "Agent scan");
+	} else if (!json_is_true(json_object_get(a, "found"))) {
+		printf("%-21s: no cached verdict (rule set generation %lld)\n", "Agent scan",
+		       (long long)json_integer_value(json_object_get(a, "generation")));
+	} else {
+		printf("%-21s: %s", "Agent scan", json_string_value(json_object_get(a, "status")));
+		if (strcmp(json_string_value(json_object_get(a, "status")), "done") == 0)
+			printf(", %s", json_string_value(json_object_get(a, "action")));
+		if (json_is_string(reason))
+			printf(" (%s)", json_string_value(reason));
+		printf(", %lld matching rules, generation %lld, %.2f ms\n",
+		       (long long)json_integer_value(json_object_get(a, "matches")),
+		       (long long)json_integer_value(json_object_get(a, "generation")),
+		       json_number_value(json_object_get(a, "scan_ms")));
+	}
 }
 
 static void print_text(const char *path, const ward_identity_t *id, const char *arch)
@@ -161,6 +222,9 @@ int ctl_fileinfo(int argc, char **argv)
 				if (!arch || strcmp(arch, id.slices[k].arch) == 0)
 					json_array_append_new(slices, slice_json(&id.slices[k]));
 			json_object_set_new(o, "slices", slices);
+			json_t *as = agent_scan(argv[i]);
+			if (as != NULL)
+				json_object_set_new(o, "agent_scan", as);
 			char *s = json_dumps(o, JSON_COMPACT);
 			if (s)
 				puts(s);
@@ -170,6 +234,9 @@ int ctl_fileinfo(int argc, char **argv)
 			if (i > optind)
 				printf("\n");
 			print_text(argv[i], &id, arch);
+			json_t *as = agent_scan(argv[i]);
+			print_agent_scan(as);
+			json_decref(as);
 		}
 		if (arch && id.nslices > 0) {
 			int found = 0;

@@ -22,7 +22,10 @@ static void usage(FILE *out)
 	        "\n"
 	        "Show the running agent's state: mode, uptime, rule counts, the user-space and\n"
 	        "kernel verdict caches (size, hit rate), decisions by verdict and reason, queue\n"
-	        "depth, deadline misses and decision latency (p50/p99/max, microseconds).\n"
+	        "depth, deadline misses and decision latency (p50/p99/max, microseconds), and\n"
+	        "YARA scanning: the rule set (count, generation, the last reload error), scans\n"
+	        "done, matched, timed out (budget spent: decided without the verdict), late\n"
+	        "verdicts, scan queue depth, mean and p99 scan time.\n"
 	        "Any user may ask.\n"
 	        "\n"
 	        "  --json         print the agent's reply as one JSON object\n"
@@ -81,6 +84,34 @@ static void print_decisions(const json_t *r, const char *verdict)
 		snprintf(label, sizeof(label), "%s (%s)", verdict, reason);
 		row(label, "%lld", (long long)json_integer_value(n));
 	}
+}
+
+static void print_scan(const json_t *sc)
+{
+	const json_t *rules = json_object_get(sc, "rules"), *err = json_object_get(rules, "error");
+
+	if (sc == NULL)
+		return;
+	printf(">>> YARA scanning\n");
+	row("Scanning", "%s", json_is_true(json_object_get(sc, "enabled")) ? "on" : "off (no rules)");
+	row("Rules", "%lld from %lld files, generation %lld", (long long)num(rules, "count"),
+	    (long long)num(rules, "files"), (long long)num(rules, "generation"));
+	if (json_is_string(err))
+		row("Last reload error", "%s", json_string_value(err));
+	row("Budget / max size", "%lld ms / %lld bytes", (long long)num(sc, "budget_ms"),
+	    (long long)num(sc, "max_bytes"));
+	row("Scans", "%lld (matched %lld: %lld block, %lld audit)", (long long)num(sc, "scans"),
+	    (long long)num(sc, "matched"), (long long)num(sc, "blocked"), (long long)num(sc, "audited"));
+	row("Timed out (budget)", "%lld (late verdicts %lld)", (long long)num(sc, "timed_out"),
+	    (long long)num(sc, "late"));
+	row("Aborted / failed", "%lld / %lld", (long long)num(sc, "aborted"), (long long)num(sc, "failed"));
+	row("Skipped / busy", "%lld / %lld", (long long)num(sc, "skipped"), (long long)num(sc, "busy"));
+	row("Scan cache hits", "%lld", (long long)num(sc, "cache_hits"));
+	row("Queue", "%lld queued / %lld, %lld running, %lld workers", (long long)num(sc, "queue.depth"),
+	    (long long)num(sc, "queue.capacity"), (long long)num(sc, "queue.running"),
+	    (long long)num(sc, "queue.workers"));
+	row("Scan time mean/p99/max", "%lld / %lld / %lld us", (long long)num(sc, "scan_us.mean"),
+	    (long long)num(sc, "scan_us.p99"), (long long)num(sc, "scan_us.max"));
 }
 
 static void print_text(const json_t *r)
@@ -142,6 +173,7 @@ static void print_text(const json_t *r)
 	    (long long)num(r, "deadline.late_verdicts"));
 	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
+	print_scan(json_object_get(r, "scan"));
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));
 	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),

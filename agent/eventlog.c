@@ -102,7 +102,7 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	}
 	json_object_set_new(o, "team_id", str_or_null(r->team_id));
 	json_object_set_new(o, "signing_id", str_or_null(r->signing_id));
-	json_object_set_new(o, "pid", json_integer(r->pid));
+	json_object_set_new(o, "pid", r->kind == WARD_EV_SCAN ? json_null() : json_integer(r->pid));
 	if (pi->ok) {
 		json_t *argv = json_array();
 		size_t i = 0;
