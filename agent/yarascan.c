@@ -58,6 +58,7 @@ struct ward_yarascan {
 	char paths[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
 	unsigned npaths;
 	char error[WARD_ERRMSG_MAX];
+	ward_err_t error_code;
 	int64_t failed_at;
 	uint64_t reloads, failures;
 };
@@ -380,7 +381,7 @@ ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bo
 	}
 	if (y->have_failed && fp == y->failed_fp) {
 		pthread_mutex_lock(&y->mu);
-		rc = ward_error_set(err, WARD_E_YARA, "%s", y->error);
+		rc = ward_error_set(err, y->error_code, "%s", y->error);
 		pthread_mutex_unlock(&y->mu);
 		return rc;
 	}
@@ -395,6 +396,7 @@ ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bo
 	if (rc != WARD_OK) {
 		pthread_mutex_lock(&y->mu);
 		snprintf(y->error, sizeof(y->error), "%s", e.msg);
+		y->error_code = rc;
 		y->failed_at = (int64_t)time(NULL);
 		y->failures++;
 		pthread_mutex_unlock(&y->mu);
