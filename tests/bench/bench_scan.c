@@ -12,6 +12,7 @@
  *     idle pool alive, interleaved, medians and ratio; and the pool's own cache hit.
  *
  * Everything is generated in a temp dir and removed; total runtime well under a minute.
+ * `bench_scan --write-rules FILE` only writes the rule set (for tests/bench/exec_yara.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -639,12 +640,27 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	ward_yrules_t *r = NULL;
 	ward_error_t e = { 0 };
 	char *src;
 	uint64_t t0, t_all = now_ns();
+
+	/* --write-rules FILE: only write the generated rule set (tests/bench/exec_yara.sh
+	 * loads the same 400 rules into the agent). */
+	if (argc == 3 && strcmp(argv[1], "--write-rules") == 0) {
+		FILE *f = fopen(argv[2], "w");
+		src = gen_rules();
+		if (f == NULL || fputs(src, f) == EOF || fclose(f) != 0)
+			die(argv[2], strerror(errno));
+		free(src);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_scan [--write-rules FILE]\n");
+		return 2;
+	}
 
 	if (!mkdtemp(dir))
 		die("mkdtemp", strerror(errno));
