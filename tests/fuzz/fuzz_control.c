@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the control protocol: the bytes a client sends, split into lines
  * as the server does, each parsed and dispatched through wardend's real command table
- * (against an agent with no store and a no-op backend). The first byte picks the
+ * (against an agent with no store, a no-op backend and a scan step without rules). The first byte picks the
  * caller: root or an unprivileged user. Every line must get one JSON reply; nothing may
  * crash, leak or read out of bounds.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent/daemon.h"
+#include "agent/yarascan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,6 +36,9 @@ static void init(void)
 		abort();
 	d.agent.nworkers = 1;
 	ward_agent_init(&d.agent, snap);
+	/* the scan step without rules: status, scan-result and reload reach it */
+	if (ward_yarascan_create(&d.agent, &d.yara, NULL) != WARD_OK)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
