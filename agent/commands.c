@@ -37,6 +37,8 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
+	if (d->watch)
+		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));
@@ -217,7 +219,7 @@ static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	(void)peer;
 	(void)req;
-	if (ward_daemon_reload(d, err) != WARD_OK)
+	if (ward_daemon_reload(d, "reload command", err) != WARD_OK)
 		return NULL;
 	return json_pack("{s:s}", "mode", ward_mode_name(d->cfg.mode));
 }

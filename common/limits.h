@@ -71,5 +71,7 @@
 #define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
 #define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */
+#define WARD_RELOAD_QUIET_MS     150u       /* a config source change is reloaded after this much quiet */
+#define WARD_RELOAD_MAX_DELAY_MS 600u       /* ... and at most this long after the first change */
 
 #endif
