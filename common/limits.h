@@ -62,6 +62,7 @@
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
 #define WARD_MAX_CTL_CLIENTS     32u
 #define WARD_CTL_READ_TIMEOUT_MS 5000u      /* a client's partial request may wait this long */
+#define WARD_CTL_CONFIG_RULE_BYTES (512u << 10)/* StaticRules JSON in a config reply (replies < 1 MiB) */
 
 /* ---- agent: decision pipeline ---- */
 #define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */

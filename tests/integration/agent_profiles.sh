@@ -142,6 +142,22 @@ sleep 0.3
 w_expect_denied "$W_MNT/unknown"
 w_expect_allowed "$W_MNT/tool"
 w_log "broken profile: status names file:line, the previous configuration still enforces: ok"
+# profile show --agent: what the agent has in force (the files themselves do not load now)
+"$WARDEN_BUILD/wardenctl" profile show --agent --json --socket "$W_SOCK" >"$W_WORK/show.json" ||
+	w_fail "profile show --agent failed"
+jq -e --arg p "$P" --arg sha "$TOOL_SHA" '
+	.config.ClientMode == "LOCKDOWN" and (.origin.ClientMode | startswith($p + "/20-lockdown.mobileconfig:")) and
+	any(.config.StaticRules[]; .identifier == $sha and (.origin | startswith($p + "/30-allow-tool.plist:"))) and
+	.configuration.last_error != null' "$W_WORK/show.json" >/dev/null ||
+	w_fail "profile show --agent --json: $(jq -c '{c: .config.ClientMode, o: .origin.ClientMode}' "$W_WORK/show.json")"
+"$WARDEN_BUILD/wardenctl" profile show --agent --socket "$W_SOCK" >"$W_WORK/show.txt" || w_fail "profile show --agent"
+grep -q "The last reload FAILED" "$W_WORK/show.txt" || w_fail "profile show --agent does not say the reload failed"
+grep -q "^  ClientMode .*\"LOCKDOWN\" .*20-lockdown.mobileconfig:" "$W_WORK/show.txt" ||
+	w_fail "profile show --agent text: $(cat "$W_WORK/show.txt")"
+rc=0
+"$WARDEN_BUILD/wardenctl" profile show --config "$CONF" --dir "$P" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || w_fail "profile show of the files with a broken profile: exit $rc"
+w_log "profile show --agent: the configuration in force and the failed reload: ok"
 
 rm "$P/40-broken.mobileconfig"
 wait_for "the error clears once the broken profile is gone" no_error
