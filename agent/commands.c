@@ -239,7 +239,11 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	(void)peer;
 	(void)req;
-	if (d->confset == NULL || (o = ward_confset_to_json(d->confset)) == NULL) {
+	if (d->confset == NULL) {
+		ward_error_set(err, WARD_E_NOTFOUND, "no configuration has been loaded");
+		return NULL;
+	}
+	if ((o = ward_confset_to_json(d->confset)) == NULL) {
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
