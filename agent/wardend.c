@@ -34,9 +34,9 @@ static void usage(FILE *out)
 	fprintf(out,
 	"usage: wardend [--config FILE] [--profiles-dir DIR] [--foreground]\n"
 	"               [--mode monitor|lockdown] [--watch PATH]... [--db FILE]\n"
-	"               [--socket PATH] [--event-log FILE]\n"
-	"               [--workers N] [--no-kernel-cache] [--no-cache] [--mount-marks]\n"
-	"               [--debug] [--help] [--version]\n"
+	"               [--socket PATH] [--event-log FILE] [--workers N]\n"
+	"               [--no-kernel-cache] [--no-cache] [--mount-marks] [--debug]\n"
+	"               [--help] [--version]\n"
 	"\n"
 	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
 	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
