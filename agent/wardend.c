@@ -271,6 +271,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "wardend: %s\n", ward_diag_text(dg));
 		}
 		fprintf(stderr, "wardend: invalid configuration: %s\n", err.msg);
+		json_decref(diags);
+		ward_profwatch_destroy(d.watch);
 		return 2;
 	}
 	json_decref(diags);
