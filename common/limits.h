@@ -62,6 +62,7 @@
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
 #define WARD_MAX_CTL_CLIENTS     32u
 #define WARD_CTL_READ_TIMEOUT_MS 5000u      /* a client's partial request may wait this long */
+#define WARD_CTL_CONFIG_RULE_BYTES (512u << 10)/* StaticRules JSON in a config reply (replies < 1 MiB) */
 
 /* ---- agent: decision pipeline ---- */
 #define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */
@@ -71,5 +72,7 @@
 #define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
 #define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */
+#define WARD_RELOAD_QUIET_MS     150u       /* a config source change is reloaded after this much quiet */
+#define WARD_RELOAD_MAX_DELAY_MS 600u       /* ... and at most this long after the first change */
 
 #endif
