@@ -14,6 +14,7 @@
 #include "rules/store_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,16 @@ static ward_err_t string_field(json_t *v, size_t i, const char *name, const char
 	return WARD_OK;
 }
 
+/* Copy a borrowed string into the arena (NULL stays NULL). */
+static ward_err_t keep(ward_arena_t *arena, const char **s)
+{
+	if (*s != NULL && (*s = ward_arena_strndup(arena, *s, strlen(*s))) == NULL)
+		return WARD_E_NOMEM;
+	return WARD_OK;
+}
+
+/* Turn rule object o (rules[i]) into r; r's strings are copied into arena, so o may be
+ * freed afterwards. */
 static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
                              const char *created_by, int64_t now, ward_arena_t *arena,
                              ward_rule_t *r, ward_error_t *err)
@@ -95,8 +106,7 @@ static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
 		return ward_error_set(err, rc, "rules[%zu].rule_type: %s", i, e.msg);
 	if ((rc = ward_rule_identifier_canon(r->type, id, canon, &e)) != WARD_OK)
 		return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
-	if ((r->identifier = ward_arena_strndup(arena, canon, strlen(canon))) == NULL)
-		return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", i);
+	r->identifier = canon;
 	if ((rc = string_field(f[F_MSG], i, "custom_msg", &r->custom_msg, err)) != WARD_OK ||
 	    (rc = string_field(f[F_URL], i, "custom_url", &r->custom_url, err)) != WARD_OK ||
 	    (rc = string_field(f[F_COMMENT], i, "comment", &r->comment, err)) != WARD_OK ||
@@ -110,60 +120,247 @@ static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
 			                      "ISO-8601 time such as 2026-12-31T00:00:00Z", i, expires);
 		if ((rc = ward_rule_time_parse(expires, now, &r->expires_at, &e)) != WARD_OK)
 			return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
-		if (r->expires_at <= 0)
-			return ward_error_set(err, WARD_E_INVAL, "rules[%zu].expires_at: before 1970", i);
+		if (r->expires_at <= 0) /* 0 would mean "never" */
+			return ward_error_set(err, WARD_E_INVAL, "rules[%zu].expires_at: not after 1970", i);
 	}
 	if ((rc = ward_rule_validate(r, &e)) != WARD_OK)
 		return ward_error_set(err, rc, "rules[%zu].%s", i, e.msg);
+	if (keep(arena, &r->identifier) != WARD_OK || keep(arena, &r->custom_msg) != WARD_OK ||
+	    keep(arena, &r->custom_url) != WARD_OK || keep(arena, &r->comment) != WARD_OK)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", i);
 	return WARD_OK;
+}
+
+/*
+ * The top level is read here, and each rule object with jansson on its own: a file of a
+ * million rules never becomes a million-object tree (jansson spends ~1 KiB per rule
+ * object; the parsed rules take ~100 bytes each).
+ */
+struct scan {
+	const char *buf;
+	size_t len, pos;
+};
+
+static void skip_ws(struct scan *sc)
+{
+	while (sc->pos < sc->len && (sc->buf[sc->pos] == ' ' || sc->buf[sc->pos] == '\t' ||
+	                              sc->buf[sc->pos] == '\n' || sc->buf[sc->pos] == '\r'))
+		sc->pos++;
+}
+
+static ward_err_t syntax(struct scan *sc, const char *what, ward_error_t *err)
+{
+	size_t line = 1, col = 1;
+
+	for (size_t k = 0; k < sc->pos && k < sc->len; k++) {
+		if (sc->buf[k] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	return ward_error_set(err, WARD_E_MALFORMED, "not valid JSON: line %zu, column %zu: %s",
+	                      line, col, what);
+}
+
+/* A string token at sc->pos; raw and rawlen give its bytes between the quotes (escapes
+ * not decoded: only compared against plain ASCII names). */
+static bool scan_string(struct scan *sc, const char **raw, size_t *rawlen)
+{
+	size_t k;
+
+	if (sc->pos >= sc->len || sc->buf[sc->pos] != '"')
+		return false;
+	for (k = sc->pos + 1; k < sc->len && sc->buf[k] != '"'; k++) {
+		if ((unsigned char)sc->buf[k] < 0x20)
+			return false;
+		if (sc->buf[k] == '\\' && ++k >= sc->len)
+			return false;
+	}
+	if (k >= sc->len)
+		return false;
+	*raw = sc->buf + sc->pos + 1;
+	*rawlen = k - sc->pos - 1;
+	sc->pos = k + 1;
+	return true;
+}
+
+/* One JSON value at sc->pos, decoded by jansson (which checks it), then dropped or
+ * returned. Arrays and objects are read exactly; scalars are delimited here first,
+ * since jansson may read past the end of a bare scalar. */
+static json_t *scan_value(struct scan *sc, bool keep_it, ward_error_t *err, ward_err_t *rc)
+{
+	size_t end = sc->pos;
+	json_error_t jerr;
+	json_t *v;
+
+	*rc = WARD_OK;
+	if (sc->pos < sc->len && (sc->buf[sc->pos] == '{' || sc->buf[sc->pos] == '[')) {
+		v = json_loadb(sc->buf + sc->pos, sc->len - sc->pos,
+		               JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
+	} else {
+		const char *raw;
+		size_t rawlen;
+		struct scan tmp = *sc;
+		if (!scan_string(&tmp, &raw, &rawlen)) {
+			while (tmp.pos < tmp.len && strchr(",}] \t\r\n", tmp.buf[tmp.pos]) == NULL)
+				tmp.pos++;
+		}
+		end = tmp.pos;
+		v = json_loadb(sc->buf + sc->pos, end - sc->pos, JSON_DECODE_ANY, &jerr);
+		jerr.position = (int)(end - sc->pos);
+	}
+	if (v == NULL) {
+		sc->pos += (size_t)(jerr.position > 0 ? jerr.position : 0);
+		*rc = syntax(sc, jerr.text, err);
+		return NULL;
+	}
+	sc->pos += (size_t)jerr.position;
+	if (!keep_it) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
 }
 
 ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
                                   ward_apply_stats_t *stats, ward_error_t *err)
 {
+	struct scan sc = { .buf = buf, .len = len };
 	int64_t now = (int64_t)time(NULL);
 	ward_arena_t arena = { 0 };
 	ward_rule_t *rules = NULL;
-	json_error_t jerr;
-	json_t *root, *list;
+	size_t n = 0, cap = 0;
+	bool seen_rules = false;
 	ward_err_t rc = WARD_OK;
-	size_t n;
 
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
 	if (len > WARD_MAX_IMPORT_BYTES)
 		return ward_error_set(err, WARD_E_LIMIT, "rule file is %zu bytes, more than %u", len,
 		                      WARD_MAX_IMPORT_BYTES);
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return ward_error_set(err, WARD_E_MALFORMED, "not valid JSON: line %d, column %d: %s",
-		                      jerr.line, jerr.column, jerr.text);
-	list = json_is_object(root) ? json_object_get(root, "rules") : NULL;
-	if (list == NULL || !json_is_array(list)) {
+	if (len >= INT_MAX)
+		return ward_error_set(err, WARD_E_LIMIT, "rule file too large");
+	skip_ws(&sc);
+	if (sc.pos >= len || buf[sc.pos] != '{') {
+		rc = sc.pos >= len ? syntax(&sc, "empty file", err) :
+		     ward_error_set(err, WARD_E_MALFORMED,
+		                    "top level must be an object with a \"rules\" array");
+		goto out;
+	}
+	sc.pos++;
+	skip_ws(&sc);
+	if (sc.pos < len && buf[sc.pos] == '}')
+		goto members_done;
+	for (;;) {
+		const char *key;
+		size_t keylen;
+
+		skip_ws(&sc);
+		if (!scan_string(&sc, &key, &keylen)) {
+			rc = syntax(&sc, "expected a string key", err);
+			goto out;
+		}
+		skip_ws(&sc);
+		if (sc.pos >= len || buf[sc.pos] != ':') {
+			rc = syntax(&sc, "expected ':'", err);
+			goto out;
+		}
+		sc.pos++;
+		skip_ws(&sc);
+		if (keylen != 5 || memcmp(key, "rules", 5) != 0) {
+			/* Other top-level keys are not ours: check and drop their values. */
+			scan_value(&sc, false, err, &rc);
+			if (rc != WARD_OK)
+				goto out;
+		} else {
+			if (seen_rules) {
+				rc = syntax(&sc, "duplicate object key 'rules'", err);
+				goto out;
+			}
+			seen_rules = true;
+			if (sc.pos >= len || buf[sc.pos] != '[') {
+				rc = ward_error_set(err, WARD_E_MALFORMED,
+				                    "top level must be an object with a \"rules\" array");
+				goto out;
+			}
+			sc.pos++;
+			skip_ws(&sc);
+			if (sc.pos < len && buf[sc.pos] == ']') {
+				sc.pos++;
+			} else {
+				for (;;) {
+					json_t *o;
+					skip_ws(&sc);
+					if (n == WARD_MAX_RULES) {
+						rc = ward_error_set(err, WARD_E_LIMIT, "more than %u rules in one file",
+						                    WARD_MAX_RULES);
+						goto out;
+					}
+					if (n == cap) {
+						size_t ncap = cap ? 2 * cap : 1024;
+						ward_rule_t *grown = realloc(rules, ncap * sizeof(*grown));
+						if (grown == NULL) {
+							rc = ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", n);
+							goto out;
+						}
+						rules = grown;
+						cap = ncap;
+					}
+					if (sc.pos < len && buf[sc.pos] != '{' && buf[sc.pos] != '[') {
+						rc = ward_error_set(err, WARD_E_MALFORMED, "rules[%zu]: not an object", n);
+						goto out;
+					}
+					o = scan_value(&sc, true, err, &rc);
+					if (rc != WARD_OK)
+						goto out;
+					rc = parse_rule(o, n, source, created_by, now, &arena, &rules[n], err);
+					json_decref(o);
+					if (rc != WARD_OK)
+						goto out;
+					n++;
+					skip_ws(&sc);
+					if (sc.pos < len && buf[sc.pos] == ',') {
+						sc.pos++;
+						continue;
+					}
+					if (sc.pos < len && buf[sc.pos] == ']') {
+						sc.pos++;
+						break;
+					}
+					rc = syntax(&sc, "expected ',' or ']' after a rule", err);
+					goto out;
+				}
+			}
+		}
+		skip_ws(&sc);
+		if (sc.pos < len && buf[sc.pos] == ',') {
+			sc.pos++;
+			continue;
+		}
+		if (sc.pos < len && buf[sc.pos] == '}')
+			break;
+		rc = syntax(&sc, "expected ',' or '}'", err);
+		goto out;
+	}
+members_done:
+	sc.pos++;
+	skip_ws(&sc);
+	if (sc.pos != len) {
+		rc = syntax(&sc, "end of file expected", err);
+		goto out;
+	}
+	if (!seen_rules) {
 		rc = ward_error_set(err, WARD_E_MALFORMED,
 		                    "top level must be an object with a \"rules\" array");
 		goto out;
 	}
-	n = json_array_size(list);
-	if (n > WARD_MAX_RULES) {
-		rc = ward_error_set(err, WARD_E_LIMIT, "%zu rules in one file, more than %u", n,
-		                    WARD_MAX_RULES);
-		goto out;
-	}
-	if (n > 0 && (rules = calloc(n, sizeof(*rules))) == NULL) {
-		rc = ward_error_set(err, WARD_E_NOMEM, "out of memory for %zu rules", n);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = parse_rule(json_array_get(list, i), i, source, created_by, now, &arena,
-		                     &rules[i], err)) != WARD_OK)
-			goto out;
 	rc = ward_store_apply(st, rules, n, stats, err);
 out:
 	free(rules);
 	ward_arena_free(&arena);
-	json_decref(root);
 	return rc;
 }
 

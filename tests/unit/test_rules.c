@@ -759,6 +759,42 @@ static void test_santa_import_rejects(void **state)
 	                    "\"rule_type\":\"teamid\"}]}", WARD_E_EXISTS, "rules[1]");
 }
 
+static void test_santa_import_top_level(void **state)
+{
+	ward_store_t *st = mem_store();
+	ward_apply_stats_t stats;
+	ward_error_t err = { 0 };
+	const char *other_keys =
+		" {\"version\": 2, \"meta\": {\"a\": [1, {\"rules\": 3}]}, \"note\": \"x, }\\\"]\",\n"
+		"  \"rules\": [ " OK_RULE " ] , \"flag\": true, \"n\": null, \"f\": -1.5e3 }\n ";
+	(void)state;
+
+	/* Keys other than "rules" are checked and ignored, wherever they are. */
+	assert_int_equal(ward_santa_json_import(st, other_keys, strlen(other_keys), WARD_SRC_IMPORT,
+	                                        "t", &stats, &err), WARD_OK);
+	assert_int_equal(stats.put, 1);
+	assert_int_equal(ward_santa_json_import(st, "{\"rules\":[]}", 12, WARD_SRC_IMPORT, "t", &stats,
+	                                        &err), WARD_OK);
+	assert_int_equal(stats.put, 0);
+	ward_store_close(st);
+
+	expect_import_fails("{}", WARD_E_MALFORMED, "\"rules\" array");
+	expect_import_fails("{\"rules\":[]} x", WARD_E_MALFORMED, "end of file expected");
+	expect_import_fails("{\"rules\":[]}}", WARD_E_MALFORMED, "end of file expected");
+	expect_import_fails("{\"rules\":[" OK_RULE " " OK_RULE "]}", WARD_E_MALFORMED, "expected ','");
+	expect_import_fails("{\"rules\":[" OK_RULE ",]}", WARD_E_MALFORMED, "rules[1]");
+	expect_import_fails("{\"rules\":[" OK_RULE "],}", WARD_E_MALFORMED, "string key");
+	expect_import_fails("{\"rules\" [" OK_RULE "]}", WARD_E_MALFORMED, "':'");
+	expect_import_fails("{\"x\": tru, \"rules\":[]}", WARD_E_MALFORMED, "not valid JSON");
+	expect_import_fails("{\"x\": \"open, \"rules\":[]}", WARD_E_MALFORMED, "not valid JSON");
+	expect_import_fails("{\"rules\":\n[\n" OK_RULE ",\n{\"identifier\": }\n]}", WARD_E_MALFORMED,
+	                    "line 4");
+	expect_import_fails("{\"rules\":[[1]]}", WARD_E_MALFORMED, "rules[0]: not an object");
+	expect_import_fails("{\"rules\":[" OK_RULE ",\"x\"]}", WARD_E_MALFORMED, "rules[1]: not an object");
+	expect_import_fails("{\"rules\":[{\"identifier\":\"" TEAM_A "\",\"identifier\":\"" TEAM_B "\"}]}",
+	                    WARD_E_MALFORMED, "duplicate");
+}
+
 static void test_santa_import_remove_and_replace(void **state)
 {
 	ward_store_t *st = mem_store();
@@ -833,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_santa_import_export_round_trip),
 		cmocka_unit_test(test_export_leaves_out_managed_rules),
 		cmocka_unit_test(test_santa_import_rejects),
+		cmocka_unit_test(test_santa_import_top_level),
 		cmocka_unit_test(test_santa_import_remove_and_replace),
 		cmocka_unit_test(test_santa_import_file_limit),
 	};
