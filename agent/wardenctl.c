@@ -21,6 +21,7 @@ static const struct ctl_cmd commands[] = {
 	{ "fileinfo", ctl_fileinfo, "show type, hashes and code-signing identity of files" },
 	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
 	{ "rule", ctl_rule, "add, remove, check, list, import and export rules" },
+	{ "profile", ctl_profile, "validate profiles; show the effective configuration and its sources" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };

@@ -27,6 +27,16 @@
 #define WARD_MAX_PLIST_BYTES     (16u << 20)
 #define WARD_MAX_PLIST_DEPTH     32u
 #define WARD_MAX_PLIST_NODES     (1u << 20)
+#define WARD_MAX_PROFILE_BYTES   (WARD_MAX_PLIST_BYTES + (1u << 20)) /* file: plist + CMS */
+#define WARD_MAX_CONF_BYTES      (16u << 20)/* warden.conf (JSON) */
+#define WARD_MAX_PROFILE_FILES   64u        /* profiles read from one directory */
+#define WARD_MAX_PAYLOADS        64u        /* warden/Santa payloads in one profile */
+#define WARD_MAX_STATIC_RULES    16384u     /* StaticRules over all sources */
+#define WARD_MAX_PATH_REGEX      4096u      /* bytes of Allowed/BlockedPathRegex */
+#define WARD_MAX_YARA_PATHS      32u        /* YaraRulesPaths entries */
+#define WARD_MAX_TRUST_ANCHORS   8u         /* ProfileTrustAnchors files */
+#define WARD_MAX_ANCHOR_CERTS    64u        /* certificates in all anchor files */
+#define WARD_MAX_CONFIG_DIAGS    200u       /* errors+warnings kept by one load */
 
 /* ---- agent: control socket ---- */
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */

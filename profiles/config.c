@@ -1,14 +1,74 @@
 /*
- * The effective configuration: defaults, and applying one JSON dictionary of profile
- * keys onto it. Validation happens on a copy, so a bad dictionary changes nothing.
+ * The effective configuration: defaults, one validator per key, and the loader that
+ * merges warden.conf and the profiles directory. Validation works on a private state
+ * and reports every problem it finds; nothing is returned unless all of it is valid.
  */
 #include "profiles/config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "common/limits.h"
+#include "profiles/diag.h"
+#include "profiles/mobileconfig.h"
+#include "profiles/plist.h"
+#include "profiles/signed.h"
+
+/* ---------------------------------------------------------------- state */
+
+struct state {
+	ward_config_t cfg;
+	json_t *origin;     /* key -> "file:line" */
+	ward_rule_t *rules;
+	size_t nrules, caprules;
+	json_t *rule_origin; /* array parallel to rules */
+	json_t *rule_index;  /* "TYPE:identifier" -> index, for duplicates */
+	json_t *fap;         /* FileAccessPolicy */
+};
+
+struct ward_confset {
+	struct state st;
+	json_t *sources;
+	json_t *warnings;
+	ward_trust_t *trust;
+};
+
+/* Where the keys being applied come from. */
+struct src {
+	const char *file;                /* NULL: the ward_config_apply API */
+	const ward_plist_lines_t *lines; /* plist sources; NULL for JSON */
+	bool local;                      /* warden.conf: local-only keys allowed */
+	bool santa;                      /* a Santa payload: shared keys only */
+};
+
+struct ctx {
+	struct state *st;
+	const struct src *src;
+	json_t *diags;
+	unsigned nerrors;
+	ward_error_t first;
+};
+
+static const char *const type_names[WARD_RT__COUNT] = {
+	[WARD_RT_CDHASH] = "CDHASH", [WARD_RT_BINARY] = "BINARY",
+	[WARD_RT_SIGNINGID] = "SIGNINGID", [WARD_RT_CERTIFICATE] = "CERTIFICATE",
+	[WARD_RT_TEAMID] = "TEAMID",
+};
+
+static const char *const policy_names[WARD_POL__COUNT] = {
+	[WARD_POL_ALLOWLIST] = "ALLOWLIST", [WARD_POL_BLOCKLIST] = "BLOCKLIST",
+	[WARD_POL_SILENT_BLOCKLIST] = "SILENT_BLOCKLIST",
+	[WARD_POL_ALLOWLIST_COMPILER] = "ALLOWLIST_COMPILER", [WARD_POL_REMOVE] = "REMOVE",
+};
+
+#define DEFAULT_SCOPES ((1u << WARD_RT_CDHASH) | (1u << WARD_RT_BINARY) | (1u << WARD_RT_SIGNINGID))
 
 const char *ward_mode_name(ward_mode_t m)
 {
@@ -29,140 +89,1343 @@ void ward_config_defaults(ward_config_t *cfg)
 	cfg->event_log_allows = false;
 	cfg->scan_budget_ms = 1000;
 	cfg->scan_max_bytes = 256ull << 20;
+	snprintf(cfg->yara_rules_paths[cfg->nyara_rules_paths++], WARD_MAX_PATH,
+	         "/etc/warden/yara/*.yar");
+	cfg->exception_policy.enabled = true;
+	cfg->exception_policy.allowed_scopes = DEFAULT_SCOPES;
+	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
 }
 
-static ward_err_t get_bool(const json_t *v, const char *key, bool *out, ward_error_t *err)
+static ward_err_t state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	ward_config_defaults(&st->cfg);
+	st->origin = json_object();
+	st->rule_origin = json_array();
+	st->rule_index = json_object();
+	if (!st->origin || !st->rule_origin || !st->rule_index)
+		return WARD_E_NOMEM;
+	return WARD_OK;
+}
+
+static void state_fini(struct state *st)
+{
+	json_decref(st->origin);
+	json_decref(st->rule_origin);
+	json_decref(st->rule_index);
+	json_decref(st->fap);
+	free(st->rules);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---------------------------------------------------------------- reporting */
+
+static unsigned long line_of(const struct ctx *c, const json_t *dict, const char *key)
+{
+	return c->src->lines ? ward_plist_line_key(c->src->lines, dict, key) : 0;
+}
+
+static unsigned long line_at(const struct ctx *c, const json_t *arr, size_t i, unsigned long dflt)
+{
+	unsigned long l = c->src->lines ? ward_plist_line_at(c->src->lines, arr, i) : 0;
+
+	return l ? l : dflt;
+}
+
+static void vreport(struct ctx *c, ward_diag_sev_t sev, ward_err_t code, unsigned long line,
+                    const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+static void vreport(struct ctx *c, ward_diag_sev_t sev, ward_err_t code, unsigned long line,
+                    const char *key, const char *fmt, va_list ap)
+{
+	char msg[384];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ward_diag_add(c->diags, sev, c->src->file, line, key, "%s", msg);
+	if (sev != WARD_DIAG_ERROR)
+		return;
+	if (c->nerrors++ == 0) {
+		const char *f = c->src->file;
+		if (f && line)
+			ward_error_set(&c->first, code, "%s:%lu: %s%s%s", f, line, key ? key : "",
+			               key ? ": " : "", msg);
+		else if (f)
+			ward_error_set(&c->first, code, "%s: %s%s%s", f, key ? key : "", key ? ": " : "", msg);
+		else
+			ward_error_set(&c->first, code, "%s%s%s", key ? key : "", key ? ": " : "", msg);
+	}
+}
+
+static int bad(struct ctx *c, ward_err_t code, unsigned long line, const char *key,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int bad(struct ctx *c, ward_err_t code, unsigned long line, const char *key,
+               const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, WARD_DIAG_ERROR, code, line, key, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void warn(struct ctx *c, unsigned long line, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void warn(struct ctx *c, unsigned long line, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, WARD_DIAG_WARNING, WARD_OK, line, key, fmt, ap);
+	va_end(ap);
+}
+
+static void where(const struct ctx *c, unsigned long line, char *buf, size_t cap)
+{
+	if (c->src->file && line)
+		snprintf(buf, cap, "%s:%lu", c->src->file, line);
+	else
+		snprintf(buf, cap, "%s", c->src->file ? c->src->file : "(api)");
+}
+
+static void set_origin(struct ctx *c, const char *key, unsigned long line)
+{
+	char buf[WARD_MAX_PATH + 32];
+
+	where(c, line, buf, sizeof(buf));
+	json_object_set_new(c->st->origin, key, json_string(buf));
+}
+
+/* ---------------------------------------------------------------- value checks */
+
+static int want_bool(struct ctx *c, const json_t *v, const char *key, unsigned long line, bool *out)
 {
 	if (!json_is_boolean(v))
-		return ward_error_set(err, WARD_E_INVAL, "%s: expected a boolean", key);
+		return bad(c, WARD_E_INVAL, line, key, "expected a boolean (<true/> or <false/>)");
 	*out = json_is_true(v);
-	return WARD_OK;
+	return 0;
 }
 
-static ward_err_t get_uint(const json_t *v, const char *key, uint64_t min, uint64_t max,
-                           uint64_t *out, ward_error_t *err)
+static int want_uint(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                     uint64_t min, uint64_t max, uint64_t *out)
 {
+	json_int_t n;
+
 	if (!json_is_integer(v))
-		return ward_error_set(err, WARD_E_INVAL, "%s: expected an integer", key);
-	json_int_t n = json_integer_value(v);
+		return bad(c, WARD_E_INVAL, line, key, "expected an integer");
+	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return ward_error_set(err, WARD_E_INVAL, "%s: %lld is out of range [%llu, %llu]", key,
-		                      (long long)n, (unsigned long long)min, (unsigned long long)max);
+		return bad(c, WARD_E_INVAL, line, key, "%lld is out of range [%llu, %llu]", (long long)n,
+		           (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)n;
-	return WARD_OK;
+	return 0;
 }
 
-static ward_err_t get_string(const json_t *v, const char *key, char *out, size_t cap,
-                             ward_error_t *err)
+static int want_string(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                       char *out, size_t cap)
 {
 	if (!json_is_string(v))
-		return ward_error_set(err, WARD_E_INVAL, "%s: expected a string", key);
+		return bad(c, WARD_E_INVAL, line, key, "expected a string");
 	if (json_string_length(v) >= cap)
-		return ward_error_set(err, WARD_E_LIMIT, "%s: longer than %zu bytes", key, cap - 1);
+		return bad(c, WARD_E_LIMIT, line, key, "longer than %zu bytes", cap - 1);
 	if (strlen(json_string_value(v)) != json_string_length(v))
-		return ward_error_set(err, WARD_E_INVAL, "%s: contains a NUL byte", key);
+		return bad(c, WARD_E_INVAL, line, key, "contains a NUL byte");
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return WARD_OK;
+	return 0;
 }
 
-static ward_err_t get_mode(const json_t *v, ward_mode_t *out, ward_error_t *err)
+/* Absolute, no "." or ".." component: prefix matching on it must mean what it says. */
+static bool abs_path_ok(const char *p)
 {
-	if (json_is_integer(v) && (json_integer_value(v) == 1 || json_integer_value(v) == 2)) {
-		*out = (ward_mode_t)json_integer_value(v);
-		return WARD_OK;
+	const char *s;
+
+	if (p[0] != '/')
+		return false;
+	for (s = p; (s = strchr(s, '/')) != NULL; s++) {
+		if ((s[1] == '.' && (s[2] == '/' || s[2] == '\0')) ||
+		    (s[1] == '.' && s[2] == '.' && (s[3] == '/' || s[3] == '\0')))
+			return false;
 	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		if (strcasecmp(s, "MONITOR") == 0) {
-			*out = WARD_MODE_MONITOR;
-			return WARD_OK;
-		}
-		if (strcasecmp(s, "LOCKDOWN") == 0) {
-			*out = WARD_MODE_LOCKDOWN;
-			return WARD_OK;
-		}
-	}
-	return ward_error_set(err, WARD_E_INVAL, "ClientMode: expected 1, 2, \"MONITOR\" or \"LOCKDOWN\"");
+	return true;
 }
 
-static ward_err_t get_paths(const json_t *v, ward_config_t *cfg, ward_error_t *err)
+static int want_path(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                     char *out, size_t cap)
 {
+	if (want_string(c, v, key, line, out, cap) != 0)
+		return -1;
+	if (!abs_path_ok(out))
+		return bad(c, WARD_E_INVAL, line, key,
+		           "\"%s\" is not an absolute path without . or .. components", out);
+	return 0;
+}
+
+/* An array of absolute paths (a single string is accepted as a one-element array). */
+static int want_paths(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                      char (*out)[WARD_MAX_PATH], unsigned max, unsigned *n)
+{
+	char sub[64];
+	unsigned cnt = 0;
 	size_t i;
 	json_t *p;
 
+	if (json_is_string(v)) {
+		if (want_path(c, v, key, line, out[0], WARD_MAX_PATH) != 0)
+			return -1;
+		*n = 1;
+		return 0;
+	}
 	if (!json_is_array(v))
-		return ward_error_set(err, WARD_E_INVAL, "TrustedPaths: expected an array of strings");
-	if (json_array_size(v) > WARD_MAX_TRUSTED_PATHS)
-		return ward_error_set(err, WARD_E_LIMIT, "TrustedPaths: more than %d entries",
-		                      WARD_MAX_TRUSTED_PATHS);
-	cfg->ntrusted_paths = 0;
+		return bad(c, WARD_E_INVAL, line, key, "expected an array of absolute paths");
+	if (json_array_size(v) > max)
+		return bad(c, WARD_E_LIMIT, line, key, "%zu entries, more than %u", json_array_size(v), max);
 	json_array_foreach(v, i, p) {
-		char *dst = cfg->trusted_paths[cfg->ntrusted_paths];
-		ward_err_t rc = get_string(p, "TrustedPaths", dst, WARD_MAX_PATH, err);
-		if (rc != WARD_OK)
-			return rc;
-		if (dst[0] != '/')
-			return ward_error_set(err, WARD_E_INVAL, "TrustedPaths[%zu]: not an absolute path", i);
-		cfg->ntrusted_paths++;
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (want_path(c, p, sub, line_at(c, v, i, line), out[cnt], WARD_MAX_PATH) != 0)
+			return -1;
+		cnt++;
+	}
+	*n = cnt;
+	return 0;
+}
+
+/* POSIX-portable group names (plus a trailing '$' for machine accounts). */
+static int want_group(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                      char *out, size_t cap)
+{
+	if (want_string(c, v, key, line, out, cap) != 0)
+		return -1;
+	for (const char *s = out; *s; s++) {
+		bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		          *s == '_' || *s == '.' || (*s == '-' && s != out) || (*s == '$' && s[1] == '\0');
+		if (!ok)
+			return bad(c, WARD_E_INVAL, line, key, "\"%s\" is not a valid group name", out);
+	}
+	return 0;
+}
+
+ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_error_t *err)
+{
+	char anchored[WARD_MAX_PATH_REGEX + 2];
+	char why[128];
+	int rc;
+
+	if (strlen(pattern) > WARD_MAX_PATH_REGEX)
+		return ward_error_set(err, WARD_E_LIMIT, "longer than %u bytes", WARD_MAX_PATH_REGEX);
+	snprintf(anchored, sizeof(anchored), "%s%s", pattern[0] == '^' ? "" : "^", pattern);
+	rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		regerror(rc, re, why, sizeof(why));
+		return ward_error_set(err, WARD_E_INVAL, "not a POSIX extended regex: %s", why);
 	}
 	return WARD_OK;
 }
 
-ward_err_t ward_config_apply(ward_config_t *cfg, const json_t *dict, ward_error_t *err)
+static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                      char *out, size_t cap)
 {
-	ward_config_t next = *cfg;
+	ward_error_t e = { 0 };
+	char tmp[WARD_MAX_PATH_REGEX + 1];
+	regex_t re;
+
+	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
+		return -1;
+	if (tmp[0] != '\0') {
+		if (ward_config_regex_compile(tmp, &re, &e) != WARD_OK)
+			return bad(c, e.code, line, key, "%s", e.msg);
+		regfree(&re);
+	}
+	snprintf(out, cap, "%s", tmp);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- StaticRules */
+
+static bool is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+static bool is_team_id(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return n == 10;
+}
+
+/*
+ * Basic identifier validation and canonical form (hex lowercased). The rules module's
+ * ward_rule_identifier_canon is the reference; this mirrors the documented formats.
+ */
+static const char *canon_identifier(ward_rule_type_t t, const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in);
+
+	if (n >= cap)
+		return "too long";
+	memcpy(out, in, n + 1);
+	switch (t) {
+	case WARD_RT_CDHASH:
+		if (!is_hex(in, 2 * WARD_CDHASH_LEN))
+			return "a CDHASH identifier is 40 hex digits";
+		break;
+	case WARD_RT_BINARY:
+	case WARD_RT_CERTIFICATE:
+		if (!is_hex(in, 2 * WARD_SHA256_LEN))
+			return "a BINARY or CERTIFICATE identifier is a SHA-256: 64 hex digits";
+		break;
+	case WARD_RT_TEAMID:
+		if (!is_team_id(in, n))
+			return "a TEAMID is 10 characters A-Z 0-9";
+		return NULL;
+	case WARD_RT_SIGNINGID: {
+		const char *colon = strchr(in, ':');
+		size_t pre = colon ? (size_t)(colon - in) : 0;
+		if (colon == NULL || colon[1] == '\0')
+			return "a SIGNINGID is TEAMID:signing.id or platform:signing.id";
+		if (!(pre == 8 && strncmp(in, "platform", 8) == 0) && !is_team_id(in, pre))
+			return "a SIGNINGID starts with a 10-character TEAMID or \"platform\", then ':'";
+		for (const char *s = colon + 1; *s; s++)
+			if ((unsigned char)*s <= ' ' || *s == 0x7f)
+				return "a signing ID has no spaces or control characters";
+		return NULL;
+	}
+	default:
+		return "unknown rule type";
+	}
+	for (char *s = out; *s; s++)
+		if (*s >= 'A' && *s <= 'F')
+			*s = (char)(*s - 'A' + 'a');
+	return NULL;
+}
+
+static int lookup_name(const char *const *names, int count, const char *s)
+{
+	for (int i = 0; i < count; i++)
+		if (names[i] && strcasecmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static int rule_text(struct ctx *c, const json_t *d, const char *field, const char *key,
+                     unsigned long line, char *out)
+{
+	const json_t *v = json_object_get(d, field);
+	char sub[96];
+
+	if (v == NULL)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.%s", key, field);
+	return want_string(c, v, sub, line_of(c, d, field) ? line_of(c, d, field) : line, out,
+	                   WARD_MAX_RULE_TEXT + 1);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+
+	return s ? s + 1 : (path ? path : "api");
+}
+
+static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned long line)
+{
+	static const char *const known[] = { "identifier", "sha256", "policy", "rule_type",
+		"custom_msg", "custom_url", "comment", "creation_time", "file_bundle_binary_count",
+		"file_bundle_hash" };
+	struct state *st = c->st;
+	const json_t *jt, *jp, *ji;
+	const char *why, *f;
+	char sub[96], idx[WARD_RULE_ID_MAX + 32], here[WARD_MAX_PATH + 32];
+	ward_rule_t r;
+	json_t *v, *prev;
+	int t, p, rc = 0;
+
+	if (!json_is_object(d))
+		return bad(c, WARD_E_INVAL, line, key, "expected a rule dictionary");
+	memset(&r, 0, sizeof(r));
+	json_object_foreach((json_t *)d, f, v) {
+		size_t k;
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (strcmp(f, known[k]) == 0)
+				break;
+		if (k == sizeof(known) / sizeof(known[0]))
+			warn(c, line_of(c, d, f) ? line_of(c, d, f) : line, key, "unknown rule field \"%s\"; ignored", f);
+	}
+	jt = json_object_get(d, "rule_type");
+	jp = json_object_get(d, "policy");
+	ji = json_object_get(d, "identifier");
+	if (ji == NULL)
+		ji = json_object_get(d, "sha256"); /* Santa's older field name */
+
+	snprintf(sub, sizeof(sub), "%s.rule_type", key);
+	if (!json_is_string(jt))
+		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string (CDHASH, BINARY, SIGNINGID, CERTIFICATE, TEAMID)");
+	if ((t = lookup_name(type_names, WARD_RT__COUNT, json_string_value(jt))) < 0)
+		return bad(c, WARD_E_INVAL, line_of(c, d, "rule_type"), sub,
+		           "unknown rule type \"%.40s\" (CDHASH, BINARY, SIGNINGID, CERTIFICATE, TEAMID)",
+		           json_string_value(jt));
+	snprintf(sub, sizeof(sub), "%s.policy", key);
+	if (!json_is_string(jp))
+		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string");
+	if (strcasecmp(json_string_value(jp), "CEL") == 0)
+		return bad(c, WARD_E_UNSUPPORTED, line_of(c, d, "policy"), sub, "CEL rules are not supported");
+	if ((p = lookup_name(policy_names, WARD_POL__COUNT, json_string_value(jp))) < 0)
+		return bad(c, WARD_E_INVAL, line_of(c, d, "policy"), sub,
+		           "unknown policy \"%.40s\" (ALLOWLIST, BLOCKLIST, SILENT_BLOCKLIST, ALLOWLIST_COMPILER)",
+		           json_string_value(jp));
+	if (p == WARD_POL_REMOVE)
+		return bad(c, WARD_E_INVAL, line_of(c, d, "policy"), sub,
+		           "REMOVE is an import action; a profile lists the rules it wants");
+	snprintf(sub, sizeof(sub), "%s.identifier", key);
+	if (!json_is_string(ji))
+		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string");
+	r.type = (ward_rule_type_t)t;
+	r.policy = (ward_policy_t)p;
+	r.source = WARD_SRC_PROFILE;
+	if ((why = canon_identifier(r.type, json_string_value(ji), r.identifier, sizeof(r.identifier))) != NULL)
+		return bad(c, WARD_E_INVAL, line_of(c, d, "identifier") ? line_of(c, d, "identifier") : line,
+		           sub, "\"%.80s\": %s", json_string_value(ji), why);
+	rc |= rule_text(c, d, "custom_msg", key, line, r.custom_msg);
+	rc |= rule_text(c, d, "custom_url", key, line, r.custom_url);
+	rc |= rule_text(c, d, "comment", key, line, r.comment);
+	if (rc != 0)
+		return -1;
+	snprintf(r.created_by, sizeof(r.created_by), "profile:%s", base_name(c->src->file));
+
+	snprintf(idx, sizeof(idx), "%s:%s", type_names[r.type], r.identifier);
+	if ((prev = json_object_get(st->rule_index, idx)) != NULL)
+		return bad(c, WARD_E_EXISTS, line, key, "duplicate rule %s %s (first at %s)",
+		           type_names[r.type], r.identifier,
+		           json_string_value(json_array_get(st->rule_origin, (size_t)json_integer_value(prev))));
+	if (st->nrules >= WARD_MAX_STATIC_RULES)
+		return bad(c, WARD_E_LIMIT, line, key, "more than %u static rules in all sources",
+		           WARD_MAX_STATIC_RULES);
+	if (st->nrules == st->caprules) {
+		size_t ncap = st->caprules ? st->caprules * 2 : 16;
+		ward_rule_t *nr = realloc(st->rules, ncap * sizeof(*nr));
+		if (nr == NULL)
+			return bad(c, WARD_E_NOMEM, line, key, "out of memory");
+		st->rules = nr;
+		st->caprules = ncap;
+	}
+	where(c, line, here, sizeof(here));
+	json_object_set_new(st->rule_index, idx, json_integer((json_int_t)st->nrules));
+	json_array_append_new(st->rule_origin, json_string(here));
+	st->rules[st->nrules++] = r;
+	return 0;
+}
+
+static int key_static_rules(struct ctx *c, const json_t *dict, const char *key, const json_t *v,
+                            unsigned long line)
+{
+	char sub[64];
+	size_t i;
+	json_t *d;
+	int rc = 0;
+
+	(void)dict;
+	if (!json_is_array(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected an array of rule dictionaries");
+	if (json_array_size(v) > WARD_MAX_STATIC_RULES)
+		return bad(c, WARD_E_LIMIT, line, key, "%zu rules, more than %u", json_array_size(v),
+		           WARD_MAX_STATIC_RULES);
+	json_array_foreach(v, i, d) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (one_rule(c, d, sub, line_at(c, v, i, line)) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+static int key_mode(struct ctx *c, const json_t *dict, const char *key, const json_t *v,
+                    unsigned long line)
+{
+	(void)dict;
+	if (json_is_integer(v) && (json_integer_value(v) == 1 || json_integer_value(v) == 2)) {
+		c->st->cfg.mode = (ward_mode_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_integer(v) && json_integer_value(v) == 3)
+		return bad(c, WARD_E_UNSUPPORTED, line, key, "3 (Santa's STANDALONE) is not supported; use 1 or 2");
+	if (json_is_string(v)) {
+		if (strcasecmp(json_string_value(v), "MONITOR") == 0) {
+			c->st->cfg.mode = WARD_MODE_MONITOR;
+			return 0;
+		}
+		if (strcasecmp(json_string_value(v), "LOCKDOWN") == 0) {
+			c->st->cfg.mode = WARD_MODE_LOCKDOWN;
+			return 0;
+		}
+	}
+	return bad(c, WARD_E_INVAL, line, key, "expected 1, 2, \"MONITOR\" or \"LOCKDOWN\"");
+}
+
+static int key_fail_closed(struct ctx *c, const json_t *d, const char *key, const json_t *v, unsigned long line)
+{
+	(void)d;
+	return want_bool(c, v, key, line, &c->st->cfg.fail_closed);
+}
+
+static int key_decision_budget(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                               unsigned long line)
+{
+	uint64_t n = 0;
+
+	(void)d;
+	if (want_uint(c, v, key, line, 10, 600000, &n) != 0)
+		return -1;
+	c->st->cfg.decision_budget_ms = (uint32_t)n;
+	return 0;
+}
+
+static int key_trusted_paths(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	char tmp[WARD_MAX_TRUSTED_PATHS][WARD_MAX_PATH];
+	unsigned n;
+
+	(void)d;
+	if (json_is_string(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected an array of absolute paths");
+	if (want_paths(c, v, key, line, tmp, WARD_MAX_TRUSTED_PATHS, &n) != 0)
+		return -1;
+	memcpy(c->st->cfg.trusted_paths, tmp, sizeof(tmp));
+	c->st->cfg.ntrusted_paths = n;
+	return 0;
+}
+
+static int key_allowed_regex(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	(void)d;
+	return want_regex(c, v, key, line, c->st->cfg.allowed_path_regex,
+	                  sizeof(c->st->cfg.allowed_path_regex));
+}
+
+static int key_blocked_regex(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	(void)d;
+	return want_regex(c, v, key, line, c->st->cfg.blocked_path_regex,
+	                  sizeof(c->st->cfg.blocked_path_regex));
+}
+
+static int key_yara_paths(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	char tmp[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
+	unsigned n;
+
+	(void)d;
+	if (want_paths(c, v, key, line, tmp, WARD_MAX_YARA_PATHS, &n) != 0)
+		return -1;
+	memcpy(c->st->cfg.yara_rules_paths, tmp, sizeof(tmp));
+	c->st->cfg.nyara_rules_paths = n;
+	return 0;
+}
+
+static int key_scan_budget(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                           unsigned long line)
+{
+	uint64_t n = 0;
+
+	(void)d;
+	if (want_uint(c, v, key, line, 1, 600000, &n) != 0)
+		return -1;
+	c->st->cfg.scan_budget_ms = (uint32_t)n;
+	return 0;
+}
+
+static int key_scan_max(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                        unsigned long line)
+{
+	(void)d;
+	return want_uint(c, v, key, line, 0, UINT64_MAX >> 1, &c->st->cfg.scan_max_bytes);
+}
+
+static int key_event_log_path(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                              unsigned long line)
+{
+	(void)d;
+	return want_path(c, v, key, line, c->st->cfg.event_log_path, sizeof(c->st->cfg.event_log_path));
+}
+
+static int key_event_log_allows(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                                unsigned long line)
+{
+	(void)d;
+	return want_bool(c, v, key, line, &c->st->cfg.event_log_allows);
+}
+
+static int key_admin_group(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                           unsigned long line)
+{
+	(void)d;
+	return want_group(c, v, key, line, c->st->cfg.admin_group, sizeof(c->st->cfg.admin_group));
+}
+
+/* A dict value replaces the earlier one whole: unset sub-keys take their defaults. */
+static int key_exception_policy(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                                unsigned long line)
+{
+	ward_exception_policy_t ep;
+	const char *k;
+	char sub[96];
+	json_t *sv;
+	int rc = 0;
+
+	(void)d;
+	if (!json_is_object(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected a dictionary");
+	memset(&ep, 0, sizeof(ep));
+	ep.enabled = true;
+	ep.allowed_scopes = DEFAULT_SCOPES;
+	ep.max_expiry_s = 30u * 24 * 3600;
+	json_object_foreach((json_t *)v, k, sv) {
+		unsigned long sl = line_of(c, v, k) ? line_of(c, v, k) : line;
+		snprintf(sub, sizeof(sub), "%s.%s", key, k);
+		if (strcmp(k, "Enabled") == 0) {
+			rc |= want_bool(c, sv, sub, sl, &ep.enabled);
+		} else if (strcmp(k, "ApproverGroup") == 0) {
+			rc |= want_group(c, sv, sub, sl, ep.approver_group, sizeof(ep.approver_group));
+		} else if (strcmp(k, "MaxExpirySeconds") == 0) {
+			uint64_t n = 0;
+			if (want_uint(c, sv, sub, sl, 60, 10ull * 366 * 24 * 3600, &n) != 0)
+				rc = -1;
+			else
+				ep.max_expiry_s = (uint32_t)n;
+		} else if (strcmp(k, "AllowedScopes") == 0) {
+			size_t i;
+			json_t *s;
+			if (!json_is_array(sv)) {
+				rc = bad(c, WARD_E_INVAL, sl, sub, "expected an array of rule types");
+				continue;
+			}
+			ep.allowed_scopes = 0;
+			json_array_foreach(sv, i, s) {
+				int t = json_is_string(s) ? lookup_name(type_names, WARD_RT__COUNT, json_string_value(s)) : -1;
+				if (t < 0) {
+					char sub2[128];
+					snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, i);
+					rc = bad(c, WARD_E_INVAL, line_at(c, sv, i, sl), sub2,
+					         "expected one of CDHASH, BINARY, SIGNINGID, CERTIFICATE, TEAMID");
+					continue;
+				}
+				ep.allowed_scopes |= 1u << t;
+			}
+		} else {
+			warn(c, sl, sub, "unknown ExceptionPolicy key; ignored");
+		}
+	}
+	if (rc != 0)
+		return -1;
+	c->st->cfg.exception_policy = ep;
+	return 0;
+}
+
+static int key_file_access_policy(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                                  unsigned long line)
+{
+	json_t *copy;
+
+	(void)d;
+	if (!json_is_object(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected a dictionary (Santa's FileAccessPolicy shape)");
+	if ((copy = json_deep_copy(v)) == NULL)
+		return bad(c, WARD_E_NOMEM, line, key, "out of memory");
+	json_decref(c->st->fap);
+	c->st->fap = copy;
+	c->st->cfg.file_access_policy_set = true;
+	warn(c, line, key, "reserved for file-access watch items: accepted and stored, not enforced yet");
+	return 0;
+}
+
+static int key_trust_anchors(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	char tmp[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
+	unsigned n;
+
+	(void)d;
+	if (want_paths(c, v, key, line, tmp, WARD_MAX_TRUST_ANCHORS, &n) != 0)
+		return -1;
+	memcpy(c->st->cfg.trust_anchors, tmp, sizeof(tmp));
+	c->st->cfg.ntrust_anchors = n;
+	return 0;
+}
+
+static int key_require_signed(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                              unsigned long line)
+{
+	(void)d;
+	return want_bool(c, v, key, line, &c->st->cfg.require_signed_profiles);
+}
+
+#define K_LOCAL 0x1u /* only in warden.conf: a profile must not choose its own trust */
+#define K_SANTA 0x2u /* a key Santa has with the same meaning: read from Santa payloads */
+
+static const struct keydef {
+	const char *name;
+	int (*fn)(struct ctx *c, const json_t *dict, const char *key, const json_t *v, unsigned long line);
+	unsigned flags;
+} keys[] = {
+	{ "ClientMode", key_mode, K_SANTA },
+	{ "FailClosed", key_fail_closed, K_SANTA },
+	{ "DecisionBudgetMs", key_decision_budget, 0 },
+	{ "StaticRules", key_static_rules, K_SANTA },
+	{ "TrustedPaths", key_trusted_paths, 0 },
+	{ "AllowedPathRegex", key_allowed_regex, K_SANTA },
+	{ "BlockedPathRegex", key_blocked_regex, K_SANTA },
+	{ "YaraRulesPaths", key_yara_paths, 0 },
+	{ "ScanBudgetMs", key_scan_budget, 0 },
+	{ "ScanMaxBytes", key_scan_max, 0 },
+	{ "EventLogPath", key_event_log_path, K_SANTA },
+	{ "EventLogAllows", key_event_log_allows, 0 },
+	{ "AdminGroup", key_admin_group, 0 },
+	{ "ExceptionPolicy", key_exception_policy, 0 },
+	{ "FileAccessPolicy", key_file_access_policy, K_SANTA },
+	{ "ProfileTrustAnchors", key_trust_anchors, K_LOCAL },
+	{ "RequireSignedProfiles", key_require_signed, K_LOCAL },
+};
+
+static void apply_dict(struct ctx *c, const json_t *dict)
+{
 	const char *key;
 	json_t *v;
-	uint64_t n;
-	ward_err_t rc = WARD_OK;
+
+	json_object_foreach((json_t *)dict, key, v) {
+		unsigned long line = line_of(c, dict, key);
+		const struct keydef *kd = NULL;
+
+		if (strncmp(key, "Payload", 7) == 0)
+			continue; /* payload metadata, not configuration */
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(key, keys[i].name) == 0)
+				kd = &keys[i];
+		if (kd == NULL) {
+			if (c->src->santa && strcmp(key, "EventLogType") == 0) {
+				if (!json_is_string(v) || strcasecmp(json_string_value(v), "json") != 0)
+					warn(c, line, key, "warden always writes JSON lines to EventLogPath; ignored");
+			} else if (c->src->santa) {
+				warn(c, line, key, "Santa key with no warden equivalent; ignored");
+			} else {
+				warn(c, line, key, "unknown key; ignored");
+			}
+			continue;
+		}
+		if (c->src->santa && !(kd->flags & K_SANTA)) {
+			warn(c, line, key, "not a Santa key: set it in a com.warden.agent payload; ignored");
+			continue;
+		}
+		if ((kd->flags & K_LOCAL) && !c->src->local) {
+			bad(c, WARD_E_PERM, line, key,
+			    "may only be set in warden.conf: a profile cannot choose how profiles are trusted");
+			continue;
+		}
+		if (kd->fn(c, dict, key, v, line) == 0)
+			set_origin(c, key, line);
+	}
+}
+
+/* ---------------------------------------------------------------- public: apply */
+
+ward_err_t ward_config_apply(ward_config_t *cfg, const json_t *dict, ward_error_t *err)
+{
+	struct src src = { NULL, NULL, true, false };
+	struct state st;
+	struct ctx c = { &st, &src, NULL, 0, { 0, "" } };
 
 	if (!json_is_object(dict))
 		return ward_error_set(err, WARD_E_INVAL, "configuration: expected a dictionary");
-	json_object_foreach((json_t *)dict, key, v) {
-		if (strcmp(key, "ClientMode") == 0) {
-			rc = get_mode(v, &next.mode, err);
-		} else if (strcmp(key, "FailClosed") == 0) {
-			rc = get_bool(v, key, &next.fail_closed, err);
-		} else if (strcmp(key, "DecisionBudgetMs") == 0) {
-			if ((rc = get_uint(v, key, 10, 600000, &n, err)) == WARD_OK)
-				next.decision_budget_ms = (uint32_t)n;
-		} else if (strcmp(key, "TrustedPaths") == 0) {
-			rc = get_paths(v, &next, err);
-		} else if (strcmp(key, "EventLogPath") == 0) {
-			rc = get_string(v, key, next.event_log_path, sizeof(next.event_log_path), err);
-		} else if (strcmp(key, "EventLogAllows") == 0) {
-			rc = get_bool(v, key, &next.event_log_allows, err);
-		} else if (strcmp(key, "AdminGroup") == 0) {
-			rc = get_string(v, key, next.admin_group, sizeof(next.admin_group), err);
-		} else if (strcmp(key, "ScanBudgetMs") == 0) {
-			if ((rc = get_uint(v, key, 1, 600000, &n, err)) == WARD_OK)
-				next.scan_budget_ms = (uint32_t)n;
-		} else if (strcmp(key, "ScanMaxBytes") == 0) {
-			if ((rc = get_uint(v, key, 0, UINT64_MAX >> 1, &n, err)) == WARD_OK)
-				next.scan_max_bytes = n;
-		}
-		if (rc != WARD_OK)
-			return rc;
+	if (state_init(&st) != WARD_OK) {
+		state_fini(&st);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
 	}
-	*cfg = next;
+	st.cfg = *cfg;
+	apply_dict(&c, dict);
+	if (c.nerrors == 0)
+		*cfg = st.cfg;
+	state_fini(&st);
+	if (c.nerrors == 0)
+		return WARD_OK;
+	if (err)
+		*err = c.first;
+	return c.first.code;
+}
+
+/* ---------------------------------------------------------------- files */
+
+/*
+ * Read a whole regular file of at most max bytes. With strict, the file must be owned
+ * by root or the caller's euid and not writable by group or others: otherwise anyone
+ * who can write it controls warden.
+ */
+static ward_err_t read_file(const char *path, size_t max, bool strict, char **buf, size_t *len,
+                            ward_error_t *err)
+{
+	struct stat sb;
+	size_t off = 0;
+	char *b;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return ward_error_set(err, errno == ENOENT ? WARD_E_NOTFOUND : WARD_E_IO, "cannot open: %s",
+		                      strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return ward_error_set(err, WARD_E_IO, "not a regular file");
+	}
+	if (strict && ((sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & 022))) {
+		close(fd);
+		return ward_error_set(err, WARD_E_PERM,
+		                      "insecure permissions (owner uid %u, mode %04o): must be owned by root and not group/other-writable",
+		                      (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+	}
+	if ((uint64_t)sb.st_size > max) {
+		close(fd);
+		return ward_error_set(err, WARD_E_LIMIT, "%lld bytes, more than %zu", (long long)sb.st_size, max);
+	}
+	if ((b = malloc((size_t)sb.st_size + 1)) == NULL) {
+		close(fd);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	}
+	while (off < (size_t)sb.st_size) {
+		ssize_t n = read(fd, b + off, (size_t)sb.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(b);
+			close(fd);
+			return ward_error_set(err, WARD_E_IO, "read: %s", strerror(e));
+		}
+		if (n == 0)
+			break; /* shrank while reading: take what is there */
+		off += (size_t)n;
+	}
+	close(fd);
+	b[off] = '\0';
+	*buf = b;
+	*len = off;
 	return WARD_OK;
+}
+
+/* Split "line N: rest" (the convention of plist.c and mobileconfig.c). */
+static const char *split_line(const char *msg, unsigned long *line)
+{
+	unsigned long l;
+	int used = 0;
+
+	*line = 0;
+	if (sscanf(msg, "line %lu: %n", &l, &used) == 1 && used > 0) {
+		*line = l;
+		return msg + used;
+	}
+	return msg;
+}
+
+static void add_source(json_t *sources, const char *file, const char *kind, const ward_profile_t *p)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "file", json_string(file));
+	json_object_set_new(o, "kind", json_string(kind));
+	json_object_set_new(o, "signed", json_boolean(p && ward_profile_is_signed(p)));
+	if (p && ward_profile_is_signed(p)) {
+		json_object_set_new(o, "signer", json_string(ward_profile_signer(p)));
+		json_object_set_new(o, "verified", json_boolean(ward_profile_signer_verified(p)));
+	}
+	json_array_append_new(sources, o);
+}
+
+static void load_conf(struct ctx *c, json_t *sources, const char *path, const char *buf, size_t len)
+{
+	struct src src = { path, NULL, true, false };
+	const struct src *saved = c->src;
+	json_error_t jerr;
+	json_t *root;
+
+	c->src = &src;
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		bad(c, WARD_E_MALFORMED, (unsigned long)(jerr.line > 0 ? jerr.line : 0), NULL,
+		    "column %d: %s", jerr.column, jerr.text);
+	} else if (!json_is_object(root)) {
+		bad(c, WARD_E_INVAL, 1, NULL, "expected a JSON object of configuration keys");
+	} else {
+		apply_dict(c, root);
+		add_source(sources, path, "conf", NULL);
+	}
+	json_decref(root);
+	c->src = saved;
+}
+
+static void load_profile(struct ctx *c, json_t *sources, const char *path, const char *buf,
+                         size_t len, const ward_trust_t *trust, bool require_signed)
+{
+	struct src src = { path, NULL, false, false };
+	const struct src *saved = c->src;
+	ward_error_t e = { 0 };
+	ward_profile_t *p = NULL;
+	unsigned long line;
+	const char *msg;
+
+	c->src = &src;
+	if (ward_profile_read(path, buf, len, trust, require_signed ? WARD_PROFILE_REQUIRE_SIGNED : 0,
+	                      &p, c->diags, &e) != WARD_OK) {
+		msg = split_line(e.msg, &line);
+		bad(c, e.code, line, NULL, "%s", msg);
+		c->src = saved;
+		return;
+	}
+	src.lines = ward_profile_lines(p);
+	for (size_t i = 0; i < ward_profile_npayloads(p); i++) {
+		const ward_payload_t *pl = ward_profile_payload(p, i);
+		src.santa = pl->kind == WARD_PAYLOAD_SANTA;
+		apply_dict(c, pl->keys);
+	}
+	add_source(sources, path, "profile", p);
+	ward_profile_free(p);
+	c->src = saved;
+}
+
+static bool looks_json(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return i < len && buf[i] == '{';
+}
+
+static bool profile_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	if (n[0] == '.')
+		return false;
+	return (l > 13 && strcmp(n + l - 13, ".mobileconfig") == 0) ||
+	       (l > 6 && strcmp(n + l - 6, ".plist") == 0);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Final checks across keys, after every source: warnings only. */
+static const char *origin_or_default(const struct ctx *c, const char *key)
+{
+	const char *s = json_string_value(json_object_get(c->st->origin, key));
+
+	return s ? s : "default";
+}
+
+static void cross_checks(struct ctx *c)
+{
+	const ward_config_t *cfg = &c->st->cfg;
+	struct src none = { NULL, NULL, true, false };
+	const struct src *saved = c->src;
+
+	c->src = &none;
+	if (cfg->scan_budget_ms >= cfg->decision_budget_ms)
+		warn(c, 0, "ScanBudgetMs",
+		     "%u ms (from %s) is not below DecisionBudgetMs %u ms (from %s): scans will always be cut short",
+		     cfg->scan_budget_ms, origin_or_default(c, "ScanBudgetMs"), cfg->decision_budget_ms,
+		     origin_or_default(c, "DecisionBudgetMs"));
+	c->src = saved;
+}
+
+static ward_confset_t *confset_new(void)
+{
+	ward_confset_t *cs = calloc(1, sizeof(*cs));
+
+	if (cs == NULL)
+		return NULL;
+	if (state_init(&cs->st) != WARD_OK || (cs->sources = json_array()) == NULL ||
+	    (cs->warnings = json_array()) == NULL) {
+		ward_confset_free(cs);
+		return NULL;
+	}
+	return cs;
+}
+
+void ward_confset_free(ward_confset_t *cs)
+{
+	if (cs == NULL)
+		return;
+	state_fini(&cs->st);
+	json_decref(cs->sources);
+	json_decref(cs->warnings);
+	ward_trust_free(cs->trust);
+	free(cs);
+}
+
+/* Hand the result over, or drop it with the first error. */
+static ward_err_t finish(struct ctx *c, ward_confset_t *cs, ward_confset_t **out, json_t *diags,
+                         ward_error_t *err)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(c->diags, i, d) {
+		const char *sev = json_string_value(json_object_get(d, "severity"));
+		if (diags)
+			json_array_append(diags, d);
+		if (sev && strcmp(sev, "warning") == 0)
+			json_array_append(cs->warnings, d);
+	}
+	json_decref(c->diags);
+	if (c->nerrors > 0) {
+		ward_confset_free(cs);
+		if (c->nerrors > 1) {
+			size_t l = strlen(c->first.msg);
+			snprintf(c->first.msg + l, sizeof(c->first.msg) - l, " (and %u more error%s)",
+			         c->nerrors - 1, c->nerrors > 2 ? "s" : "");
+		}
+		if (err)
+			*err = c->first;
+		return c->first.code;
+	}
+	*out = cs;
+	return WARD_OK;
+}
+
+static void load_trust(struct ctx *c, ward_confset_t *cs, const char *conf_file)
+{
+	const ward_config_t *cfg = &cs->st.cfg;
+	struct src src = { conf_file, NULL, true, false };
+	const struct src *saved = c->src;
+	const char *paths[WARD_MAX_TRUST_ANCHORS];
+	ward_error_t e = { 0 };
+
+	c->src = &src;
+	if (cfg->ntrust_anchors > 0) {
+		for (unsigned i = 0; i < cfg->ntrust_anchors; i++)
+			paths[i] = cfg->trust_anchors[i];
+		if (ward_trust_load(paths, cfg->ntrust_anchors, &cs->trust, &e) != WARD_OK)
+			bad(c, e.code, 0, NULL, "%s", e.msg);
+	} else if (cfg->require_signed_profiles) {
+		bad(c, WARD_E_INVAL, 0, "RequireSignedProfiles",
+		    "set, but no ProfileTrustAnchors to verify signatures with");
+	}
+	c->src = saved;
+}
+
+ward_err_t ward_config_load_sources(const char *conf_file, const char *profile_dir,
+                                    unsigned flags, ward_confset_t **out, json_t *diags,
+                                    ward_error_t *err)
+{
+	struct src none = { NULL, NULL, true, false };
+	bool strict = (flags & WARD_LOAD_STRICT_PERMS) != 0;
+	ward_confset_t *cs;
+	struct ctx c;
+	char *names[WARD_MAX_PROFILE_FILES];
+	size_t nnames = 0;
+
+	*out = NULL;
+	if ((cs = confset_new()) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	memset(&c, 0, sizeof(c));
+	c.st = &cs->st;
+	c.src = &none;
+	if ((c.diags = json_array()) == NULL) {
+		ward_confset_free(cs);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	}
+
+	if (conf_file != NULL) {
+		struct src at = { conf_file, NULL, true, false };
+		ward_error_t e = { 0 };
+		char *buf;
+		size_t len;
+
+		if (read_file(conf_file, WARD_MAX_CONF_BYTES, strict, &buf, &len, &e) == WARD_OK) {
+			load_conf(&c, cs->sources, conf_file, buf, len);
+			free(buf);
+		} else if (e.code != WARD_E_NOTFOUND || (flags & WARD_LOAD_CONF_REQUIRED)) {
+			c.src = &at;
+			bad(&c, e.code, 0, NULL, "%s", e.msg);
+			c.src = &none;
+		}
+	}
+	load_trust(&c, cs, conf_file);
+
+	if (profile_dir != NULL && c.nerrors == 0) {
+		struct src at = { profile_dir, NULL, false, false };
+		struct stat sb;
+		DIR *dir = opendir(profile_dir);
+		struct dirent *de;
+
+		c.src = &at;
+		if (dir == NULL) {
+			if (errno != ENOENT)
+				bad(&c, WARD_E_IO, 0, NULL, "cannot open the profiles directory: %s", strerror(errno));
+		} else if (strict && (fstat(dirfd(dir), &sb) != 0 ||
+		                      (sb.st_uid != 0 && sb.st_uid != geteuid()) || (sb.st_mode & 022))) {
+			bad(&c, WARD_E_PERM, 0, NULL,
+			    "insecure permissions on the profiles directory: must be owned by root and not group/other-writable");
+		} else {
+			while ((de = readdir(dir)) != NULL) {
+				if (!profile_name(de->d_name))
+					continue;
+				if (nnames == WARD_MAX_PROFILE_FILES) {
+					bad(&c, WARD_E_LIMIT, 0, NULL, "more than %u profiles", WARD_MAX_PROFILE_FILES);
+					break;
+				}
+				if ((names[nnames] = strdup(de->d_name)) == NULL) {
+					bad(&c, WARD_E_NOMEM, 0, NULL, "out of memory");
+					break;
+				}
+				nnames++;
+			}
+		}
+		if (dir)
+			closedir(dir);
+		c.src = &none;
+		qsort(names, nnames, sizeof(names[0]), name_cmp);
+		for (size_t i = 0; i < nnames; i++) {
+			char path[WARD_MAX_PATH + 256];
+			struct src fat = { path, NULL, false, false };
+			ward_error_t e = { 0 };
+			char *buf;
+			size_t len;
+
+			snprintf(path, sizeof(path), "%s%s%s", profile_dir,
+			         profile_dir[strlen(profile_dir) - 1] == '/' ? "" : "/", names[i]);
+			if (read_file(path, WARD_MAX_PROFILE_BYTES, strict, &buf, &len, &e) != WARD_OK) {
+				c.src = &fat;
+				bad(&c, e.code, 0, NULL, "%s", e.msg);
+				c.src = &none;
+				continue;
+			}
+			load_profile(&c, cs->sources, path, buf, len, cs->trust,
+			             cs->st.cfg.require_signed_profiles);
+			free(buf);
+		}
+		for (size_t i = 0; i < nnames; i++)
+			free(names[i]);
+	}
+	cross_checks(&c);
+	return finish(&c, cs, out, diags, err);
+}
+
+ward_err_t ward_config_validate_file(const char *path, const ward_confset_t *base,
+                                     ward_confset_t **out, json_t *diags, ward_error_t *err)
+{
+	struct src none = { NULL, NULL, true, false }, at = { path, NULL, false, false };
+	ward_confset_t *cs;
+	ward_error_t e = { 0 };
+	struct ctx c;
+	char *buf;
+	size_t len;
+
+	*out = NULL;
+	if ((cs = confset_new()) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	memset(&c, 0, sizeof(c));
+	c.st = &cs->st;
+	c.src = &none;
+	if ((c.diags = json_array()) == NULL) {
+		ward_confset_free(cs);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	}
+	if (read_file(path, WARD_MAX_PROFILE_BYTES, false, &buf, &len, &e) != WARD_OK) {
+		c.src = &at;
+		bad(&c, e.code, 0, NULL, "%s", e.msg);
+	} else {
+		if (looks_json(buf, len)) {
+			load_conf(&c, cs->sources, path, buf, len);
+			if (c.nerrors == 0)
+				load_trust(&c, cs, path);
+		} else
+			load_profile(&c, cs->sources, path, buf, len, base ? base->trust : NULL,
+			             base ? base->st.cfg.require_signed_profiles : false);
+		free(buf);
+	}
+	cross_checks(&c);
+	return finish(&c, cs, out, diags, err);
 }
 
 ward_err_t ward_config_load_json_file(ward_config_t *cfg, const char *path, ward_error_t *err)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	ward_err_t rc;
+	struct src none = { NULL, NULL, true, false };
+	ward_error_t e = { 0 };
+	struct state st;
+	struct ctx c;
+	json_t *sources = json_array();
+	char *buf;
+	size_t len;
 
-	if (root == NULL)
-		return ward_error_set(err, WARD_E_MALFORMED, "%s:%d:%d: %s", path, jerr.line,
-		                      jerr.column, jerr.text);
-	rc = ward_config_apply(cfg, root, err);
-	if (rc != WARD_OK) {
-		char msg[WARD_ERRMSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		ward_error_set(err, rc, "%s: %s", path, msg);
+	memset(&c, 0, sizeof(c));
+	if (sources == NULL || state_init(&st) != WARD_OK) {
+		json_decref(sources);
+		state_fini(&st);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
 	}
-	json_decref(root);
-	return rc;
+	st.cfg = *cfg;
+	c.st = &st;
+	c.src = &none;
+	if (read_file(path, WARD_MAX_CONF_BYTES, false, &buf, &len, &e) != WARD_OK) {
+		state_fini(&st);
+		json_decref(sources);
+		return ward_error_set(err, e.code, "%s: %s", path, e.msg);
+	}
+	load_conf(&c, sources, path, buf, len);
+	free(buf);
+	json_decref(sources);
+	if (c.nerrors == 0)
+		*cfg = st.cfg;
+	state_fini(&st);
+	if (c.nerrors == 0)
+		return WARD_OK;
+	if (err)
+		*err = c.first;
+	return c.first.code;
+}
+
+/* ---------------------------------------------------------------- accessors, JSON */
+
+const ward_config_t *ward_confset_config(const ward_confset_t *cs)
+{
+	return &cs->st.cfg;
+}
+
+const ward_rule_t *ward_confset_rules(const ward_confset_t *cs, size_t *n)
+{
+	*n = cs->st.nrules;
+	return cs->st.rules;
+}
+
+const json_t *ward_confset_file_access_policy(const ward_confset_t *cs)
+{
+	return cs->st.fap;
+}
+
+const char *ward_confset_origin(const ward_confset_t *cs, const char *key)
+{
+	const char *s = json_string_value(json_object_get(cs->st.origin, key));
+
+	return s ? s : "default";
+}
+
+const json_t *ward_confset_warnings(const ward_confset_t *cs)
+{
+	return cs->warnings;
+}
+
+static json_t *paths_json(const char (*p)[WARD_MAX_PATH], unsigned n)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(p[i]));
+	return a;
+}
+
+json_t *ward_config_to_json(const ward_config_t *cfg)
+{
+	const ward_exception_policy_t *ep = &cfg->exception_policy;
+	json_t *o = json_object(), *scopes = json_array(), *e = json_object();
+
+	if (!o || !scopes || !e) {
+		json_decref(o);
+		json_decref(scopes);
+		json_decref(e);
+		return NULL;
+	}
+	for (int t = 0; t < WARD_RT__COUNT; t++)
+		if (ep->allowed_scopes & (1u << t))
+			json_array_append_new(scopes, json_string(type_names[t]));
+	json_object_set_new(e, "Enabled", json_boolean(ep->enabled));
+	json_object_set_new(e, "ApproverGroup", json_string(ep->approver_group));
+	json_object_set_new(e, "AllowedScopes", scopes);
+	json_object_set_new(e, "MaxExpirySeconds", json_integer(ep->max_expiry_s));
+
+	json_object_set_new(o, "ClientMode", json_string(ward_mode_name(cfg->mode)));
+	json_object_set_new(o, "FailClosed", json_boolean(cfg->fail_closed));
+	json_object_set_new(o, "DecisionBudgetMs", json_integer(cfg->decision_budget_ms));
+	json_object_set_new(o, "TrustedPaths", paths_json(cfg->trusted_paths, cfg->ntrusted_paths));
+	json_object_set_new(o, "AllowedPathRegex",
+	                    cfg->allowed_path_regex[0] ? json_string(cfg->allowed_path_regex) : json_null());
+	json_object_set_new(o, "BlockedPathRegex",
+	                    cfg->blocked_path_regex[0] ? json_string(cfg->blocked_path_regex) : json_null());
+	json_object_set_new(o, "YaraRulesPaths", paths_json(cfg->yara_rules_paths, cfg->nyara_rules_paths));
+	json_object_set_new(o, "ScanBudgetMs", json_integer(cfg->scan_budget_ms));
+	json_object_set_new(o, "ScanMaxBytes", json_integer((json_int_t)cfg->scan_max_bytes));
+	json_object_set_new(o, "EventLogPath", json_string(cfg->event_log_path));
+	json_object_set_new(o, "EventLogAllows", json_boolean(cfg->event_log_allows));
+	json_object_set_new(o, "AdminGroup", json_string(cfg->admin_group));
+	json_object_set_new(o, "ExceptionPolicy", e);
+	json_object_set_new(o, "ProfileTrustAnchors", paths_json(cfg->trust_anchors, cfg->ntrust_anchors));
+	json_object_set_new(o, "RequireSignedProfiles", json_boolean(cfg->require_signed_profiles));
+	return o;
+}
+
+static json_t *rule_json(const ward_rule_t *r, const char *origin)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "identifier", json_string(r->identifier));
+	json_object_set_new(o, "rule_type", json_string(type_names[r->type]));
+	json_object_set_new(o, "policy", json_string(policy_names[r->policy]));
+	if (r->custom_msg[0])
+		json_object_set_new(o, "custom_msg", json_string(r->custom_msg));
+	if (r->custom_url[0])
+		json_object_set_new(o, "custom_url", json_string(r->custom_url));
+	if (r->comment[0])
+		json_object_set_new(o, "comment", json_string(r->comment));
+	json_object_set_new(o, "origin", json_string(origin));
+	return o;
+}
+
+json_t *ward_confset_to_json(const ward_confset_t *cs)
+{
+	json_t *o = json_object(), *cfg = ward_config_to_json(&cs->st.cfg), *rules = json_array();
+	json_t *origin = json_object();
+	const char *k;
+	json_t *v;
+
+	if (!o || !cfg || !rules || !origin) {
+		json_decref(o);
+		json_decref(cfg);
+		json_decref(rules);
+		json_decref(origin);
+		return NULL;
+	}
+	for (size_t i = 0; i < cs->st.nrules; i++)
+		json_array_append_new(rules, rule_json(&cs->st.rules[i],
+		                      json_string_value(json_array_get(cs->st.rule_origin, i))));
+	json_object_set_new(cfg, "StaticRules", rules);
+	json_object_set_new(cfg, "FileAccessPolicy", cs->st.fap ? json_deep_copy(cs->st.fap) : json_null());
+	json_object_foreach(cfg, k, v) {
+		if (strcmp(k, "StaticRules") == 0) {
+			json_object_set_new(origin, k, json_string(cs->st.nrules ? "see each rule" : "default"));
+			continue;
+		}
+		json_object_set_new(origin, k, json_string(ward_confset_origin(cs, k)));
+	}
+	json_object_set_new(o, "config", cfg);
+	json_object_set_new(o, "origin", origin);
+	json_object_set_new(o, "sources", json_deep_copy(cs->sources));
+	json_object_set_new(o, "warnings", json_deep_copy(cs->warnings));
+	return o;
 }

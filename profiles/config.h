@@ -6,17 +6,30 @@
 #ifndef WARD_PROFILES_CONFIG_H
 #define WARD_PROFILES_CONFIG_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/limits.h"
+#include "rules/rules.h"
 
 typedef enum { WARD_MODE_MONITOR = 1, WARD_MODE_LOCKDOWN = 2 } ward_mode_t;
 
 #define WARD_MAX_TRUSTED_PATHS 32
 #define WARD_MAX_PATH 1024
+
+/* ExceptionPolicy: what an approver may grant for an exception request. */
+typedef struct ward_exception_policy {
+	bool enabled;               /* Enabled: users may file requests, default true */
+	char approver_group[64];    /* ApproverGroup: "" = AdminGroup (and root) */
+	uint32_t allowed_scopes;    /* AllowedScopes: bit (1u << ward_rule_type_t);
+	                               default CDHASH, BINARY, SIGNINGID */
+	uint32_t max_expiry_s;      /* MaxExpirySeconds: longest expiry an approval may set,
+	                               default 2592000 (30 days) */
+} ward_exception_policy_t;
 
 typedef struct ward_config {
 	ward_mode_t mode;                 /* ClientMode, default MONITOR */
@@ -29,6 +42,17 @@ typedef struct ward_config {
 	char admin_group[64];             /* AdminGroup, default "" (root only) */
 	uint32_t scan_budget_ms;          /* ScanBudgetMs, default 1000 */
 	uint64_t scan_max_bytes;          /* ScanMaxBytes, default 256 MiB */
+	/* AllowedPathRegex / BlockedPathRegex: POSIX ERE, "" = unset. Compile them with
+	 * ward_config_regex_compile so the agent matches what validation accepted. */
+	char allowed_path_regex[WARD_MAX_PATH_REGEX + 1];
+	char blocked_path_regex[WARD_MAX_PATH_REGEX + 1];
+	unsigned nyara_rules_paths;       /* YaraRulesPaths, default /etc/warden/yara/\*.yar */
+	char yara_rules_paths[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
+	ward_exception_policy_t exception_policy; /* ExceptionPolicy */
+	bool file_access_policy_set;      /* FileAccessPolicy given (reserved: not enforced) */
+	bool require_signed_profiles;     /* RequireSignedProfiles, default false; warden.conf only */
+	unsigned ntrust_anchors;          /* ProfileTrustAnchors (PEM files); warden.conf only */
+	char trust_anchors[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
 } ward_config_t;
 
 /* Embedded defaults (no config file at all): MONITOR, /usr /bin /sbin /lib /lib64 trusted. */
@@ -37,7 +61,8 @@ void ward_config_defaults(ward_config_t *cfg);
 /*
  * Apply the keys of a configuration dictionary onto cfg (which holds defaults or an
  * earlier layer). Every value is validated; on error cfg is unchanged and err names the
- * key. Unknown keys are not errors.
+ * key. Unknown keys are not errors. StaticRules and FileAccessPolicy are validated but
+ * not kept (ward_config_t has no room for them: see ward_config_load_sources).
  */
 ward_err_t ward_config_apply(ward_config_t *cfg, const json_t *dict, ward_error_t *err);
 
@@ -45,5 +70,83 @@ ward_err_t ward_config_apply(ward_config_t *cfg, const json_t *dict, ward_error_
 ward_err_t ward_config_load_json_file(ward_config_t *cfg, const char *path, ward_error_t *err);
 
 const char *ward_mode_name(ward_mode_t m); /* "MONITOR" / "LOCKDOWN" */
+
+/*
+ * Compile a path regex as validation does: POSIX extended, REG_NOSUB, anchored at the
+ * start of the path ('^' is prepended when missing, as Santa does). On success the
+ * caller regfree()s re.
+ */
+ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_error_t *err);
+
+/* cfg as a JSON object with the profile key names (a new reference). */
+json_t *ward_config_to_json(const ward_config_t *cfg);
+
+/* ---------------------------------------------------------------- loaded sources */
+
+/*
+ * A complete loaded configuration: the config, the managed rules of StaticRules, the
+ * FileAccessPolicy dictionary, where every value came from, and the warnings of the
+ * load. Immutable once returned, so the agent can hand it to other threads and swap
+ * it for a newer one.
+ */
+typedef struct ward_confset ward_confset_t;
+
+#define WARD_LOAD_CONF_REQUIRED 0x1u /* a missing conf_file is an error (default: skip it) */
+#define WARD_LOAD_STRICT_PERMS  0x2u /* refuse files or the directory not owned by root (or
+                                        the caller's euid) or writable by group/others */
+
+/*
+ * Build the effective configuration, in this order (later wins per key):
+ *   1. the embedded defaults;
+ *   2. conf_file (JSON, NULL = none; missing = skipped unless WARD_LOAD_CONF_REQUIRED);
+ *   3. every *.mobileconfig and *.plist file of profile_dir (NULL = none; a missing
+ *      directory has no profiles), sorted by name (bytewise), dotfiles skipped; inside a
+ *      profile, its payloads in order.
+ * StaticRules of all sources are concatenated; the same rule type and identifier twice
+ * is an error. ProfileTrustAnchors and RequireSignedProfiles are read from conf_file
+ * only; profiles are then verified against those anchors.
+ *
+ * Everything is validated before anything is returned: on any error *out is NULL, err
+ * holds the first error ("file:line: Key: message", plus how many more) and nothing the
+ * caller holds is touched, so a failed reload keeps the previous confset in force.
+ * diags (a JSON array, NULL ok) receives every error and warning (profiles/diag.h).
+ */
+ward_err_t ward_config_load_sources(const char *conf_file, const char *profile_dir,
+                                    unsigned flags, ward_confset_t **out, json_t *diags,
+                                    ward_error_t *err);
+
+/*
+ * Validate one file on its own, on top of the defaults: a JSON file (content starting
+ * with '{') is read as warden.conf, anything else as a profile. Signatures are checked
+ * against the ProfileTrustAnchors of base, and RequireSignedProfiles of base applies
+ * (base NULL: no anchors, not required). Same error and diags contract as above.
+ */
+ward_err_t ward_config_validate_file(const char *path, const ward_confset_t *base,
+                                     ward_confset_t **out, json_t *diags, ward_error_t *err);
+
+void ward_confset_free(ward_confset_t *cs); /* NULL ok */
+const ward_config_t *ward_confset_config(const ward_confset_t *cs);
+
+/* StaticRules in merge order, source WARD_SRC_PROFILE; *n their count. */
+const ward_rule_t *ward_confset_rules(const ward_confset_t *cs, size_t *n);
+
+/* The FileAccessPolicy dictionary (reserved for watch items), or NULL when unset. */
+const json_t *ward_confset_file_access_policy(const ward_confset_t *cs);
+
+/* Where key's value came from: "file:line", "file", or "default". Never NULL. */
+const char *ward_confset_origin(const ward_confset_t *cs, const char *key);
+
+/* Warnings of the load (a diag array, borrowed). */
+const json_t *ward_confset_warnings(const ward_confset_t *cs);
+
+/*
+ * Everything as JSON (a new reference):
+ *   {"config": {Key: value, ..., "StaticRules": [...], "FileAccessPolicy": ...},
+ *    "origin": {Key: "file:line" | "default", ...},
+ *    "sources": [{"file", "kind", "signed", "signer", "verified"}...],
+ *    "warnings": [diag...]}
+ * Each StaticRules entry is a Santa rule dictionary plus "origin".
+ */
+json_t *ward_confset_to_json(const ward_confset_t *cs);
 
 #endif
