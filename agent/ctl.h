@@ -11,11 +11,11 @@ typedef int (*ctl_cmd_fn)(int argc, char **argv);
 
 int ctl_fileinfo(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+int ctl_profile(int argc, char **argv);
 int ctl_rule(int argc, char **argv);
 
 /* Poke a running agent after a rule change (agent/ctl_rule.c); no-op without one. */
 void ctl_notify_agent(void);
-int ctl_profile(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
 #define CTL_EXIT_OK    0

@@ -37,7 +37,7 @@ struct ward_confset {
 	struct state st;
 	json_t *sources;
 	json_t *warnings;
-	ward_trust_t *trust;
+	ward_anchors_t *trust;
 };
 
 /* Where the keys being applied come from. */
@@ -54,18 +54,6 @@ struct ctx {
 	json_t *diags;
 	unsigned nerrors;
 	ward_error_t first;
-};
-
-static const char *const type_names[WARD_RT__COUNT] = {
-	[WARD_RT_CDHASH] = "CDHASH", [WARD_RT_BINARY] = "BINARY",
-	[WARD_RT_SIGNINGID] = "SIGNINGID", [WARD_RT_CERTIFICATE] = "CERTIFICATE",
-	[WARD_RT_TEAMID] = "TEAMID",
-};
-
-static const char *const policy_names[WARD_POL__COUNT] = {
-	[WARD_POL_ALLOWLIST] = "ALLOWLIST", [WARD_POL_BLOCKLIST] = "BLOCKLIST",
-	[WARD_POL_SILENT_BLOCKLIST] = "SILENT_BLOCKLIST",
-	[WARD_POL_ALLOWLIST_COMPILER] = "ALLOWLIST_COMPILER", [WARD_POL_REMOVE] = "REMOVE",
 };
 
 #define DEFAULT_SCOPES ((1u << WARD_RT_CDHASH) | (1u << WARD_RT_BINARY) | (1u << WARD_RT_SIGNINGID))
@@ -96,6 +84,16 @@ void ward_config_defaults(ward_config_t *cfg)
 	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
 }
 
+/* The strings of a StaticRules entry are owned by the state (ward_rule_t borrows). */
+static void rule_strings_free(ward_rule_t *r)
+{
+	free((char *)r->identifier);
+	free((char *)r->custom_msg);
+	free((char *)r->custom_url);
+	free((char *)r->comment);
+	free((char *)r->created_by);
+}
+
 static ward_err_t state_init(struct state *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -114,6 +112,8 @@ static void state_fini(struct state *st)
 	json_decref(st->rule_origin);
 	json_decref(st->rule_index);
 	json_decref(st->fap);
+	for (size_t i = 0; i < st->nrules; i++)
+		rule_strings_free(&st->rules[i]);
 	free(st->rules);
 	memset(st, 0, sizeof(*st));
 }
@@ -344,90 +344,22 @@ static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned 
 
 /* ---------------------------------------------------------------- StaticRules */
 
-static bool is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
-}
-
-static bool is_team_id(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return n == 10;
-}
-
-/*
- * Basic identifier validation and canonical form (hex lowercased). The rules module's
- * ward_rule_identifier_canon is the reference; this mirrors the documented formats.
- */
-static const char *canon_identifier(ward_rule_type_t t, const char *in, char *out, size_t cap)
-{
-	size_t n = strlen(in);
-
-	if (n >= cap)
-		return "too long";
-	memcpy(out, in, n + 1);
-	switch (t) {
-	case WARD_RT_CDHASH:
-		if (!is_hex(in, 2 * WARD_CDHASH_LEN))
-			return "a CDHASH identifier is 40 hex digits";
-		break;
-	case WARD_RT_BINARY:
-	case WARD_RT_CERTIFICATE:
-		if (!is_hex(in, 2 * WARD_SHA256_LEN))
-			return "a BINARY or CERTIFICATE identifier is a SHA-256: 64 hex digits";
-		break;
-	case WARD_RT_TEAMID:
-		if (!is_team_id(in, n))
-			return "a TEAMID is 10 characters A-Z 0-9";
-		return NULL;
-	case WARD_RT_SIGNINGID: {
-		const char *colon = strchr(in, ':');
-		size_t pre = colon ? (size_t)(colon - in) : 0;
-		if (colon == NULL || colon[1] == '\0')
-			return "a SIGNINGID is TEAMID:signing.id or platform:signing.id";
-		if (!(pre == 8 && strncmp(in, "platform", 8) == 0) && !is_team_id(in, pre))
-			return "a SIGNINGID starts with a 10-character TEAMID or \"platform\", then ':'";
-		for (const char *s = colon + 1; *s; s++)
-			if ((unsigned char)*s <= ' ' || *s == 0x7f)
-				return "a signing ID has no spaces or control characters";
-		return NULL;
-	}
-	default:
-		return "unknown rule type";
-	}
-	for (char *s = out; *s; s++)
-		if (*s >= 'A' && *s <= 'F')
-			*s = (char)(*s - 'A' + 'a');
-	return NULL;
-}
-
-static int lookup_name(const char *const *names, int count, const char *s)
-{
-	for (int i = 0; i < count; i++)
-		if (names[i] && strcasecmp(names[i], s) == 0)
-			return i;
-	return -1;
-}
-
+/* An optional rule text field, copied; *out stays NULL when absent. */
 static int rule_text(struct ctx *c, const json_t *d, const char *field, const char *key,
-                     unsigned long line, char *out)
+                     unsigned long line, const char **out)
 {
 	const json_t *v = json_object_get(d, field);
-	char sub[96];
+	char sub[96], tmp[WARD_MAX_RULE_TEXT + 1];
+	unsigned long l = line_of(c, d, field);
 
 	if (v == NULL)
 		return 0;
 	snprintf(sub, sizeof(sub), "%s.%s", key, field);
-	return want_string(c, v, sub, line_of(c, d, field) ? line_of(c, d, field) : line, out,
-	                   WARD_MAX_RULE_TEXT + 1);
+	if (want_string(c, v, sub, l ? l : line, tmp, sizeof(tmp)) != 0)
+		return -1;
+	if ((*out = strdup(tmp)) == NULL)
+		return bad(c, WARD_E_NOMEM, line, sub, "out of memory");
+	return 0;
 }
 
 static const char *base_name(const char *path)
@@ -437,6 +369,11 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : (path ? path : "api");
 }
 
+/*
+ * One Santa rule dictionary -> a managed rule. Names, policies and identifiers are
+ * validated and canonicalised by the rules module, exactly as `wardenctl rule --import`
+ * does, so a rule a profile accepts is a rule the store accepts.
+ */
 static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned long line)
 {
 	static const char *const known[] = { "identifier", "sha256", "policy", "rule_type",
@@ -444,15 +381,17 @@ static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned lo
 		"file_bundle_hash" };
 	struct state *st = c->st;
 	const json_t *jt, *jp, *ji;
-	const char *why, *f;
-	char sub[96], idx[WARD_RULE_ID_MAX + 32], here[WARD_MAX_PATH + 32];
+	const char *f;
+	char sub[96], canon[WARD_RULE_ID_MAX + 1], idx[WARD_RULE_ID_MAX + 32];
+	char here[WARD_MAX_PATH + 32], by[64];
+	ward_error_t e = { 0 };
 	ward_rule_t r;
 	json_t *v, *prev;
-	int t, p, rc = 0;
+	ward_err_t rc;
+	int bad_text = 0;
 
 	if (!json_is_object(d))
 		return bad(c, WARD_E_INVAL, line, key, "expected a rule dictionary");
-	memset(&r, 0, sizeof(r));
 	json_object_foreach((json_t *)d, f, v) {
 		size_t k;
 		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -461,6 +400,8 @@ static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned lo
 		if (k == sizeof(known) / sizeof(known[0]))
 			warn(c, line_of(c, d, f) ? line_of(c, d, f) : line, key, "unknown rule field \"%s\"; ignored", f);
 	}
+	memset(&r, 0, sizeof(r));
+	r.source = WARD_SRC_PROFILE;
 	jt = json_object_get(d, "rule_type");
 	jp = json_object_get(d, "policy");
 	ji = json_object_get(d, "identifier");
@@ -470,51 +411,53 @@ static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned lo
 	snprintf(sub, sizeof(sub), "%s.rule_type", key);
 	if (!json_is_string(jt))
 		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string (CDHASH, BINARY, SIGNINGID, CERTIFICATE, TEAMID)");
-	if ((t = lookup_name(type_names, WARD_RT__COUNT, json_string_value(jt))) < 0)
-		return bad(c, WARD_E_INVAL, line_of(c, d, "rule_type"), sub,
-		           "unknown rule type \"%.40s\" (CDHASH, BINARY, SIGNINGID, CERTIFICATE, TEAMID)",
-		           json_string_value(jt));
+	if ((rc = ward_rule_type_parse(json_string_value(jt), &r.type, &e)) != WARD_OK)
+		return bad(c, rc, line_of(c, d, "rule_type"), sub, "%s", e.msg);
 	snprintf(sub, sizeof(sub), "%s.policy", key);
 	if (!json_is_string(jp))
 		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string");
-	if (strcasecmp(json_string_value(jp), "CEL") == 0)
-		return bad(c, WARD_E_UNSUPPORTED, line_of(c, d, "policy"), sub, "CEL rules are not supported");
-	if ((p = lookup_name(policy_names, WARD_POL__COUNT, json_string_value(jp))) < 0)
-		return bad(c, WARD_E_INVAL, line_of(c, d, "policy"), sub,
-		           "unknown policy \"%.40s\" (ALLOWLIST, BLOCKLIST, SILENT_BLOCKLIST, ALLOWLIST_COMPILER)",
-		           json_string_value(jp));
-	if (p == WARD_POL_REMOVE)
+	if ((rc = ward_policy_parse(json_string_value(jp), &r.policy, &e)) != WARD_OK)
+		return bad(c, rc, line_of(c, d, "policy"), sub, "%s", e.msg);
+	if (r.policy == WARD_POL_REMOVE)
 		return bad(c, WARD_E_INVAL, line_of(c, d, "policy"), sub,
 		           "REMOVE is an import action; a profile lists the rules it wants");
 	snprintf(sub, sizeof(sub), "%s.identifier", key);
 	if (!json_is_string(ji))
 		return bad(c, WARD_E_INVAL, line, sub, "missing or not a string");
-	r.type = (ward_rule_type_t)t;
-	r.policy = (ward_policy_t)p;
-	r.source = WARD_SRC_PROFILE;
-	if ((why = canon_identifier(r.type, json_string_value(ji), r.identifier, sizeof(r.identifier))) != NULL)
-		return bad(c, WARD_E_INVAL, line_of(c, d, "identifier") ? line_of(c, d, "identifier") : line,
-		           sub, "\"%.80s\": %s", json_string_value(ji), why);
-	rc |= rule_text(c, d, "custom_msg", key, line, r.custom_msg);
-	rc |= rule_text(c, d, "custom_url", key, line, r.custom_url);
-	rc |= rule_text(c, d, "comment", key, line, r.comment);
-	if (rc != 0)
-		return -1;
-	snprintf(r.created_by, sizeof(r.created_by), "profile:%s", base_name(c->src->file));
+	if ((rc = ward_rule_identifier_canon(r.type, json_string_value(ji), canon, &e)) != WARD_OK)
+		return bad(c, rc, line_of(c, d, "identifier") ? line_of(c, d, "identifier") : line, sub,
+		           "%s", e.msg);
 
-	snprintf(idx, sizeof(idx), "%s:%s", type_names[r.type], r.identifier);
+	snprintf(idx, sizeof(idx), "%s:%s", ward_rule_type_name(r.type), canon);
 	if ((prev = json_object_get(st->rule_index, idx)) != NULL)
 		return bad(c, WARD_E_EXISTS, line, key, "duplicate rule %s %s (first at %s)",
-		           type_names[r.type], r.identifier,
+		           ward_rule_type_name(r.type), canon,
 		           json_string_value(json_array_get(st->rule_origin, (size_t)json_integer_value(prev))));
 	if (st->nrules >= WARD_MAX_STATIC_RULES)
 		return bad(c, WARD_E_LIMIT, line, key, "more than %u static rules in all sources",
 		           WARD_MAX_STATIC_RULES);
+
+	bad_text |= rule_text(c, d, "custom_msg", key, line, &r.custom_msg);
+	bad_text |= rule_text(c, d, "custom_url", key, line, &r.custom_url);
+	bad_text |= rule_text(c, d, "comment", key, line, &r.comment);
+	snprintf(by, sizeof(by), "profile:%s", base_name(c->src->file));
+	r.identifier = strdup(canon);
+	r.created_by = strdup(by);
+	if (bad_text || r.identifier == NULL || r.created_by == NULL) {
+		rule_strings_free(&r);
+		return bad_text ? -1 : bad(c, WARD_E_NOMEM, line, key, "out of memory");
+	}
+	if ((rc = ward_rule_validate(&r, &e)) != WARD_OK) {
+		rule_strings_free(&r);
+		return bad(c, rc, line, key, "%s", e.msg);
+	}
 	if (st->nrules == st->caprules) {
 		size_t ncap = st->caprules ? st->caprules * 2 : 16;
 		ward_rule_t *nr = realloc(st->rules, ncap * sizeof(*nr));
-		if (nr == NULL)
+		if (nr == NULL) {
+			rule_strings_free(&r);
 			return bad(c, WARD_E_NOMEM, line, key, "out of memory");
+		}
 		st->rules = nr;
 		st->caprules = ncap;
 	}
@@ -715,8 +658,8 @@ static int key_exception_policy(struct ctx *c, const json_t *d, const char *key,
 			}
 			ep.allowed_scopes = 0;
 			json_array_foreach(sv, i, s) {
-				int t = json_is_string(s) ? lookup_name(type_names, WARD_RT__COUNT, json_string_value(s)) : -1;
-				if (t < 0) {
+				ward_rule_type_t t;
+				if (!json_is_string(s) || ward_rule_type_parse(json_string_value(s), &t, NULL) != WARD_OK) {
 					char sub2[128];
 					snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, i);
 					rc = bad(c, WARD_E_INVAL, line_at(c, sv, i, sl), sub2,
@@ -977,7 +920,7 @@ static void load_conf(struct ctx *c, json_t *sources, const char *path, const ch
 }
 
 static void load_profile(struct ctx *c, json_t *sources, const char *path, const char *buf,
-                         size_t len, const ward_trust_t *trust, bool require_signed)
+                         size_t len, const ward_anchors_t *trust, bool require_signed)
 {
 	struct src src = { path, NULL, false, false };
 	const struct src *saved = c->src;
@@ -1073,7 +1016,7 @@ void ward_confset_free(ward_confset_t *cs)
 	state_fini(&cs->st);
 	json_decref(cs->sources);
 	json_decref(cs->warnings);
-	ward_trust_free(cs->trust);
+	ward_anchors_free(cs->trust);
 	free(cs);
 }
 
@@ -1119,7 +1062,7 @@ static void load_trust(struct ctx *c, ward_confset_t *cs, const char *conf_file)
 	if (cfg->ntrust_anchors > 0) {
 		for (unsigned i = 0; i < cfg->ntrust_anchors; i++)
 			paths[i] = cfg->trust_anchors[i];
-		if (ward_trust_load(paths, cfg->ntrust_anchors, &cs->trust, &e) != WARD_OK)
+		if (ward_anchors_load(paths, cfg->ntrust_anchors, &cs->trust, &e) != WARD_OK)
 			bad(c, e.code, 0, NULL, "%s", e.msg);
 	} else if (cfg->require_signed_profiles) {
 		bad(c, WARD_E_INVAL, 0, "RequireSignedProfiles",
@@ -1313,6 +1256,91 @@ const ward_rule_t *ward_confset_rules(const ward_confset_t *cs, size_t *n)
 	return cs->st.rules;
 }
 
+/* ---------------------------------------------------------------- store sync */
+
+struct stored {
+	json_t *managed; /* "TYPE:identifier" -> [policy, msg, url, comment] of stored PROFILE rules */
+};
+
+static json_t *rule_sig(const ward_rule_t *r)
+{
+	return json_pack("[i, s, s, s]", (int)r->policy, r->custom_msg ? r->custom_msg : "",
+	                 r->custom_url ? r->custom_url : "", r->comment ? r->comment : "");
+}
+
+static int collect_managed(const ward_rule_t *r, void *arg)
+{
+	struct stored *s = arg;
+	char key[WARD_RULE_ID_MAX + 32];
+
+	if (r->source != WARD_SRC_PROFILE)
+		return 0;
+	snprintf(key, sizeof(key), "%s:%s", ward_rule_type_name(r->type), r->identifier);
+	return json_object_set_new(s->managed, key, rule_sig(r)) != 0;
+}
+
+ward_err_t ward_confset_sync_rules(const ward_confset_t *cs, ward_store_t *st,
+                                   ward_apply_stats_t *stats, ward_error_t *err)
+{
+	struct stored s = { json_object() };
+	ward_rule_t *batch = NULL;
+	size_t n = 0, cap;
+	const char *key;
+	json_t *sig;
+	ward_err_t rc;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (s.managed == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	if ((rc = ward_store_foreach(st, collect_managed, &s, err)) != WARD_OK) {
+		json_decref(s.managed);
+		return rc;
+	}
+	cap = cs->st.nrules + json_object_size(s.managed);
+	if (cap > 0 && (batch = calloc(cap, sizeof(*batch))) == NULL) {
+		json_decref(s.managed);
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	}
+	/* new or changed managed rules */
+	for (size_t i = 0; i < cs->st.nrules; i++) {
+		const ward_rule_t *r = &cs->st.rules[i];
+		char k[WARD_RULE_ID_MAX + 32];
+		json_t *want = rule_sig(r), *have;
+
+		snprintf(k, sizeof(k), "%s:%s", ward_rule_type_name(r->type), r->identifier);
+		have = json_object_get(s.managed, k);
+		if (have == NULL || !json_equal(have, want))
+			batch[n++] = *r;
+		json_decref(want);
+		if (have != NULL)
+			json_object_set_new(s.managed, k, json_null()); /* still wanted */
+	}
+	/* managed rules no source lists any more */
+	json_object_foreach(s.managed, key, sig) {
+		const char *colon = strchr(key, ':');
+		ward_rule_type_t t;
+		char tname[16];
+
+		if (json_is_null(sig) || colon == NULL || (size_t)(colon - key) >= sizeof(tname))
+			continue;
+		memcpy(tname, key, (size_t)(colon - key));
+		tname[colon - key] = '\0';
+		if (ward_rule_type_parse(tname, &t, NULL) != WARD_OK)
+			continue;
+		memset(&batch[n], 0, sizeof(batch[n]));
+		batch[n].type = t;
+		batch[n].policy = WARD_POL_REMOVE;
+		batch[n].source = WARD_SRC_PROFILE;
+		batch[n].identifier = colon + 1; /* lives in s.managed until the apply is done */
+		n++;
+	}
+	rc = n > 0 ? ward_store_apply(st, batch, n, stats, err) : WARD_OK;
+	free(batch);
+	json_decref(s.managed);
+	return rc;
+}
+
 const json_t *ward_confset_file_access_policy(const ward_confset_t *cs)
 {
 	return cs->st.fap;
@@ -1352,7 +1380,7 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	}
 	for (int t = 0; t < WARD_RT__COUNT; t++)
 		if (ep->allowed_scopes & (1u << t))
-			json_array_append_new(scopes, json_string(type_names[t]));
+			json_array_append_new(scopes, json_string(ward_rule_type_name((ward_rule_type_t)t)));
 	json_object_set_new(e, "Enabled", json_boolean(ep->enabled));
 	json_object_set_new(e, "ApproverGroup", json_string(ep->approver_group));
 	json_object_set_new(e, "AllowedScopes", scopes);
@@ -1385,13 +1413,13 @@ static json_t *rule_json(const ward_rule_t *r, const char *origin)
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "identifier", json_string(r->identifier));
-	json_object_set_new(o, "rule_type", json_string(type_names[r->type]));
-	json_object_set_new(o, "policy", json_string(policy_names[r->policy]));
-	if (r->custom_msg[0])
+	json_object_set_new(o, "rule_type", json_string(ward_rule_type_name(r->type)));
+	json_object_set_new(o, "policy", json_string(ward_policy_name(r->policy)));
+	if (r->custom_msg && r->custom_msg[0])
 		json_object_set_new(o, "custom_msg", json_string(r->custom_msg));
-	if (r->custom_url[0])
+	if (r->custom_url && r->custom_url[0])
 		json_object_set_new(o, "custom_url", json_string(r->custom_url));
-	if (r->comment[0])
+	if (r->comment && r->comment[0])
 		json_object_set_new(o, "comment", json_string(r->comment));
 	json_object_set_new(o, "origin", json_string(origin));
 	return o;

@@ -130,6 +130,17 @@ const ward_config_t *ward_confset_config(const ward_confset_t *cs);
 /* StaticRules in merge order, source WARD_SRC_PROFILE; *n their count. */
 const ward_rule_t *ward_confset_rules(const ward_confset_t *cs, size_t *n);
 
+/*
+ * Make the managed (source PROFILE) rules of st exactly the StaticRules of cs, in one
+ * transaction (ward_store_apply): rules new or changed since the store last saw them
+ * are written, managed rules no profile lists any more are removed, rules of other
+ * sources are not touched. When nothing differs nothing is written (the store's
+ * generation, and so the agent's caches, stay as they are). On error st is unchanged.
+ * stats may be NULL.
+ */
+ward_err_t ward_confset_sync_rules(const ward_confset_t *cs, ward_store_t *st,
+                                   ward_apply_stats_t *stats, ward_error_t *err);
+
 /* The FileAccessPolicy dictionary (reserved for watch items), or NULL when unset. */
 const json_t *ward_confset_file_access_policy(const ward_confset_t *cs);
 

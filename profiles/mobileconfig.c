@@ -189,7 +189,7 @@ static const char *base_name(const char *path)
 }
 
 ward_err_t ward_profile_read(const char *name, const void *buf, size_t len,
-                             const ward_trust_t *trust, unsigned flags, ward_profile_t **out,
+                             const ward_anchors_t *trust, unsigned flags, ward_profile_t **out,
                              json_t *diags, ward_error_t *err)
 {
 	ward_profile_t *p;

@@ -48,7 +48,7 @@ typedef struct ward_profile ward_profile_t;
  * starts with "line N: " when the problem has a line.
  */
 ward_err_t ward_profile_read(const char *name, const void *buf, size_t len,
-                             const ward_trust_t *trust, unsigned flags, ward_profile_t **out,
+                             const ward_anchors_t *trust, unsigned flags, ward_profile_t **out,
                              json_t *diags, ward_error_t *err);
 void ward_profile_free(ward_profile_t *p); /* NULL ok */
 

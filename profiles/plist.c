@@ -62,6 +62,13 @@ static void xml_init(void)
 	xmlInitParser();
 }
 
+/* libxml2's generic channel (out-of-memory and the like) prints to stderr by default. */
+static void xml_silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 static ward_err_t fail(ward_error_t *err, ward_err_t code, unsigned long line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -690,6 +697,7 @@ ward_err_t ward_plist_parse(const void *buf, size_t len, json_t **out,
 		return ward_error_set(err, WARD_E_UNSUPPORTED,
 		                      "binary property lists are not supported (plutil -convert xml1)");
 	pthread_once(&xml_once, xml_init);
+	xmlSetGenericErrorFunc(NULL, xml_silent); /* per thread in libxml2 */
 
 	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
 	if (ctxt == NULL)

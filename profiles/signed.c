@@ -18,7 +18,7 @@
 
 #include "common/limits.h"
 
-struct ward_trust {
+struct ward_anchors {
 	X509_STORE *store;
 	size_t ncerts;
 };
@@ -58,10 +58,10 @@ static void ossl_reason(char *buf, size_t cap)
 	ossl_reason2(buf, cap, NULL);
 }
 
-ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t **out,
+ward_err_t ward_anchors_load(const char *const *pem_paths, size_t n, ward_anchors_t **out,
                            ward_error_t *err)
 {
-	ward_trust_t *t;
+	ward_anchors_t *t;
 	char why[200];
 
 	*out = NULL;
@@ -88,7 +88,7 @@ ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t 
 
 		if (in == NULL) {
 			ossl_reason(why, sizeof(why));
-			ward_trust_free(t);
+			ward_anchors_free(t);
 			return ward_error_set(err, WARD_E_IO, "ProfileTrustAnchors: %s: cannot read: %s",
 			                      pem_paths[i], why);
 		}
@@ -96,7 +96,7 @@ ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t 
 			if (t->ncerts >= WARD_MAX_ANCHOR_CERTS) {
 				X509_free(x);
 				BIO_free(in);
-				ward_trust_free(t);
+				ward_anchors_free(t);
 				return ward_error_set(err, WARD_E_LIMIT,
 				                      "ProfileTrustAnchors: more than %u certificates",
 				                      WARD_MAX_ANCHOR_CERTS);
@@ -105,7 +105,7 @@ ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t 
 				ossl_reason(why, sizeof(why));
 				X509_free(x);
 				BIO_free(in);
-				ward_trust_free(t);
+				ward_anchors_free(t);
 				return ward_error_set(err, WARD_E_CRYPTO, "ProfileTrustAnchors: %s: %s",
 				                      pem_paths[i], why);
 			}
@@ -115,7 +115,7 @@ ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t 
 		ERR_clear_error(); /* the read loop ends on "no start line" */
 		BIO_free(in);
 		if (t->ncerts == before) {
-			ward_trust_free(t);
+			ward_anchors_free(t);
 			return ward_error_set(err, WARD_E_INVAL,
 			                      "ProfileTrustAnchors: %s: no PEM certificate in the file",
 			                      pem_paths[i]);
@@ -125,7 +125,7 @@ ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t 
 	return WARD_OK;
 }
 
-void ward_trust_free(ward_trust_t *t)
+void ward_anchors_free(ward_anchors_t *t)
 {
 	if (t == NULL)
 		return;
@@ -133,7 +133,7 @@ void ward_trust_free(ward_trust_t *t)
 	free(t);
 }
 
-size_t ward_trust_count(const ward_trust_t *t)
+size_t ward_anchors_count(const ward_anchors_t *t)
 {
 	return t ? t->ncerts : 0;
 }
@@ -167,7 +167,7 @@ static void signer_subject(CMS_ContentInfo *cms, char *signer, size_t cap)
 	sk_X509_free(signers);
 }
 
-ward_err_t ward_signed_unwrap(const void *buf, size_t len, const ward_trust_t *trust,
+ward_err_t ward_signed_unwrap(const void *buf, size_t len, const ward_anchors_t *trust,
                               void **content, size_t *clen, bool *verified,
                               char *signer, size_t signer_cap, ward_error_t *err)
 {

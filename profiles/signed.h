@@ -12,17 +12,17 @@
 #include "common/error.h"
 
 /* The trust anchors: CA certificates profile signers must chain to. Immutable. */
-typedef struct ward_trust ward_trust_t;
+typedef struct ward_anchors ward_anchors_t;
 
 /*
  * Read every PEM certificate of the n files (at most WARD_MAX_TRUST_ANCHORS files and
  * WARD_MAX_ANCHOR_CERTS certificates). A file that cannot be read or holds no
  * certificate is an error naming it. *out is NULL on error.
  */
-ward_err_t ward_trust_load(const char *const *pem_paths, size_t n, ward_trust_t **out,
+ward_err_t ward_anchors_load(const char *const *pem_paths, size_t n, ward_anchors_t **out,
                            ward_error_t *err);
-void ward_trust_free(ward_trust_t *t); /* NULL ok */
-size_t ward_trust_count(const ward_trust_t *t);
+void ward_anchors_free(ward_anchors_t *t); /* NULL ok */
+size_t ward_anchors_count(const ward_anchors_t *t);
 
 /* True when buf starts like DER (a SEQUENCE), i.e. it is not an XML plist. */
 bool ward_signed_looks_signed(const void *buf, size_t len);
@@ -36,7 +36,7 @@ bool ward_signed_looks_signed(const void *buf, size_t len);
  * certificate's subject (RFC 2253). On failure err says why, with OpenSSL's reason
  * ("certificate verify error: unable to get local issuer certificate", ...).
  */
-ward_err_t ward_signed_unwrap(const void *buf, size_t len, const ward_trust_t *trust,
+ward_err_t ward_signed_unwrap(const void *buf, size_t len, const ward_anchors_t *trust,
                               void **content, size_t *clen, bool *verified,
                               char *signer, size_t signer_cap, ward_error_t *err);
 

@@ -343,7 +343,7 @@ static void test_bad_rules_each_named(void **state)
 	text = ward_diag_text(json_array_get(diags, 1));
 	assert_string_equal(text, PF "/bad/bad-rules.mobileconfig:27: StaticRules[1].policy: "
 	                    "REMOVE is an import action; a profile lists the rules it wants");
-	assert_non_null(strstr(ward_diag_text(json_array_get(diags, 2)), "unknown rule type \"PATH\""));
+	assert_non_null(strstr(ward_diag_text(json_array_get(diags, 2)), "rule_type 'PATH' is not one of"));
 	assert_non_null(strstr(ward_diag_text(json_array_get(diags, 4)), ":45: StaticRules[4].identifier: missing"));
 	json_decref(diags);
 }
@@ -451,7 +451,7 @@ static void test_apply_leaves_cfg_unchanged_on_error(void **state)
 		{ "{\"StaticRules\": [{\"rule_type\": \"CDHASH\", \"identifier\": \"00\", \"policy\": \"BLOCKLIST\"}]}",
 		  "StaticRules[0].identifier" },
 		{ "{\"StaticRules\": [{\"rule_type\": \"TEAMID\", \"identifier\": \"EQHXZ8M8AV\", \"policy\": \"CEL\"}]}",
-		  "CEL rules are not supported" },
+		  "policy 'CEL' is a Santa policy warden does not support" },
 		{ "{\"ExceptionPolicy\": []}", "ExceptionPolicy: expected a dictionary" },
 		{ "{\"AdminGroup\": \"-x\"}", "not a valid group name" },
 		{ "{\"TrustedPaths\": \"/usr\"}", "TrustedPaths: expected an array" },
@@ -663,6 +663,67 @@ static void test_validate_file_kinds(void **state)
 	ward_confset_free(base);
 }
 
+static int count_source(const ward_rule_t *r, void *arg)
+{
+	size_t *n = arg;
+
+	n[r->source == WARD_SRC_PROFILE ? 0 : 1]++;
+	return 0;
+}
+
+/* StaticRules become the store's managed slot: added, replaced, removed, and nothing
+ * written when nothing changed. */
+static void test_sync_rules_into_store(void **state)
+{
+	ward_error_t e = { 0 };
+	ward_confset_t *merge = NULL, *santa = NULL;
+	ward_store_t *st = NULL;
+	ward_apply_stats_t stats;
+	ward_rule_t local;
+	uint64_t g1, g2;
+	size_t n[2];
+
+	(void)state;
+	assert_int_equal(ward_store_open(":memory:", WARD_STORE_CREATE, &st, &e), WARD_OK);
+	assert_int_equal(ward_config_load_sources(PF "/golden/merge/warden.conf",
+	                                          PF "/golden/merge/profiles", 0, &merge, NULL, &e), WARD_OK);
+	assert_int_equal(ward_config_load_sources(NULL, PF "/golden/santa/profiles", 0, &santa, NULL, &e), WARD_OK);
+	/* a local rule for the same CDHASH as a managed one, and an unrelated local rule */
+	memset(&local, 0, sizeof(local));
+	local.type = WARD_RT_CDHASH;
+	local.policy = WARD_POL_ALLOWLIST;
+	local.source = WARD_SRC_LOCAL;
+	local.identifier = "54a8ec11bcea48a276b1fdce556a29108ba77de4";
+	assert_int_equal(ward_store_put(st, &local, &e), WARD_OK);
+
+	assert_int_equal(ward_confset_sync_rules(merge, st, &stats, &e), WARD_OK);
+	assert_int_equal(stats.put, 3);
+	memset(n, 0, sizeof(n));
+	assert_int_equal(ward_store_foreach(st, count_source, n, &e), WARD_OK);
+	assert_int_equal(n[0], 3);
+	assert_int_equal(n[1], 1);
+
+	/* the same again: nothing written, generation unchanged */
+	assert_int_equal(ward_store_generation(st, &g1, &e), WARD_OK);
+	assert_int_equal(ward_confset_sync_rules(merge, st, &stats, &e), WARD_OK);
+	assert_int_equal(stats.put + stats.removed, 0);
+	assert_int_equal(ward_store_generation(st, &g2, &e), WARD_OK);
+	assert_int_equal(g1, g2);
+
+	/* another profile set: the three old managed rules go, three new ones come */
+	assert_int_equal(ward_confset_sync_rules(santa, st, &stats, &e), WARD_OK);
+	assert_int_equal(stats.put, 3);
+	assert_int_equal(stats.removed, 3);
+	memset(n, 0, sizeof(n));
+	assert_int_equal(ward_store_foreach(st, count_source, n, &e), WARD_OK);
+	assert_int_equal(n[0], 3);
+	assert_int_equal(n[1], 1); /* the local rule is untouched */
+
+	ward_confset_free(merge);
+	ward_confset_free(santa);
+	ward_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_missing_sources),
 		cmocka_unit_test(test_mobileconfig_shapes),
 		cmocka_unit_test_setup_teardown(test_validate_file_kinds, setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_sync_rules_into_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
