@@ -52,4 +52,15 @@
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
 #define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */
 
+/* ---- exception requests (rules/requests.c, agent/exceptions.c) ---- */
+#define WARD_MAX_REQUEST_TEXT    512u       /* bytes of a reason, deny reason or approval comment */
+#define WARD_REQUESTS_PER_HOUR   10u        /* new requests one uid may file in any hour */
+#define WARD_MAX_PENDING_PER_UID 20u        /* pending requests of one uid */
+#define WARD_MAX_PENDING         1000u      /* pending requests of all users */
+#define WARD_MAX_BULK_DECISIONS  256u       /* lines of one approve --from file */
+#define WARD_MAX_BULK_BYTES      (48u << 10)/* approve --from file (it travels in one control message) */
+#define WARD_REQUESTS_PAGE       100u       /* requests per control reply (export pages through) */
+#define WARD_DENIAL_UIDS         64u        /* users whose recent denials the agent remembers */
+#define WARD_DENIALS_PER_UID     16u        /* recent denials kept per user (wardenctl blocked) */
+
 #endif
