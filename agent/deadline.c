@@ -37,6 +37,7 @@ static void check_slot(ward_slot_t *s, void *arg)
 	atomic_fetch_add_explicit(&a->metrics.deadline_misses, 1, memory_order_relaxed);
 	k->rec->path[0] = k->rec->team_id[0] = k->rec->signing_id[0] = '\0';
 	k->rec->rule_identifier[0] = '\0';
+	k->rec->proc.ok = false;
 	snprintf(k->rec->detail, sizeof(k->rec->detail), "no verdict within %u ms",
 	         atomic_load(&a->cur_budget_ms));
 	ward_agent_answer(a, &s->ev, &v, k->rec);

@@ -50,8 +50,9 @@ static json_t *json_bytes(const char *s, size_t n)
 	return j ? j : json_null();
 }
 
-char *ward_evlog_format(const ward_evrec_t *r, const ward_procinfo_t *pi)
+char *ward_evlog_format(const ward_evrec_t *r)
 {
+	const ward_procinfo_t *pi = &r->proc;
 	char ts[64], hex[2 * WARD_SHA256_LEN + 1];
 	struct tm tm;
 	json_t *o = json_object();
@@ -99,7 +100,7 @@ char *ward_evlog_format(const ward_evrec_t *r, const ward_procinfo_t *pi)
 	json_object_set_new(o, "team_id", str_or_null(r->team_id));
 	json_object_set_new(o, "signing_id", str_or_null(r->signing_id));
 	json_object_set_new(o, "pid", json_integer(r->pid));
-	if (pi && pi->ok) {
+	if (pi->ok) {
 		json_t *argv = json_array();
 		size_t i = 0;
 		json_object_set_new(o, "ppid", json_integer(pi->ppid));
@@ -158,13 +159,9 @@ static void *writer_main(void *arg)
 {
 	ward_evlog_t *l = arg;
 	ward_evrec_t *rec = malloc(sizeof(*rec));
-	ward_procinfo_t *pi = malloc(sizeof(*pi));
 
-	if (rec == NULL || pi == NULL) {
-		free(rec);
-		free(pi);
+	if (rec == NULL)
 		return NULL;
-	}
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		while (l->count == 0 && !l->stop && !l->reopen)
@@ -192,10 +189,9 @@ static void *writer_main(void *arg)
 		l->count--;
 		pthread_mutex_unlock(&l->mu);
 
-		/* Outside the lock: producers never wait for /proc, jansson or the disk. Only
-		 * this thread touches l->fd. */
-		ward_procinfo_read(rec->pid, pi);
-		char *line = ward_evlog_format(rec, pi);
+		/* Outside the lock: producers never wait for jansson or the disk. Only this
+		 * thread touches l->fd. */
+		char *line = ward_evlog_format(rec);
 		bool ok = line != NULL && write_line(l->fd, line);
 		free(line);
 
@@ -207,7 +203,6 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&l->mu);
 	free(rec);
-	free(pi);
 	return NULL;
 }
 

@@ -32,6 +32,7 @@ typedef struct ward_evrec {
 	char signing_id[WARD_RULE_ID_MAX + 1];
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
 	char detail[WARD_ERRMSG_MAX + 64]; /* why, when the reason needs words (error text, trust) */
+	ward_procinfo_t proc;       /* the caller, read from /proc when the event was decided */
 } ward_evrec_t;
 
 typedef struct ward_evlog ward_evlog_t;
@@ -50,7 +51,7 @@ void ward_evlog_stats(ward_evlog_t *l, uint64_t *written, uint64_t *dropped, uin
 /* Write what is queued, stop the thread, close. NULL ok. */
 void ward_evlog_close(ward_evlog_t *l);
 
-/* Format one line (without the newline) into a malloc'd string; pi may be NULL. */
-char *ward_evlog_format(const ward_evrec_t *r, const ward_procinfo_t *pi);
+/* Format one line (without the newline) into a malloc'd string. */
+char *ward_evlog_format(const ward_evrec_t *r);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * What the event log says about the process behind an event: parent, real uid, argv.
- * Read from /proc after the kernel has been answered; best effort (the process may be
- * gone). On Linux a FAN_OPEN_EXEC_PERM event comes before execve completes, so argv
- * is that of the image doing the exec, or, for an allowed exec read a little later,
- * possibly already the new one.
+ * Read from /proc just before a logged event is answered, while the caller is still
+ * blocked in execve: fanotify reports FAN_OPEN_EXEC_PERM before the new image exists,
+ * so argv is that of the image calling execve (a shell, a launcher), never the new
+ * program's (Linux does not expose those before the exec completes).
  */
 #ifndef WARD_AGENT_PROCINFO_H
 #define WARD_AGENT_PROCINFO_H

@@ -25,7 +25,7 @@ void ward_trust_canon(ward_config_t *cfg)
 	for (unsigned i = 0; i < cfg->ntrusted_paths; i++) {
 		char *p = cfg->trusted_paths[i];
 		if (realpath(p, buf) != NULL && strlen(buf) < WARD_MAX_PATH)
-			snprintf(p, WARD_MAX_PATH, "%s", buf);
+			memcpy(p, buf, strlen(buf) + 1);
 		size_t n = strlen(p);
 		while (n > 1 && p[n - 1] == '/')
 			p[--n] = '\0';

@@ -46,7 +46,7 @@
 /* ---- agent: decision pipeline ---- */
 #define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */
 #define WARD_MAX_WORKERS         16u
-#define WARD_CACHE_ENTRIES       65536u     /* user-space verdict cache (entries; memory = entries * ~96 B) */
+#define WARD_CACHE_ENTRIES       32768u     /* user-space verdict cache (entries; memory = entries * 144 B) */
 #define WARD_CACHE_DENY_TTL_MS   5000u      /* DENY verdicts are forgotten after this */
 #define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */

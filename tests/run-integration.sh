@@ -9,6 +9,7 @@ export WARDEN_BUILD=$(cd "$build" && pwd)
 pass=0 fail=0 skip=0 failed=()
 for t in tests/integration/*.sh; do
 	[ -e "$t" ] || continue
+	[ "$(basename "$t")" = lib.sh ] && continue   # helpers, not a scenario
 	echo "=== $t"
 	bash "$t"
 	rc=$?

@@ -68,13 +68,19 @@ w_log "oversized requests refused: ok"
 # too many clients: the extra one is told to come back; then all is well again
 pids=
 for i in $(seq 32); do
-	sleep 3 | socat -t 4 - "UNIX-CONNECT:$W_SOCK" >/dev/null 2>&1 &
+	sleep 15 | socat -t 16 - "UNIX-CONNECT:$W_SOCK" >/dev/null 2>&1 &
 	pids="$pids $!"
 done
 W_EXTRA_PIDS="$W_EXTRA_PIDS $pids"
-sleep 0.5
-r=$(printf '{"cmd":"status"}\n' | socat -t 5 - "UNIX-CONNECT:$W_SOCK")
-echo "$r" | jq -e '.ok == false and .code == "busy"' >/dev/null || w_fail "33rd client -> $r"
+# Until all 32 are connected a request is still served; then it must be refused.
+busy=
+for _ in $(seq 50); do
+	r=$(printf '{"cmd":"status"}\n' | socat -t 5 - "UNIX-CONNECT:$W_SOCK")
+	echo "$r" | jq -e '.ok == false and .code == "busy"' >/dev/null && { busy=1; break; }
+	echo "$r" | jq -e '.ok == true' >/dev/null || w_fail "request while clients connect -> $r"
+	sleep 0.2
+done
+[ -n "$busy" ] || w_fail "a 33rd client was never refused"
 for p in $pids; do kill "$p" 2>/dev/null; done
 wait $pids 2>/dev/null
 sleep 0.2

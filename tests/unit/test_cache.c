@@ -126,6 +126,7 @@ static void test_flush_and_uncacheable(void **state)
 	ward_cache_stats(c, &s);
 	assert_int_equal(s.entries, 0);
 	assert_int_equal(s.flushes, 1);
+	ward_cache_destroy(c);
 	assert_int_equal(ward_cache_create((size_t)1 << 30, 1000, &c, NULL), WARD_E_LIMIT);
 	assert_null(c);
 	ward_cache_destroy(NULL);

@@ -30,13 +30,15 @@ static void fill(ward_evrec_t *r)
 static void test_format_fields(void **state)
 {
 	ward_evrec_t r;
-	ward_procinfo_t pi = { .ok = true, .ppid = 1, .uid = 1000 };
 	(void)state;
 
 	fill(&r);
-	memcpy(pi.argv, "tool\0-v\0", 8);
-	pi.argv_len = 8;
-	char *line = ward_evlog_format(&r, &pi);
+	r.proc.ok = true;
+	r.proc.ppid = 1;
+	r.proc.uid = 1000;
+	memcpy(r.proc.argv, "tool\0-v\0", 8);
+	r.proc.argv_len = 8;
+	char *line = ward_evlog_format(&r);
 	assert_non_null(line);
 	assert_null(strchr(line, '\n'));
 	json_t *j = json_loads(line, 0, NULL);
@@ -72,7 +74,7 @@ static void test_bytes_that_are_not_utf8(void **state)
 
 	fill(&r);
 	strcpy(r.path, "/tmp/\xff\xfe");
-	char *line = ward_evlog_format(&r, NULL);
+	char *line = ward_evlog_format(&r);
 	assert_non_null(line);
 	json_t *j = json_loads(line, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(j, "path")), "hex:2f746d702ffffe");
@@ -93,7 +95,7 @@ static void test_counters_add_up(void **state)
 	close(fd);
 	assert_int_equal(ward_evlog_open(path, 2, &l, NULL), WARD_OK);
 	fill(&r);
-	r.pid = getpid();
+	assert_true(ward_procinfo_read(getpid(), &r.proc));
 	for (int i = 0; i < 500; i++)
 		ok += ward_evlog_submit(l, &r);
 	/* Let the writer drain, then read the counters before closing. */
