@@ -695,9 +695,9 @@ static ward_err_t decide_one(ward_store_t *st, const ward_req_decision_t *d,
 	}
 	if (c->state != WARD_REQ_PENDING) {
 		rc = ward_error_set(err, c->state == WARD_REQ_APPROVED ? WARD_E_EXISTS : WARD_E_INVAL,
-		                    "request %lld is %s%s%s, not pending", (long long)d->id,
-		                    ward_req_state_name(c->state), c->decided_by[0] ? " by " : "",
-		                    c->decided_by);
+		                    "request %lld is already %s (decided by %s); only a pending "
+		                    "request can be decided", (long long)d->id,
+		                    ward_req_state_name(c->state), c->decided_by);
 		goto out;
 	}
 	if (d->expect_sha256 != NULL && strcasecmp(d->expect_sha256, c->sha256) != 0) {

@@ -404,10 +404,10 @@ static void test_decide_refusals(void **state)
 
 	/* Double approval; approving or denying what is decided. */
 	decide_ok(st, approve(id), T0 + 1, NULL);
-	decide_fails(st, approve(id), T0 + 2, WARD_E_EXISTS, "is approved by root, not pending");
-	decide_fails(st, deny(id, "changed my mind"), T0 + 2, WARD_E_EXISTS, "not pending");
+	decide_fails(st, approve(id), T0 + 2, WARD_E_EXISTS, "is already approved (decided by root)");
+	decide_fails(st, deny(id, "changed my mind"), T0 + 2, WARD_E_EXISTS, "only a pending request");
 	decide_ok(st, deny(id2, "not needed"), T0 + 3, NULL);
-	decide_fails(st, approve(id2), T0 + 4, WARD_E_INVAL, "is denied by root, not pending");
+	decide_fails(st, approve(id2), T0 + 4, WARD_E_INVAL, "is already denied (decided by root)");
 	assert_int_equal(get(st, id2, T0 + 4).state, WARD_REQ_DENIED);
 	assert_string_equal(get(st, id2, T0 + 4).text, "not needed");
 	/* One rule only, from the one approval. */
@@ -425,7 +425,7 @@ static void test_approve_expired_request(void **state)
 	d = approve(id);
 	d.expires_at = T0 + 2;
 	decide_ok(st, d, T0, NULL);
-	decide_fails(st, approve(id), T0 + 5, WARD_E_INVAL, "is expired");
+	decide_fails(st, approve(id), T0 + 5, WARD_E_INVAL, "is already expired");
 	/* Once expired the requester may ask again: a new request. */
 	assert_true(file_ok(st, &r, T0 + 6, false) != id);
 }
@@ -505,7 +505,7 @@ static void test_revoked(void **state)
 	/* An administrator removes the rule: the request says so, and stays decided. */
 	assert_int_equal(ward_store_remove(st, WARD_RT_BINARY, SHA_A, WARD_SRC_LOCAL, &err), WARD_OK);
 	assert_int_equal(get(st, id, T0 + 1).state, WARD_REQ_REVOKED);
-	decide_fails(st, approve(id), T0 + 1, WARD_E_INVAL, "is revoked");
+	decide_fails(st, approve(id), T0 + 1, WARD_E_INVAL, "is already revoked");
 }
 
 static void test_bulk_all_or_nothing(void **state)
