@@ -318,8 +318,16 @@ static int identifier_from_path(const struct opts *o, char out[WARD_RULE_ID_MAX 
 		return fail("%s: a%s %s file has no %s (only signed Mach-O files do); use a BINARY rule",
 		            o->path, id.type == WARD_FT_ELF || id.type == WARD_FT_OTHER ? "n" : "",
 		            ward_filetype_name(id.type), type_label(o->type));
-	return fail("%s: its code signature (%s) has no usable %s", o->path,
-	            ward_sigstatus_name(ward_identity_primary(&id)->status), type_label(o->type));
+	{
+		const ward_slice_t *sl = ward_identity_primary(&id);
+		if (o->type == WARD_RT_SIGNINGID && sl->status == WARD_SIG_SIGNED && sl->signing_id[0] &&
+		    sl->team_id[0] == '\0')
+			return fail("%s: signing ID '%s' has no team ID; warden matches signing IDs only as "
+			            "TEAMID:signing.id (a platform: rule needs the kernel's word, see "
+			            "docs/rules.md)", o->path, sl->signing_id);
+		return fail("%s: its %s code signature (%s slice) has no usable %s", o->path,
+		            ward_sigstatus_name(sl->status), sl->arch, type_label(o->type));
+	}
 }
 
 /* ---------------------------------------------------------------- add / remove */

@@ -3,11 +3,17 @@
  * matched on every decision.
  *
  * One open-addressing table (linear probing, load <= 1/2) keyed by type+identifier.
- * A slot holds 32 bits of the key's hash and the position of the key's first rule, so
- * a probe that does not match costs no pointer chase. Rules of the same key (at most
- * one per slot: managed, administrator, transitive) are chained in match order. A
- * match is at most five lookups, one per identity type, and touches nothing mutable:
- * any number of threads may match on one snapshot.
+ * A slot holds 32 bits of the key's hash and where the key's first rule is, so a probe
+ * that does not match costs no pointer chase. Each rule is a record with its
+ * identifier stored right behind it, so confirming a hit touches one place in memory,
+ * not two. Rules of the same key (at most one per slot: managed, administrator,
+ * transitive) are chained in match order. A match is at most five lookups, one per
+ * identity type, and touches nothing mutable: any number of threads may match on one
+ * snapshot.
+ *
+ * With a million rules the index does not fit in any cache, so what a match costs is
+ * the number of dependent cache misses: the five table slots are loaded together
+ * (prefetched), then a hit reads its record. Two misses in a row, whatever the count.
  */
 #include "rules/store_internal.h"
 
@@ -17,9 +23,18 @@
 
 #include "rules/arena.h"
 
+/* Records live in one buffer and are addressed in 8-byte units (32 bits reach 32 GiB). */
+#define REC_ALIGN 8u
+
+struct ix_rec {
+	ward_rule_t rule;
+	uint32_t next; /* unit + 1 of the next rule of the same key; 0 = end */
+	char id[];     /* the identifier; rule.identifier points here */
+};
+
 struct ix_slot {
 	uint32_t tag;  /* high 32 bits of the key hash */
-	uint32_t rule; /* position + 1 of the key's first rule; 0 = empty */
+	uint32_t rec;  /* unit + 1 of the key's first record; 0 = empty */
 };
 
 struct ward_index {
@@ -27,23 +42,29 @@ struct ward_index {
 	uint64_t seed;
 	size_t count;
 	size_t per_type[WARD_RT__COUNT];
-	ward_rule_t *rules;
-	uint32_t *next;        /* position + 1 of the next rule of the same key; 0 = end */
+	char *recs;            /* the records */
+	size_t recs_len;
+	uint32_t *units;       /* unit of each record, in store order */
 	struct ix_slot *table;
 	size_t mask;
 	int64_t *expiries;     /* distinct expires_at values, ascending */
 	size_t nexpiries;
-	ward_arena_t arena;
+	ward_arena_t arena;    /* texts other than the identifier */
 };
 
 static const char empty[] = "";
+
+static inline struct ix_rec *rec_at(const ward_index_t *ix, uint32_t unit)
+{
+	return (struct ix_rec *)(ix->recs + (size_t)unit * REC_ALIGN);
+}
 
 void ward_index_free(ward_index_t *ix)
 {
 	if (ix == NULL)
 		return;
-	free(ix->rules);
-	free(ix->next);
+	free(ix->recs);
+	free(ix->units);
 	free(ix->table);
 	free(ix->expiries);
 	ward_arena_free(&ix->arena);
@@ -60,21 +81,20 @@ size_t ward_index_count(const ward_index_t *ix)
 	return ix->count;
 }
 
-static const ward_rule_t *lookup(const ward_index_t *ix, ward_rule_type_t type, const char *id)
+static const struct ix_rec *lookup(const ward_index_t *ix, ward_rule_type_t type, const char *id,
+                                   uint64_t h)
 {
-	size_t len = strlen(id);
-	uint64_t h = ward_rule_hash(ix->seed, (unsigned)type, id, len);
 	uint32_t tag = (uint32_t)(h >> 32);
 
 	for (size_t i = (size_t)h & ix->mask;; i = (i + 1) & ix->mask) {
 		const struct ix_slot *s = &ix->table[i];
-		const ward_rule_t *r;
-		if (s->rule == 0)
+		const struct ix_rec *r;
+		if (s->rec == 0)
 			return NULL;
 		if (s->tag != tag)
 			continue;
-		r = &ix->rules[s->rule - 1];
-		if (r->type == type && strcmp(r->identifier, id) == 0)
+		r = rec_at(ix, s->rec - 1);
+		if (r->rule.type == type && strcmp(r->id, id) == 0)
 			return r;
 	}
 }
@@ -89,15 +109,26 @@ const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key
 		[WARD_RT_CERTIFICATE] = key->certificate,
 		[WARD_RT_TEAMID] = key->team_id,
 	};
+	uint64_t h[WARD_RT__COUNT];
+	bool want[WARD_RT__COUNT];
 
+	/* Hash every identity and start loading its table slot before probing any: five
+	 * overlapping cache misses cost about one. */
 	for (int t = 0; t < WARD_RT__COUNT; t++) {
-		const ward_rule_t *r;
-		if (ids[t][0] == '\0' || ix->per_type[t] == 0)
+		want[t] = ids[t][0] != '\0' && ix->per_type[t] != 0;
+		if (!want[t])
 			continue;
-		for (r = lookup(ix, (ward_rule_type_t)t, ids[t]); r != NULL;
-		     r = ix->next[r - ix->rules] ? &ix->rules[ix->next[r - ix->rules] - 1] : NULL)
-			if (r->expires_at == 0 || now < r->expires_at)
-				return r;
+		h[t] = ward_rule_hash(ix->seed, (unsigned)t, ids[t], strlen(ids[t]));
+		__builtin_prefetch(&ix->table[(size_t)h[t] & ix->mask]);
+	}
+	for (int t = 0; t < WARD_RT__COUNT; t++) {
+		const struct ix_rec *r;
+		if (!want[t])
+			continue;
+		for (r = lookup(ix, (ward_rule_type_t)t, ids[t], h[t]); r != NULL;
+		     r = r->next ? rec_at(ix, r->next - 1) : NULL)
+			if (r->rule.expires_at == 0 || now < r->rule.expires_at)
+				return &r->rule;
 	}
 	return NULL;
 }
@@ -127,40 +158,69 @@ static const char *keep(ward_index_t *ix, const char *s, const char **last)
 
 	if (n == 0)
 		return empty;
-	if (last && *last && strcmp(*last, s) == 0)
+	if (*last && strcmp(*last, s) == 0)
 		return *last;
 	p = ward_arena_strndup(&ix->arena, s, n);
-	if (last && p)
+	if (p)
 		*last = p;
 	return p;
 }
 
-/* Link rule i into the table, after the rules of its key that match before it. */
-static void insert(ward_index_t *ix, uint32_t i)
+/* Append a record for r (identifier copied behind it); false when out of memory or
+ * past what 32-bit units address. */
+static bool add_rec(ward_index_t *ix, size_t *cap, const ward_rule_t *r, uint32_t *unit)
 {
-	const ward_rule_t *r = &ix->rules[i];
-	uint64_t h = ward_rule_hash(ix->seed, (unsigned)r->type, r->identifier, strlen(r->identifier));
+	size_t idlen = strlen(r->identifier);
+	size_t size = (sizeof(struct ix_rec) + idlen + 1 + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
+	struct ix_rec *d;
+
+	if (ix->recs_len + size > *cap) {
+		size_t ncap = *cap ? *cap : 1 << 16;
+		char *grown;
+		while (ncap < ix->recs_len + size)
+			ncap *= 2;
+		if (ncap / REC_ALIGN > UINT32_MAX - 1 || (grown = realloc(ix->recs, ncap)) == NULL)
+			return false;
+		ix->recs = grown;
+		*cap = ncap;
+	}
+	*unit = (uint32_t)(ix->recs_len / REC_ALIGN);
+	d = rec_at(ix, *unit);
+	d->rule = *r;
+	d->rule.identifier = NULL; /* set once the buffer stops moving */
+	d->next = 0;
+	memcpy(d->id, r->identifier, idlen + 1);
+	ix->recs_len += size;
+	return true;
+}
+
+/* Link record u into the table, after the rules of its key that match before it. */
+static void insert(ward_index_t *ix, uint32_t u)
+{
+	struct ix_rec *r = rec_at(ix, u);
+	uint64_t h = ward_rule_hash(ix->seed, (unsigned)r->rule.type, r->id, strlen(r->id));
 	uint32_t tag = (uint32_t)(h >> 32);
-	int slot = ward_rule_slot(r->source);
+	int slot = ward_rule_slot(r->rule.source);
 
 	for (size_t k = (size_t)h & ix->mask;; k = (k + 1) & ix->mask) {
 		struct ix_slot *s = &ix->table[k];
+		struct ix_rec *head;
 		uint32_t *link;
-		if (s->rule == 0) {
+		if (s->rec == 0) {
 			s->tag = tag;
-			s->rule = i + 1;
+			s->rec = u + 1;
 			return;
 		}
 		if (s->tag != tag)
 			continue;
-		if (ix->rules[s->rule - 1].type != r->type ||
-		    strcmp(ix->rules[s->rule - 1].identifier, r->identifier) != 0)
+		head = rec_at(ix, s->rec - 1);
+		if (head->rule.type != r->rule.type || strcmp(head->id, r->id) != 0)
 			continue;
-		for (link = &s->rule; *link != 0; link = &ix->next[*link - 1])
-			if (ward_rule_slot(ix->rules[*link - 1].source) > slot)
+		for (link = &s->rec; *link != 0; link = &rec_at(ix, *link - 1)->next)
+			if (ward_rule_slot(rec_at(ix, *link - 1)->rule.source) > slot)
 				break;
-		ix->next[i] = *link;
-		*link = i + 1;
+		r->next = *link;
+		*link = u + 1;
 		return;
 	}
 }
@@ -180,7 +240,7 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 	char sql[512];
 	sqlite3_stmt *s = NULL;
 	ward_index_t *ix;
-	size_t cap = 16, n = 0, nexp = 0, total;
+	size_t ucap = 16, rcap = 0, n = 0, nexp = 0, total;
 	ward_err_t ret = WARD_OK;
 	int rc, nbind = 0;
 
@@ -219,8 +279,10 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 		                     total, WARD_MAX_RULES);
 		goto out;
 	}
-	if (key == NULL)
-		cap = total > 0 ? total : 1;
+	if (key == NULL && total > 0) {
+		ucap = total;
+		rcap = total * (sizeof(struct ix_rec) + 72);
+	}
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
 		ret = ward_store_dberr(st, err, "reading rules");
 		goto out;
@@ -229,34 +291,33 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 	for (int t = 0; key && t < WARD_RT__COUNT; t++)
 		if (ids[t][0] != '\0')
 			sqlite3_bind_text(s, ++nbind, ids[t], -1, SQLITE_STATIC);
-	if ((ix->rules = malloc(cap * sizeof(*ix->rules))) == NULL)
+	if ((ix->units = malloc(ucap * sizeof(*ix->units))) == NULL ||
+	    (rcap && (ix->recs = malloc(rcap)) == NULL))
 		goto nomem;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ward_rule_t r, *d;
+		ward_rule_t r;
 		if ((ret = ward_store_row_rule(st, s, &r, err)) != WARD_OK)
 			goto out;
-		if (n == cap) {
-			/* The row count moved under us only if the store is not what it says;
-			 * grow anyway, within the limit. */
-			ward_rule_t *grown;
-			if (cap >= WARD_MAX_RULES) {
+		if (n == ucap) {
+			/* More rows than store_state said: only if someone edited the database
+			 * by hand. Grow anyway, within the limit. */
+			uint32_t *grown;
+			if (ucap >= WARD_MAX_RULES) {
 				ret = ward_error_set(err, WARD_E_LIMIT, "index: more than %u rules",
 				                     WARD_MAX_RULES);
 				goto out;
 			}
-			if ((grown = realloc(ix->rules, 2 * cap * sizeof(*grown))) == NULL)
+			if ((grown = realloc(ix->units, 2 * ucap * sizeof(*grown))) == NULL)
 				goto nomem;
-			ix->rules = grown;
-			cap *= 2;
+			ix->units = grown;
+			ucap *= 2;
 		}
-		d = &ix->rules[n];
-		*d = r;
-		d->identifier = keep(ix, r.identifier, NULL);
-		d->custom_msg = keep(ix, r.custom_msg, &last_msg);
-		d->custom_url = keep(ix, r.custom_url, &last_url);
-		d->comment = keep(ix, r.comment, &last_comment);
-		d->created_by = keep(ix, r.created_by, &last_by);
-		if (!d->identifier || !d->custom_msg || !d->custom_url || !d->comment || !d->created_by)
+		r.custom_msg = keep(ix, r.custom_msg, &last_msg);
+		r.custom_url = keep(ix, r.custom_url, &last_url);
+		r.comment = keep(ix, r.comment, &last_comment);
+		r.created_by = keep(ix, r.created_by, &last_by);
+		if (!r.custom_msg || !r.custom_url || !r.comment || !r.created_by ||
+		    !add_rec(ix, &rcap, &r, &ix->units[n]))
 			goto nomem;
 		if (r.expires_at > 0)
 			nexp++;
@@ -268,25 +329,30 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 		goto out;
 	}
 	ix->count = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ix_rec *r = rec_at(ix, ix->units[i]);
+		r->rule.identifier = r->id;
+	}
 
 	/* Table: a power of two at least twice the rules, so probes stay short. */
-	cap = 16;
-	while (cap < 2 * n)
-		cap <<= 1;
-	ix->mask = cap - 1;
-	if ((ix->table = calloc(cap, sizeof(*ix->table))) == NULL ||
-	    (ix->next = calloc(n ? n : 1, sizeof(*ix->next))) == NULL)
+	ucap = 16;
+	while (ucap < 2 * n)
+		ucap <<= 1;
+	ix->mask = ucap - 1;
+	if ((ix->table = calloc(ucap, sizeof(*ix->table))) == NULL)
 		goto nomem;
 	for (size_t i = 0; i < n; i++)
-		insert(ix, (uint32_t)i);
+		insert(ix, ix->units[i]);
 
 	if (nexp > 0) {
 		size_t k = 0;
 		if ((ix->expiries = malloc(nexp * sizeof(*ix->expiries))) == NULL)
 			goto nomem;
-		for (size_t i = 0; i < n; i++)
-			if (ix->rules[i].expires_at > 0)
-				ix->expiries[k++] = ix->rules[i].expires_at;
+		for (size_t i = 0; i < n; i++) {
+			int64_t e = rec_at(ix, ix->units[i])->rule.expires_at;
+			if (e > 0)
+				ix->expiries[k++] = e;
+		}
 		qsort(ix->expiries, nexp, sizeof(*ix->expiries), cmp_i64);
 		ix->nexpiries = 1;
 		for (size_t i = 1; i < nexp; i++)

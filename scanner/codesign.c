@@ -9,12 +9,10 @@
  * alternates the kernel uses the one whose hash type ranks highest
  * (SHA-1 < SHA-256-truncated < SHA-256 < SHA-384) and rejects two of the same rank.
  *
- * The kernel trusts amfid for the CMS part; on Linux nobody checks it for us, so we do:
- * the signer's signature over its signed attributes, the messageDigest attribute against
- * the CodeDirectory in slot 0, the chosen CodeDirectory against the CDHashes the signer
- * listed (when it is not the one in slot 0), the chain up to a pinned Apple root, and the
- * CodeDirectory's team ID against the leaf's OU. Anyone can write a CodeDirectory with
- * any team ID in it; only this makes the team ID mean something.
+ * The kernel trusts amfid for the CMS part; on Linux nobody checks it for us, so we do
+ * (scanner/cms.c: signer, messageDigest over slot 0, listed alternates, chain to a pinned
+ * Apple root) and then compare the CodeDirectory's team ID with the leaf's OU. Anyone
+ * can write a CodeDirectory with any team ID in it; only this makes it mean something.
  *
  * Every offset and length comes from the file: each is checked against the blob that
  * contains it before use, with subtraction instead of addition so nothing overflows.
@@ -27,13 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/cms.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
-#include "common/hex.h"
 
 #define CSMAGIC_REQUIREMENTS              0xfade0c01u
 #define CSMAGIC_CODEDIRECTORY             0xfade0c02u
@@ -84,16 +76,6 @@
 #define BLOB_INDEX  8u   /* type, offset */
 #define BLOB_HEADER 8u   /* magic, length */
 
-/* Signed attributes Apple's codesign adds: the hashes of every CodeDirectory. */
-#define OID_CDHASHES_PLIST "1.2.840.113635.100.9.1"
-
-/* SHA-256 of the DER of Apple Root CA, Apple Root CA - G2 and - G3 (apple.com/certificateauthority). */
-static const char *const apple_roots[] = {
-	"b0b1730ecbc7ff4505142c49f1295e6eda6bcaed7e2c68c5be91b5a11001f024",
-	"c2b9b042dd57830e7d117dac55ac8ae19407d38e41d88f3215bc3a890444a050",
-	"63343abfb89a6a03ebb57e9b3f5fa7be7c4f5c756f3017b3a8c488c3653e9179",
-};
-
 struct blob {
 	uint32_t type, off, len;
 };
@@ -125,10 +107,9 @@ static uint64_t be64(const uint8_t *p)
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-/* Mark the slice invalid with a reason; the first reason found wins. Returns WARD_OK. */
-static ward_err_t invalid(ward_slice_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define invalid ward_slice_invalid
 
-static ward_err_t invalid(ward_slice_t *s, const char *fmt, ...)
+ward_err_t ward_slice_invalid(ward_slice_t *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -599,240 +580,6 @@ static ward_err_t pages_check(const ward_window_t *w, const struct cd *cd, ward_
 	return rc;
 }
 
-/* ---------------------------------------------------------------- CMS */
-
-/* Copy an X.509 name attribute as UTF-8, control characters replaced by '?'. */
-static void name_attr(const X509_NAME *name, int nid, char *out, size_t outlen)
-{
-	int idx = X509_NAME_get_index_by_NID(name, nid, -1);
-	unsigned char *utf8 = NULL;
-	int n;
-
-	out[0] = '\0';
-	if (idx < 0)
-		return;
-	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-	if (n < 0)
-		return;
-	if ((size_t)n >= outlen)
-		n = (int)outlen - 1;
-	for (int i = 0; i < n; i++)
-		out[i] = utf8[i] < 0x20 || utf8[i] == 0x7f ? '?' : (char)utf8[i];
-	out[n] = '\0';
-	OPENSSL_free(utf8);
-}
-
-/*
- * Is the chosen CodeDirectory's CDHash among those the signer listed? Apple's signed
- * attribute 1.2.840.113635.100.9.1 is an XML plist whose "cdhashes" array holds the
- * (20-byte) hash of each CodeDirectory as <data>base64</data>.
- */
-static int cdhash_listed(CMS_SignerInfo *si, const uint8_t cdhash[WARD_CDHASH_LEN])
-{
-	ASN1_OBJECT *obj = OBJ_txt2obj(OID_CDHASHES_PLIST, 1);
-	ASN1_OCTET_STRING *os;
-	int found = 0;
-
-	if (obj == NULL)
-		return 0;
-	os = CMS_signed_get0_data_by_OBJ(si, obj, -3, V_ASN1_OCTET_STRING);
-	ASN1_OBJECT_free(obj);
-	if (os == NULL)
-		return 0;
-	const char *p = (const char *)ASN1_STRING_get0_data(os);
-	size_t left = (size_t)ASN1_STRING_length(os);
-	while (!found) {
-		const char *open = memmem(p, left, "<data>", 6), *close;
-		if (open == NULL)
-			break;
-		left -= (size_t)(open + 6 - p);
-		p = open + 6;
-		close = memmem(p, left, "</data>", 7);
-		if (close == NULL)
-			break;
-		char b64[128];
-		size_t n = 0;
-		for (const char *q = p; q < close && n + 1 < sizeof(b64); q++)
-			if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
-				b64[n++] = *q;
-		b64[n] = '\0';
-		unsigned char raw[96];
-		if (n > 0 && n % 4 == 0 && n / 4 * 3 <= sizeof(raw)) {
-			int len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-			if (len >= WARD_CDHASH_LEN && memcmp(raw, cdhash, WARD_CDHASH_LEN) == 0)
-				found = 1;
-		}
-		left -= (size_t)(close + 7 - p);
-		p = close + 7;
-	}
-	return found;
-}
-
-/* Allow Apple's critical certificate extensions (Developer ID markers) OpenSSL does not know. */
-static int verify_cb(int ok, X509_STORE_CTX *ctx)
-{
-	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION)
-		return 1;
-	return ok;
-}
-
-static int is_apple_root(X509 *x)
-{
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char hex[2 * WARD_SHA256_LEN + 1];
-
-	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != WARD_SHA256_LEN)
-		return 0;
-	ward_hex_encode(md, n, hex);
-	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
-		if (strcmp(hex, apple_roots[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* The leaf's chain must end at a pinned Apple root found among the CMS certificates. */
-static int chain_to_apple(X509 *leaf, STACK_OF(X509) *certs, char *why, size_t whylen)
-{
-	X509_STORE *store = X509_STORE_new();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int ok = 0, roots = 0;
-
-	if (store == NULL || ctx == NULL) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < sk_X509_num(certs); i++)
-		if (is_apple_root(sk_X509_value(certs, i)) &&
-		    X509_STORE_add_cert(store, sk_X509_value(certs, i)) == 1)
-			roots++;
-	if (roots == 0) {
-		snprintf(why, whylen, "no Apple root CA in the CMS certificates");
-		goto out;
-	}
-	X509_STORE_set_verify_cb(store, verify_cb);
-	/* Signing certificates expire; the code they signed stays valid (as on macOS). */
-	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
-	if (X509_STORE_CTX_init(ctx, store, leaf, certs) != 1) {
-		snprintf(why, whylen, "X509_STORE_CTX_init failed");
-		goto out;
-	}
-	if (X509_verify_cert(ctx) == 1) {
-		ok = 1;
-	} else {
-		snprintf(why, whylen, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-	}
-out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	return ok;
-}
-
-/*
- * Read the CMS blob: find the signer's certificate (the leaf), record its SHA-256, CN
- * and OU, and verify the signature as described at the top of this file.
- */
-static ward_err_t cms_check(const struct sig *sg, const struct blob *b, const struct cd *chosen,
-                            const struct cd *slot0, ward_slice_t *s, ward_error_t *err)
-{
-	const uint8_t *der = sg->p + b->off + BLOB_HEADER;
-	long derlen = (long)(b->len - BLOB_HEADER);
-	CMS_ContentInfo *cms = NULL;
-	STACK_OF(CMS_SignerInfo) *sis;
-	STACK_OF(X509) *certs = NULL;
-	CMS_SignerInfo *si;
-	X509 *leaf = NULL;
-	X509_ALGOR *dalg = NULL;
-	uint8_t h[EVP_MAX_MD_SIZE];
-	unsigned int hlen = 0;
-	char why[128];
-	ward_err_t rc = WARD_OK;
-
-	cms = d2i_CMS_ContentInfo(NULL, &der, derlen);
-	if (cms == NULL) {
-		rc = invalid(s, "CMS blob (%ld bytes) is not a DER CMS message", derlen);
-		goto out;
-	}
-	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		rc = invalid(s, "CMS blob is not SignedData");
-		goto out;
-	}
-	sis = CMS_get0_SignerInfos(cms);
-	if (sis == NULL || sk_CMS_SignerInfo_num(sis) != 1) {
-		rc = invalid(s, "CMS blob has %d signers, expected 1", sis ? sk_CMS_SignerInfo_num(sis) : 0);
-		goto out;
-	}
-	si = sk_CMS_SignerInfo_value(sis, 0);
-	certs = CMS_get1_certs(cms);
-	for (int i = 0; certs != NULL && i < sk_X509_num(certs); i++)
-		if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0)
-			leaf = sk_X509_value(certs, i);
-	if (leaf == NULL) {
-		rc = invalid(s, "CMS signer's certificate is not in the CMS blob");
-		goto out;
-	}
-
-	if (X509_digest(leaf, EVP_sha256(), s->cert_sha256, &hlen) != 1 || hlen != WARD_SHA256_LEN) {
-		rc = ward_error_set(err, WARD_E_CRYPTO, "certificate digest failed");
-		goto out;
-	}
-	s->has_cert = true;
-	name_attr(X509_get_subject_name(leaf), NID_commonName, s->cert_cn, sizeof(s->cert_cn));
-	name_attr(X509_get_subject_name(leaf), NID_organizationalUnitName, s->cert_ou, sizeof(s->cert_ou));
-
-	/* 1. The signer signed its attributes. */
-	CMS_SignerInfo_set1_signer_cert(si, leaf);
-	if (CMS_signed_get_attr_count(si) <= 0) {
-		rc = invalid(s, "CMS signer has no signed attributes");
-		goto out;
-	}
-	if (CMS_SignerInfo_verify(si) != 1) {
-		rc = invalid(s, "CMS signature does not verify with the signer's certificate");
-		goto out;
-	}
-	/* 2. The attributes name the CodeDirectory in slot 0 (codesign signs that one). */
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dalg, NULL);
-	const ASN1_OBJECT *dobj = NULL;
-	X509_ALGOR_get0(&dobj, NULL, NULL, dalg);
-	const EVP_MD *md = dobj ? EVP_get_digestbyobj(dobj) : NULL;
-	ASN1_OCTET_STRING *mdattr = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest),
-	                                                       -3, V_ASN1_OCTET_STRING);
-	if (md == NULL || mdattr == NULL) {
-		rc = invalid(s, "CMS signer has no usable messageDigest");
-		goto out;
-	}
-	if (EVP_Digest(slot0->p, slot0->len, h, &hlen, md, NULL) != 1) {
-		rc = ward_error_set(err, WARD_E_CRYPTO, "CMS digest failed");
-		goto out;
-	}
-	if ((unsigned)ASN1_STRING_length(mdattr) != hlen ||
-	    memcmp(ASN1_STRING_get0_data(mdattr), h, hlen) != 0) {
-		rc = invalid(s, "CMS signature is not over this CodeDirectory (messageDigest mismatch)");
-		goto out;
-	}
-	/* 3. An alternate CodeDirectory counts only if the signer listed its hash. */
-	if (chosen != slot0 && !cdhash_listed(si, s->cdhash)) {
-		rc = invalid(s, "CodeDirectory in slot 0x%x is not among the CDHashes the signer listed",
-		             chosen->slot);
-		goto out;
-	}
-	/* 4. The leaf chains to Apple, and the team ID is the one Apple put in it. */
-	if (!chain_to_apple(leaf, certs, why, sizeof(why))) {
-		rc = invalid(s, "certificate chain not trusted: %s", why);
-		goto out;
-	}
-	if (strcmp(s->team_id, s->cert_ou) != 0) {
-		rc = invalid(s, "team ID \"%s\" does not match the certificate's OU \"%s\"", s->team_id,
-		             s->cert_ou);
-		goto out;
-	}
-	s->status = WARD_SIG_SIGNED;
-out:
-	sk_X509_pop_free(certs, X509_free);
-	CMS_ContentInfo_free(cms);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- entry point */
 
 ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t *w,
@@ -894,9 +641,15 @@ ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t 
 		return rc;
 	cmsb = find_blob(&sg, CSSLOT_SIGNATURESLOT);
 	if (cmsb != NULL && cmsb->len > BLOB_HEADER) {
-		if ((rc = cms_check(&sg, cmsb, best, slot0, s, err)) != WARD_OK ||
-		    s->status == WARD_SIG_INVALID)
+		rc = ward_cms_check(sg.p + cmsb->off + BLOB_HEADER, cmsb->len - BLOB_HEADER, slot0->p,
+		                    slot0->len, best == slot0 ? best->md : NULL, best == slot0 ? h : NULL,
+		                    best == slot0 ? NULL : s->cdhash, s, err);
+		if (rc != WARD_OK || s->status == WARD_SIG_INVALID)
 			return rc;
+		/* The team ID is the one Apple put in the certificate, or it means nothing. */
+		if (strcmp(s->team_id, s->cert_ou) != 0)
+			return invalid(s, "team ID \"%s\" does not match the certificate's OU \"%s\"",
+			               s->team_id, s->cert_ou);
 	} else {
 		/* No signer: whatever team ID the CodeDirectory claims, nobody vouches for it. */
 		s->team_id[0] = '\0';

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,14 +65,137 @@ ward_err_t ward_reader_read(const ward_reader_t *r, uint64_t off, void *dst, siz
 	return WARD_OK;
 }
 
+/* Read up to len bytes at off, retrying on EINTR; returns bytes read, 0 at EOF, -1 on error. */
+static ssize_t pread_some(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, len, off);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * The reader/hasher ring for large files: the helper thread fills slots in order, the
+ * caller hashes them in order. len[i] > 0: filled; 0: end of file; -1: read error
+ * (errno in rd_errno). A slot is free again once the hasher moved past it.
+ */
+struct sha_ring {
+	int fd;
+	uint8_t *buf[WARD_SHA256_RING];
+	ssize_t len[WARD_SHA256_RING];
+	unsigned filled, hashed;   /* slots produced / consumed so far */
+	int stop, rd_errno;
+	off_t err_off;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *sha_reader(void *arg)
+{
+	struct sha_ring *rg = arg;
+	off_t off = 0;
+
+	for (;;) {
+		unsigned slot;
+
+		pthread_mutex_lock(&rg->mu);
+		while (!rg->stop && rg->filled - rg->hashed == WARD_SHA256_RING)
+			pthread_cond_wait(&rg->cv, &rg->mu);
+		if (rg->stop) {
+			pthread_mutex_unlock(&rg->mu);
+			return NULL;
+		}
+		slot = rg->filled % WARD_SHA256_RING;
+		pthread_mutex_unlock(&rg->mu);
+
+		ssize_t n = pread_some(rg->fd, rg->buf[slot], WARD_IO_CHUNK, off);
+
+		pthread_mutex_lock(&rg->mu);
+		rg->len[slot] = n;
+		if (n < 0) {
+			rg->rd_errno = errno;
+			rg->err_off = off;
+		}
+		rg->filled++;
+		pthread_cond_broadcast(&rg->cv);
+		pthread_mutex_unlock(&rg->mu);
+		if (n <= 0)
+			return NULL;
+		off += n;
+	}
+}
+
+static ward_err_t sha256_threaded(int fd, EVP_MD_CTX *ctx, ward_error_t *err)
+{
+	struct sha_ring rg = { .fd = fd };
+	pthread_t th;
+	ward_err_t rc = WARD_OK;
+	unsigned nbuf = 0;
+
+	for (; nbuf < WARD_SHA256_RING; nbuf++)
+		if ((rg.buf[nbuf] = malloc(WARD_IO_CHUNK)) == NULL)
+			break;
+	if (nbuf < WARD_SHA256_RING) {
+		rc = ward_error_set(err, WARD_E_NOMEM, "sha256: out of memory");
+		goto free;
+	}
+	pthread_mutex_init(&rg.mu, NULL);
+	pthread_cond_init(&rg.cv, NULL);
+	if (pthread_create(&th, NULL, sha_reader, &rg) != 0) {
+		rc = ward_error_set(err, WARD_E_NOMEM, "sha256: cannot start reader thread");
+		goto destroy;
+	}
+	for (;;) {
+		unsigned slot;
+		ssize_t n;
+
+		pthread_mutex_lock(&rg.mu);
+		while (rg.filled == rg.hashed)
+			pthread_cond_wait(&rg.cv, &rg.mu);
+		slot = rg.hashed % WARD_SHA256_RING;
+		n = rg.len[slot];
+		pthread_mutex_unlock(&rg.mu);
+		if (n < 0) {
+			rc = ward_error_set(err, WARD_E_IO, "sha256: read at offset %lld: %s",
+			                    (long long)rg.err_off, strerror(rg.rd_errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, rg.buf[slot], (size_t)n) != 1) {
+			rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestUpdate failed");
+			break;
+		}
+		pthread_mutex_lock(&rg.mu);
+		rg.hashed++;
+		pthread_cond_broadcast(&rg.cv);
+		pthread_mutex_unlock(&rg.mu);
+	}
+	pthread_mutex_lock(&rg.mu);
+	rg.stop = 1;
+	pthread_cond_broadcast(&rg.cv);
+	pthread_mutex_unlock(&rg.mu);
+	pthread_join(th, NULL);
+destroy:
+	pthread_cond_destroy(&rg.cv);
+	pthread_mutex_destroy(&rg.mu);
+free:
+	for (unsigned i = 0; i < nbuf; i++)
+		free(rg.buf[i]);
+	return rc;
+}
+
 ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t *buf = malloc(WARD_IO_CHUNK);
+	uint8_t *buf = NULL;
 	ward_err_t rc = WARD_OK;
+	struct stat st;
 	off_t off = 0;
 
-	if (ctx == NULL || buf == NULL) {
+	if (ctx == NULL) {
 		rc = ward_error_set(err, WARD_E_NOMEM, "sha256: out of memory");
 		goto out;
 	}
@@ -80,10 +204,17 @@ ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *er
 		goto out;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)WARD_SHA256_THREADED_MIN) {
+		if ((rc = sha256_threaded(fd, ctx, err)) != WARD_OK)
+			goto out;
+		goto final;
+	}
+	if ((buf = malloc(WARD_IO_CHUNK)) == NULL) {
+		rc = ward_error_set(err, WARD_E_NOMEM, "sha256: out of memory");
+		goto out;
+	}
 	for (;;) {
-		ssize_t n = pread(fd, buf, WARD_IO_CHUNK, off);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = pread_some(fd, buf, WARD_IO_CHUNK, off);
 		if (n < 0) {
 			rc = ward_error_set(err, WARD_E_IO, "sha256: read at offset %lld: %s",
 			                    (long long)off, strerror(errno));
@@ -97,6 +228,7 @@ ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *er
 		}
 		off += n;
 	}
+final:
 	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1)
 		rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestFinal_ex failed");
 out:

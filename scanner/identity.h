@@ -96,7 +96,12 @@ ward_err_t ward_identity_read_path(const char *path, unsigned flags, ward_identi
  */
 const ward_slice_t *ward_identity_primary(const ward_identity_t *id);
 
-/* Streaming SHA-256 of the whole file behind fd (pread from offset 0, OpenSSL EVP). */
+/*
+ * Streaming SHA-256 of the whole file behind fd (pread from offset 0, OpenSSL EVP).
+ * Files of WARD_SHA256_THREADED_MIN bytes or more are read by one short-lived helper
+ * thread into a small ring of buffers while the caller's thread hashes, so the kernel's
+ * copy out of the page cache overlaps the hashing instead of adding to it.
+ */
 ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err);
 
 /* Names for printing: "macho", "fat", "elf", "script", "other"; and

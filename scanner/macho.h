@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "scanner/identity.h"
 
 typedef struct ward_reader {
@@ -53,6 +55,29 @@ ward_err_t ward_window_read(const ward_window_t *w, uint64_t off, void *dst, siz
  */
 ward_err_t ward_codesign_read(const uint8_t *sig, size_t len, const ward_window_t *w,
                               unsigned flags, ward_slice_t *s, ward_error_t *err);
+
+/*
+ * Mark slice s invalid with a printf-style reason (the first reason found wins).
+ * Returns WARD_OK: an invalid signature is a finding, not an error.
+ */
+ward_err_t ward_slice_invalid(ward_slice_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Check the CMS blob (DER/BER SignedData, without the 8-byte blob header) of a code
+ * signature: fills s->cert_* from the signer's (leaf) certificate, and sets
+ * s->status = WARD_SIG_SIGNED when its signature over the signed attributes verifies,
+ * their messageDigest is the digest of cd0 (the CodeDirectory in slot 0), alt_cdhash
+ * (the chosen CodeDirectory's CDHash when it is not cd0, else NULL) is listed in Apple's
+ * CDHashes attribute, and the leaf chains to a pinned Apple root CA. Otherwise the slice
+ * is marked invalid with the reason. cd0_md/cd0_digest, when not NULL, are a digest of
+ * cd0 already computed (so a large CodeDirectory is not hashed twice). Errors only for
+ * memory and OpenSSL failures.
+ * Thread-safe: verified certificate sets are cached process-wide (scanner/cms.c).
+ */
+ward_err_t ward_cms_check(const uint8_t *der, size_t len, const uint8_t *cd0, size_t cd0len,
+                          const EVP_MD *cd0_md, const uint8_t *cd0_digest,
+                          const uint8_t *alt_cdhash, ward_slice_t *s, ward_error_t *err);
 
 /* True if the 4 bytes at the start of a file are a Mach-O or fat magic (either order). */
 int ward_macho_is_magic(const uint8_t magic[4]);

@@ -20,6 +20,7 @@ options:
   --entitlements XML    add an entitlements blob (slot 5) with this text
   --size N              tiny: bytes of code (default 10000: two pages and a partial one)
   --unsigned            tiny: no LC_CODE_SIGNATURE at all
+  --scatter             add a scatter vector (v >= 0x20100): two runs of pages
 
 It is a test tool: it writes what our reader needs to see and what tests/tools/
 csinfo.py checks independently; it does not try to produce a binary a Mac would run.
@@ -64,16 +65,24 @@ def code_directory(kind, image, codelimit, args, specials, exec_limit):
     nspecial = max(specials) if specials else 0
     page = 1 << PAGE_SHIFT
     ncode = (codelimit + page - 1) // page
-    identoff = hdr
-    teamoff = hdr + len(ident) if team else 0
-    hashoff = hdr + len(ident) + len(team) + nspecial * hsize
+    # Scatter: {count, base, targetOffset, spare} runs covering pages 0..ncode-1 in two
+    # pieces, then a zero terminator.
+    scatter = b""
+    if args.scatter and version >= 0x20100:
+        first = ncode // 2
+        scatter = struct.pack(">4I", first, 0, 0, 0) + struct.pack(">4I", ncode - first, first, 0, 0) + bytes(16)
+    scatteroff = hdr if scatter else 0
+    identoff = hdr + len(scatter)
+    teamoff = identoff + len(ident) if team else 0
+    hashoff = identoff + len(ident) + len(team) + nspecial * hsize
     length = hashoff + ncode * hsize
     out = bytearray(length)
     struct.pack_into(">9I", out, 0, 0xFADE0C02, length, version, args.flags, hashoff,
                      identoff, nspecial, ncode, codelimit if codelimit < 1 << 32 else 0)
     struct.pack_into(">4BI", out, 36, hsize, htype, 0, PAGE_SHIFT, 0)
     if version >= 0x20100:
-        struct.pack_into(">I", out, 44, 0)                # no scatter
+        struct.pack_into(">I", out, 44, scatteroff)
+    out[hdr:hdr + len(scatter)] = scatter
     if version >= 0x20200:
         struct.pack_into(">I", out, 48, teamoff)
     if version >= 0x20300:
@@ -202,6 +211,7 @@ def main():
     ap.add_argument("--entitlements")
     ap.add_argument("--size", type=int, default=10000)
     ap.add_argument("--unsigned", action="store_true")
+    ap.add_argument("--scatter", action="store_true")
     args = ap.parse_args()
     if args.ident is None:
         args.ident = os.path.basename(args.out)

@@ -33,6 +33,8 @@ static const struct expect expected[] = {
 	  2, 0x20100, 0x2, NULL, NULL, NULL },
 	{ "tiny-ppc", "ppc", "616aea190db677d265ebb4aba90ff5167ac0f63a", "tiny-ppc", "", "adhoc",
 	  2, 0x20001, 0x2, NULL, NULL, NULL },
+	{ "tiny-scatter", "x86_64", "fe67837698443b8d89afc6f427ca7bd33ccf208c", "tiny-scatter", "", "adhoc",
+	  2, 0x20100, 0x2, NULL, NULL, NULL },
 	/* SHA-384 alternate wins over SHA-1, SHA-256-truncated and SHA-256. */
 	{ "tiny-alt", "x86_64", "4aa290ffc81be4f522faee315199625d22cd5f36", "tiny-alt", "", "adhoc",
 	  4, 0x20600, 0x2, NULL, NULL, NULL },
@@ -270,6 +272,22 @@ static void test_flipped_code_byte_names_the_page(void **state)
 	free(img);
 }
 
+/* Pages listed by a scatter vector are checked run by run. */
+static void test_scatter_pages(void **state)
+{
+	size_t len;
+	uint8_t *img = tu_slurp(FIXTURES "/tiny-scatter", &len);
+	ward_identity_t id;
+	ward_error_t err;
+	(void)state;
+
+	assert_int_equal(mu_read(img, len, WARD_ID_VERIFY_PAGES, &id, &err), WARD_OK);
+	assert_int_equal(id.slices[0].pages_checked, 5);
+	img[3 * 4096 + 1] ^= 0x10;   /* in the second run */
+	expect_invalid(img, len, WARD_ID_VERIFY_PAGES, "code page 3 (offset 12288) hash mismatch");
+	free(img);
+}
+
 static void test_special_slots(void **state)
 {
 	size_t len, len2;
@@ -320,8 +338,20 @@ static void test_tampered_cd_breaks_cms(void **state)
 	/* A CMS blob that is not DER. */
 	size_t cms = mu_blob(img, 0x10000);
 	img[cms + 8] ^= 0xff;
-	expect_invalid(img, len, 0, "is not a DER CMS message");
+	expect_invalid(img, len, 0, "is not a BER ContentInfo");
 	img[cms + 8] ^= 0xff;
+	/* A signed attribute changed (the signing time): the signer's signature breaks. */
+	static const uint8_t signing_time[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05 };
+	uint8_t *st = memmem(img + cms, mu_be32(img + cms + 4), signing_time, sizeof(signing_time));
+	assert_non_null(st);
+	st[sizeof(signing_time) + 6] ^= 0x01;   /* SET, UTCTime header, then a digit */
+	expect_invalid(img, len, 0, "CMS signature does not verify with the signer's certificate");
+	st[sizeof(signing_time) + 6] ^= 0x01;
+	/* Back to good: the cached certificate set changes nothing. */
+	ward_identity_t id;
+	ward_error_t err;
+	assert_int_equal(mu_read(img, len, 0, &id, &err), WARD_OK);
+	assert_int_equal(id.slices[0].status, WARD_SIG_SIGNED);
 	free(img);
 }
 
@@ -493,7 +523,7 @@ static void test_alternate_cd_must_be_listed_by_signer(void **state)
 	/* Signed over slot 0 (SHA-1) without listing the SHA-384 CD that would be used. */
 	cms = forge_cms(img + cd0, mu_be32(img + cd0 + 4), "ABCDE12345", NULL, NULL, &clen);
 	img2 = mu_replace_blob(img, len, 0x10000, cms, clen, &len2);
-	expect_invalid(img2, len2, 0, "CodeDirectory in slot 0x1002 is not among the CDHashes the signer listed");
+	expect_invalid(img2, len2, 0, "chosen CodeDirectory is not among the CDHashes the signer listed");
 	free(cms);
 	/* Listed: the next check (the self-made chain) is what fails now. */
 	assert_int_equal(mu_read(img2, len2, 0, &id, &err), WARD_OK);
@@ -519,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_equals_sha256sum),
 		cmocka_unit_test(test_other_file_types),
 		cmocka_unit_test(test_flipped_code_byte_names_the_page),
+		cmocka_unit_test(test_scatter_pages),
 		cmocka_unit_test(test_special_slots),
 		cmocka_unit_test(test_tampered_cd_breaks_cms),
 		cmocka_unit_test(test_cd_ranking),

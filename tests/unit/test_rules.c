@@ -330,6 +330,32 @@ static void test_match_key_from_identity(void **state)
 	assert_string_equal(k.signing_id, "");
 }
 
+/* A real Developer ID signed Mach-O (tests/fixtures/README.md: team 97JCY7859U): the
+ * key carries its team, its team-scoped signing ID, CDHash, certificate and SHA-256. */
+static void test_match_key_from_signed_macho(void **state)
+{
+	ward_identity_t id;
+	ward_match_key_t k;
+	ward_error_t err = { 0 };
+	(void)state;
+
+	if (ward_identity_read_path(FIXTURES "/sentry-cli-2.43.0-arm64", WARD_ID_SHA256, &id, &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	ward_match_key_from_identity(&id, &k);
+	assert_string_equal(k.team_id, "97JCY7859U");
+	assert_string_equal(k.signing_id, "97JCY7859U:sentry_cli-15e6857c8fd52f9f");
+	assert_int_equal(strlen(k.cdhash), 40);
+	assert_int_equal(strlen(k.certificate), 64);
+	assert_int_equal(strlen(k.sha256), 64);
+	/* Ad hoc, two slices: arm64 decides; no team, so no signing ID key. */
+	if (ward_identity_read_path(FIXTURES "/go-hello-fat", WARD_ID_SHA256, &id, &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	ward_match_key_from_identity(&id, &k);
+	assert_string_equal(k.cdhash, "9d4a1e2efe83d8a9bbe984f252e46266c737fb64");
+	assert_string_equal(k.team_id, "");
+	assert_string_equal(k.signing_id, "");
+}
+
 /* ---------------------------------------------------------------- precedence */
 
 static void test_blocked_cdhash_beats_allowed_teamid(void **state)
@@ -858,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_rule_validate_limits),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_match_key_from_identity),
+		cmocka_unit_test(test_match_key_from_signed_macho),
 		cmocka_unit_test(test_blocked_cdhash_beats_allowed_teamid),
 		cmocka_unit_test(test_allowed_cdhash_beats_blocked_teamid),
 		cmocka_unit_test(test_full_precedence_order),
