@@ -19,6 +19,7 @@
 
 #include "agent/backend.h"
 #include "agent/cache.h"
+#include "agent/compiler.h"
 #include "agent/decide.h"
 #include "agent/eventlog.h"
 #include "agent/metrics.h"
@@ -34,6 +35,7 @@ typedef struct ward_agent {
 	ward_queue_t *queue;
 	ward_evlog_t *evlog;       /* NULL: no event log */
 	ward_store_t *store;       /* NULL: no rules */
+	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
 	unsigned nworkers;
 	ward_scan_fn scan;         /* issue 6: the YARA pool; NULL for now */
 	void *scan_arg;
@@ -54,6 +56,7 @@ typedef struct ward_agent {
 	atomic_bool stopping;
 	_Atomic uint64_t cache_flushes;
 	_Atomic int64_t last_refresh; /* unix seconds of the last index rebuild */
+	bool watching_writes;      /* compiler rules exist: the backend reports close-writes */
 
 	pthread_t reader, keeper, workers[WARD_MAX_WORKERS];
 	pthread_mutex_t keeper_mu;
@@ -81,6 +84,9 @@ ward_snapshot_t *ward_agent_snapshot(ward_agent_t *a, uint64_t *epoch);
 
 /* Publish snap (ownership passes) as current, and flush both verdict caches. */
 void ward_agent_publish(ward_agent_t *a, ward_snapshot_t *snap);
+
+/* Start or stop close-write reporting to match the current snapshot's compiler rules. */
+void ward_agent_watch_writes(ward_agent_t *a);
 
 /* Flush both verdict caches (the flush-cache command). */
 void ward_agent_flush(ward_agent_t *a);

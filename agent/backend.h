@@ -16,7 +16,11 @@
 #include "agent/verdict.h"
 #include "common/error.h"
 
-typedef enum { WARD_EV_EXEC = 1, WARD_EV_OPEN = 2 } ward_event_kind_t;
+typedef enum {
+	WARD_EV_EXEC = 1,    /* permission: may this file be executed? */
+	WARD_EV_OPEN = 2,    /* permission: may this file be opened? */
+	WARD_EV_WRITTEN = 3, /* notification: pid closed this file after writing (no answer) */
+} ward_event_kind_t;
 
 /* One permission event. The backend owns fd; the pipeline gives the event back with
  * ops->release exactly once, after it has been answered. */
@@ -55,6 +59,9 @@ struct ward_backend_ops {
 	void (*cache_flush)(ward_backend_t *b);
 	/* Path of the target, for trusted-path checks and the log. Returns false if none. */
 	bool (*path)(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len);
+	/* Report WARD_EV_WRITTEN events too (on) or stop (off): ALLOWLIST_COMPILER needs to
+	 * see what compilers write; nothing else does. Returns false on failure. */
+	bool (*watch_writes)(ward_backend_t *b, bool on);
 	/* Give the event back (closes fd). */
 	void (*release)(ward_backend_t *b, ward_event_t *ev);
 	/* Close the group: the kernel allows whatever is still pending. NULL ok. */

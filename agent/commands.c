@@ -124,6 +124,12 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "event_log", j);
 
 	j = json_object();
+	json_object_set_new(j, "watching_writes", json_boolean(a->watching_writes));
+	json_object_set_new(j, "rules_added", json_integer((json_int_t)d->transitive_added));
+	json_object_set_new(j, "dropped", json_integer((json_int_t)(a->compilers ? ward_compilers_dropped(a->compilers) : 0)));
+	json_object_set_new(o, "transitive", j);
+
+	j = json_object();
 	json_object_set_new(j, "respond", json_integer((json_int_t)atomic_load(&m->respond_errors)));
 	json_object_set_new(j, "identity", json_integer((json_int_t)atomic_load(&m->identity_errors)));
 	json_object_set_new(j, "read", json_integer((json_int_t)atomic_load(&a->backend->read_errors)));

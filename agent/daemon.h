@@ -24,6 +24,7 @@ typedef struct ward_daemon {
 	bool kernel_cache;
 	ward_ctl_server_t *ctl;
 	uint64_t reloads;
+	uint64_t transitive_added;    /* rules stored for compiler outputs */
 } ward_daemon_t;
 
 /*
@@ -37,6 +38,13 @@ ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_config_t *cfg, w
  * flush the caches. A configuration that does not load leaves everything as it was.
  */
 ward_err_t ward_daemon_reload(ward_daemon_t *d, ward_error_t *err);
+
+/*
+ * ALLOWLIST_COMPILER: turn the files compilers wrote (queued by the reader) into
+ * transitive BINARY allow rules, then rebuild the index. Only executable formats (ELF,
+ * Mach-O, scripts) get a rule. Main thread only (it owns the store handle).
+ */
+void ward_daemon_compiler_outputs(ward_daemon_t *d);
 
 /* The AdminGroup's gid, or (gid_t)-1 when none is set or the group does not exist. */
 gid_t ward_daemon_admin_gid(const ward_config_t *cfg);

@@ -52,6 +52,44 @@ static void keep_identity(const ward_identity_t *id, ward_verdict_t *v, ward_evr
 	}
 }
 
+/* Append a sentence to the log record's detail ("; " between sentences). */
+static void detail_add(ward_evrec_t *rec, const char *why)
+{
+	size_t n = strlen(rec->detail);
+
+	if (why[0] == '\0' || n + 3 >= sizeof(rec->detail))
+		return;
+	snprintf(rec->detail + n, sizeof(rec->detail) - n, "%s%s", n ? "; " : "", why);
+}
+
+/*
+ * The file's identity. A file that is not a well-formed container (a truncated Mach-O,
+ * say) is still named by its SHA-256, as `wardenctl rule --path` names it: only a file
+ * that cannot be read at all has no identity.
+ */
+static bool identify(const ward_event_t *ev, ward_identity_t *id, ward_evrec_t *rec)
+{
+	ward_error_t err = { 0 }, herr = { 0 };
+	ward_err_t rc;
+
+	if (!ev->key_ok) {
+		snprintf(rec->detail, sizeof(rec->detail), "identity: cannot stat the file");
+		return false;
+	}
+	rc = ward_identity_read(ev->fd, WARD_ID_SHA256, id, &err);
+	if (rc == WARD_OK)
+		return true;
+	memset(id, 0, sizeof(*id));
+	if (rc == WARD_E_IO || rc == WARD_E_NOMEM || ward_sha256_fd(ev->fd, id->sha256, &herr) != WARD_OK) {
+		snprintf(rec->detail, sizeof(rec->detail), "identity: %s", herr.msg[0] ? herr.msg : err.msg);
+		return false;
+	}
+	id->has_sha256 = true;
+	id->file_size = ev->key.size;
+	snprintf(rec->detail, sizeof(rec->detail), "identity by SHA-256 only: %s", err.msg);
+	return true;
+}
+
 bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verdict_t *v)
 {
 	return ctx->cache != NULL && ev->key_ok &&
@@ -65,7 +103,6 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 	const ward_rule_t *rule;
 	ward_identity_t id;
 	ward_match_key_t key;
-	ward_error_t err = { 0 };
 
 	memset(v, 0, sizeof(*v));
 
@@ -74,9 +111,7 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 		return;
 
 	/* 2. identity of the target (ELF: SHA-256; Mach-O: CodeDirectory too) */
-	if (!ev->key_ok || ward_identity_read(ev->fd, WARD_ID_SHA256, &id, &err) != WARD_OK) {
-		snprintf(rec->detail, sizeof(rec->detail), "identity: %s",
-		         ev->key_ok ? err.msg : "cannot stat the file");
+	if (!identify(ev, &id, rec)) {
 		by_mode(cfg, WARD_RSN_ERROR, false, v);
 		return;
 	}
@@ -90,18 +125,24 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 	}
 
 	/* 4. platform: a root-owned file in a root-owned directory chain under TrustedPaths */
-	if (ctx->backend->ops->path(ctx->backend, ev, rec->path, sizeof(rec->path)) &&
-	    ward_trust_check(cfg, ev->fd, rec->path, rec->detail, sizeof(rec->detail))) {
-		v->decision = WARD_ALLOW;
-		v->reason = WARD_RSN_TRUSTED;
-		v->cacheable = true;
-		return;
+	if (ctx->backend->ops->path(ctx->backend, ev, rec->path, sizeof(rec->path))) {
+		char why[200];
+		if (ward_trust_check(cfg, ev->fd, rec->path, why, sizeof(why))) {
+			v->decision = WARD_ALLOW;
+			v->reason = WARD_RSN_TRUSTED;
+			v->cacheable = true;
+			return;
+		}
+		detail_add(rec, why);
 	}
 
 	/* 5. scan: the bounded-time YARA pool (issue 6) */
 	if (ctx->scan != NULL) {
-		switch (ctx->scan(ctx->scan_arg, ev->fd, &ev->key, &id, cfg->scan_budget_ms,
-		                  rec->detail, sizeof(rec->detail))) {
+		char why[200] = "";
+		ward_scan_result_t sr = ctx->scan(ctx->scan_arg, ev->fd, &ev->key, &id,
+		                                  cfg->scan_budget_ms, why, sizeof(why));
+		detail_add(rec, why);
+		switch (sr) {
 		case WARD_SCAN_BLOCK:
 			v->decision = WARD_DENY;
 			v->reason = WARD_RSN_SCAN;

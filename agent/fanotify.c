@@ -39,10 +39,16 @@
 #define FAN_MARK_EVICTABLE 0x00000200
 #endif
 
+#define MAX_MARKED 256
+
 struct fan {
 	int fd;
 	int stopfd;
 	bool kernel_cache;
+	bool mount_marks;
+	bool writes;           /* FAN_CLOSE_WRITE is in the marks' mask */
+	size_t nmarked;
+	char *marked[MAX_MARKED]; /* the paths whose filesystem (or mount) we marked */
 	atomic_bool evictable; /* cleared once if the kernel rejects FAN_MARK_EVICTABLE */
 };
 
@@ -95,12 +101,12 @@ static ward_err_t fan_run(ward_backend_t *b, ward_event_sink_fn sink, void *arg,
 			}
 			if (md->fd < 0)
 				continue;
-			if (!(md->mask & FAN_OPEN_EXEC_PERM)) {
+			if (!(md->mask & (FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE))) {
 				close(md->fd);
 				continue;
 			}
 			ward_event_t ev = {
-				.kind = WARD_EV_EXEC,
+				.kind = (md->mask & FAN_OPEN_EXEC_PERM) ? WARD_EV_EXEC : WARD_EV_WRITTEN,
 				.fd = md->fd,
 				.pid = md->pid,
 				.t_recv_ns = mono_ns(),
@@ -191,6 +197,22 @@ static bool fan_path(ward_backend_t *b, const ward_event_t *ev, char *buf, size_
 	return true;
 }
 
+static bool fan_watch_writes(ward_backend_t *b, bool on)
+{
+	struct fan *f = b->priv;
+	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	bool ok = true;
+
+	if (f->writes == on)
+		return true;
+	for (size_t i = 0; i < f->nmarked; i++)
+		if (fanotify_mark(f->fd, (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | where, FAN_CLOSE_WRITE,
+		                  AT_FDCWD, f->marked[i]) != 0)
+			ok = false;
+	f->writes = on;
+	return ok;
+}
+
 static void fan_release(ward_backend_t *b, ward_event_t *ev)
 {
 	(void)b;
@@ -211,6 +233,8 @@ static void fan_destroy(ward_backend_t *b)
 			close(f->fd);
 		if (f->stopfd >= 0)
 			close(f->stopfd);
+		for (size_t i = 0; i < f->nmarked; i++)
+			free(f->marked[i]);
 		free(f);
 	}
 	free(b);
@@ -224,6 +248,7 @@ static const struct ward_backend_ops fan_ops = {
 	.cache_allow = fan_cache_allow,
 	.cache_flush = fan_cache_flush,
 	.path = fan_path,
+	.watch_writes = fan_watch_writes,
 	.release = fan_release,
 	.destroy = fan_destroy,
 };
@@ -232,7 +257,11 @@ static int mark_fs(struct fan *f, const char *path, bool mount_marks)
 {
 	unsigned where = mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
 
-	return fanotify_mark(f->fd, FAN_MARK_ADD | where, FAN_OPEN_EXEC_PERM, AT_FDCWD, path);
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | where, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) != 0)
+		return -1;
+	if (f->nmarked < MAX_MARKED && (f->marked[f->nmarked] = strdup(path)) != NULL)
+		f->nmarked++;
+	return 0;
 }
 
 /* Filesystems where programs live; pseudo filesystems (proc, sysfs, cgroup...) are not. */
@@ -294,6 +323,7 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	b->priv = f;
 	f->stopfd = -1;
 	f->kernel_cache = opts->kernel_cache;
+	f->mount_marks = opts->mount_marks;
 	atomic_init(&f->evictable, true);
 	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 	                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);

@@ -51,6 +51,7 @@ void ward_agent_init(ward_agent_t *a, ward_snapshot_t *snap)
 	atomic_store(&a->last_refresh, (int64_t)time(NULL));
 }
 
+
 ward_snapshot_t *ward_agent_snapshot(ward_agent_t *a, uint64_t *epoch)
 {
 	ward_snapshot_t *s;
@@ -74,6 +75,18 @@ static void flush_locked(ward_agent_t *a)
 	atomic_fetch_add_explicit(&a->metrics.kernel_cache_flushes, 1, memory_order_relaxed);
 }
 
+/* Close-write events are only worth their cost while compiler rules exist. */
+static void watch_writes(ward_agent_t *a, const ward_snapshot_t *s)
+{
+	bool want = a->compilers != NULL && ward_snapshot_has_compilers(s);
+
+	if (want == a->watching_writes || a->backend->ops->watch_writes == NULL)
+		return;
+	if (!a->backend->ops->watch_writes(a->backend, want))
+		log_warnx("cannot %s close-write events for compiler rules", want ? "watch" : "unwatch");
+	a->watching_writes = want;
+}
+
 void ward_agent_publish(ward_agent_t *a, ward_snapshot_t *snap)
 {
 	ward_snapshot_t *old;
@@ -84,8 +97,17 @@ void ward_agent_publish(ward_agent_t *a, ward_snapshot_t *snap)
 	flush_locked(a);
 	snap->epoch = a->epoch;
 	set_scalars(a, snap);
+	watch_writes(a, snap);
 	pthread_mutex_unlock(&a->policy_mu);
 	ward_snapshot_unref(old);
+}
+
+/* Called once the backend exists (the first snapshot is published before). */
+void ward_agent_watch_writes(ward_agent_t *a)
+{
+	pthread_mutex_lock(&a->policy_mu);
+	watch_writes(a, a->snap);
+	pthread_mutex_unlock(&a->policy_mu);
 }
 
 void ward_agent_flush(ward_agent_t *a)
@@ -134,7 +156,8 @@ static void remember(ward_agent_t *a, const ward_event_t *ev, const ward_verdict
 	if (a->epoch == epoch) {
 		if (user_cache && a->cache)
 			ward_cache_insert(a->cache, &ev->key, v, ward_mono_ns() / 1000000);
-		if (v->decision == WARD_ALLOW) {
+		/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
+		if (v->decision == WARD_ALLOW && !v->compiler) {
 			a->backend->ops->cache_allow(a->backend, ev);
 			atomic_fetch_add_explicit(&a->metrics.kernel_cache_adds, 1, memory_order_relaxed);
 		}
@@ -186,6 +209,8 @@ uint64_t ward_agent_answer(ward_agent_t *a, const ward_event_t *ev, const ward_v
 	uint64_t us;
 
 	capture(a, ev, v, rec);
+	if (v->compiler && v->decision == WARD_ALLOW && a->compilers && ev->key_ok)
+		ward_compilers_add(a->compilers, ev->pid, ev->key.dev, ev->key.ino);
 	if (a->backend->ops->respond(a->backend, ev, v->decision) != WARD_OK)
 		atomic_fetch_add_explicit(&a->metrics.respond_errors, 1, memory_order_relaxed);
 	us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
@@ -205,6 +230,16 @@ static void sink(void *arg, ward_event_t *ev)
 	ward_verdict_t v;
 	ward_slot_t *slot;
 
+	/* A file closed after writing: a compiler's output goes to the main thread. */
+	if (ev->kind == WARD_EV_WRITTEN) {
+		if (ev->pid != a->self && a->compilers && ward_compilers_is_compiler(a->compilers, ev->pid)) {
+			ward_compilers_push_output(a->compilers, ev->fd, ev->pid);
+			ev->fd = -1;
+		} else {
+			a->backend->ops->release(a->backend, ev);
+		}
+		return;
+	}
 	atomic_fetch_add_explicit(&a->metrics.events, 1, memory_order_relaxed);
 	rec_reset(&reader_rec);
 

@@ -52,3 +52,11 @@ void ward_snapshot_unref(ward_snapshot_t *s)
 	ward_index_free(s->ix);
 	free(s);
 }
+
+bool ward_snapshot_has_compilers(const ward_snapshot_t *s)
+{
+	for (int t = 0; t < WARD_RT__COUNT; t++)
+		if (s->rule_counts[t][WARD_POL_ALLOWLIST_COMPILER])
+			return true;
+	return false;
+}

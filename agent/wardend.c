@@ -116,6 +116,24 @@ static void raise_nofile(void)
 	}
 }
 
+/* Say once per poll period when the kernel side went wrong (the counters are in status). */
+static void report_backend_errors(ward_agent_t *a)
+{
+	static uint64_t overflows, read_errors, mark_errors;
+	uint64_t o = atomic_load(&a->backend->overflows), r = atomic_load(&a->backend->read_errors);
+	uint64_t m = atomic_load(&a->backend->mark_errors);
+
+	if (o != overflows)
+		log_warnx("fanotify queue overflow: %llu events lost so far", (unsigned long long)o);
+	if (r != read_errors)
+		log_warnx("fanotify read errors: %llu so far (descriptor limit?)", (unsigned long long)r);
+	if (m != mark_errors)
+		log_warnx("kernel cache marks that failed: %llu so far", (unsigned long long)m);
+	overflows = o;
+	read_errors = r;
+	mark_errors = m;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -244,7 +262,8 @@ int main(int argc, char **argv)
 	ward_evlog_set_hook(a->evlog, ward_exc_evlog_hook, d.exc);
 	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &a->cache, &err) != WARD_OK)
 		fatalx("%s", err.msg);
-	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK)
+	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK ||
+	    ward_compilers_create(&a->compilers, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	a->nworkers = (unsigned)workers;
 
@@ -267,6 +286,7 @@ int main(int argc, char **argv)
 		fatal("signalfd");
 
 	ward_agent_init(a, snap);
+	ward_agent_watch_writes(a);
 	if (ward_agent_start(a, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
@@ -277,7 +297,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	uint64_t next_poll = ward_mono_ns() / 1000000 + WARD_STORE_POLL_MS;
 	for (;;) {
-		struct pollfd pfd[1 + 1 + WARD_MAX_CTL_CLIENTS];
+		struct pollfd pfd[2 + 1 + WARD_MAX_CTL_CLIENTS];
 		uint64_t now = ward_mono_ns() / 1000000;
 		int timeout = next_poll > now ? (int)(next_poll - now) : 0;
 		int ct = ward_ctl_timeout(d.ctl, now);
@@ -286,7 +306,8 @@ int main(int argc, char **argv)
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		n = 1 + ward_ctl_pollfds(d.ctl, pfd + 1, sizeof(pfd) / sizeof(pfd[0]) - 1);
+		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(a->compilers), .events = POLLIN };
+		n = 2 + ward_ctl_pollfds(d.ctl, pfd + 2, sizeof(pfd) / sizeof(pfd[0]) - 2);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN) {
@@ -307,8 +328,10 @@ int main(int argc, char **argv)
 			status = 1;
 			break;
 		}
+		if (pfd[1].revents & POLLIN)
+			ward_daemon_compiler_outputs(&d);
 		now = ward_mono_ns() / 1000000;
-		ward_ctl_dispatch(d.ctl, pfd + 1, n - 1, now);
+		ward_ctl_dispatch(d.ctl, pfd + 2, n - 2, now);
 		if (now >= next_poll) {
 			bool changed;
 			if (ward_agent_refresh(a, &d.cfg, false, &changed, &err) != WARD_OK)
@@ -317,6 +340,7 @@ int main(int argc, char **argv)
 				log_info("rules changed: index rebuilt, caches flushed");
 			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
+			report_backend_errors(a);
 		}
 	}
 
@@ -330,6 +354,7 @@ int main(int argc, char **argv)
 	ward_store_close(a->store);
 	ward_cache_destroy(a->cache);
 	ward_queue_destroy(a->queue);
+	ward_compilers_destroy(a->compilers);
 	close(sfd);
 	return status;
 }

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Exec overhead of wardend (and of fapolicyd, the peer), per BENCH-NOTES.md:
-# posix_spawn of a static no-libc program on a private tmpfs, interleaved rounds in one
-# run, medians, ratios to the no-agent baseline. Configurations:
-#   base        no agent, one program exec'd N times
-#   base-1000   no agent, 1000 distinct programs, each once
-#   cold        wardend MONITOR, 1000 distinct programs never seen: a full decision each
+# posix_spawn of a static no-libc program, one run, medians, ratios to a no-agent
+# baseline measured side by side.
+#
+# Pairing: the program under test lives on a private tmpfs that the agent watches; the
+# baseline copy lives on a private ramfs that no agent watches (wardend marks only the
+# tmpfs; fapolicyd is told watch_fs = tmpfs). So baseline and agent samples alternate in
+# short chunks while the agent keeps running, and each chunk pair gives one ratio:
+# drift on this shared machine hits both sides of a pair alike.
+#   fs          no agent: tmpfs copy vs ramfs copy (should be ~1.00: the pairing is fair)
+#   cold        wardend MONITOR, 1000 distinct programs never seen (a full decision
+#               each) vs 1000 distinct programs on ramfs
 #   warm        wardend MONITOR, one program: kernel cache (inode ignore mark) warm
 #   ucache      wardend MONITOR --no-kernel-cache: every exec answered from the
 #               user-space cache (one round trip through the agent)
@@ -12,13 +18,15 @@
 # Also the agent's own decision latency (p50/p99/max from its histogram) over each
 # storm of 1000 distinct binaries.
 #
-# Safety: everything runs in a private mount namespace (unshare -m): the tmpfs exists
-# only there, wardend marks only that tmpfs's superblock, and fapolicyd's mount marks
-# land on the namespace's private copies of the mounts, so no process outside the
-# benchmark is ever stopped by either agent. Needs root; exits 0 with a note otherwise.
+# Safety: everything runs in a private mount namespace (unshare -m): the tmpfs and
+# ramfs exist only there, wardend marks only that tmpfs's superblock, and fapolicyd's
+# mount marks land on the namespace's private copies of the mounts, so no process
+# outside the benchmark is ever stopped by either agent. Needs root; exits 0 with a
+# note otherwise.
 set -u
-ROUNDS=${BENCH_ROUNDS:-5}
-N=${BENCH_EXECS:-2000}
+ROUNDS=${BENCH_ROUNDS:-3}   # agent restarts (cold storms) per configuration
+PAIRS=${BENCH_PAIRS:-8}     # baseline/agent chunk pairs per round
+CHUNK=${BENCH_CHUNK:-250}   # execs per chunk
 here=$(cd "$(dirname "$0")" && pwd)
 WARDEN_BUILD=${WARDEN_BUILD:-$here/../../build}
 
@@ -42,22 +50,26 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
 	[ -n "$FAPD" ] && { kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; }
-	[ -n "$WORK" ] && { umount "$WORK/mnt" 2>/dev/null; rm -rf "$WORK"; }
+	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 WORK=$(mktemp -d -p /run warden-bench.XXXXXX)
-MNT=$WORK/mnt
-mkdir "$MNT"
-mount -t tmpfs -o size=64m,mode=0755 warden-bench "$MNT" || { echo "exec bench: cannot mount tmpfs"; exit 1; }
+MNT=$WORK/mnt BASE=$WORK/base
+mkdir "$MNT" "$BASE"
+mount -t tmpfs -o size=64m,mode=0755 warden-bench "$MNT" &&
+	mount -t ramfs -o mode=0755 warden-bench-base "$BASE" || { echo "exec bench: cannot mount"; exit 1; }
 
 cc -O2 -static -nostdlib -o "$WORK/prog" "$here/nolibc_exit.c" || exit 1
 cc -O2 -o "$WORK/spawn" "$here/spawn.c" || exit 1
-cp "$WORK/prog" "$MNT/prog"
-mkdir "$MNT/d"
-for i in $(seq 0 999); do cp "$WORK/prog" "$MNT/d/$i"; printf 'bench-%d' "$i" >>"$MNT/d/$i"; done
+for dir in "$MNT" "$BASE"; do
+	cp "$WORK/prog" "$dir/prog"
+	mkdir "$dir/d"
+	for i in $(seq 0 999); do cp "$WORK/prog" "$dir/d/$i"; printf 'bench-%d' "$i" >>"$dir/d/$i"; done
+done
 DISTINCT=$(printf "$MNT/d/%d " $(seq 0 999))
+BDISTINCT=$(printf "$BASE/d/%d " $(seq 0 999))
 SPAWN=$WORK/spawn
 
 start_wardend() {
@@ -127,50 +139,62 @@ stop_fapolicyd() {
 	kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; FAPD=
 }
 
-declare -A S   # samples per configuration: space-separated us/exec
+declare -A S R   # per configuration: us/exec samples, and baseline-paired ratios
 add() { S[$1]="${S[$1]:-} $2"; }
+ratio() { R[$1]="${R[$1]:-} $(awk -v a="$2" -v b="$3" 'BEGIN {printf "%.4f", a / b}')"; }
+# pairs CONFIG: alternate baseline (ramfs) and agent (tmpfs) chunks; order flips each pair
+pairs() {
+	local b t
+	for p in $(seq "$PAIRS"); do
+		if [ $((p % 2)) = 1 ]; then
+			b=$($SPAWN "$CHUNK" "$BASE/prog") && t=$($SPAWN "$CHUNK" "$MNT/prog") || exit 1
+		else
+			t=$($SPAWN "$CHUNK" "$MNT/prog") && b=$($SPAWN "$CHUNK" "$BASE/prog") || exit 1
+		fi
+		add "$1" "$t"; add "base" "$b"; ratio "$1" "$t" "$b"
+	done
+}
 LAT=
 for r in $(seq "$ROUNDS"); do
-	add base "$($SPAWN "$N" "$MNT/prog")" || exit 1
-	add base-1000 "$($SPAWN 1000 $DISTINCT)" || exit 1
+	pairs fs
 
 	start_wardend
-	add cold "$($SPAWN 1000 $DISTINCT)" || exit 1
+	b=$($SPAWN 1000 $BDISTINCT) && t=$($SPAWN 1000 $DISTINCT) || exit 1
+	add cold "$t"; add base-1000 "$b"; ratio cold "$t" "$b"
 	LAT="$LAT $("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
 		jq -r '"\(.latency_us.p50)/\(.latency_us.p99)/\(.latency_us.max)"')"
 	"$SPAWN" 1 "$MNT/prog" >/dev/null
-	add warm "$($SPAWN "$N" "$MNT/prog")" || exit 1
+	pairs warm
 	stop_agent
 
-	add base "$($SPAWN "$N" "$MNT/prog")" || exit 1
 	start_wardend --no-kernel-cache
 	"$SPAWN" 1 "$MNT/prog" >/dev/null
-	add ucache "$($SPAWN "$N" "$MNT/prog")" || exit 1
-	UC_HITS=$("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" | jq .cache.hits)
+	pairs ucache
+	UC=$("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
+		jq -r '"\(.cache.hits) cache hits of \(.events) events, agent p50/p99 \(.latency_us.p50)/\(.latency_us.p99) us"')
 	stop_agent
 
-	if [ -n "$HAVE_FAPD" ]; then
-		add base "$($SPAWN "$N" "$MNT/prog")" || exit 1
-		if start_fapolicyd; then
-			"$SPAWN" 1 "$MNT/prog" >/dev/null
-			add fapolicyd "$($SPAWN "$N" "$MNT/prog")" || exit 1
-			stop_fapolicyd
-		fi
+	if [ -n "$HAVE_FAPD" ] && start_fapolicyd; then
+		"$SPAWN" 1 "$MNT/prog" >/dev/null
+		pairs fapolicyd
+		stop_fapolicyd
 	fi
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.4g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f..%.3f", a[1], a[NR]}'; }
+echo "exec overhead: $ROUNDS rounds x $PAIRS pairs x $CHUNK execs (cold: 1000 distinct per round)"
+printf '  %-10s %9s %9s %9s   %-13s %s\n' config "us/exec" "base us" "ratio" "ratio range" "overhead"
 b=$(echo "${S[base]}" | median)
-b1000=$(echo "${S[base-1000]}" | median)
-echo "exec overhead: $ROUNDS interleaved rounds, $N execs per sample (1000 distinct for cold), medians"
-printf '  %-10s %10s %9s %11s   %s\n' config "us/exec" "vs base" "overhead" samples
-for c in base base-1000 cold warm ucache fapolicyd; do
-	[ -n "${S[$c]:-}" ] || { printf '  %-10s %10s\n' "$c" "skipped"; continue; }
+for c in fs cold warm ucache fapolicyd; do
+	[ -n "${S[$c]:-}" ] || { printf '  %-10s %9s\n' "$c" "skipped"; continue; }
 	m=$(echo "${S[$c]}" | median)
-	ref=$b; [ "$c" = cold ] || [ "$c" = base-1000 ] && ref=$b1000
-	printf '  %-10s %10s %8.3fx %+9.1f us   %s\n' "$c" "$m" "$(awk -v a="$m" -v b="$ref" 'BEGIN {print a / b}')" \
-		"$(awk -v a="$m" -v b="$ref" 'BEGIN {print a - b}')" "${S[$c]# }"
+	rb=$b; [ "$c" = cold ] && rb=$(echo "${S[base-1000]}" | median)
+	rt=$(echo "${R[$c]}" | median)
+	printf '  %-10s %9s %9s %8.3fx   %-13s %+.1f us (%+.1f%%)\n' "$c" "$m" "$rb" "$rt" \
+		"$(echo "${R[$c]}" | spread)" "$(awk -v r="$rt" -v b="$rb" 'BEGIN {print (r - 1) * b}')" \
+		"$(awk -v r="$rt" 'BEGIN {print (r - 1) * 100}')"
 done
-echo "  (cold and base-1000 compare with each other; the rest with base)"
+echo "  ratio = median of per-pair (agent chunk / adjacent baseline chunk); overhead = (ratio-1) x base"
 echo "agent decision latency over each 1000-binary storm, p50/p99/max us:$LAT"
-echo "user-space cache hits in the last ucache sample: $UC_HITS"
+echo "ucache run: $UC"

@@ -20,8 +20,34 @@ w_log "event log line: ok"
 w_expect_denied "$W_MNT/unknown"
 [ "$(w_status '.cache.hits')" -ge 1 ] || w_fail "no cache hit on the second denied exec"
 [ "$(w_status '.decisions.DENY.unknown')" -ge 2 ] || w_fail "decision counters"
+# SIGHUP reopens the event log (logrotate moved it away).
+mv "$W_EVLOG" "$W_EVLOG.1"
+kill -HUP "$W_PID"
+for _ in $(seq 40); do [ -e "$W_EVLOG" ] && break; sleep 0.05; done
+[ -e "$W_EVLOG" ] || w_fail "SIGHUP did not reopen the event log"
+w_prog "$W_MNT/unknown2" unknown2
+w_expect_denied "$W_MNT/unknown2"
+w_log_wait ".path == \"$W_MNT/unknown2\"" >/dev/null
+grep -q unknown2 "$W_EVLOG.1" && w_fail "logged to the rotated file"
+w_log "SIGHUP reopens the event log: ok"
 w_stop_agent
 [ "$W_AGENT_STATUS" = 0 ] || w_fail "wardend exit status $W_AGENT_STATUS after SIGTERM"
 # With the agent gone, nothing is enforced.
 w_expect_allowed "$W_MNT/unknown"
+
+# Without --foreground it detaches (diagnostics to syslog) and still enforces.
+rm -f "$W_SOCK"
+"$WARDEN_BUILD/wardend" --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+	--event-log "$W_EVLOG" </dev/null || w_fail "detached start failed"
+for _ in $(seq 100); do [ -S "$W_SOCK" ] && w_ctl '{"cmd":"status"}' | grep -q '"ok":true' && break; sleep 0.05; done
+dpid=$(w_status '.pid')
+[ -n "$dpid" ] && [ "$dpid" != null ] || w_fail "detached agent not answering"
+W_EXTRA_PIDS="$W_EXTRA_PIDS $dpid"
+[ "$(ps -o ppid= -p "$dpid" | tr -d ' ')" != "$$" ] || w_fail "not detached"
+w_expect_denied "$W_MNT/unknown"
+kill -TERM "$dpid"
+for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$dpid" 2>/dev/null && w_fail "detached agent did not stop on SIGTERM"
+[ -e "$W_SOCK" ] && w_fail "socket left behind"
+w_log "detached mode: ok"
 echo "ok"

@@ -1,0 +1,160 @@
+/* Compiler processes and their outputs (see compiler.h). */
+#include "agent/compiler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct proc {
+	pid_t pid;
+	uint64_t dev, ino;
+	uint64_t tick;
+};
+
+struct output {
+	int fd;
+	pid_t pid;
+};
+
+struct ward_compilers {
+	pthread_mutex_t mu;
+	struct proc procs[WARD_COMPILER_PIDS];
+	uint64_t tick;
+	struct output outs[WARD_COMPILER_OUTPUTS];
+	unsigned head, count;
+	uint64_t dropped;
+	int wakefd;
+};
+
+ward_err_t ward_compilers_create(ward_compilers_t **out, ward_error_t *err)
+{
+	ward_compilers_t *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "compilers: out of memory");
+	if ((c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		free(c);
+		return ward_error_set(err, WARD_E_IO, "compilers: eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	*out = c;
+	return WARD_OK;
+}
+
+void ward_compilers_destroy(ward_compilers_t *c)
+{
+	int fd;
+	pid_t pid;
+
+	if (c == NULL)
+		return;
+	while (ward_compilers_pop_output(c, &fd, &pid))
+		close(fd);
+	close(c->wakefd);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void ward_compilers_add(ward_compilers_t *c, pid_t pid, uint64_t dev, uint64_t ino)
+{
+	struct proc *victim = &c->procs[0];
+
+	pthread_mutex_lock(&c->mu);
+	for (unsigned i = 0; i < WARD_COMPILER_PIDS; i++) {
+		if (c->procs[i].pid == pid) {
+			victim = &c->procs[i];
+			break;
+		}
+		if (c->procs[i].tick < victim->tick)
+			victim = &c->procs[i];
+	}
+	victim->pid = pid;
+	victim->dev = dev;
+	victim->ino = ino;
+	victim->tick = ++c->tick;
+	pthread_mutex_unlock(&c->mu);
+}
+
+bool ward_compilers_is_compiler(ward_compilers_t *c, pid_t pid)
+{
+	uint64_t dev = 0, ino = 0;
+	bool found = false;
+	char exe[64];
+	struct stat st;
+
+	pthread_mutex_lock(&c->mu);
+	for (unsigned i = 0; i < WARD_COMPILER_PIDS; i++)
+		if (c->procs[i].pid == pid && c->procs[i].tick != 0) {
+			dev = c->procs[i].dev;
+			ino = c->procs[i].ino;
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&c->mu);
+	if (!found)
+		return false;
+	/* Still that binary? (The pid could be reused, or have exec'd something else.) */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	return stat(exe, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+}
+
+bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)
+{
+	uint64_t one = 1;
+	bool ok = false;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->count < WARD_COMPILER_OUTPUTS) {
+		c->outs[(c->head + c->count) % WARD_COMPILER_OUTPUTS] = (struct output){ fd, pid };
+		c->count++;
+		ok = true;
+	} else {
+		c->dropped++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (ok)
+		(void)!write(c->wakefd, &one, sizeof(one));
+	else
+		close(fd);
+	return ok;
+}
+
+bool ward_compilers_pop_output(ward_compilers_t *c, int *fd, pid_t *pid)
+{
+	bool ok = false;
+	uint64_t n;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->count > 0) {
+		*fd = c->outs[c->head].fd;
+		*pid = c->outs[c->head].pid;
+		c->head = (c->head + 1) % WARD_COMPILER_OUTPUTS;
+		c->count--;
+		ok = true;
+	}
+	if (c->count == 0)
+		(void)!read(c->wakefd, &n, sizeof(n));
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+int ward_compilers_wakefd(ward_compilers_t *c)
+{
+	return c->wakefd;
+}
+
+uint64_t ward_compilers_dropped(ward_compilers_t *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->dropped;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
