@@ -825,5 +825,9 @@ void ward_exc_tick(ward_daemon_t *d)
 	for (size_t i = 0; i < n && i < sizeof(ids) / sizeof(ids[0]); i++)
 		evlog_line(d, "expire", json_pack("{s:I, s:n, s:s}", "request_id", (json_int_t)ids[i],
 		                                  "uid", "who", "wardend"));
+	if (n > sizeof(ids) / sizeof(ids[0]))  /* the audit trail has each of them */
+		evlog_line(d, "expire", json_pack("{s:I, s:n, s:s}", "more_requests",
+		                                  (json_int_t)(n - sizeof(ids) / sizeof(ids[0])), "uid",
+		                                  "who", "wardend"));
 	x->next_known = false;
 }
