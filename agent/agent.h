@@ -37,6 +37,7 @@ typedef struct ward_agent {
 	ward_store_t *store;       /* NULL: no rules */
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
 	unsigned nworkers;
+	bool kernel_cache;         /* the backend adds kernel cache marks for ALLOWs */
 	ward_scan_fn scan;         /* issue 6: the YARA pool; NULL for now */
 	void *scan_arg;
 
@@ -47,7 +48,7 @@ typedef struct ward_agent {
 	uint64_t started_ns;
 	pthread_mutex_t policy_mu; /* guards snap and epoch, and orders cache inserts vs flushes */
 	ward_snapshot_t *snap;
-	uint64_t epoch;
+	_Atomic uint64_t epoch;    /* changed under policy_mu; the reader may peek without it */
 	/* Copies of the snapshot's scalars the reader and keeper read without the lock. */
 	_Atomic int cur_mode;
 	atomic_bool cur_fail_closed;

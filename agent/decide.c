@@ -174,6 +174,11 @@ bool ward_decide_loggable(const ward_verdict_t *v, bool log_allows)
 {
 	if (v->decision == WARD_DENY || log_allows)
 		return true;
+	/* An unknown program allowed in MONITOR is logged when it is decided, not on every
+	 * cache hit: the kernel cache hides repeats anyway, so this keeps the log the same
+	 * with or without it. */
+	if (v->cached)
+		return false;
 	switch (v->reason) {
 	case WARD_RSN_RULE:
 	case WARD_RSN_TRUSTED:

@@ -25,7 +25,7 @@ struct ward_evlog {
 	int fd;
 	ward_evrec_t *ring;
 	unsigned cap, head, count;
-	bool stop, reopen;
+	bool stop, reopen, started;
 	uint64_t written, dropped, errors;
 	ward_evlog_hook_fn hook;    /* sees each record before it is written (agent/exceptions.c) */
 	void *hook_arg;
@@ -242,13 +242,17 @@ ward_err_t ward_evlog_open(const char *path, unsigned ring, ward_evlog_t **out, 
 	}
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	if (pthread_create(&l->thread, NULL, writer_main, l) != 0) {
-		close(l->fd);
-		free(l->ring);
-		free(l);
-		return ward_error_set(err, WARD_E_NOMEM, "event log: cannot start the writer thread");
-	}
 	*out = l;
+	return WARD_OK;
+}
+
+ward_err_t ward_evlog_start(ward_evlog_t *l, ward_error_t *err)
+{
+	if (l->started)
+		return WARD_OK;
+	if (pthread_create(&l->thread, NULL, writer_main, l) != 0)
+		return ward_error_set(err, WARD_E_NOMEM, "event log: cannot start the writer thread");
+	l->started = true;
 	return WARD_OK;
 }
 
@@ -312,7 +316,8 @@ void ward_evlog_close(ward_evlog_t *l)
 	l->stop = true;
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
-	pthread_join(l->thread, NULL);
+	if (l->started)
+		pthread_join(l->thread, NULL);
 	close(l->fd);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);

@@ -37,8 +37,13 @@ typedef struct ward_evrec {
 
 typedef struct ward_evlog ward_evlog_t;
 
-/* Open (append, create 0640) path and start the writer thread. *out NULL on error. */
+/* Open (append, create 0640) path. *out NULL on error. Records submitted before
+ * ward_evlog_start wait in the ring. */
 ward_err_t ward_evlog_open(const char *path, unsigned ring, ward_evlog_t **out, ward_error_t *err);
+
+/* Start the writer thread (separate from open so a daemon can fork in between: fork
+ * copies only the calling thread). */
+ward_err_t ward_evlog_start(ward_evlog_t *l, ward_error_t *err);
 
 /* Copy r into the ring. Never blocks on I/O; returns false (and counts a drop) if full. */
 bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r);

@@ -150,14 +150,16 @@ ward_err_t ward_agent_refresh(ward_agent_t *a, const ward_config_t *cfg, bool fo
 static void remember(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
                      uint64_t epoch, bool user_cache)
 {
-	if (!v->cacheable || !ev->key_ok)
+	bool kernel = a->kernel_cache && v->decision == WARD_ALLOW && !v->compiler;
+
+	if (!v->cacheable || !ev->key_ok || (!kernel && (!user_cache || a->cache == NULL)))
 		return;
 	pthread_mutex_lock(&a->policy_mu);
 	if (a->epoch == epoch) {
 		if (user_cache && a->cache)
 			ward_cache_insert(a->cache, &ev->key, v, ward_mono_ns() / 1000000);
 		/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
-		if (v->decision == WARD_ALLOW && !v->compiler) {
+		if (kernel) {
 			a->backend->ops->cache_allow(a->backend, ev);
 			atomic_fetch_add_explicit(&a->metrics.kernel_cache_adds, 1, memory_order_relaxed);
 		}
@@ -254,10 +256,8 @@ static void sink(void *arg, ward_event_t *ev)
 
 	/* Cache hit: answered here, without a trip through the queue. */
 	if (a->cache != NULL && ev->key_ok) {
-		uint64_t epoch;
-		pthread_mutex_lock(&a->policy_mu);
-		epoch = a->epoch;
-		pthread_mutex_unlock(&a->policy_mu);
+		/* A stale peek only means remember() below declines to add a mark. */
+		uint64_t epoch = atomic_load(&a->epoch);
 		ward_decide_ctx_t ctx = { .cache = a->cache, .now_ms = ev->t_recv_ns / 1000000 };
 		if (ward_decide_cached(&ctx, ev, &v)) {
 			ward_agent_answer(a, ev, &v, &reader_rec);

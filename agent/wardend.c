@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 	    ward_compilers_create(&a->compilers, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	a->nworkers = (unsigned)workers;
+	a->kernel_cache = d.kernel_cache;
 
 	ward_fanotify_opts_t fo = { .watch = watch, .kernel_cache = d.kernel_cache, .mount_marks = mount_marks };
 	if (ward_fanotify_open(&fo, &a->backend, &err) != WARD_OK)
@@ -284,6 +285,8 @@ int main(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		fatal("signalfd");
+	if (ward_evlog_start(a->evlog, &err) != WARD_OK)
+		fatalx("%s", err.msg);
 
 	ward_agent_init(a, snap);
 	ward_agent_watch_writes(a);

@@ -289,6 +289,13 @@ static void test_fallback_and_logging(void **state)
 	assert_true(ward_decide_loggable(&r, true));
 	r.decision = WARD_DENY;
 	assert_true(ward_decide_loggable(&r, false));
+	r.cached = true;
+	assert_true(ward_decide_loggable(&r, false)); /* every denied attempt */
+	ward_verdict_t u = { .decision = WARD_ALLOW, .reason = WARD_RSN_MODE };
+	assert_true(ward_decide_loggable(&u, false));
+	u.cached = true;
+	assert_false(ward_decide_loggable(&u, false)); /* a MONITOR unknown: once, when decided */
+	assert_true(ward_decide_loggable(&u, true));
 	assert_string_equal(ward_reason_name(WARD_RSN_TRUSTED), "trusted_path");
 }
 

@@ -94,6 +94,7 @@ static void test_counters_add_up(void **state)
 
 	close(fd);
 	assert_int_equal(ward_evlog_open(path, 2, &l, NULL), WARD_OK);
+	assert_int_equal(ward_evlog_start(l, NULL), WARD_OK);
 	fill(&r);
 	assert_true(ward_procinfo_read(getpid(), &r.proc));
 	for (int i = 0; i < 500; i++)
