@@ -99,9 +99,18 @@ bool ward_compilers_is_compiler(ward_compilers_t *c, pid_t pid)
 	pthread_mutex_unlock(&c->mu);
 	if (!found)
 		return false;
-	/* Still that binary? (The pid could be reused, or have exec'd something else.) */
+	/*
+	 * Still that binary? A live process with this pid must run the compiler (not a
+	 * reused pid, not a later exec of something else). A process that is gone (or a
+	 * zombie) is accepted: fanotify delivers a group's events in order, so this write
+	 * came after the compiler's exec, and a compiler that writes its output and exits at
+	 * once is the common case. The residual risk is a pid reused between the compiler's
+	 * exit and its write being read, by a process that also wrote and exited.
+	 */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	return stat(exe, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+	if (stat(exe, &st) != 0)
+		return errno == ENOENT || errno == ESRCH;
+	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
 }
 
 bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)

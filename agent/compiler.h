@@ -5,8 +5,8 @@
  * Linux shape: when a compiler's exec is allowed we remember (pid, dev, ino) of the
  * compiler binary. While compiler rules exist, the backend also reports FAN_CLOSE_WRITE
  * on the watched filesystems; a close-write by a remembered pid whose /proc/<pid>/exe
- * is still that binary (not a reused pid, not a later exec of something else) hands
- * the written file to the main thread, which hashes it and stores the transitive rule.
+ * is still that binary, or which has exited already, hands the written file to the
+ * main thread, which hashes it and stores the transitive rule.
  * Both tables are fixed-size.
  */
 #ifndef WARD_AGENT_COMPILER_H
@@ -29,7 +29,8 @@ void ward_compilers_destroy(ward_compilers_t *c); /* closes queued fds; NULL ok 
 /* Remember that pid is exec'ing the compiler binary (dev, ino). Replaces the oldest. */
 void ward_compilers_add(ward_compilers_t *c, pid_t pid, uint64_t dev, uint64_t ino);
 
-/* Whether pid is a remembered compiler still running that binary. */
+/* Whether pid is a remembered compiler, still running that binary or already gone
+ * (see compiler.c for why a gone process is accepted). */
 bool ward_compilers_is_compiler(ward_compilers_t *c, pid_t pid);
 
 /* Queue fd (a file pid wrote; ownership passes) for the main thread. False, with fd

@@ -139,20 +139,20 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 	/* 5. scan: the bounded-time YARA pool (issue 6) */
 	if (ctx->scan != NULL) {
 		char why[200] = "";
-		ward_scan_result_t sr = ctx->scan(ctx->scan_arg, ev->fd, &ev->key, &id,
+		ward_scanstep_t sr = ctx->scan(ctx->scan_arg, ev->fd, &ev->key, &id,
 		                                  cfg->scan_budget_ms, why, sizeof(why));
 		detail_add(rec, why);
 		switch (sr) {
-		case WARD_SCAN_BLOCK:
+		case WARD_SCANSTEP_BLOCK:
 			v->decision = WARD_DENY;
 			v->reason = WARD_RSN_SCAN;
 			v->cacheable = true;
 			return;
-		case WARD_SCAN_PENDING:
+		case WARD_SCANSTEP_PENDING:
 			by_mode(cfg, WARD_RSN_MODE, false, v);
 			return;
-		case WARD_SCAN_CLEAN:
-		case WARD_SCAN_SKIPPED:
+		case WARD_SCANSTEP_CLEAN:
+		case WARD_SCANSTEP_SKIPPED:
 			break;
 		}
 	}

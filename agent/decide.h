@@ -16,20 +16,21 @@
 #include "agent/verdict.h"
 
 /*
- * The scan step (issue 6 plugs the bounded-time YARA pool in here). Called for a file
- * no rule and no trusted path decided, with at most budget_ms to spend. Returns
- * WARD_SCAN_BLOCK to deny (detail names the YARA rule), WARD_SCAN_CLEAN or
- * WARD_SCAN_SKIPPED to let the mode decide, WARD_SCAN_PENDING when the budget ran out
- * (the mode decides and the verdict is not cached).
+ * The scan step (issue 6 plugs the bounded-time YARA pool, scanner/scan.h, in here: an
+ * adapter maps its verdicts onto these). Called for a file no rule and no trusted path
+ * decided, with at most budget_ms to spend. Returns WARD_SCANSTEP_BLOCK to deny (detail
+ * names the YARA rule), WARD_SCANSTEP_CLEAN or WARD_SCANSTEP_SKIPPED to let the mode
+ * decide, WARD_SCANSTEP_PENDING when the budget ran out (the mode decides and the
+ * verdict is not cached).
  */
 typedef enum {
-	WARD_SCAN_SKIPPED = 0,
-	WARD_SCAN_CLEAN,
-	WARD_SCAN_BLOCK,
-	WARD_SCAN_PENDING,
-} ward_scan_result_t;
+	WARD_SCANSTEP_SKIPPED = 0,
+	WARD_SCANSTEP_CLEAN,
+	WARD_SCANSTEP_BLOCK,
+	WARD_SCANSTEP_PENDING,
+} ward_scanstep_t;
 
-typedef ward_scan_result_t (*ward_scan_fn)(void *arg, int fd, const ward_filekey_t *key,
+typedef ward_scanstep_t (*ward_scan_fn)(void *arg, int fd, const ward_filekey_t *key,
                                            const ward_identity_t *id, uint32_t budget_ms,
                                            char *detail, size_t detail_len);
 

@@ -359,5 +359,7 @@ bool ward_fanotify_evictable(const ward_backend_t *b)
 {
 	const struct fan *f = b->priv;
 
-	return f->kernel_cache && f->evictable;
+	if (b->ops != &fan_ops) /* another backend */
+		return false;
+	return f->kernel_cache && atomic_load(&f->evictable);
 }

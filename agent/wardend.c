@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	bool foreground = false, debug = false, user_cache = true, mount_marks = false;
 	const char *event_log = NULL;
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	bool workers_given = false;
 	ward_error_t err = { 0 };
 	ward_snapshot_t *snap = NULL;
 	int c;
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "wardend: --workers: expected 1..%u\n", WARD_MAX_WORKERS);
 				return 2;
 			}
+			workers_given = true;
 			break;
 		}
 		case 'K': d.kernel_cache = false; break;
@@ -222,8 +224,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (workers < 2)
-		workers = 2;
+	if (!workers_given && workers < 2)
+		workers = 2; /* one slow decision must not hold up every other */
 	if (workers > WARD_MAX_WORKERS)
 		workers = WARD_MAX_WORKERS;
 	log_init("wardend", true, debug);

@@ -18,7 +18,7 @@
 #define WARD_MAX_TEAM_ID         63u        /* bytes, without NUL */
 #define WARD_IO_CHUNK            (256u << 10)/* streaming read size for hashing */
 #define WARD_SHA256_THREADED_MIN (4u << 20)/* files this big are read by a helper thread */
-#define WARD_SHA256_RING         4u         /* WARD_IO_CHUNK buffers between reader and hasher */
+#define WARD_SHA256_RING         8u         /* WARD_IO_CHUNK buffers between reader and hasher */
 #define WARD_MAX_CMS_CERTS       16u        /* certificates in one code-signature CMS blob */
 #define WARD_CERT_CACHE_ENTRIES  64u        /* verified signer certificate sets kept per process */
 

@@ -19,7 +19,9 @@
  *     attribute (1.2.840.113635.100.9.1, a plist);
  *   - the leaf chains to a pinned Apple root CA found among the blob's certificates
  *     (expiry ignored, as macOS does for signed code; Apple's private critical
- *     extensions allowed).
+ *     extensions allowed);
+ *   - a team ID in the CodeDirectory equals the leaf's OU, unless the leaf is Apple's
+ *     own (O=Apple Inc.: App Store and platform signing).
  */
 #include "scanner/macho.h"
 
@@ -307,7 +309,7 @@ struct cert_entry {
 	uint64_t used;                 /* LRU clock; 0 = empty */
 	X509 *leaf;
 	uint8_t leaf_sha256[WARD_SHA256_LEN];
-	char cn[128], ou[64];
+	char cn[128], ou[64], org[64];
 	int chain_ok;
 	char why[96];
 };
@@ -396,6 +398,7 @@ static int cert_entry_fill(struct cert_entry *e, const struct signer *sg, unsign
 	rc = 0;
 	name_attr(X509_get_subject_name(e->leaf), NID_commonName, e->cn, sizeof(e->cn));
 	name_attr(X509_get_subject_name(e->leaf), NID_organizationalUnitName, e->ou, sizeof(e->ou));
+	name_attr(X509_get_subject_name(e->leaf), NID_organizationName, e->org, sizeof(e->org));
 	EVP_Digest(sg->certs[leaf_idx].der, sg->certs[leaf_idx].len, e->leaf_sha256, NULL, EVP_sha256(), NULL);
 	if (roots == 0) {
 		snprintf(e->why, sizeof(e->why), "no Apple root CA in the CMS certificates");
@@ -555,6 +558,16 @@ ward_err_t ward_cms_check(const uint8_t *der, size_t len, const uint8_t *cd0, si
 	/* 4. The leaf chains to Apple. */
 	if (!ce.chain_ok) {
 		rc = ward_slice_invalid(s, "certificate chain not trusted: %s", ce.why);
+		goto out;
+	}
+	/*
+	 * 5. A team ID in the CodeDirectory is the one Apple put in the developer's
+	 * certificate (its OU), unless Apple signed the code itself (App Store and platform
+	 * signing certificates, O=Apple Inc.), vouching for the team ID it wrote.
+	 */
+	if (s->team_id[0] != '\0' && strcmp(s->team_id, ce.ou) != 0 && strcmp(ce.org, "Apple Inc.") != 0) {
+		rc = ward_slice_invalid(s, "team ID \"%s\" does not match the certificate's OU \"%s\"",
+		                        s->team_id, ce.ou);
 		goto out;
 	}
 	s->status = WARD_SIG_SIGNED;

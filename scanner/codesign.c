@@ -11,8 +11,8 @@
  *
  * The kernel trusts amfid for the CMS part; on Linux nobody checks it for us, so we do
  * (scanner/cms.c: signer, messageDigest over slot 0, listed alternates, chain to a pinned
- * Apple root) and then compare the CodeDirectory's team ID with the leaf's OU. Anyone
- * can write a CodeDirectory with any team ID in it; only this makes it mean something.
+ * Apple root, the CodeDirectory's team ID against the leaf's OU). Anyone can write a
+ * CodeDirectory with any team ID in it; only this makes it mean something.
  *
  * Every offset and length comes from the file: each is checked against the blob that
  * contains it before use, with subtraction instead of addition so nothing overflows.
@@ -582,8 +582,9 @@ static ward_err_t pages_check(const ward_window_t *w, const struct cd *cd, ward_
 
 /* ---------------------------------------------------------------- entry point */
 
-ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t *w,
-                              unsigned flags, ward_slice_t *s, ward_error_t *err)
+ward_err_t ward_codesign_read(const uint8_t *p, size_t len, uint64_t sigoff,
+                              const ward_window_t *w, unsigned flags, ward_slice_t *s,
+                              ward_error_t *err)
 {
 	struct sig sg = { .p = p, .len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len };
 	struct cd cds[1 + CSSLOT_ALTERNATE_LIMIT - CSSLOT_ALTERNATE_CDS];
@@ -637,6 +638,13 @@ ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t 
 	s->cd_version = best->version;
 	s->cd_flags = best->flags;
 
+	/*
+	 * codesign and the linkers hash everything up to the signature. A shorter codeLimit
+	 * leaves bytes no hash covers; a longer one would have to cover the signature itself.
+	 */
+	if (best->codelimit != sigoff)
+		return invalid(s, "codeLimit %llu is not the code signature's offset %llu",
+		               (unsigned long long)best->codelimit, (unsigned long long)sigoff);
 	if ((rc = special_slots_check(&sg, best, s, err)) != WARD_OK || s->status == WARD_SIG_INVALID)
 		return rc;
 	cmsb = find_blob(&sg, CSSLOT_SIGNATURESLOT);
@@ -646,10 +654,6 @@ ward_err_t ward_codesign_read(const uint8_t *p, size_t len, const ward_window_t 
 		                    best == slot0 ? NULL : s->cdhash, s, err);
 		if (rc != WARD_OK || s->status == WARD_SIG_INVALID)
 			return rc;
-		/* The team ID is the one Apple put in the certificate, or it means nothing. */
-		if (strcmp(s->team_id, s->cert_ou) != 0)
-			return invalid(s, "team ID \"%s\" does not match the certificate's OU \"%s\"",
-			               s->team_id, s->cert_ou);
 	} else {
 		/* No signer: whatever team ID the CodeDirectory claims, nobody vouches for it. */
 		s->team_id[0] = '\0';

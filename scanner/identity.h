@@ -32,8 +32,9 @@ typedef enum {
 
 typedef enum {
 	WARD_SIG_UNSIGNED = 0, /* no LC_CODE_SIGNATURE */
-	WARD_SIG_ADHOC,        /* CodeDirectory without a CMS signer (CS_ADHOC) */
-	WARD_SIG_SIGNED,       /* CodeDirectory with a CMS blob carrying a leaf certificate */
+	WARD_SIG_ADHOC,        /* CodeDirectory without a CMS signer (CS_ADHOC); team_id left empty */
+	WARD_SIG_SIGNED,       /* CMS signer verified over the CodeDirectory, chain to an Apple
+	                          root CA, team ID checked against the leaf (docs/identity.md) */
 	WARD_SIG_INVALID,      /* present but wrong: see ward_slice_t.invalid_reason */
 } ward_sigstatus_t;
 
@@ -70,7 +71,8 @@ typedef struct ward_identity {
 
 /* Flags for ward_identity_read(). */
 #define WARD_ID_SHA256       0x1u /* hash the whole file (streaming) */
-#define WARD_ID_VERIFY_PAGES 0x2u /* check every code slot up to codeLimit */
+#define WARD_ID_VERIFY_PAGES 0x2u /* check every code slot up to codeLimit (special slots
+                                     and the CMS signature are always checked) */
 
 /*
  * Read the identity of the open file fd (read with pread: the file offset is not

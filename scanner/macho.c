@@ -224,7 +224,7 @@ static ward_err_t thin_read(const ward_window_t *w, long long fat_cpu, unsigned 
 	}
 	if (sigsize > 0 && (rc = ward_window_read(w, sigoff, sig, sigsize, err)) != WARD_OK)
 		goto out;
-	rc = ward_codesign_read(sig, sigsize, w, flags, s, err);
+	rc = ward_codesign_read(sig, sigsize, sigoff, w, flags, s, err);
 out:
 	free(sig);
 	free(cmds);

@@ -47,14 +47,15 @@ ward_err_t ward_window_read(const ward_window_t *w, uint64_t off, void *dst, siz
                             ward_error_t *err);
 
 /*
- * Read the code signature sig[0, len) (the bytes LC_CODE_SIGNATURE points to) of the
- * Mach-O in window w into the signature fields of *s. A wrong signature is not an error:
+ * Read the code signature sig[0, len) (the bytes LC_CODE_SIGNATURE points to, at sigoff
+ * in the slice) of the Mach-O in window w into the signature fields of *s. A wrong signature is not an error:
  * it sets s->status = WARD_SIG_INVALID and s->invalid_reason. Errors are only for what
  * stops us from judging (out of memory, OpenSSL failure, I/O while hashing pages).
  * flags: WARD_ID_VERIFY_PAGES hashes every code page and special slot.
  */
-ward_err_t ward_codesign_read(const uint8_t *sig, size_t len, const ward_window_t *w,
-                              unsigned flags, ward_slice_t *s, ward_error_t *err);
+ward_err_t ward_codesign_read(const uint8_t *sig, size_t len, uint64_t sigoff,
+                              const ward_window_t *w, unsigned flags, ward_slice_t *s,
+                              ward_error_t *err);
 
 /*
  * Mark slice s invalid with a printf-style reason (the first reason found wins).
@@ -69,7 +70,8 @@ ward_err_t ward_slice_invalid(ward_slice_t *s, const char *fmt, ...)
  * s->status = WARD_SIG_SIGNED when its signature over the signed attributes verifies,
  * their messageDigest is the digest of cd0 (the CodeDirectory in slot 0), alt_cdhash
  * (the chosen CodeDirectory's CDHash when it is not cd0, else NULL) is listed in Apple's
- * CDHashes attribute, and the leaf chains to a pinned Apple root CA. Otherwise the slice
+ * CDHashes attribute, the leaf chains to a pinned Apple root CA, and s->team_id (from the
+ * CodeDirectory) is empty or the leaf's OU or the leaf is Apple's own. Otherwise the slice
  * is marked invalid with the reason. cd0_md/cd0_digest, when not NULL, are a digest of
  * cd0 already computed (so a large CodeDirectory is not hashed twice). Errors only for
  * memory and OpenSSL failures.

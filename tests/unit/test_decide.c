@@ -234,21 +234,21 @@ static void test_malformed_container_still_has_a_sha256(void **state)
 	assert_int_equal(v.decision, WARD_ALLOW);
 }
 
-static ward_scan_result_t scan_block(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t scan_block(void *arg, int fd, const ward_filekey_t *key,
                                      const ward_identity_t *id, uint32_t budget_ms,
                                      char *detail, size_t len)
 {
 	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms;
 	snprintf(detail, len, "yara:test:marker");
-	return WARD_SCAN_BLOCK;
+	return WARD_SCANSTEP_BLOCK;
 }
 
-static ward_scan_result_t scan_pending(void *arg, int fd, const ward_filekey_t *key,
+static ward_scanstep_t scan_pending(void *arg, int fd, const ward_filekey_t *key,
                                        const ward_identity_t *id, uint32_t budget_ms,
                                        char *detail, size_t len)
 {
 	(void)arg; (void)fd; (void)key; (void)id; (void)budget_ms; (void)detail; (void)len;
-	return WARD_SCAN_PENDING;
+	return WARD_SCANSTEP_PENDING;
 }
 
 static void test_scan_step(void **state)

@@ -337,10 +337,16 @@ static void test_codelimit_hostile(void **state)
 	(void)state;
 
 	mu_put_be32(img + cd + 32, 0xfffffff0u);
-	expect_invalid(img, len, "codeLimit 4294967280 is past the end of the slice");
+	expect_invalid(img, len, "codeLimit 4294967280 is not the code signature's offset");
+	/* Short of the signature: the bytes in between would be covered by no hash. */
 	mu_put_be32(img + cd + 32, limit - 8192);
-	expect_invalid(img, len, "code slots but codeLimit");
+	expect_invalid(img, len, "is not the code signature's offset");
 	mu_put_be32(img + cd + 32, limit);
+	/* One code slot fewer than codeLimit needs (the CD still fits: it just ends early). */
+	uint32_t ncode = mu_be32(img + cd + 28);
+	mu_put_be32(img + cd + 28, ncode - 1);
+	expect_invalid(img, len, "code slots but codeLimit");
+	mu_put_be32(img + cd + 28, ncode);
 	/* An executable segment that ends past codeLimit. */
 	mu_put_be32(img + cd + 72, 0xffffffffu);
 	expect_invalid(img, len, "executable segment");
