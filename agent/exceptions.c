@@ -326,13 +326,13 @@ static int open_as_peer(const ward_ctl_peer_t *peer, const char *path, ward_erro
 	return fd;
 }
 
-static const char *scan_name(ward_scan_result_t r, const char *detail, char *buf, size_t cap)
+static const char *scan_name(ward_scanstep_t r, const char *detail, char *buf, size_t cap)
 {
 	switch (r) {
-	case WARD_SCAN_CLEAN: return "clean";
-	case WARD_SCAN_SKIPPED: return "skipped";
-	case WARD_SCAN_PENDING: return "pending";
-	case WARD_SCAN_BLOCK:
+	case WARD_SCANSTEP_CLEAN: return "clean";
+	case WARD_SCANSTEP_SKIPPED: return "skipped";
+	case WARD_SCANSTEP_PENDING: return "pending";
+	case WARD_SCANSTEP_BLOCK:
 		snprintf(buf, cap, "match: %.200s", detail[0] ? detail : "a blocking YARA rule");
 		for (char *p = buf; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -426,7 +426,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 			.ctime_sec = sb.st_ctim.tv_sec, .ctime_nsec = sb.st_ctim.tv_nsec,
 			.size = (uint64_t)sb.st_size,
 		};
-		ward_scan_result_t sr = d->agent.scan(d->agent.scan_arg, fd, &fk, id,
+		ward_scanstep_t sr = d->agent.scan(d->agent.scan_arg, fd, &fk, id,
 		                                      snap->cfg.scan_budget_ms, detail, sizeof(detail));
 		r.scan_result = scan_name(sr, detail, scanbuf, sizeof(scanbuf));
 	}
