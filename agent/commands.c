@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/exceptions.h"
 #include "agent/version.h"
 #include "common/hex.h"
 
@@ -398,5 +399,14 @@ const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "rules-changed", WARD_CTL_ADMIN, cmd_rules_changed, "rebuild the rule index if the store changed" },
 	{ "rule-add", WARD_CTL_ADMIN, cmd_rule_add, "add or replace a local rule" },
 	{ "rule-remove", WARD_CTL_ADMIN, cmd_rule_remove, "remove a local rule" },
+	/* Exception requests: each handler checks who may (agent/exceptions.h). */
+	{ "request", WARD_CTL_ANY, ward_exc_cmd_request, "file an exception request for a file" },
+	{ "request-status", WARD_CTL_ANY, ward_exc_cmd_status, "one request and its audit trail" },
+	{ "requests", WARD_CTL_ANY, ward_exc_cmd_requests, "list your requests, or all (approvers)" },
+	{ "approve", WARD_CTL_ANY, ward_exc_cmd_approve, "approve a request (approvers)" },
+	{ "deny", WARD_CTL_ANY, ward_exc_cmd_deny, "deny a request (approvers)" },
+	{ "decide", WARD_CTL_ANY, ward_exc_cmd_decide, "approve/deny many requests, all or nothing (approvers)" },
+	{ "blocked", WARD_CTL_ANY, ward_exc_cmd_blocked, "your recent denials, with request hints" },
+	{ "audit", WARD_CTL_ANY, ward_exc_cmd_audit, "the exception audit trail (approvers)" },
 };
 const size_t ward_daemon_ncommands = sizeof(ward_daemon_commands) / sizeof(ward_daemon_commands[0]);

@@ -25,6 +25,7 @@ typedef struct ward_daemon {
 	char db_path[PATH_MAX];
 	char socket_path[PATH_MAX];
 	char event_log_path[PATH_MAX];
+	struct ward_exc *exc;         /* exception requests (agent/exceptions.c); NULL: none */
 	bool kernel_cache;
 	ward_ctl_server_t *ctl;
 	uint64_t reloads;

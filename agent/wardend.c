@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/daemon.h"
+#include "agent/exceptions.h"
 #include "agent/log.h"
 #include "agent/version.h"
 #include "profiles/diag.h"
@@ -302,6 +303,9 @@ int main(int argc, char **argv)
 	mkdir_parent(d.event_log_path, 0750);
 	if (ward_evlog_open(d.event_log_path, WARD_EVLOG_RING, &a->evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	if (ward_exc_create(&d.exc, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	ward_evlog_set_hook(a->evlog, ward_exc_evlog_hook, d.exc);
 	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &a->cache, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK ||
@@ -396,6 +400,7 @@ int main(int argc, char **argv)
 				log_warnx("store watcher: %s", err.msg);
 			else if (changed)
 				log_info("rules changed: index rebuilt, caches flushed");
+			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
 			report_backend_errors(a);
 			ward_profwatch_tick(d.watch, now);
@@ -407,6 +412,7 @@ int main(int argc, char **argv)
 	ward_ctl_close(d.ctl);
 	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
 	ward_evlog_close(a->evlog);
+	ward_exc_destroy(d.exc);
 	ward_snapshot_unref(a->snap);
 	ward_store_close(a->store);
 	ward_cache_destroy(a->cache);
