@@ -38,7 +38,7 @@ typedef struct ward_agent {
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
 	unsigned nworkers;
 	bool kernel_cache;         /* the backend adds kernel cache marks for ALLOWs */
-	ward_scan_fn scan;         /* issue 6: the YARA pool; NULL for now */
+	ward_scan_fn scan;         /* the YARA scan step (agent/yarascan.c); NULL: none */
 	void *scan_arg;
 
 	/* ---- state ---- */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/exceptions.h"
 #include "agent/version.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
@@ -38,6 +39,8 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
+	if (d->watch)
+		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	if (d->yara)
 		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
 
@@ -256,13 +259,64 @@ static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	(void)peer;
 	(void)req;
-	if (ward_daemon_reload(d, err) != WARD_OK)
+	if (ward_daemon_reload(d, "reload command", err) != WARD_OK)
 		return NULL;
 	o = json_pack("{s:s}", "mode", ward_mode_name(d->cfg.mode));
 	/* A YARA set that did not compile does not fail the reload: the previous set stays
 	 * active, and rules.error says why. */
 	if (d->yara)
 		json_object_set_new(o, "yara", ward_yarascan_rules_json(d->yara));
+	return o;
+}
+
+/*
+ * config: the configuration in force, in the shape of `wardenctl profile show --json`
+ * ({config, origin, sources, warnings}) with the --mode override applied, plus the
+ * reload record ("configuration", as in status). A reply must fit the control socket's
+ * output bound (1 MiB), so the StaticRules listed stop at WARD_CTL_CONFIG_RULE_BYTES of
+ * JSON ("static_rules": {total, shown}).
+ */
+static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	json_t *o, *rules;
+	size_t total;
+
+	(void)peer;
+	(void)req;
+	if (d->confset == NULL) {
+		ward_error_set(err, WARD_E_NOTFOUND, "no configuration has been loaded");
+		return NULL;
+	}
+	if ((o = ward_confset_to_json(d->confset)) == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (d->mode_override) {
+		json_object_set_new(json_object_get(o, "config"), "ClientMode",
+		                    json_string(ward_mode_name((ward_mode_t)d->mode_override)));
+		json_object_set_new(json_object_get(o, "origin"), "ClientMode", json_string("wardend --mode"));
+	}
+	rules = json_object_get(json_object_get(o, "config"), "StaticRules");
+	total = json_array_size(rules);
+	for (size_t i = 0, bytes = 0; i < json_array_size(rules); i++) {
+		bytes += json_dumpb(json_array_get(rules, i), NULL, 0, JSON_COMPACT) + 1;
+		if (bytes > WARD_CTL_CONFIG_RULE_BYTES) {
+			while (json_array_size(rules) > i)
+				json_array_remove(rules, json_array_size(rules) - 1);
+			break;
+		}
+	}
+	/* FileAccessPolicy is a free-form dictionary: list it only when it is small too */
+	size_t fap = json_dumpb(json_object_get(json_object_get(o, "config"), "FileAccessPolicy"),
+	                        NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (fap > WARD_CTL_CONFIG_RULE_BYTES / 2)
+		json_object_set_new(json_object_get(o, "config"), "FileAccessPolicy",
+		                    json_sprintf("(%zu bytes of JSON, not listed here: see wardenctl profile show)", fap));
+	json_object_set_new(o, "static_rules", json_pack("{s:I, s:I}", "total", (json_int_t)total,
+	                    "shown", (json_int_t)json_array_size(rules)));
+	if (d->watch)
+		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	return o;
 }
 
@@ -385,9 +439,19 @@ const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "check", WARD_CTL_ANY, cmd_check, "the rule and verdict for given identities" },
 	{ "scan-result", WARD_CTL_ANY, cmd_scan_result, "the cached YARA verdict for a file key" },
 	{ "reload", WARD_CTL_ADMIN, cmd_reload, "re-read the configuration and rules; flush caches" },
+	{ "config", WARD_CTL_ANY, cmd_config, "the configuration in force and where each value came from" },
 	{ "flush-cache", WARD_CTL_ADMIN, cmd_flush_cache, "forget every cached verdict" },
 	{ "rules-changed", WARD_CTL_ADMIN, cmd_rules_changed, "rebuild the rule index if the store changed" },
 	{ "rule-add", WARD_CTL_ADMIN, cmd_rule_add, "add or replace a local rule" },
 	{ "rule-remove", WARD_CTL_ADMIN, cmd_rule_remove, "remove a local rule" },
+	/* Exception requests: each handler checks who may (agent/exceptions.h). */
+	{ "request", WARD_CTL_ANY, ward_exc_cmd_request, "file an exception request for a file" },
+	{ "request-status", WARD_CTL_ANY, ward_exc_cmd_status, "one request and its audit trail" },
+	{ "requests", WARD_CTL_ANY, ward_exc_cmd_requests, "list your requests, or all (approvers)" },
+	{ "approve", WARD_CTL_ANY, ward_exc_cmd_approve, "approve a request (approvers)" },
+	{ "deny", WARD_CTL_ANY, ward_exc_cmd_deny, "deny a request (approvers)" },
+	{ "decide", WARD_CTL_ANY, ward_exc_cmd_decide, "approve/deny many requests, all or nothing (approvers)" },
+	{ "blocked", WARD_CTL_ANY, ward_exc_cmd_blocked, "your recent denials, with request hints" },
+	{ "audit", WARD_CTL_ANY, ward_exc_cmd_audit, "the exception audit trail (approvers)" },
 };
 const size_t ward_daemon_ncommands = sizeof(ward_daemon_commands) / sizeof(ward_daemon_commands[0]);

@@ -13,6 +13,11 @@ int ctl_fileinfo(int argc, char **argv);
 int ctl_profile(int argc, char **argv);
 int ctl_status(int argc, char **argv);
 int ctl_rule(int argc, char **argv);
+int ctl_request(int argc, char **argv);  /* agent/ctl_request.c: exception requests */
+int ctl_requests(int argc, char **argv);
+int ctl_approve(int argc, char **argv);
+int ctl_deny(int argc, char **argv);
+int ctl_blocked(int argc, char **argv);
 
 /* Poke a running agent after a rule change (agent/ctl_rule.c); no-op without one. */
 void ctl_notify_agent(void);

@@ -1,11 +1,12 @@
 /*
  * wardenctl profile validate [--json] [--config FILE] FILE...
  * wardenctl profile show [--json] [--config FILE] [--dir DIR]
+ * wardenctl profile show --agent [--json] [--socket PATH]
  *
  * validate checks each file on its own (a profile, or a warden.conf when it is JSON)
  * and prints every error and warning as file:line; show prints the configuration the
  * agent would build from warden.conf and the profiles directory, and where each value
- * came from.
+ * came from; show --agent asks the running agent what it has in force.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <jansson.h>
 
 #include "agent/ctl.h"
+#include "agent/ctlclient.h"
 #include "profiles/config.h"
 #include "profiles/diag.h"
 
@@ -27,6 +29,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: wardenctl profile validate [--json] [--config FILE] FILE...\n"
 	        "       wardenctl profile show [--json] [--config FILE] [--dir DIR]\n"
+	        "       wardenctl profile show --agent [--json] [--socket PATH]\n"
 	        "\n"
 	        "validate  check each FILE on its own: a .mobileconfig or .plist profile (signed\n"
 	        "          or not), or a warden.conf (JSON). Every error and warning is printed\n"
@@ -37,14 +40,21 @@ static void usage(FILE *out)
 	        "          then the config file, then DIR/*.mobileconfig and DIR/*.plist sorted by\n"
 	        "          name; later wins per key, StaticRules are concatenated) and print each\n"
 	        "          value with where it came from. Files must be owned by root and not\n"
-	        "          group/other-writable, as for wardend.\n"
+	        "          group/other-writable, as for wardend. This reads the files as they are\n"
+	        "          now: with --agent, show asks the running agent instead what it has in\n"
+	        "          force (after its last good reload, with its --mode applied), and\n"
+	        "          whether its last reload failed.\n"
 	        "\n"
 	        "  --json         print one JSON object\n"
 	        "  --config FILE  warden.conf to read (default %s; a missing default\n"
 	        "                 file means none, a missing --config FILE is an error)\n"
 	        "  --dir DIR      profiles directory for show (default %s)\n"
+	        "  --agent        show: the running agent's configuration (control socket)\n"
+	        "  --socket PATH  control socket for --agent (default $WARDEN_SOCKET, else\n"
+	        "                 " WARD_CTL_DEFAULT_SOCKET ")\n"
 	        "\n"
-	        "Exit status: 0 valid, 1 any error, 2 usage error.\n",
+	        "Exit status: 0 valid, 1 any error (show --agent: the agent cannot be reached), 2\n"
+	        "usage error.\n",
 	        DEFAULT_CONF, DEFAULT_DIR);
 }
 
@@ -198,38 +208,14 @@ static void print_value_line(const char *key, const json_t *v, const char *origi
 	free(s);
 }
 
-static int cmd_show(const char *conf, bool explicit_conf, const char *dir, bool json)
+/* The text form of a {config, origin, sources, warnings} object. */
+static void print_full(const json_t *full)
 {
-	ward_error_t err = { 0 };
-	ward_confset_t *cs = NULL;
-	json_t *diags = json_array(), *full, *cfg, *origin;
+	json_t *cfg, *origin;
 	const char *k;
 	json_t *v;
 	size_t i;
 
-	if (ward_config_load_sources(conf, dir,
-	                             WARD_LOAD_STRICT_PERMS | (explicit_conf ? WARD_LOAD_CONF_REQUIRED : 0),
-	                             &cs, diags, &err) != WARD_OK) {
-		if (json) {
-			json_t *o = json_pack("{s:b, s:s, s:o, s:o}", "valid", 0, "error", err.msg, "errors",
-			                      filter(diags, "error"), "warnings", filter(diags, "warning"));
-			print_json(o);
-			json_decref(o);
-		} else {
-			print_diags(stderr, diags, NULL);
-			fprintf(stderr, "wardenctl: the configuration is invalid: %s\n", err.msg);
-		}
-		json_decref(diags);
-		return CTL_EXIT_FAIL;
-	}
-	json_decref(diags);
-	full = ward_confset_to_json(cs);
-	if (json) {
-		print_json(full);
-		json_decref(full);
-		ward_confset_free(cs);
-		return CTL_EXIT_OK;
-	}
 	cfg = json_object_get(full, "config");
 	origin = json_object_get(full, "origin");
 	printf("Sources (in merge order; later wins per key):\n");
@@ -260,8 +246,84 @@ static int cmd_show(const char *conf, bool explicit_conf, const char *dir, bool 
 		printf("\nWarnings:\n");
 		print_diags(stdout, json_object_get(full, "warnings"), NULL);
 	}
+}
+
+static int cmd_show(const char *conf, bool explicit_conf, const char *dir, bool json)
+{
+	ward_error_t err = { 0 };
+	ward_confset_t *cs = NULL;
+	json_t *diags = json_array(), *full;
+
+	if (ward_config_load_sources(conf, dir,
+	                             WARD_LOAD_STRICT_PERMS | (explicit_conf ? WARD_LOAD_CONF_REQUIRED : 0),
+	                             &cs, diags, &err) != WARD_OK) {
+		if (json) {
+			json_t *o = json_pack("{s:b, s:s, s:o, s:o}", "valid", 0, "error", err.msg, "errors",
+			                      filter(diags, "error"), "warnings", filter(diags, "warning"));
+			print_json(o);
+			json_decref(o);
+		} else {
+			print_diags(stderr, diags, NULL);
+			fprintf(stderr, "wardenctl: the configuration is invalid: %s\n", err.msg);
+		}
+		json_decref(diags);
+		return CTL_EXIT_FAIL;
+	}
+	json_decref(diags);
+	full = ward_confset_to_json(cs);
+	if (json)
+		print_json(full);
+	else
+		print_full(full);
 	json_decref(full);
 	ward_confset_free(cs);
+	return CTL_EXIT_OK;
+}
+
+/* show --agent: what the running agent has in force, and how its last reload went. */
+static int cmd_show_agent(const char *sock, bool json)
+{
+	ward_error_t err = { 0 };
+	json_t *req = json_pack("{s:s}", "cmd", "config"), *reply = NULL, *c, *e, *v;
+	size_t i;
+
+	sock = ward_ctl_client_socket(sock);
+	if (ward_ctl_client_request(sock, req, 5000, &reply, &err) != WARD_OK ||
+	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
+		json_decref(req);
+		json_decref(reply);
+		if (json)
+			printf("{\"ok\":false,\"error\":\"%s\"}\n", ward_strerror(err.code));
+		fprintf(stderr, "wardenctl profile show --agent: %s\n", err.msg);
+		return CTL_EXIT_FAIL;
+	}
+	json_decref(req);
+	json_object_del(reply, "ok");
+	if (json) {
+		print_json(reply);
+		json_decref(reply);
+		return CTL_EXIT_OK;
+	}
+	c = json_object_get(reply, "configuration");
+	printf("In force in the agent since %s (%s)\n\n",
+	       json_string_value(json_object_get(c, "loaded_at")) ? json_string_value(json_object_get(c, "loaded_at")) : "?",
+	       json_string_value(json_object_get(c, "loaded_trigger")) ? json_string_value(json_object_get(c, "loaded_trigger")) : "?");
+	print_full(reply);
+	v = json_object_get(reply, "static_rules");
+	if (json_integer_value(json_object_get(v, "shown")) < json_integer_value(json_object_get(v, "total")))
+		printf("  ... %lld more (wardenctl profile show lists them all)\n",
+		       (long long)(json_integer_value(json_object_get(v, "total")) -
+		                   json_integer_value(json_object_get(v, "shown"))));
+	e = json_object_get(c, "last_error");
+	if (json_is_object(e)) {
+		printf("\nThe last reload FAILED (%s, %s); the configuration above stays in force:\n",
+		       json_string_value(json_object_get(e, "at")), json_string_value(json_object_get(e, "trigger")));
+		json_array_foreach(json_object_get(e, "errors"), i, v)
+			print_diag(stdout, v);
+		if (json_array_size(json_object_get(e, "errors")) == 0)
+			printf("  %s\n", json_string_value(json_object_get(e, "message")));
+	}
+	json_decref(reply);
 	return CTL_EXIT_OK;
 }
 
@@ -271,11 +333,13 @@ int ctl_profile(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "dir", required_argument, NULL, 'd' },
+		{ "agent", no_argument, NULL, 'a' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf = DEFAULT_CONF, *dir = DEFAULT_DIR, *verb;
-	bool json = false, explicit_conf = false, have_dir = false;
+	const char *conf = DEFAULT_CONF, *dir = DEFAULT_DIR, *verb, *sock = NULL;
+	bool json = false, explicit_conf = false, have_dir = false, agent = false;
 	int c;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -295,20 +359,24 @@ int ctl_profile(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'c': conf = optarg; explicit_conf = true; break;
 		case 'd': dir = optarg; have_dir = true; break;
+		case 'a': agent = true; break;
+		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return CTL_EXIT_OK;
 		default: usage(stderr); return CTL_EXIT_USAGE;
 		}
 	}
 	if (strcmp(verb, "validate") == 0) {
-		if (optind >= argc || have_dir) {
+		if (optind >= argc || have_dir || agent || sock) {
 			usage(stderr);
 			return CTL_EXIT_USAGE;
 		}
 		return cmd_validate(argc, argv, optind, conf, explicit_conf, json);
 	}
-	if (optind < argc) {
+	if (optind < argc || (agent && (explicit_conf || have_dir)) || (sock && !agent)) {
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
+	if (agent)
+		return cmd_show_agent(sock, json);
 	return cmd_show(conf, explicit_conf, dir, json);
 }

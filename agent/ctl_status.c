@@ -1,8 +1,9 @@
 /*
  * wardenctl status [--json] [--socket PATH]
  *
- * Asks the running agent for its state over the control socket: mode, uptime, rules,
- * caches, decisions by verdict and reason, queue, deadline misses, decision latency.
+ * Asks the running agent for its state over the control socket: mode, uptime, the
+ * configuration in force (sources, last reload, last error), rules, caches, decisions by
+ * verdict and reason, queue, deadline misses, decision latency.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -20,7 +21,9 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: wardenctl status [--json] [--socket PATH]\n"
 	        "\n"
-	        "Show the running agent's state: mode, uptime, rule counts, the user-space and\n"
+	        "Show the running agent's state: mode, uptime, the configuration in force (its\n"
+	        "sources, when it was loaded, and the error of the last reload if it failed: the\n"
+	        "previous configuration then stays in force), rule counts, the user-space and\n"
 	        "kernel verdict caches (size, hit rate), decisions by verdict and reason, queue\n"
 	        "depth, deadline misses and decision latency (p50/p99/max, microseconds), and\n"
 	        "YARA scanning: the rule set (count, generation, the last reload error), scans\n"
@@ -114,6 +117,45 @@ static void print_scan(const json_t *sc)
 	    (long long)num(sc, "scan_us.p99"), (long long)num(sc, "scan_us.max"));
 }
 
+static void print_configuration(const json_t *c)
+{
+	const json_t *v, *e = json_object_get(c, "last_error");
+	size_t i;
+
+	if (c == NULL)
+		return;
+	printf(">>> Configuration\n");
+	row("Config file", "%s", str(c, "config_file", NULL));
+	row("Profiles directory", "%s%s", str(c, "profiles_dir", NULL),
+	    json_is_true(json_object_get(c, "watching")) ? " (watched)" : " (not watched)");
+	if (json_is_string(json_object_get(c, "watch_error")))
+		row("Watch error", "%s", str(c, "watch_error", NULL));
+	if (json_array_size(json_object_get(c, "sources")) == 0)
+		row("Sources", "none (embedded defaults)");
+	json_array_foreach(json_object_get(c, "sources"), i, v) {
+		const json_t *signer = json_object_get(v, "signer");
+		if (json_is_true(json_object_get(v, "signed")))
+			row(i ? "" : "Sources", "%s (%s, signed by \"%s\", %s)", str(v, "file", NULL),
+			    str(v, "kind", NULL), json_is_string(signer) ? json_string_value(signer) : "?",
+			    json_is_true(json_object_get(v, "verified")) ? "verified" : "signer not verified");
+		else
+			row(i ? "" : "Sources", "%s (%s)", str(v, "file", NULL), str(v, "kind", NULL));
+	}
+	row("Loaded", "%s (%s); %lld reloads, %lld failed", str(c, "loaded_at", NULL),
+	    str(c, "loaded_trigger", NULL), (long long)num(c, "reloads"), (long long)num(c, "failures"));
+	row("Warnings", "%zu", json_array_size(json_object_get(c, "warnings")));
+	if (!json_is_object(e)) {
+		row("Last reload", "ok");
+		return;
+	}
+	row("Last reload", "FAILED at %s (%s): the configuration above stays in force",
+	    str(e, "at", NULL), str(e, "trigger", NULL));
+	json_array_foreach(json_object_get(e, "errors"), i, v)
+		row(i ? "" : "Errors", "%s", str(v, "text", NULL));
+	if (json_array_size(json_object_get(e, "errors")) == 0)
+		row("Errors", "%s", str(e, "message", NULL));
+}
+
 static void print_text(const json_t *r)
 {
 	const json_t *cache = json_object_get(r, "cache");
@@ -127,6 +169,7 @@ static void print_text(const json_t *r)
 	row("Uptime", "%lldd %02lld:%02lld:%02lld", (long long)(up / 86400), (long long)(up / 3600 % 24),
 	    (long long)(up / 60 % 60), (long long)(up % 60));
 	row("Backend", "%s", str(r, "backend", NULL));
+	print_configuration(json_object_get(r, "configuration"));
 	printf(">>> Rules\n");
 	row("Total", "%lld", (long long)num(r, "rules.total"));
 	const json_t *by = json_object_get(json_object_get(r, "rules"), "by_type");

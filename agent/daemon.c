@@ -10,40 +10,98 @@
 #include "agent/log.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
+#include "profiles/diag.h"
 
-ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_config_t *cfg, ward_error_t *err)
+ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, ward_config_t *cfg,
+                                   json_t *diags, ward_error_t *err)
 {
-	ward_config_t next;
+	unsigned flags = WARD_LOAD_STRICT_PERMS | (d->config_required ? WARD_LOAD_CONF_REQUIRED : 0);
 	ward_err_t rc;
 
-	ward_config_defaults(&next);
-	if (d->config_path[0] &&
-	    (rc = ward_config_load_json_file(&next, d->config_path, err)) != WARD_OK)
+	*cs = NULL;
+	if ((rc = ward_config_load_sources(d->config_path[0] ? d->config_path : NULL,
+	                                   d->profiles_dir[0] ? d->profiles_dir : NULL, flags, cs,
+	                                   diags, err)) != WARD_OK)
 		return rc;
+	*cfg = *ward_confset_config(*cs);
 	if (d->mode_override)
-		next.mode = (ward_mode_t)d->mode_override;
-	*cfg = next;
+		cfg->mode = (ward_mode_t)d->mode_override;
 	return WARD_OK;
 }
 
-ward_err_t ward_daemon_reload(ward_daemon_t *d, ward_error_t *err)
+ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_t *err)
 {
+	ward_confset_t *cs = NULL;
 	ward_config_t cfg;
+	json_t *diags = json_array();
 	bool changed;
+	size_t i;
+	json_t *dg;
 	ward_err_t rc;
 
-	if ((rc = ward_daemon_load_config(d, &cfg, err)) != WARD_OK)
-		return rc;
-	if ((rc = ward_agent_refresh(&d->agent, &cfg, true, &changed, err)) != WARD_OK)
-		return rc;
+	/* 1. every source, validated completely; nothing is touched on error */
+	if ((rc = ward_daemon_load_config(d, &cs, &cfg, diags, err)) != WARD_OK) {
+		json_array_foreach(diags, i, dg) {
+			const char *sev = json_string_value(json_object_get(dg, "severity"));
+			if (sev != NULL && strcmp(sev, "error") == 0)
+				log_warnx("configuration: %s", ward_diag_text(dg));
+		}
+		log_warnx("reload (%s) failed: keeping the configuration in force", trigger);
+		goto fail;
+	}
+	/* 2. the managed rules (one transaction; the store is unchanged on error) */
+	if (d->agent.store != NULL && (rc = ward_confset_sync_rules(cs, d->agent.store, NULL, err)) != WARD_OK) {
+		log_warnx("reload (%s): rule store: %s; keeping the configuration in force", trigger, err->msg);
+		goto fail;
+	}
+	/* 3. the new snapshot, published with both caches flushed (a mode change must not
+	 * leave MONITOR allows in the kernel) */
+	if ((rc = ward_agent_refresh(&d->agent, &cfg, true, &changed, err)) != WARD_OK) {
+		ward_error_t e2 = { 0 };
+		if (d->agent.store != NULL && d->confset != NULL &&
+		    ward_confset_sync_rules(d->confset, d->agent.store, NULL, &e2) != WARD_OK)
+			log_warnx("reload: cannot restore the managed rules: %s", e2.msg);
+		log_warnx("reload (%s): %s; keeping the configuration in force", trigger, err->msg);
+		goto fail;
+	}
 	d->cfg = cfg;
+	ward_confset_free(d->confset);
+	d->confset = cs;
 	/* YaraRulesPaths or ScanMaxBytes may have changed; an error is in the status. */
 	if (d->yara)
 		ward_yarascan_reload(d->yara, &cfg, NULL, NULL);
 	if (d->ctl)
 		ward_ctl_set_admin_gid(d->ctl, ward_daemon_admin_gid(&cfg));
 	d->reloads++;
+	if (d->watch)
+		ward_profwatch_loaded(d->watch, cs, trigger);
+	ward_daemon_log_config(d, trigger);
+	json_decref(diags);
 	return WARD_OK;
+fail:
+	if (d->watch)
+		ward_profwatch_failed(d->watch, err, diags, trigger);
+	/* The YARA rule files may have changed even if the configuration did not load. */
+	if (d->yara)
+		ward_yarascan_reload(d->yara, &d->cfg, NULL, NULL);
+	ward_confset_free(cs);
+	json_decref(diags);
+	return rc;
+}
+
+void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger)
+{
+	json_t *full = ward_confset_to_json(d->confset), *v;
+	size_t nrules, nsrc = json_array_size(json_object_get(full, "sources"));
+	size_t nwarn = json_array_size(ward_confset_warnings(d->confset)), i;
+
+	ward_confset_rules(d->confset, &nrules);
+	log_info("configuration (%s): %s, %zu source%s, %zu managed rule%s, %zu warning%s", trigger,
+	         ward_mode_name(d->cfg.mode), nsrc, nsrc == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s",
+	         nwarn, nwarn == 1 ? "" : "s");
+	json_array_foreach(ward_confset_warnings(d->confset), i, v)
+		log_info("configuration: %s", ward_diag_text(v));
+	json_decref(full);
 }
 
 gid_t ward_daemon_admin_gid(const ward_config_t *cfg)

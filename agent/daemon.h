@@ -10,16 +10,22 @@
 
 #include "agent/agent.h"
 #include "agent/control.h"
+#include "agent/profwatch.h"
 #include "profiles/config.h"
 
 typedef struct ward_daemon {
 	ward_agent_t agent;
 	ward_config_t cfg;            /* effective configuration (mode override applied) */
-	char config_path[PATH_MAX];   /* "" when running on embedded defaults */
+	ward_confset_t *confset;      /* the loaded sources cfg comes from (in force) */
+	char config_path[PATH_MAX];   /* warden.conf: --config, or the default (may not exist) */
+	bool config_required;         /* --config given: a missing file is an error */
+	char profiles_dir[PATH_MAX];  /* --profiles-dir or the default; "" = none */
+	ward_profwatch_t *watch;      /* inotify on the sources, and the record of reloads */
 	int mode_override;            /* 0, or a ward_mode_t from --mode */
 	char db_path[PATH_MAX];
 	char socket_path[PATH_MAX];
 	char event_log_path[PATH_MAX];
+	struct ward_exc *exc;         /* exception requests (agent/exceptions.c); NULL: none */
 	bool kernel_cache;
 	ward_ctl_server_t *ctl;
 	uint64_t reloads;
@@ -28,16 +34,27 @@ typedef struct ward_daemon {
 } ward_daemon_t;
 
 /*
- * Build the effective configuration: embedded defaults, then config_path (if set),
- * then the --mode override. On error *cfg is untouched and err names file and key.
+ * Build the effective configuration (ward_config_load_sources, strict permissions):
+ * embedded defaults, then config_path, then the profiles of profiles_dir, then the
+ * --mode override. On success *cs is the new confset (the caller owns it) and *cfg its
+ * configuration with the override applied. On error nothing is returned, err holds the
+ * first error ("file:line: Key: message") and diags (NULL ok) every diagnostic.
  */
-ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_config_t *cfg, ward_error_t *err);
+ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, ward_config_t *cfg,
+                                   json_t *diags, ward_error_t *err);
 
 /*
- * Reload: read the configuration again and rebuild the rule index; publish both and
- * flush the caches. A configuration that does not load leaves everything as it was.
+ * Reload (inotify, SIGHUP, the reload command; trigger names which): load and validate
+ * every source, make the store's managed rules the new StaticRules, rebuild the rule
+ * index, publish, flush both caches, then free the old confset. On any error nothing
+ * changes (the last good configuration stays in force), each error is logged with its
+ * file:line and the failure is recorded for status.
  */
-ward_err_t ward_daemon_reload(ward_daemon_t *d, ward_error_t *err);
+ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_t *err);
+
+/* Log the configuration in force in one line (mode, sources, managed rules, warnings),
+ * then each warning. */
+void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger);
 
 /*
  * ALLOWLIST_COMPILER: turn the files compilers wrote (queued by the reader) into

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "agent/denials.h"
 #include "common/hex.h"
 
 struct ward_evlog {
@@ -26,6 +27,8 @@ struct ward_evlog {
 	unsigned cap, head, count;
 	bool stop, reopen, started;
 	uint64_t written, dropped, errors;
+	ward_evlog_hook_fn hook;    /* sees each record before it is written (agent/exceptions.c) */
+	void *hook_arg;
 };
 
 static json_t *str_or_null(const char *s)
@@ -126,6 +129,12 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	json_object_set_new(o, "latency_us", json_integer((json_int_t)r->latency_us));
 	if (r->detail[0])
 		json_object_set_new(o, "detail", str_or_null(r->detail));
+	/* A denial an exception could lift says how to ask for one (docs/exceptions.md). */
+	if (r->v.decision == WARD_DENY && !r->v.silent && ward_denial_requestable(r->v.reason)) {
+		char hint[PATH_MAX * 4 + 64];
+		if (ward_request_hint(r->path, hint, sizeof(hint)))
+			json_object_set_new(o, "request_hint", str_or_null(hint));
+	}
 	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return line;
@@ -190,7 +199,11 @@ static void *writer_main(void *arg)
 		*rec = l->ring[l->head];
 		l->head = (l->head + 1) % l->cap;
 		l->count--;
+		ward_evlog_hook_fn hook = l->hook;
+		void *hook_arg = l->hook_arg;
 		pthread_mutex_unlock(&l->mu);
+		if (hook != NULL)
+			hook(hook_arg, rec);
 
 		/* Outside the lock: producers never wait for jansson or the disk. Only this
 		 * thread touches l->fd. */
@@ -263,6 +276,16 @@ bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r)
 	}
 	pthread_mutex_unlock(&l->mu);
 	return ok;
+}
+
+void ward_evlog_set_hook(ward_evlog_t *l, ward_evlog_hook_fn fn, void *arg)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->hook = fn;
+	l->hook_arg = arg;
+	pthread_mutex_unlock(&l->mu);
 }
 
 void ward_evlog_reopen(ward_evlog_t *l)

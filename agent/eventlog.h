@@ -48,6 +48,12 @@ ward_err_t ward_evlog_start(ward_evlog_t *l, ward_error_t *err);
 /* Copy r into the ring. Never blocks on I/O; returns false (and counts a drop) if full. */
 bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r);
 
+/* Called by the writer thread with every record, before it is formatted (never on the
+ * decision path). Used by agent/exceptions.c to remember recent denials per user.
+ * (A denial an exception could lift also gets "request_hint" in its line.) */
+typedef void (*ward_evlog_hook_fn)(void *arg, const ward_evrec_t *r);
+void ward_evlog_set_hook(ward_evlog_t *l, ward_evlog_hook_fn fn, void *arg);
+
 /* Ask the writer to reopen the file (after the next wakeup). */
 void ward_evlog_reopen(ward_evlog_t *l);
 

@@ -23,6 +23,11 @@ static const struct ctl_cmd commands[] = {
 	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
 	{ "rule", ctl_rule, "add, remove, check, list, import and export rules" },
 	{ "scan", ctl_scan, "scan files with YARA rules, standalone (no agent needed)" },
+	{ "request", ctl_request, "ask for an exception for a blocked program; --status ID" },
+	{ "requests", ctl_requests, "list, export or audit exception requests" },
+	{ "approve", ctl_approve, "approve exception requests (one, or --from a file)" },
+	{ "deny", ctl_deny, "deny an exception request" },
+	{ "blocked", ctl_blocked, "your recent denials, with the command to request each" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };

@@ -21,28 +21,37 @@
 #include <unistd.h>
 
 #include "agent/daemon.h"
+#include "agent/exceptions.h"
 #include "agent/log.h"
 #include "agent/version.h"
+#include "profiles/diag.h"
 #include "agent/yarascan.h"
 
 #define DEFAULT_CONFIG "/etc/warden/warden.conf"
+#define DEFAULT_PROFILES "/etc/warden/profiles"
 #define DEFAULT_SOCKET "/run/warden/control.sock"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-	"usage: wardend [--config FILE] [--foreground] [--mode monitor|lockdown]\n"
-	"               [--watch PATH]... [--db FILE] [--socket PATH] [--event-log FILE]\n"
-	"               [--workers N] [--yara PATH]... [--no-kernel-cache] [--no-cache]\n"
-	"               [--mount-marks] [--debug] [--help] [--version]\n"
+	"usage: wardend [--config FILE] [--profiles-dir DIR] [--foreground]\n"
+	"               [--mode monitor|lockdown] [--watch PATH]... [--db FILE]\n"
+	"               [--socket PATH] [--event-log FILE] [--workers N] [--yara PATH]...\n"
+	"               [--no-kernel-cache] [--no-cache] [--mount-marks] [--debug]\n"
+	"               [--help] [--version]\n"
 	"\n"
 	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
 	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
 	"\n"
-	"  --config FILE      JSON configuration (default " DEFAULT_CONFIG " if it exists,\n"
-	"                     else embedded defaults: MONITOR)\n"
+	"  --config FILE      JSON configuration (default " DEFAULT_CONFIG "; a missing\n"
+	"                     default file means none, a missing --config FILE is an error)\n"
+	"  --profiles-dir DIR configuration profiles: DIR/*.mobileconfig and DIR/*.plist,\n"
+	"                     applied after the config file in name order (default\n"
+	"                     " DEFAULT_PROFILES "; a missing directory means none;\n"
+	"                     \"\" reads no profiles). With neither: embedded defaults (MONITOR)\n"
 	"  --foreground       do not detach; diagnostics go to stderr instead of syslog\n"
-	"  --mode MODE        monitor or lockdown; overrides ClientMode from the config\n"
+	"  --mode MODE        monitor or lockdown; overrides ClientMode from the config and\n"
+	"                     profiles, also across reloads\n"
 	"  --watch PATH       authorize execs on the filesystem holding PATH (repeatable;\n"
 	"                     default: every local filesystem)\n"
 	"  --db FILE          rule store (default " WARD_STORE_DEFAULT_PATH ")\n"
@@ -59,9 +68,16 @@ static void usage(FILE *out)
 	"  --mount-marks      mark the mount of each --watch PATH instead of its filesystem\n"
 	"  --debug            verbose diagnostics\n"
 	"\n"
+	"The config file and the profiles directory are watched (inotify): a change is\n"
+	"reloaded within a second. The new configuration is validated completely first; if\n"
+	"any source is invalid nothing changes, the errors are logged (file:line) and shown\n"
+	"by 'wardenctl status', and the last good configuration stays in force. Files and\n"
+	"the directory must be owned by root and not writable by group or others.\n"
+	"\n"
 	"Signals: TERM/INT stop (pending execs are allowed by the kernel when the agent's\n"
-	"fanotify group closes), HUP reopens the event log and reloads the YARA rules if a\n"
-	"rule file changed (a set that does not compile leaves the previous one active).\n"
+	"fanotify group closes), HUP reopens the event log and reloads the configuration\n"
+	"and the YARA rules (rebuilt only if a rule file changed; a set that does not\n"
+	"compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
 	"configuration error.\n", WARD_MAX_WORKERS);
 }
@@ -157,6 +173,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "profiles-dir", required_argument, NULL, 'P' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "watch", required_argument, NULL, 'w' },
@@ -180,7 +197,8 @@ int main(int argc, char **argv)
 	bool foreground = false, debug = false, user_cache = true, mount_marks = false;
 	const char *event_log = NULL;
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
-	bool workers_given = false;
+	bool workers_given = false, profiles_given = false;
+	json_t *diags;
 	ward_error_t err = { 0 };
 	ward_snapshot_t *snap = NULL;
 	int c;
@@ -193,6 +211,13 @@ int main(int argc, char **argv)
 		case 'c':
 			if (!copy_path(d.config_path, sizeof(d.config_path), optarg, "--config"))
 				return 2;
+			d.config_required = true;
+			break;
+		case 'P':
+			if (optarg[0] != '\0' &&
+			    !copy_path(d.profiles_dir, sizeof(d.profiles_dir), optarg, "--profiles-dir"))
+				return 2;
+			profiles_given = true;
 			break;
 		case 'f': foreground = true; break;
 		case 'm':
@@ -259,12 +284,31 @@ int main(int argc, char **argv)
 	if (workers > WARD_MAX_WORKERS)
 		workers = WARD_MAX_WORKERS;
 	log_init("wardend", true, debug);
-	if (d.config_path[0] == '\0' && access(DEFAULT_CONFIG, F_OK) == 0)
+	if (d.config_path[0] == '\0')
 		snprintf(d.config_path, sizeof(d.config_path), "%s", DEFAULT_CONFIG);
-	if (ward_daemon_load_config(&d, &d.cfg, &err) != WARD_OK) {
-		fprintf(stderr, "wardend: %s\n", err.msg);
+	if (!profiles_given)
+		snprintf(d.profiles_dir, sizeof(d.profiles_dir), "%s", DEFAULT_PROFILES);
+	/* Watch before reading, so a change made while we read is not missed. */
+	if (ward_profwatch_create(d.config_path, d.profiles_dir, &d.watch, &err) != WARD_OK) {
+		if (d.watch == NULL)
+			fatalx("%s", err.msg);
+		log_warnx("configuration changes will not be seen (reload with SIGHUP): %s", err.msg);
+	}
+	diags = json_array();
+	if (ward_daemon_load_config(&d, &d.confset, &d.cfg, diags, &err) != WARD_OK) {
+		size_t i;
+		json_t *dg;
+		json_array_foreach(diags, i, dg) {
+			const char *sev = json_string_value(json_object_get(dg, "severity"));
+			if (sev != NULL && strcmp(sev, "error") == 0)
+				fprintf(stderr, "wardend: %s\n", ward_diag_text(dg));
+		}
+		fprintf(stderr, "wardend: invalid configuration: %s\n", err.msg);
+		json_decref(diags);
+		ward_profwatch_destroy(d.watch);
 		return 2;
 	}
+	json_decref(diags);
 	if (!copy_path(d.event_log_path, sizeof(d.event_log_path),
 	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
 		return 2;
@@ -284,11 +328,16 @@ int main(int argc, char **argv)
 	mkdir_parent(d.db_path, 0700);
 	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &a->store, &err) != WARD_OK)
 		fatalx("rule store: %s", err.msg);
+	if (ward_confset_sync_rules(d.confset, a->store, NULL, &err) != WARD_OK)
+		fatalx("StaticRules: %s", err.msg);
 	if (ward_snapshot_build(&d.cfg, a->store, &snap, &err) != WARD_OK)
 		fatalx("rules: %s", err.msg);
 	mkdir_parent(d.event_log_path, 0750);
 	if (ward_evlog_open(d.event_log_path, WARD_EVLOG_RING, &a->evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	if (ward_exc_create(&d.exc, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	ward_evlog_set_hook(a->evlog, ward_exc_evlog_hook, d.exc);
 	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &a->cache, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK ||
@@ -318,6 +367,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err.msg);
 
 	ward_agent_init(a, snap);
+	ward_profwatch_loaded(d.watch, d.confset, "start");
+	ward_daemon_log_config(&d, "start");
 	ward_agent_watch_writes(a);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
 	if (ward_agent_start(a, &err) != WARD_OK)
@@ -330,7 +381,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	uint64_t next_poll = ward_mono_ns() / 1000000 + WARD_STORE_POLL_MS;
 	for (;;) {
-		struct pollfd pfd[2 + 1 + WARD_MAX_CTL_CLIENTS];
+		struct pollfd pfd[3 + 1 + WARD_MAX_CTL_CLIENTS];
 		uint64_t now = ward_mono_ns() / 1000000;
 		int timeout = next_poll > now ? (int)(next_poll - now) : 0;
 		int ct = ward_ctl_timeout(d.ctl, now);
@@ -338,25 +389,31 @@ int main(int argc, char **argv)
 
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
+		ct = ward_profwatch_timeout(d.watch, now);
+		if (ct >= 0 && ct < timeout)
+			timeout = ct;
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(a->compilers), .events = POLLIN };
-		n = 2 + ward_ctl_pollfds(d.ctl, pfd + 2, sizeof(pfd) / sizeof(pfd[0]) - 2);
+		pfd[2] = (struct pollfd){ .fd = ward_profwatch_fd(d.watch), .events = POLLIN };
+		n = 3 + ward_ctl_pollfds(d.ctl, pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			bool stop = false;
+			bool stop = false, hup = false;
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP: reopening the event log");
-					ward_evlog_reopen(a->evlog);
-					ward_yarascan_reload(d.yara, &d.cfg, NULL, NULL);
-				} else {
+				if (si.ssi_signo == SIGHUP)
+					hup = true;
+				else
 					stop = true;
-				}
 			}
 			if (stop)
 				break;
+			if (hup) {
+				log_info("SIGHUP: reopening the event log, reloading the configuration");
+				ward_evlog_reopen(a->evlog);
+				(void)ward_daemon_reload(&d, "SIGHUP", &err); /* logs what failed */
+			}
 		}
 		if (atomic_load(&a->reader_failed)) {
 			status = 1;
@@ -365,15 +422,21 @@ int main(int argc, char **argv)
 		if (pfd[1].revents & POLLIN)
 			ward_daemon_compiler_outputs(&d);
 		now = ward_mono_ns() / 1000000;
-		ward_ctl_dispatch(d.ctl, pfd + 2, n - 2, now);
+		ward_ctl_dispatch(d.ctl, pfd + 3, n - 3, now);
+		if (pfd[2].revents & POLLIN)
+			ward_profwatch_read(d.watch, now);
+		if (ward_profwatch_due(d.watch, now))
+			(void)ward_daemon_reload(&d, "inotify", &err); /* logs what failed */
 		if (now >= next_poll) {
 			bool changed;
 			if (ward_agent_refresh(a, &d.cfg, false, &changed, &err) != WARD_OK)
 				log_warnx("store watcher: %s", err.msg);
 			else if (changed)
 				log_info("rules changed: index rebuilt, caches flushed");
+			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
 			report_backend_errors(a);
+			ward_profwatch_tick(d.watch, now);
 		}
 	}
 
@@ -383,11 +446,14 @@ int main(int argc, char **argv)
 	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
 	ward_yarascan_destroy(d.yara);        /* before the event log it writes to */
 	ward_evlog_close(a->evlog);
+	ward_exc_destroy(d.exc);
 	ward_snapshot_unref(a->snap);
 	ward_store_close(a->store);
 	ward_cache_destroy(a->cache);
 	ward_queue_destroy(a->queue);
 	ward_compilers_destroy(a->compilers);
+	ward_profwatch_destroy(d.watch);
+	ward_confset_free(d.confset);
 	close(sfd);
 	return status;
 }

@@ -62,6 +62,7 @@
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
 #define WARD_MAX_CTL_CLIENTS     32u
 #define WARD_CTL_READ_TIMEOUT_MS 5000u      /* a client's partial request may wait this long */
+#define WARD_CTL_CONFIG_RULE_BYTES (512u << 10)/* StaticRules JSON in a config reply (replies < 1 MiB) */
 
 /* ---- agent: decision pipeline ---- */
 #define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */
@@ -71,5 +72,18 @@
 #define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
 #define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */
+#define WARD_RELOAD_QUIET_MS     150u       /* a config source change is reloaded after this much quiet */
+#define WARD_RELOAD_MAX_DELAY_MS 600u       /* ... and at most this long after the first change */
+
+/* ---- exception requests (rules/requests.c, agent/exceptions.c) ---- */
+#define WARD_MAX_REQUEST_TEXT    512u       /* bytes of a reason, deny reason or approval comment */
+#define WARD_REQUESTS_PER_HOUR   10u        /* new requests one uid may file in any hour */
+#define WARD_MAX_PENDING_PER_UID 20u        /* pending requests of one uid */
+#define WARD_MAX_PENDING         1000u      /* pending requests of all users */
+#define WARD_MAX_BULK_DECISIONS  256u       /* lines of one approve --from file */
+#define WARD_MAX_BULK_BYTES      (48u << 10)/* approve --from file (it travels in one control message) */
+#define WARD_REQUESTS_PAGE       100u       /* requests per control reply (export pages through) */
+#define WARD_DENIAL_UIDS         64u        /* users whose recent denials the agent remembers */
+#define WARD_DENIALS_PER_UID     16u        /* recent denials kept per user (wardenctl blocked) */
 
 #endif

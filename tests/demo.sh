@@ -40,12 +40,15 @@ B= N=
 [ -t 1 ] && { B=$(tput bold 2>/dev/null || true); N=$(tput sgr0 2>/dev/null || true); }
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
 show() { printf '$ %s\n' "$*"; }
-run() {   # run a program the way a user would, from a shell; show what the shell says
+run() {   # run EXPECT PROGRAM ARGS...: run it the way a user would, from a shell; show
+          # what the shell says; the demo fails if the outcome is not EXPECT (allow|deny)
+	local expect=$1; shift
 	show "$*"
 	bash -c '"$@"' bash "$@" 2>&1 | sed "s|$MNT/||g; s|^bash: line 1: |bash: |"
-	local rc=${PIPESTATUS[0]}
-	[ "$rc" = 0 ] && echo "  (exit 0: allowed)" || echo "  (exit $rc: denied)"
-	return 0
+	local rc=${PIPESTATUS[0]} got=deny
+	[ "$rc" = 0 ] && got=allow
+	[ "$got" = allow ] && echo "  (exit 0: allowed)" || echo "  (exit $rc: denied)"
+	[ "$got" = "$expect" ] || { echo "demo: expected $expect, got $got" >&2; exit 1; }
 }
 
 step "Start wardend in LOCKDOWN, watching only a private tmpfs ($MNT)"
@@ -70,21 +73,29 @@ show "wardenctl rule --allow --path approved-tool --comment 'vetted by IT'"
 "$CTL" rule --allow --path "$MNT/approved-tool" --comment "vetted by IT" </dev/null | sed 's/^/  /'
 
 step "1. A program a rule allows runs"
-run "$MNT/approved-tool" "hello from approved-tool"
+run allow "$MNT/approved-tool" "hello from approved-tool"
 
 step "2. A program no rule names is denied (execve fails with EPERM)"
-run "$MNT/unknown-tool" "hello from unknown-tool"
+run deny "$MNT/unknown-tool" "hello from unknown-tool"
 
 step "3. The allowed program, modified in place (one byte), is denied: its SHA-256 changed"
 size=$(stat -c %s "$MNT/approved-tool")
 show "printf X | dd of=approved-tool bs=1 seek=$((size - 1)) conv=notrunc"
 printf 'X' | dd of="$MNT/approved-tool" bs=1 seek=$((size - 1)) conv=notrunc status=none
-run "$MNT/approved-tool" "hello again"
+run deny "$MNT/approved-tool" "hello again"
 
-step "4. The administrator approves an exception for unknown-tool"
-show "wardenctl rule --allow --path unknown-tool --comment 'exception: ticket 42'"
-"$CTL" rule --allow --path "$MNT/unknown-tool" --comment "exception: ticket 42" </dev/null | sed 's/^/  /'
-run "$MNT/unknown-tool" "hello from unknown-tool, now approved"
+step "4. A user asks for an exception for unknown-tool; the administrator approves it"
+show "(as user nobody) wardenctl request unknown-tool --reason 'needed for the build'"
+req=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$CTL" request "$MNT/unknown-tool" --reason "needed for the build" --json </dev/null) ||
+	{ echo "demo: the request was refused: $req" >&2; exit 1; }
+id=$(printf '%s' "$req" | jq -r '.request.id // .id')
+echo "  filed request $id"
+show "(as user nobody) wardenctl approve $id    # refused: users cannot approve"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" approve "$id" </dev/null 2>&1 | sed 's/^/  /'
+show "wardenctl approve $id --expires 1h --comment 'ticket 42'"
+"$CTL" approve "$id" --expires 1h --comment "ticket 42" </dev/null | sed 's/^/  /'
+run allow "$MNT/unknown-tool" "hello from unknown-tool, now approved"
 
 step "wardenctl status"
 "$CTL" status </dev/null | sed 's/^/  /'

@@ -9,8 +9,9 @@
 #     exec is decided from it (denied: the slow rule is a block rule);
 #   - wardenctl fileinfo shows the agent's cached verdict; status shows the counters;
 #   - a broken rule file on reload leaves the old rules active and status names the
-#     error; a fixed set reloads on SIGHUP, flushes the caches (a kernel-cached allow is
-#     decided again under the new rules), and an unchanged set is not rebuilt;
+#     error; a fixed set reloads on SIGHUP even while the configuration is broken, and
+#     flushes the caches itself (a kernel-cached allow is decided again under the new
+#     rules); unchanged rule files rebuild nothing (no file scans again);
 #   - no rules found: no scanning, no error; rules that do not compile at start: the
 #     agent runs without scanning and says why.
 . "$(dirname "$0")/lib.sh"
@@ -144,8 +145,12 @@ w_expect_allowed "$W_MNT/audited"
 [ "$(w_status '.kernel_cache.marks_added')" -gt "$marks" ] || w_fail "the audited allow was not kernel-cached"
 w_log "broken rule file on reload: old rules active (marker still denied), error in status and log: ok"
 
-# --- fixed on SIGHUP: a new rule blocks the audited file, whose MONITOR allow was in
-# the kernel cache: the new set flushed it.
+# --- fixed while the configuration itself is broken: SIGHUP's configuration reload
+# fails (nothing flushed by it), the YARA rules still reload, and the new set flushes
+# the caches itself: the audited file, whose MONITOR allow is in the kernel cache, is
+# decided again under the new rules (a new block rule matches it).
+cp "$W_WORK/warden.conf" "$W_WORK/warden.conf.good"
+echo '{"ClientMode": "MONITOR", "ScanBudgetMs": "fast"}' >"$W_WORK/warden.conf"
 rm "$Y/broken.yar"
 cat >"$Y/audit.yar" <<'R'
 rule watched { meta: warden_action = "audit" strings: $m = "WARDEN-YARA-AUDIT-MARK" condition: $m }
@@ -158,13 +163,20 @@ for _ in $(seq 60); do
 done
 st=$(w_ctl_ok '{"cmd":"status"}')
 echo "$st" | jq -e --argjson g "$GEN" '.scan.rules.generation > $g and .scan.rules.count == 4 and
-	.scan.rules.error == null' >/dev/null || w_fail "status after SIGHUP: $(echo "$st" | jq -c .scan.rules)"
+	.scan.rules.error == null and .configuration.last_error != null' >/dev/null ||
+	w_fail "status after SIGHUP: $(echo "$st" | jq -c '[.scan.rules, .configuration.last_error]')"
 GEN2=$(echo "$st" | jq .scan.rules.generation)
 w_expect_denied "$W_MNT/audited"
 w_log_wait ".path == \"$W_MNT/audited\" and .decision == \"DENY\" and (.detail | test(\"yara:audit:now_blocked\"))" >/dev/null
-w_log "SIGHUP loads the fixed set (generation $GEN2); a kernel-cached allow is rescanned and denied: ok"
+w_log "SIGHUP with a broken configuration still loads the fixed YARA set (generation $GEN2),"
+w_log "  and the new set flushes a kernel-cached allow: rescanned and denied: ok"
+mv "$W_WORK/warden.conf.good" "$W_WORK/warden.conf"
 
-flushes=$(w_status '.kernel_cache.flushes')
+# --- unchanged rule files: a reload (here SIGHUP, as logrotate sends) rebuilds nothing,
+# so the scan cache stays valid (no file scans again)
+w_ctl_ok '{"cmd":"reload"}' >/dev/null
+reloads=$(w_status '.scan.rules.reloads')
+scans=$(w_status '.scan.scans')
 hups=$(grep -c "SIGHUP" "$W_WORK/wardend.err")
 kill -HUP "$W_PID"
 for _ in $(seq 60); do
@@ -172,9 +184,11 @@ for _ in $(seq 60); do
 	sleep 0.05
 done
 [ "$(grep -c "SIGHUP" "$W_WORK/wardend.err")" -gt "$hups" ] || w_fail "SIGHUP not handled"
-[ "$(w_status '.scan.rules.generation')" = "$GEN2" ] && [ "$(w_status '.kernel_cache.flushes')" = "$flushes" ] ||
-	w_fail "SIGHUP with unchanged rule files rebuilt the set or flushed the caches"
-w_log "SIGHUP with unchanged rule files: nothing rebuilt, caches kept: ok"
+[ "$(w_status '.scan.rules.generation')" = "$GEN2" ] && [ "$(w_status '.scan.rules.reloads')" = "$reloads" ] ||
+	w_fail "SIGHUP with unchanged rule files rebuilt the YARA set"
+w_expect_denied "$W_MNT/audited"   # scanned under this generation just above
+[ "$(w_status '.scan.scans')" = "$scans" ] || w_fail "a file was scanned again after an unchanged reload"
+w_log "reload with unchanged rule files: nothing rebuilt, scan verdicts still valid: ok"
 w_stop_agent
 
 # --- LOCKDOWN: a block match is denied as a scan verdict, not as an unknown

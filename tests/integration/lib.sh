@@ -75,10 +75,11 @@ w_extra_tmpfs() {
 }
 
 # Start wardend watching $W_MNT (extra args are passed on); wait for its socket.
+# Profiles come from $W_WORK/profiles (none unless a test makes it), never the host's.
 w_start_agent() {
 	rm -f "$W_SOCK"
 	"$WARDEN_BUILD/wardend" --foreground --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
-		--event-log "$W_EVLOG" "$@" 2>>"$W_WORK/wardend.err" &
+		--event-log "$W_EVLOG" --profiles-dir "$W_WORK/profiles" "$@" 2>>"$W_WORK/wardend.err" &
 	W_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$W_SOCK" ] && w_ctl '{"cmd":"status"}' | grep -q '"ok":true' && return 0

@@ -1,0 +1,837 @@
+/*
+ * Exception requests in the agent (see exceptions.h). Handlers run on the main thread,
+ * the only user of the store handle. The caller is always peer (SO_PEERCRED): no field
+ * of a request names a user.
+ */
+#include "agent/exceptions.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/denials.h"
+#include "agent/log.h"
+#include "agent/trust.h"
+#include "common/hex.h"
+#include "rules/requests.h"
+
+#define MAX_SAVED_GROUPS 256
+
+struct ward_exc {
+	ward_denials_t *denials;
+	bool next_known;        /* next_expiry was read from the store */
+	int64_t next_expiry;    /* earliest expiry of an approved request; 0 none */
+};
+
+ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
+{
+	ward_exc_t *x = calloc(1, sizeof(*x));
+	ward_err_t rc;
+
+	*out = NULL;
+	if (x == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "exceptions: out of memory");
+	if ((rc = ward_denials_create(&x->denials, err)) != WARD_OK) {
+		free(x);
+		return rc;
+	}
+	*out = x;
+	return WARD_OK;
+}
+
+void ward_exc_destroy(ward_exc_t *x)
+{
+	if (x == NULL)
+		return;
+	ward_denials_destroy(x->denials);
+	free(x);
+}
+
+void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
+{
+	ward_exc_t *x = arg;
+	char sha[2 * WARD_SHA256_LEN + 1] = "";
+
+	if (x == NULL || r->v.decision != WARD_DENY || r->v.silent || !r->proc.ok)
+		return;
+	if (r->v.has_sha256)
+		ward_hex_encode(r->v.sha256, WARD_SHA256_LEN, sha);
+	ward_denials_note(x->denials, r->proc.uid, (int64_t)r->when.tv_sec, r->path, sha,
+	                  r->v.reason);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static ward_exc_t *ready(ward_daemon_t *d, ward_error_t *err)
+{
+	if (d->exc == NULL || d->agent.store == NULL) {
+		ward_error_set(err, WARD_E_UNSUPPORTED, "exception requests need the agent's rule store");
+		return NULL;
+	}
+	return d->exc;
+}
+
+/* The peer's user name, or "uid:N". */
+static void user_name(uid_t uid, char *buf, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) == 0 && res != NULL &&
+	    strlen(res->pw_name) < cap && strlen(res->pw_name) <= 63 &&
+	    ward_req_text_check(res->pw_name, 63, true, "name", NULL) == WARD_OK)
+		snprintf(buf, cap, "%s", res->pw_name);
+	else
+		snprintf(buf, cap, "uid:%u", (unsigned)uid);
+}
+
+static gid_t group_gid(const char *name)
+{
+	struct group gr, *res = NULL;
+	char tmp[8192];
+
+	if (name == NULL || name[0] == '\0' ||
+	    getgrnam_r(name, &gr, tmp, sizeof(tmp), &res) != 0 || res == NULL)
+		return (gid_t)-1;
+	return res->gr_gid;
+}
+
+/* Root, AdminGroup (peer->admin, decided at accept) or ExceptionPolicy.ApproverGroup. */
+static bool is_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer)
+{
+	gid_t g;
+
+	if (peer->uid == 0 || peer->admin)
+		return true;
+	g = group_gid(d->cfg.exception_policy.approver_group);
+	return g != (gid_t)-1 && ward_ctl_peer_is_admin(peer->uid, peer->gid, peer->pid, g);
+}
+
+static bool need_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer, const char *what,
+                          ward_error_t *err)
+{
+	if (is_approver(d, peer))
+		return true;
+	ward_error_set(err, WARD_E_PERM, "%s needs root, a member of AdminGroup%s%s (uid %u asked)",
+	               what, d->cfg.exception_policy.approver_group[0] ? " or of " : "",
+	               d->cfg.exception_policy.approver_group, (unsigned)peer->uid);
+	return false;
+}
+
+static void policy_of(const ward_daemon_t *d, ward_req_policy_t *pol)
+{
+	pol->allowed_scopes = d->cfg.exception_policy.allowed_scopes;
+	pol->max_expiry_s = d->cfg.exception_policy.max_expiry_s ? d->cfg.exception_policy.max_expiry_s
+	                                                         : 30u * 86400;
+}
+
+static bool get_str(json_t *req, const char *name, bool required, const char **out,
+                    ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
+		return !required;
+	}
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+static bool get_int(json_t *req, const char *name, bool required, int64_t min, int64_t max,
+                    int64_t *out, ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
+		return !required;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected an integer in [%lld, %lld]", name,
+		               (long long)min, (long long)max);
+		return false;
+	}
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool get_bool(json_t *req, const char *name, bool *out, ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	*out = false;
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_boolean(v)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected true or false", name);
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+/*
+ * One line in the event log for a state change. Written by the main thread with its
+ * own O_APPEND descriptor (one write per line, so it never interleaves with the
+ * writer thread's decision lines); rare, human-driven, and never on a decision path.
+ */
+static void evlog_line(ward_daemon_t *d, const char *action, json_t *o)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64], *line;
+	int fd;
+
+	if (d->event_log_path[0] == '\0' || o == NULL) {
+		json_decref(o);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "kind", json_string("exception"));
+	json_object_set_new(o, "action", json_string(action));
+	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	json_decref(o);
+	if (line == NULL)
+		return;
+	fd = open(d->event_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0) {
+		size_t n = strlen(line);
+		line[n] = '\n'; /* json_dumps's NUL: the length is explicit from here on */
+		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
+			log_warn("event log %s: exception record", d->event_log_path);
+		close(fd);
+	}
+	free(line);
+}
+
+/* After a change to rules: rebuild the index now (flushing both verdict caches) and
+ * re-read the next expiry. */
+static ward_err_t after_change(ward_daemon_t *d, ward_error_t *err)
+{
+	bool changed;
+
+	d->exc->next_known = false;
+	return ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err);
+}
+
+struct one {
+	json_t *o;
+	int64_t uid;
+	char sha256[2 * WARD_SHA256_LEN + 1];
+	ward_match_key_t key;
+};
+
+static int keep_one(const ward_request_t *r, void *arg)
+{
+	struct one *one = arg;
+
+	json_decref(one->o);
+	one->o = ward_request_to_json(r);
+	one->uid = r->requester_uid;
+	snprintf(one->sha256, sizeof(one->sha256), "%s", r->sha256);
+	memset(&one->key, 0, sizeof(one->key));
+	snprintf(one->key.sha256, sizeof(one->key.sha256), "%s", r->sha256);
+	snprintf(one->key.cdhash, sizeof(one->key.cdhash), "%s", r->cdhash);
+	snprintf(one->key.signing_id, sizeof(one->key.signing_id), "%s", r->signing_id);
+	snprintf(one->key.team_id, sizeof(one->key.team_id), "%s", r->team_id);
+	return 1;
+}
+
+/* Request id as JSON, read at now; uid >= 0 restricts it to that requester. */
+static ward_err_t load_one(ward_daemon_t *d, int64_t id, int64_t uid, struct one *one,
+                           ward_error_t *err)
+{
+	ward_req_filter_t f;
+	ward_err_t rc;
+
+	memset(one, 0, sizeof(*one));
+	ward_req_filter_init(&f);
+	f.id = id;
+	f.uid = uid;
+	if ((rc = ward_requests_foreach(d->agent.store, &f, time(NULL), keep_one, one, err)) != WARD_OK)
+		return rc;
+	if (one->o == NULL)
+		return ward_error_set(err, WARD_E_NOTFOUND, uid >= 0 ? "you have no request %lld"
+		                                                     : "no request %lld", (long long)id);
+	return WARD_OK;
+}
+
+/* ---------------------------------------------------------------- reading the file */
+
+/*
+ * Open path with the peer's file-system identity, so the agent (root) reads only what
+ * the requester could: fsuid/fsgid switched and supplementary groups emptied for this
+ * thread only (raw syscalls: glibc's setgroups would change every thread). The file
+ * must then be readable by its owner, group or everyone as the requester.
+ */
+static int open_as_peer(const ward_ctl_peer_t *peer, const char *path, ward_error_t *err)
+{
+	gid_t saved[MAX_SAVED_GROUPS];
+	int ngroups, fd, e;
+	uid_t ouid;
+	gid_t ogid;
+
+	if (peer->uid == 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			ward_error_set(err, errno == ENOENT ? WARD_E_NOTFOUND : WARD_E_IO, "%s: %s", path,
+			               strerror(errno));
+		return fd;
+	}
+	if ((ngroups = getgroups(MAX_SAVED_GROUPS, saved)) < 0 ||
+	    syscall(SYS_setgroups, 0, NULL) != 0) {
+		ward_error_set(err, WARD_E_PERM, "%s: cannot take the requester's identity to read it "
+		               "(%s)", path, strerror(errno));
+		return -1;
+	}
+	ogid = (gid_t)setfsgid(peer->gid);
+	ouid = (uid_t)setfsuid(peer->uid);
+	if ((uid_t)setfsuid((uid_t)-1) != peer->uid || (gid_t)setfsgid((gid_t)-1) != peer->gid) {
+		fd = -1;
+		e = EPERM;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		e = errno;
+	}
+	setfsuid(ouid);
+	setfsgid(ogid);
+	if (syscall(SYS_setgroups, (size_t)ngroups, saved) != 0 || (uid_t)setfsuid((uid_t)-1) != ouid)
+		fatalx("exceptions: cannot restore the agent's credentials");
+	if (fd < 0)
+		ward_error_set(err, e == ENOENT ? WARD_E_NOTFOUND : e == EACCES || e == EPERM ? WARD_E_PERM
+		                                                                            : WARD_E_IO,
+		               "%s: %s%s", path, strerror(e),
+		               e == EACCES ? " (you must be able to read the file you ask for)" : "");
+	return fd;
+}
+
+static const char *scan_name(ward_scanstep_t r, const char *detail, char *buf, size_t cap)
+{
+	switch (r) {
+	case WARD_SCANSTEP_CLEAN: return "clean";
+	case WARD_SCANSTEP_SKIPPED: return "skipped";
+	case WARD_SCANSTEP_PENDING: return "pending";
+	case WARD_SCANSTEP_UNSCANNED: return "not scanned";
+	case WARD_SCANSTEP_BLOCK:
+		snprintf(buf, cap, "match: %.200s", detail[0] ? detail : "a blocking YARA rule");
+		for (char *p = buf; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		return buf;
+	}
+	return "";
+}
+
+/* ---------------------------------------------------------------- user side */
+
+json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	const char *path, *reason;
+	char name[64], host[256] = "", canon[PATH_MAX], proc[64], scanbuf[256], detail[256] = "";
+	ward_identity_t *id = NULL;
+	ward_match_key_t key;
+	ward_request_t r;
+	ward_snapshot_t *snap = NULL;
+	const ward_rule_t *rule;
+	struct stat sb;
+	struct one one = { 0 };
+	json_t *o = NULL;
+	int64_t rid = 0;
+	bool existing = false;
+	ssize_t n;
+	int fd = -1;
+
+	if (ready(d, err) == NULL)
+		return NULL;
+	if (!d->cfg.exception_policy.enabled) {
+		ward_error_set(err, WARD_E_PERM, "exception requests are disabled by "
+		               "ExceptionPolicy.Enabled; ask your administrator");
+		return NULL;
+	}
+	if (!get_str(req, "path", true, &path, err) || !get_str(req, "reason", true, &reason, err))
+		return NULL;
+	if (path[0] != '/' || strlen(path) >= PATH_MAX) {
+		ward_error_set(err, WARD_E_INVAL, "path: must be absolute and shorter than %d bytes",
+		               PATH_MAX);
+		return NULL;
+	}
+	if (ward_req_text_check(reason, WARD_MAX_REQUEST_TEXT, true, "reason", err) != WARD_OK)
+		return NULL;
+	if ((fd = open_as_peer(peer, path, err)) < 0)
+		return NULL;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((id = malloc(sizeof(*id))) == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (ward_identity_read(fd, WARD_ID_SHA256, id, err) != WARD_OK)
+		goto out;
+	ward_match_key_from_identity(id, &key);
+
+	/* Nothing to ask for when the file already runs, or a rule blocks it. */
+	snap = ward_agent_snapshot(&d->agent, NULL);
+	if (snap->ix != NULL && (rule = ward_index_match(snap->ix, &key, time(NULL))) != NULL) {
+		if (ward_policy_blocks(rule->policy))
+			ward_error_set(err, WARD_E_PERM, "%s is blocked by %s rule %lld (%s %s); an exception "
+			               "cannot lift a block: ask your administrator", path,
+			               ward_rule_source_name(rule->source), (long long)rule->id,
+			               ward_rule_type_name(rule->type), ward_policy_name(rule->policy));
+		else
+			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed by %s rule %lld (%s)%s",
+			               path, ward_rule_source_name(rule->source), (long long)rule->id,
+			               ward_rule_type_name(rule->type),
+			               rule->expires_at ? " until its expiry" : "");
+		goto out;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, canon, sizeof(canon) - 1)) > 0) {
+		canon[n] = '\0';
+		if (ward_trust_check(&snap->cfg, fd, canon, NULL, 0)) {
+			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed (a root-owned file under "
+			               "TrustedPaths)", path);
+			goto out;
+		}
+	}
+
+	memset(&r, 0, sizeof(r));
+	/* The YARA verdict an approver sees (agent/yarascan.c). */
+	r.scan_result = "";
+	if (d->agent.scan != NULL) {
+		/* as an exec of the file would be scanned; the budget counts from now */
+		ward_event_t ev = {
+			.kind = WARD_EV_EXEC, .fd = fd, .pid = peer->pid, .t_recv_ns = ward_mono_ns(),
+			.key_ok = true,
+			.key = { .dev = (uint64_t)sb.st_dev, .ino = (uint64_t)sb.st_ino,
+			         .ctime_sec = sb.st_ctim.tv_sec, .ctime_nsec = sb.st_ctim.tv_nsec,
+			         .size = (uint64_t)sb.st_size },
+		};
+		ward_scanstep_t sr = d->agent.scan(d->agent.scan_arg, &ev, path, id,
+		                                   snap->cfg.scan_budget_ms, detail, sizeof(detail));
+		r.scan_result = scan_name(sr, detail, scanbuf, sizeof(scanbuf));
+	}
+	user_name(peer->uid, name, sizeof(name));
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	r.requester_uid = peer->uid;
+	r.requester_name = name;
+	r.host = host;
+	r.path = path;
+	r.reason = reason;
+	r.sha256 = key.sha256;
+	r.cdhash = key.cdhash;
+	r.team_id = key.team_id;
+	r.signing_id = key.signing_id;
+	r.proposed_scope = key.signing_id[0] && key.team_id[0] ? WARD_RT_SIGNINGID : WARD_RT_BINARY;
+	if (ward_request_file(d->agent.store, &r, time(NULL), &rid, &existing, err) != WARD_OK)
+		goto out;
+	if (load_one(d, rid, -1, &one, err) != WARD_OK)
+		goto out;
+	if (!existing)
+		evlog_line(d, "request", json_pack("{s:I, s:i, s:s, s:s, s:s, s:s, s:s}", "request_id",
+		                                   (json_int_t)rid, "uid", (int)peer->uid, "who", name,
+		                                   "path", path, "sha256", key.sha256, "reason", reason,
+		                                   "proposed_scope", ward_rule_type_name(r.proposed_scope)));
+	o = json_pack("{s:o, s:b}", "request", one.o, "existing", existing);
+	one.o = NULL;
+out:
+	json_decref(one.o);
+	ward_snapshot_unref(snap);
+	free(id);
+	if (fd >= 0)
+		close(fd);
+	return o;
+}
+
+static int add_audit(const ward_audit_t *a, void *arg)
+{
+	json_t *o = ward_audit_to_json(a);
+
+	if (o != NULL)
+		json_array_append_new(arg, o);
+	return 0;
+}
+
+json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	struct one one;
+	int64_t id = 0;
+	json_t *audit;
+
+	if (ready(d, err) == NULL || !get_int(req, "id", true, 1, INT64_MAX, &id, err))
+		return NULL;
+	/* Someone else's request is "not found" to a requester: ids do not leak. */
+	if (load_one(d, id, is_approver(d, peer) ? -1 : (int64_t)peer->uid, &one, err) != WARD_OK)
+		return NULL;
+	if ((audit = json_array()) == NULL)
+		goto nomem;
+	if (ward_audit_foreach(d->agent.store, id, 0, 0, add_audit, audit, err) != WARD_OK) {
+		json_decref(audit);
+		json_decref(one.o);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o}", "request", one.o, "audit", audit);
+nomem:
+	json_decref(one.o);
+	ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	return NULL;
+}
+
+struct page {
+	json_t *arr;
+	size_t limit;
+	bool more;
+	int64_t last_id;
+};
+
+static int add_request(const ward_request_t *r, void *arg)
+{
+	struct page *p = arg;
+	json_t *o;
+
+	if (json_array_size(p->arr) >= p->limit) {
+		p->more = true;
+		return 1;
+	}
+	if ((o = ward_request_to_json(r)) != NULL)
+		json_array_append_new(p->arr, o);
+	p->last_id = r->id;
+	return 0;
+}
+
+json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_req_filter_t f;
+	struct page p = { 0 };
+	const char *status;
+	int64_t after = 0, limit = WARD_REQUESTS_PAGE;
+	bool mine;
+
+	if (ready(d, err) == NULL || !get_bool(req, "mine", &mine, err) ||
+	    !get_str(req, "status", false, &status, err) ||
+	    !get_int(req, "after_id", false, 0, INT64_MAX, &after, err) ||
+	    !get_int(req, "limit", false, 1, WARD_REQUESTS_PAGE, &limit, err))
+		return NULL;
+	if (!mine && !need_approver(d, peer, "listing every request (use --mine for yours)", err))
+		return NULL;
+	ward_req_filter_init(&f);
+	if (status != NULL && ward_req_state_parse(status, &f.state, err) != WARD_OK)
+		return NULL;
+	if (mine)
+		f.uid = peer->uid;
+	f.after_id = after;
+	f.limit = (size_t)limit + 1; /* one more tells whether there is a next page */
+	p.limit = (size_t)limit;
+	p.last_id = after;
+	if ((p.arr = json_array()) == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_request, &p, err) != WARD_OK) {
+		json_decref(p.arr);
+		return NULL;
+	}
+	return json_pack("{s:o, s:b, s:I}", "requests", p.arr, "more", p.more, "last_id",
+	                 (json_int_t)p.last_id);
+}
+
+/* ---------------------------------------------------------------- approver side */
+
+/* The verdict the rules now give the request's file (what the next exec will see,
+ * trusted paths and scans aside). */
+static json_t *effective(ward_daemon_t *d, const ward_match_key_t *key)
+{
+	ward_index_t *ix = NULL;
+	ward_error_t e = { 0 };
+	const ward_rule_t *r;
+	json_t *o;
+
+	if (ward_index_build_for_key(d->agent.store, key, &ix, &e) != WARD_OK)
+		return json_pack("{s:s}", "error", e.msg);
+	r = ward_index_match(ix, key, time(NULL));
+	if (r != NULL)
+		o = json_pack("{s:s, s:I, s:s, s:s}", "decision",
+		              ward_policy_blocks(r->policy) ? "DENY" : "ALLOW", "rule_id", (json_int_t)r->id,
+		              "rule_type", ward_rule_type_name(r->type), "source",
+		              ward_rule_source_name(r->source));
+	else
+		o = json_pack("{s:s, s:n}", "decision",
+		              d->cfg.mode == WARD_MODE_LOCKDOWN ? "DENY" : "ALLOW", "rule_id");
+	ward_index_free(ix);
+	return o;
+}
+
+static void log_decision(ward_daemon_t *d, const ward_ctl_peer_t *peer, const char *name,
+                         const ward_req_decision_t *dec, const ward_req_outcome_t *out)
+{
+	char when[32];
+
+	if (!dec->approve) {
+		evlog_line(d, "deny", json_pack("{s:I, s:i, s:s, s:s}", "request_id", (json_int_t)dec->id,
+		                                "uid", (int)peer->uid, "who", name, "reason",
+		                                dec->text ? dec->text : ""));
+		return;
+	}
+	ward_rule_time_format(out->expires_at, when);
+	evlog_line(d, "approve", json_pack("{s:I, s:i, s:s, s:s, s:s, s:s, s:I, s:s, s:b}",
+	                                   "request_id", (json_int_t)dec->id, "uid", (int)peer->uid,
+	                                   "who", name, "scope", ward_rule_type_name(out->scope),
+	                                   "identifier", out->identifier, "expires_at", when,
+	                                   "rule_id", (json_int_t)out->rule_id, "comment",
+	                                   dec->text ? dec->text : "", "forced", dec->force));
+}
+
+/* Apply decisions as peer; on success rebuild the index (flushing the caches) and log. */
+static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_decision_t *ds,
+                        size_t n, ward_req_outcome_t *outs, ward_error_t *err)
+{
+	ward_req_policy_t pol;
+	ward_actor_t who;
+	char name[64];
+	ward_err_t rc;
+
+	user_name(peer->uid, name, sizeof(name));
+	who.uid = peer->uid;
+	who.name = name;
+	policy_of(d, &pol);
+	if ((rc = ward_requests_decide(d->agent.store, ds, n, &pol, &who, time(NULL), outs, err)) != WARD_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		log_decision(d, peer, name, &ds[i], &outs[i]);
+	if ((rc = after_change(d, err)) != WARD_OK)
+		log_warnx("exceptions: decided, but the rule index was not rebuilt: %s", err->msg);
+	return rc;
+}
+
+json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_req_decision_t dec = { .approve = true };
+	ward_req_outcome_t out = { 0 };
+	const char *scope, *expires, *comment;
+	struct one one;
+	char when[32];
+	json_t *o;
+
+	if (ready(d, err) == NULL || !need_approver(d, peer, "approving a request", err) ||
+	    !get_int(req, "id", true, 1, INT64_MAX, &dec.id, err) ||
+	    !get_str(req, "scope", false, &scope, err) || !get_str(req, "expires", false, &expires, err) ||
+	    !get_str(req, "comment", false, &comment, err) || !get_bool(req, "force", &dec.force, err))
+		return NULL;
+	if (scope != NULL) {
+		if (ward_req_scope_parse(scope, &dec.scope, err) != WARD_OK)
+			return NULL;
+		dec.has_scope = true;
+	}
+	if (expires != NULL && ward_rule_time_parse(expires, time(NULL), &dec.expires_at, err) != WARD_OK)
+		return NULL;
+	dec.text = comment;
+	if (apply(d, peer, &dec, 1, &out, err) != WARD_OK || load_one(d, dec.id, -1, &one, err) != WARD_OK)
+		return NULL;
+	ward_rule_time_format(out.rule_expires_at, when);
+	o = json_pack("{s:o, s:{s:I, s:s, s:s, s:s, s:s}, s:o}", "request", one.o, "rule", "id",
+	              (json_int_t)out.rule_id, "type", ward_rule_type_name(out.scope), "identifier",
+	              out.identifier, "source", "exception", "expires_at", when, "effective",
+	              effective(d, &one.key));
+	return o;
+}
+
+json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_req_decision_t dec = { .approve = false };
+	ward_req_outcome_t out = { 0 };
+	struct one one;
+
+	if (ready(d, err) == NULL || !need_approver(d, peer, "denying a request", err) ||
+	    !get_int(req, "id", true, 1, INT64_MAX, &dec.id, err) ||
+	    !get_str(req, "reason", true, &dec.text, err))
+		return NULL;
+	if (apply(d, peer, &dec, 1, &out, err) != WARD_OK || load_one(d, dec.id, -1, &one, err) != WARD_OK)
+		return NULL;
+	return json_pack("{s:o}", "request", one.o);
+}
+
+json_t *ward_exc_cmd_decide(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	json_t *arr = json_object_get(req, "decisions"), *ids, *o = NULL;
+	ward_req_decision_t *ds = NULL;
+	ward_req_outcome_t *outs = NULL;
+	size_t n, approved = 0;
+	int64_t now = time(NULL);
+
+	if (ready(d, err) == NULL || !need_approver(d, peer, "deciding requests", err))
+		return NULL;
+	if (!json_is_array(arr) || (n = json_array_size(arr)) == 0) {
+		ward_error_set(err, WARD_E_INVAL, "decisions: expected a non-empty array");
+		return NULL;
+	}
+	if (n > WARD_MAX_BULK_DECISIONS) {
+		ward_error_set(err, WARD_E_LIMIT, "decisions: %zu, at most %u", n, WARD_MAX_BULK_DECISIONS);
+		return NULL;
+	}
+	if ((ds = calloc(n, sizeof(*ds))) == NULL || (outs = calloc(n, sizeof(*outs))) == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ward_error_t e = { 0 };
+		json_t *line = json_object_get(json_array_get(arr, i), "line");
+		ward_err_t rc = ward_req_decision_from_json(json_array_get(arr, i), now, &ds[i], &e);
+		if (rc != WARD_OK) {
+			if (json_is_integer(line) && json_integer_value(line) > 0 &&
+			    json_integer_value(line) <= 1000000)
+				ward_error_set(err, rc, "line %lld: %s", (long long)json_integer_value(line), e.msg);
+			else
+				ward_error_set(err, rc, "decisions[%zu]: %s", i, e.msg);
+			goto out;
+		}
+	}
+	if (apply(d, peer, ds, n, outs, err) != WARD_OK)
+		goto out;
+	ids = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(ids, json_integer(ds[i].id));
+		approved += ds[i].approve;
+	}
+	o = json_pack("{s:I, s:I, s:o}", "approved", (json_int_t)approved, "denied",
+	              (json_int_t)(n - approved), "ids", ids);
+out:
+	free(ds);
+	free(outs);
+	return o;
+}
+
+struct mine {
+	json_t *by_sha;   /* sha256 -> {id, state} of the caller's newest request */
+};
+
+static int add_mine(const ward_request_t *r, void *arg)
+{
+	struct mine *m = arg;
+
+	json_object_set_new(m->by_sha, r->sha256, json_pack("{s:I, s:s}", "id", (json_int_t)r->id,
+	                                                    "state", ward_req_state_name(r->state)));
+	return 0;
+}
+
+json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	ward_req_filter_t f;
+	struct mine m = { 0 };
+	json_t *list, *e;
+	size_t i;
+
+	(void)req;
+	if (ready(d, err) == NULL)
+		return NULL;
+	list = ward_denials_json(d->exc->denials, peer->uid);
+	if (list == NULL || (m.by_sha = json_object()) == NULL) {
+		json_decref(list);
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	ward_req_filter_init(&f);
+	f.uid = peer->uid;
+	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_mine, &m, err) != WARD_OK) {
+		json_decref(list);
+		json_decref(m.by_sha);
+		return NULL;
+	}
+	json_array_foreach(list, i, e) {
+		const char *sha = json_string_value(json_object_get(e, "sha256"));
+		json_t *req_of = sha ? json_object_get(m.by_sha, sha) : NULL;
+		json_object_set(e, "request", req_of ? req_of : json_null());
+		if (!d->cfg.exception_policy.enabled)
+			json_object_set_new(e, "request_hint", json_null());
+	}
+	json_decref(m.by_sha);
+	return json_pack("{s:o, s:i, s:b}", "denials", list, "uid", (int)peer->uid,
+	                 "requests_enabled", d->cfg.exception_policy.enabled);
+}
+
+json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	ward_daemon_t *d = ctx;
+	int64_t rid = 0, after = 0, limit = 1000;
+	json_t *arr;
+
+	if (ready(d, err) == NULL || !need_approver(d, peer, "reading the audit trail", err) ||
+	    !get_int(req, "request_id", false, 1, INT64_MAX, &rid, err) ||
+	    !get_int(req, "after_id", false, 0, INT64_MAX, &after, err) ||
+	    !get_int(req, "limit", false, 1, 1000, &limit, err))
+		return NULL;
+	if ((arr = json_array()) == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (ward_audit_foreach(d->agent.store, rid, after, (size_t)limit, add_audit, arr, err) != WARD_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	return json_pack("{s:o}", "audit", arr);
+}
+
+/* ---------------------------------------------------------------- expiry */
+
+void ward_exc_tick(ward_daemon_t *d)
+{
+	ward_exc_t *x = d->exc;
+	ward_error_t err = { 0 };
+	int64_t now = time(NULL), ids[64];
+	size_t n;
+
+	if (x == NULL || d->agent.store == NULL)
+		return;
+	if (!x->next_known) {
+		if (ward_requests_next_expiry(d->agent.store, &x->next_expiry, &err) != WARD_OK) {
+			log_warnx("exceptions: %s", err.msg);
+			return;
+		}
+		x->next_known = true;
+	}
+	if (x->next_expiry == 0 || now < x->next_expiry)
+		return;
+	/* The rule already stopped matching at its expiry (the index checks it on every
+	 * decision); this records the state change. */
+	if (ward_requests_sweep(d->agent.store, now, ids, sizeof(ids) / sizeof(ids[0]), &n, &err) != WARD_OK) {
+		log_warnx("exceptions: recording expiries: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n && i < sizeof(ids) / sizeof(ids[0]); i++)
+		evlog_line(d, "expire", json_pack("{s:I, s:n, s:s}", "request_id", (json_int_t)ids[i],
+		                                  "uid", "who", "wardend"));
+	if (n > sizeof(ids) / sizeof(ids[0]))  /* the audit trail has each of them */
+		evlog_line(d, "expire", json_pack("{s:I, s:n, s:s}", "more_requests",
+		                                  (json_int_t)(n - sizeof(ids) / sizeof(ids[0])), "uid",
+		                                  "who", "wardend"));
+	x->next_known = false;
+}

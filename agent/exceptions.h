@@ -1,0 +1,48 @@
+/*
+ * Exception requests in the agent: the control commands users and approvers call
+ * (wardenctl request, requests, approve, deny, blocked), the recent-denials memory fed
+ * by the event log writer, and the expiry sweep of the main loop. The store logic is
+ * rules/requests.c; this file adds who is asking (from SO_PEERCRED only), what the
+ * file is (read by the agent with the caller's file-system rights), the policy
+ * (ExceptionPolicy, AdminGroup), cache flushes and the event log.
+ *
+ * Control commands (newline-delimited JSON, docs/exceptions.md):
+ *   request          {path, reason}                        anyone
+ *   request-status   {id}                                  the requester, or an approver
+ *   requests         {mine, status, after_id, limit}       mine: anyone; all: approvers
+ *   approve          {id, scope, expires, comment, force}  approvers
+ *   deny             {id, reason}                          approvers
+ *   decide           {decisions: [decision...]}            approvers (all or nothing)
+ *   blocked          {}                                    anyone (their own denials)
+ *   audit            {request_id, after_id, limit}         approvers
+ * Approvers: root, members of AdminGroup, members of ExceptionPolicy.ApproverGroup.
+ */
+#ifndef WARD_AGENT_EXCEPTIONS_H
+#define WARD_AGENT_EXCEPTIONS_H
+
+#include "agent/daemon.h"
+#include "agent/eventlog.h"
+
+typedef struct ward_exc ward_exc_t;
+
+ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err);
+void ward_exc_destroy(ward_exc_t *x); /* NULL ok */
+
+/* Event log hook (ward_evlog_set_hook, arg = the ward_exc_t): remembers denials. */
+void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r);
+
+/* Main loop, at each store poll: record the expiries that are due (audit trail and
+ * event log). Cheap when nothing is due: one comparison. */
+void ward_exc_tick(ward_daemon_t *d);
+
+/* Control handlers; ctx is the ward_daemon_t. */
+json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_decide(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
+
+#endif
