@@ -67,6 +67,40 @@ static void test_format_fields(void **state)
 	free(line);
 }
 
+/* The scan step's marks: scan_pending on an exec line; a late verdict's "scan" line. */
+static void test_scan_lines(void **state)
+{
+	ward_evrec_t r;
+	json_t *j;
+	char *line;
+	(void)state;
+
+	fill(&r);
+	r.v.has_rule = false;
+	r.v.reason = WARD_RSN_MODE;
+	r.v.decision = WARD_ALLOW;
+	r.v.scan_pending = true;
+	line = ward_evlog_format(&r);
+	j = json_loads(line, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "kind")), "exec");
+	assert_true(json_is_true(json_object_get(j, "scan_pending")));
+	json_decref(j);
+	free(line);
+
+	r.v.scan_pending = false;
+	r.kind = WARD_EV_SCAN;
+	r.v.decision = WARD_DENY;
+	r.v.reason = WARD_RSN_SCAN;
+	line = ward_evlog_format(&r);
+	j = json_loads(line, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "kind")), "scan");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "scan");
+	assert_null(json_object_get(j, "scan_pending"));
+	assert_true(json_is_null(json_object_get(j, "pid"))); /* no process asked */
+	json_decref(j);
+	free(line);
+}
+
 static void test_bytes_that_are_not_utf8(void **state)
 {
 	ward_evrec_t r;
@@ -152,6 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_fields),
+		cmocka_unit_test(test_scan_lines),
 		cmocka_unit_test(test_bytes_that_are_not_utf8),
 		cmocka_unit_test(test_counters_add_up),
 		cmocka_unit_test(test_procinfo),
