@@ -167,33 +167,39 @@ fi
 # ---------------------------------------------------------------- the checks can fail
 # Each broken copy must be caught by the check that guards it.
 mkdir -p "$T/broken"
-must_fail() { # name, check function, page
+must_fail() { # name, check function, page, what the check must say
 	if "$2" "$3" >"$T/broken/out" 2>&1; then
 		bad "caught: $1 (the check passed a broken page)"
+	elif ! grep -qF -- "$4" "$T/broken/out"; then
+		bad "caught: $1 (failed, but not with '$4':)"
+		sed 's/^/    /' "$T/broken/out"
 	else
-		ok "caught: $1 ($(grep -m1 . "$T/broken/out" | sed 's/^ *//'))"
+		ok "caught: $1 ($(grep -m1 -F -- "$4" "$T/broken/out" | sed 's/^ *//'))"
 	fi
 }
 # an option removed from one verb's subsection only (it still appears elsewhere)
 sed '/^\.SS "wardenctl scan"/,/^\.SS/{/max\\-bytes/d}' "$MAN/wardenctl.8" >"$T/broken/wardenctl.8"
-must_fail "wardenctl.8 without scan --max-bytes" check_wardenctl "$T/broken/wardenctl.8"
+must_fail "wardenctl.8 without scan --max-bytes" check_wardenctl "$T/broken/wardenctl.8" "'wardenctl scan': --max-bytes missing"
 # a verb's subsection heading removed
 sed '/^\.SS "wardenctl blocked"/d' "$MAN/wardenctl.8" >"$T/broken/wardenctl.8"
-must_fail "wardenctl.8 without its 'blocked' subsection" check_wardenctl "$T/broken/wardenctl.8"
+must_fail "wardenctl.8 without its 'blocked' subsection" check_wardenctl "$T/broken/wardenctl.8" \
+	"no subsection 'wardenctl blocked'"
 # a wardend option removed
 sed '/mount\\-marks/d' "$MAN/wardend.8" >"$T/broken/wardend.8"
-must_fail "wardend.8 without --mount-marks" check_wardend "$T/broken/wardend.8"
+must_fail "wardend.8 without --mount-marks" check_wardend "$T/broken/wardend.8" "--mount-marks missing"
 # a configuration key removed
 sed '/MaxExpirySeconds/d' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
-must_fail "warden.conf.5 without MaxExpirySeconds" check_conf "$T/broken/warden.conf.5"
+must_fail "warden.conf.5 without MaxExpirySeconds" check_conf "$T/broken/warden.conf.5" \
+	"key MaxExpirySeconds missing"
 # a broken example profile
 sed 's|<integer>2</integer>|<integer>7</integer>|' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
-must_fail "warden.conf.5 with ClientMode 7 in its example" check_conf "$T/broken/warden.conf.5"
+must_fail "warden.conf.5 with ClientMode 7 in its example" check_conf "$T/broken/warden.conf.5" \
+	"example profile does not validate"
 # roff mistakes: an unknown macro, an unknown escape
 sed 's/^\.SH FILES/.SHH FILES/' "$MAN/wardend.8" >"$T/broken/wardend.8"
-must_fail "wardend.8 with an unknown macro" check_warnings "$T/broken/wardend.8"
+must_fail "wardend.8 with an unknown macro" check_warnings "$T/broken/wardend.8" "SHH"
 sed 's/^Verbose diagnostics\./Verbose \\(zz diagnostics./' "$MAN/wardend.8" >"$T/broken/wardend.8"
-must_fail "wardend.8 with an unknown escape" check_warnings "$T/broken/wardend.8"
+must_fail "wardend.8 with an unknown escape" check_warnings "$T/broken/wardend.8" "zz"
 
 [ $fail -eq 0 ] && echo "manpages: all passed" || echo "manpages: FAILED"
 exit $fail
