@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/control.h"
 #include "agent/exceptions.h"
 #include "agent/version.h"
 #include "agent/yarascan.h"
@@ -345,24 +346,6 @@ static json_t *cmd_rules_changed(void *ctx, const ward_ctl_peer_t *peer, json_t 
 	return json_pack("{s:b}", "rebuilt", changed);
 }
 
-static bool get_str(json_t *req, const char *name, bool required, const char **out, ward_error_t *err)
-{
-	json_t *v = json_object_get(req, name);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
-		return !required;
-	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
 /* rule-add {type, policy, identifier, [comment, custom_msg, custom_url, expires_at]} */
 static json_t *cmd_rule_add(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
@@ -378,9 +361,9 @@ static json_t *cmd_rule_add(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
 		return NULL;
 	}
 	memset(&r, 0, sizeof(r));
-	if (!get_str(req, "type", true, &type, err) || !get_str(req, "policy", true, &policy, err) ||
-	    !get_str(req, "identifier", true, &ident, err) || !get_str(req, "comment", false, &comment, err) ||
-	    !get_str(req, "custom_msg", false, &msg, err) || !get_str(req, "custom_url", false, &url, err))
+	if (!ward_ctl_get_str(req, "type", true, &type, err) || !ward_ctl_get_str(req, "policy", true, &policy, err) ||
+	    !ward_ctl_get_str(req, "identifier", true, &ident, err) || !ward_ctl_get_str(req, "comment", false, &comment, err) ||
+	    !ward_ctl_get_str(req, "custom_msg", false, &msg, err) || !ward_ctl_get_str(req, "custom_url", false, &url, err))
 		return NULL;
 	if (ward_rule_type_parse(type, &r.type, err) != WARD_OK ||
 	    ward_policy_parse(policy, &r.policy, err) != WARD_OK ||
@@ -425,7 +408,7 @@ static json_t *cmd_rule_remove(void *ctx, const ward_ctl_peer_t *peer, json_t *r
 		ward_error_set(err, WARD_E_UNSUPPORTED, "the agent runs without a rule store");
 		return NULL;
 	}
-	if (!get_str(req, "type", true, &type, err) || !get_str(req, "identifier", true, &ident, err) ||
+	if (!ward_ctl_get_str(req, "type", true, &type, err) || !ward_ctl_get_str(req, "identifier", true, &ident, err) ||
 	    ward_rule_type_parse(type, &t, err) != WARD_OK ||
 	    ward_rule_identifier_canon(t, ident, canon, err) != WARD_OK ||
 	    ward_store_remove(d->agent.store, t, canon, WARD_SRC_LOCAL, err) != WARD_OK ||

@@ -408,3 +408,22 @@ void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t 
 				break;
 		}
 }
+
+bool ward_ctl_get_str(json_t *req, const char *name, bool required, const char **out,
+                      ward_error_t *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
+		return !required;
+	}
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}

@@ -82,6 +82,14 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 /* Whether uid/gid (and pid's supplementary groups, from /proc) include admin_gid. */
 bool ward_ctl_peer_is_admin(uid_t uid, gid_t gid, pid_t pid, gid_t admin_gid);
 
+/*
+ * Read the string field name of a request object into *out (borrowed from req; NULL when
+ * absent or null). A missing required field, a non-string or a string with a NUL byte
+ * fills err and returns false.
+ */
+bool ward_ctl_get_str(json_t *req, const char *name, bool required, const char **out,
+                      ward_error_t *err);
+
 /* A failure reply line for err (malloc'd). */
 char *ward_ctl_error_reply(ward_err_t code, const char *msg);
 

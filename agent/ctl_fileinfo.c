@@ -85,7 +85,7 @@ static json_t *slice_json(const ward_slice_t *s)
 static json_t *agent_scan(const char *path)
 {
 	struct stat st;
-	json_t *req, *reply = NULL;
+	json_t *req;
 	ward_error_t err = { 0 };
 
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -94,17 +94,7 @@ static json_t *agent_scan(const char *path)
 	                "dev", (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino,
 	                "ctime_sec", (json_int_t)st.st_ctim.tv_sec,
 	                "ctime_nsec", (json_int_t)st.st_ctim.tv_nsec, "size", (json_int_t)st.st_size);
-	if (req == NULL)
-		return NULL;
-	if (ward_ctl_client_request(ward_ctl_client_socket(NULL), req, 2000, &reply, &err) != WARD_OK ||
-	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
-		json_decref(req);
-		json_decref(reply);
-		return NULL;
-	}
-	json_decref(req);
-	json_object_del(reply, "ok");
-	return reply;
+	return ward_ctl_client_call(ward_ctl_client_socket(NULL), req, 2000, &err);
 }
 
 static void print_agent_scan(const json_t *a)

@@ -288,17 +288,12 @@ static int cmd_show_agent(const char *sock, bool json)
 	size_t i;
 
 	sock = ward_ctl_client_socket(sock);
-	if (ward_ctl_client_request(sock, req, 5000, &reply, &err) != WARD_OK ||
-	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
-		json_decref(req);
-		json_decref(reply);
+	if ((reply = ward_ctl_client_call(sock, req, 5000, &err)) == NULL) {
 		if (json)
 			printf("{\"ok\":false,\"error\":\"%s\"}\n", ward_strerror(err.code));
 		fprintf(stderr, "wardenctl profile show --agent: %s\n", err.msg);
 		return CTL_EXIT_FAIL;
 	}
-	json_decref(req);
-	json_object_del(reply, "ok");
 	if (json) {
 		print_json(reply);
 		json_decref(reply);

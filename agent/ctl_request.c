@@ -82,15 +82,10 @@ static json_t *call(const char *sock, json_t *req, bool json, int *rc)
 		*rc = fail(json, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (ward_ctl_client_request(ward_ctl_client_socket(sock), req, TIMEOUT_MS, &reply, &err) != WARD_OK ||
-	    ward_ctl_client_failed(reply, &err) != WARD_OK) {
-		json_decref(req);
-		json_decref(reply);
+	if ((reply = ward_ctl_client_call(ward_ctl_client_socket(sock), req, TIMEOUT_MS, &err)) == NULL) {
 		*rc = fail(json, err.code, "%s", err.msg);
 		return NULL;
 	}
-	json_decref(req);
-	json_object_del(reply, "ok");
 	*rc = CTL_EXIT_OK;
 	return reply;
 }

@@ -147,3 +147,22 @@ ward_err_t ward_ctl_client_failed(const json_t *reply, ward_error_t *err)
 			c = (ward_err_t)i;
 	return ward_error_set(err, c == WARD_OK ? WARD_E_INVAL : c, "%s", msg ? msg : "the agent refused");
 }
+
+json_t *ward_ctl_client_call(const char *sock, json_t *req, int timeout_ms, ward_error_t *err)
+{
+	json_t *reply = NULL;
+
+	if (req == NULL) {
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (ward_ctl_client_request(sock, req, timeout_ms, &reply, err) != WARD_OK ||
+	    ward_ctl_client_failed(reply, err) != WARD_OK) {
+		json_decref(req);
+		json_decref(reply);
+		return NULL;
+	}
+	json_decref(req);
+	json_object_del(reply, "ok");
+	return reply;
+}

@@ -25,6 +25,13 @@ const char *ward_ctl_client_socket(const char *path);
 ward_err_t ward_ctl_client_request(const char *sock, const json_t *req, int timeout_ms,
                                    json_t **reply, ward_error_t *err);
 
+/*
+ * One round trip for a wardenctl verb: send req (consumed: the call json_decref's it),
+ * and return the agent's reply object without its "ok" member, or NULL with err filled
+ * (no agent, timeout, malformed reply, or the agent's own refusal).
+ */
+json_t *ward_ctl_client_call(const char *sock, json_t *req, int timeout_ms, ward_error_t *err);
+
 /* If reply says "ok": false, fill err from its "error"/"code" and return the code
  * (WARD_E_PERM for a refused privilege, ...); WARD_OK otherwise. */
 ward_err_t ward_ctl_client_failed(const json_t *reply, ward_error_t *err);

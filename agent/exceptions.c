@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/control.h"
 #include "agent/denials.h"
 #include "agent/log.h"
 #include "agent/trust.h"
@@ -132,25 +133,6 @@ static void policy_of(const ward_daemon_t *d, ward_req_policy_t *pol)
 	pol->allowed_scopes = d->cfg.exception_policy.allowed_scopes;
 	pol->max_expiry_s = d->cfg.exception_policy.max_expiry_s ? d->cfg.exception_policy.max_expiry_s
 	                                                         : 30u * 86400;
-}
-
-static bool get_str(json_t *req, const char *name, bool required, const char **out,
-                    ward_error_t *err)
-{
-	json_t *v = json_object_get(req, name);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			ward_error_set(err, WARD_E_INVAL, "%s: missing", name);
-		return !required;
-	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		ward_error_set(err, WARD_E_INVAL, "%s: expected a string", name);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
 }
 
 static bool get_int(json_t *req, const char *name, bool required, int64_t min, int64_t max,
@@ -370,7 +352,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 		               "ExceptionPolicy.Enabled; ask your administrator");
 		return NULL;
 	}
-	if (!get_str(req, "path", true, &path, err) || !get_str(req, "reason", true, &reason, err))
+	if (!ward_ctl_get_str(req, "path", true, &path, err) || !ward_ctl_get_str(req, "reason", true, &reason, err))
 		return NULL;
 	if (path[0] != '/' || strlen(path) >= PATH_MAX) {
 		ward_error_set(err, WARD_E_INVAL, "path: must be absolute and shorter than %d bytes",
@@ -534,7 +516,7 @@ json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 	bool mine;
 
 	if (ready(d, err) == NULL || !get_bool(req, "mine", &mine, err) ||
-	    !get_str(req, "status", false, &status, err) ||
+	    !ward_ctl_get_str(req, "status", false, &status, err) ||
 	    !get_int(req, "after_id", false, 0, INT64_MAX, &after, err) ||
 	    !get_int(req, "limit", false, 1, WARD_REQUESTS_PAGE, &limit, err))
 		return NULL;
@@ -641,8 +623,8 @@ json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 
 	if (ready(d, err) == NULL || !need_approver(d, peer, "approving a request", err) ||
 	    !get_int(req, "id", true, 1, INT64_MAX, &dec.id, err) ||
-	    !get_str(req, "scope", false, &scope, err) || !get_str(req, "expires", false, &expires, err) ||
-	    !get_str(req, "comment", false, &comment, err) || !get_bool(req, "force", &dec.force, err))
+	    !ward_ctl_get_str(req, "scope", false, &scope, err) || !ward_ctl_get_str(req, "expires", false, &expires, err) ||
+	    !ward_ctl_get_str(req, "comment", false, &comment, err) || !get_bool(req, "force", &dec.force, err))
 		return NULL;
 	if (scope != NULL) {
 		if (ward_req_scope_parse(scope, &dec.scope, err) != WARD_OK)
@@ -671,7 +653,7 @@ json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	if (ready(d, err) == NULL || !need_approver(d, peer, "denying a request", err) ||
 	    !get_int(req, "id", true, 1, INT64_MAX, &dec.id, err) ||
-	    !get_str(req, "reason", true, &dec.text, err))
+	    !ward_ctl_get_str(req, "reason", true, &dec.text, err))
 		return NULL;
 	if (apply(d, peer, &dec, 1, &out, err) != WARD_OK || load_one(d, dec.id, -1, &one, err) != WARD_OK)
 		return NULL;
