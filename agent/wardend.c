@@ -75,13 +75,17 @@ static void usage(FILE *out)
 	"any source is invalid nothing changes, the errors are logged (file:line) and shown\n"
 	"by 'wardenctl status', and the last good configuration stays in force. Files and\n"
 	"the directory must be owned by root and not writable by group or others.\n"
+	"Every good load is saved as the last good configuration (last-good-config.json\n"
+	"in the directory of --db); if the sources do not load at start, the agent logs\n"
+	"the errors and runs on it (--mode still applies) until a reload succeeds, and\n"
+	"exits 2 only when there is none.\n"
 	"\n"
 	"Signals: TERM/INT stop (pending execs are allowed by the kernel when the agent's\n"
 	"fanotify group closes), HUP reopens the event log and reloads the configuration\n"
 	"and the YARA rules (rebuilt only if a rule file changed; a set that does not\n"
 	"compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
-	"configuration error.\n", WARD_MAX_WORKERS);
+	"configuration error (invalid sources at start and no last good configuration).\n", WARD_MAX_WORKERS);
 }
 
 static bool copy_path(char *dst, size_t cap, const char *src, const char *what)
