@@ -285,6 +285,26 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	(void)peer;
 	(void)req;
+	if (d->confset == NULL && d->watch != NULL && ward_profwatch_in_fallback(d->watch)) {
+		/* the last good configuration: no sources, no StaticRules (those in force
+		 * are the store's managed rules, see rule-list) */
+		json_t *c = ward_config_to_json(&d->cfg), *origin = json_object(), *v;
+		const char *k;
+		if (c == NULL || origin == NULL ||
+		    (o = json_pack("{s:o, s:o, s:[], s:[]}", "config", c, "origin", origin, "sources",
+		                   "warnings")) == NULL) {
+			ward_error_set(err, WARD_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		json_object_set_new(c, "StaticRules", json_array());
+		json_object_foreach(c, k, v)
+			json_object_set_new(origin, k, json_sprintf("last good configuration %s", d->lastgood_path));
+		if (d->mode_override)
+			json_object_set_new(origin, "ClientMode", json_string("wardend --mode"));
+		json_object_set_new(o, "static_rules", json_pack("{s:i, s:i}", "total", 0, "shown", 0));
+		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
+		return o;
+	}
 	if (d->confset == NULL) {
 		ward_error_set(err, WARD_E_NOTFOUND, "no configuration has been loaded");
 		return NULL;

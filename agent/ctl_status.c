@@ -23,7 +23,9 @@ static void usage(FILE *out)
 	        "\n"
 	        "Show the running agent's state: mode, uptime, the configuration in force (its\n"
 	        "sources, when it was loaded, and the error of the last reload if it failed: the\n"
-	        "previous configuration then stays in force), rule counts, the user-space and\n"
+	        "previous configuration then stays in force; and whether the agent runs on the\n"
+	        "last good configuration because its sources did not load at start: then\n"
+	        "configuration.fallback is true, with fallback_saved_at), rule counts, the user-space and\n"
 	        "kernel verdict caches (size, hit rate), decisions by verdict and reason, queue\n"
 	        "depth, deadline misses and decision latency (p50/p99/max, microseconds), and\n"
 	        "YARA scanning: the rule set (count, generation, the last reload error), scans\n"
@@ -130,6 +132,9 @@ static void print_configuration(const json_t *c)
 	    json_is_true(json_object_get(c, "watching")) ? " (watched)" : " (not watched)");
 	if (json_is_string(json_object_get(c, "watch_error")))
 		row("Watch error", "%s", str(c, "watch_error", NULL));
+	if (json_is_true(json_object_get(c, "fallback")))
+		row("IN FORCE", "the LAST GOOD CONFIGURATION of %s (%s): the sources do not load; sources it came from:",
+		    str(c, "fallback_saved_at", NULL), str(c, "fallback_file", NULL));
 	if (json_array_size(json_object_get(c, "sources")) == 0)
 		row("Sources", "none (embedded defaults)");
 	json_array_foreach(json_object_get(c, "sources"), i, v) {
@@ -148,8 +153,9 @@ static void print_configuration(const json_t *c)
 		row("Last reload", "ok");
 		return;
 	}
-	row("Last reload", "FAILED at %s (%s): the configuration above stays in force",
-	    str(e, "at", NULL), str(e, "trigger", NULL));
+	row("Last reload", "FAILED at %s (%s): the %s stays in force", str(e, "at", NULL),
+	    str(e, "trigger", NULL), json_is_true(json_object_get(c, "fallback")) ?
+	    "last good configuration" : "configuration above");
 	json_array_foreach(json_object_get(e, "errors"), i, v)
 		row(i ? "" : "Errors", "%s", str(v, "text", NULL));
 	if (json_array_size(json_object_get(e, "errors")) == 0)

@@ -5,8 +5,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
@@ -61,6 +63,8 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_
 		if (d->agent.store != NULL && d->confset != NULL &&
 		    ward_confset_sync_rules(d->confset, d->agent.store, NULL, &e2) != WARD_OK)
 			log_warnx("reload: cannot restore the managed rules: %s", e2.msg);
+		if (d->agent.store != NULL && d->confset == NULL)
+			log_warnx("reload: the managed rules are those of the new sources now (the last good configuration has no StaticRules to restore)");
 		log_warnx("reload (%s): %s; keeping the configuration in force", trigger, err->msg);
 		goto fail;
 	}
@@ -73,9 +77,13 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_
 	if (d->ctl)
 		ward_ctl_set_admin_gid(d->ctl, ward_daemon_admin_gid(&cfg));
 	d->reloads++;
-	if (d->watch)
+	if (d->watch) {
+		if (ward_profwatch_in_fallback(d->watch))
+			log_info("configuration sources load again: the last good configuration is no longer in force");
 		ward_profwatch_loaded(d->watch, cs, trigger);
+	}
 	ward_daemon_log_config(d, trigger);
+	ward_daemon_save_last_good(d, trigger);
 	json_decref(diags);
 	return WARD_OK;
 fail:
@@ -89,9 +97,29 @@ fail:
 	return rc;
 }
 
+void ward_daemon_save_last_good(const ward_daemon_t *d, const char *trigger)
+{
+	ward_error_t err = { 0 };
+
+	if (d->lastgood_path[0] == '\0' || d->confset == NULL)
+		return;
+	if (ward_lastgood_save(d->lastgood_path, d->confset, trigger, (int64_t)time(NULL), &err) != WARD_OK)
+		log_warnx("last good configuration not saved (a start with broken sources would fail): %s",
+		          err.msg);
+	else
+		log_debug("last good configuration saved to %s", d->lastgood_path);
+}
+
 void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger)
 {
-	json_t *full = ward_confset_to_json(d->confset), *v;
+	json_t *full, *v;
+
+	if (d->confset == NULL) {
+		log_info("configuration (%s): %s, the last good configuration (%s)", trigger,
+		         ward_mode_name(d->cfg.mode), d->lastgood_path);
+		return;
+	}
+	full = ward_confset_to_json(d->confset);
 	size_t nrules, nsrc = json_array_size(json_object_get(full, "sources"));
 	size_t nwarn = json_array_size(ward_confset_warnings(d->confset)), i;
 

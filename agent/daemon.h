@@ -25,6 +25,7 @@ typedef struct ward_daemon {
 	char db_path[PATH_MAX];
 	char socket_path[PATH_MAX];
 	char event_log_path[PATH_MAX];
+	char lastgood_path[PATH_MAX]; /* agent/lastgood.h: next to db_path; "" = not kept */
 	struct ward_exc *exc;         /* exception requests (agent/exceptions.c); NULL: none */
 	bool kernel_cache;
 	ward_ctl_server_t *ctl;
@@ -39,6 +40,7 @@ typedef struct ward_daemon {
  * --mode override. On success *cs is the new confset (the caller owns it) and *cfg its
  * configuration with the override applied. On error nothing is returned, err holds the
  * first error ("file:line: Key: message") and diags (NULL ok) every diagnostic.
+ * d->confset is NULL while the agent runs on the last good configuration (wardend.c).
  */
 ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, ward_config_t *cfg,
                                    json_t *diags, ward_error_t *err);
@@ -51,6 +53,12 @@ ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, 
  * file:line and the failure is recorded for status.
  */
 ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_t *err);
+
+/*
+ * After a successful load: write the confset in force as the last good configuration
+ * (agent/lastgood.h). A failure is logged, never fatal.
+ */
+void ward_daemon_save_last_good(const ward_daemon_t *d, const char *trigger);
 
 /* Log the configuration in force in one line (mode, sources, managed rules, warnings),
  * then each warning. */

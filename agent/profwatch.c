@@ -50,6 +50,10 @@ struct ward_profwatch {
 	int64_t err_at;
 	char err_trigger[32];
 	json_t *err_diags;       /* the error diagnostics of the failed attempt */
+	bool fallback;           /* in force: the last good configuration, not the sources */
+	int64_t fallback_saved_at;
+	char fallback_file[PATH_MAX];
+	json_t *fallback_sources;
 };
 
 /* Same test as the loader's (profiles/config.c): what it would read. */
@@ -167,6 +171,7 @@ void ward_profwatch_destroy(ward_profwatch_t *pw)
 	if (pw->fd >= 0)
 		close(pw->fd);
 	json_decref(pw->err_diags);
+	json_decref(pw->fallback_sources);
 	free(pw);
 }
 
@@ -286,6 +291,29 @@ void ward_profwatch_loaded(ward_profwatch_t *pw, const ward_confset_t *cs, const
 	pw->in_error = false;
 	json_decref(pw->err_diags);
 	pw->err_diags = NULL;
+	pw->fallback = false;
+	json_decref(pw->fallback_sources);
+	pw->fallback_sources = NULL;
+}
+
+void ward_profwatch_fallback(ward_profwatch_t *pw, const char *file, int64_t saved_at,
+                             const json_t *sources, const ward_error_t *err, const json_t *diags)
+{
+	ward_profwatch_failed(pw, err, diags, "start");
+	pw->cs = NULL;
+	pw->loaded_at = pw->last_attempt;
+	snprintf(pw->loaded_trigger, sizeof(pw->loaded_trigger), "last good configuration");
+	pw->loads++;
+	pw->fallback = true;
+	pw->fallback_saved_at = saved_at;
+	snprintf(pw->fallback_file, sizeof(pw->fallback_file), "%s", file);
+	json_decref(pw->fallback_sources);
+	pw->fallback_sources = sources ? json_deep_copy(sources) : NULL;
+}
+
+bool ward_profwatch_in_fallback(const ward_profwatch_t *pw)
+{
+	return pw->fallback;
 }
 
 void ward_profwatch_failed(ward_profwatch_t *pw, const ward_error_t *err, const json_t *diags,
@@ -345,7 +373,13 @@ json_t *ward_profwatch_status(const ward_profwatch_t *pw)
 	json_object_set_new(o, "watching", json_boolean(pw->fd >= 0 &&
 	                    (pw->conf.wd >= 0 || pw->pdir.wd >= 0 || pw->parent.wd >= 0)));
 	json_object_set_new(o, "watch_error", pw->watch_error[0] ? json_string(pw->watch_error) : json_null());
-	json_object_set_new(o, "sources", full ? json_incref(json_object_get(full, "sources")) : json_array());
+	if (pw->fallback && pw->fallback_sources)
+		json_object_set_new(o, "sources", json_incref(pw->fallback_sources));
+	else
+		json_object_set_new(o, "sources", full ? json_incref(json_object_get(full, "sources")) : json_array());
+	json_object_set_new(o, "fallback", json_boolean(pw->fallback));
+	json_object_set_new(o, "fallback_saved_at", pw->fallback ? iso_time(pw->fallback_saved_at) : json_null());
+	json_object_set_new(o, "fallback_file", pw->fallback ? json_string(pw->fallback_file) : json_null());
 	json_array_foreach(full ? json_object_get(full, "warnings") : NULL, i, w)
 		json_array_append_new(warnings, json_string(ward_diag_text(w)));
 	json_object_set_new(o, "warnings", warnings);

@@ -82,12 +82,27 @@ void ward_profwatch_loaded(ward_profwatch_t *pw, const ward_confset_t *cs, const
 void ward_profwatch_failed(ward_profwatch_t *pw, const ward_error_t *err, const json_t *diags,
                            const char *trigger);
 
+/*
+ * Record a start from the last good configuration (agent/lastgood.h) because the
+ * sources did not load: file is the snapshot, saved_at when it was written, sources
+ * (borrowed, NULL ok) the sources it came from then; err and diags as for
+ * ward_profwatch_failed. The fallback stays marked, across failed reloads, until a load
+ * of the sources succeeds (ward_profwatch_loaded).
+ */
+void ward_profwatch_fallback(ward_profwatch_t *pw, const char *file, int64_t saved_at,
+                             const json_t *sources, const ward_error_t *err, const json_t *diags);
+
+/* Whether the configuration in force is the last good one (the sources never loaded). */
+bool ward_profwatch_in_fallback(const ward_profwatch_t *pw);
+
 /* Whether the last attempt failed (its error is still shown). */
 bool ward_profwatch_in_error(const ward_profwatch_t *pw);
 
 /*
  * The record as JSON (a new reference), the "configuration" object of the status reply:
  *   {"config_file", "profiles_dir", "watching", "watch_error", "sources": [...],
+ *    "fallback": bool, "fallback_saved_at", "fallback_file" (null unless fallback; the
+ *    sources are then those of the last good configuration, as they were),
  *    "loaded_at", "loaded_trigger", "last_attempt", "reloads", "failures",
  *    "warnings": [text...], "last_error": null | {"message", "at", "trigger",
  *    "errors": [diag...]}}

@@ -18,10 +18,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/daemon.h"
 #include "agent/exceptions.h"
+#include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/version.h"
 #include "profiles/diag.h"
@@ -73,13 +75,17 @@ static void usage(FILE *out)
 	"any source is invalid nothing changes, the errors are logged (file:line) and shown\n"
 	"by 'wardenctl status', and the last good configuration stays in force. Files and\n"
 	"the directory must be owned by root and not writable by group or others.\n"
+	"Every good load is saved as the last good configuration (last-good-config.json\n"
+	"in the directory of --db); if the sources do not load at start, the agent logs\n"
+	"the errors and runs on it (--mode still applies) until a reload succeeds, and\n"
+	"exits 2 only when there is none.\n"
 	"\n"
 	"Signals: TERM/INT stop (pending execs are allowed by the kernel when the agent's\n"
 	"fanotify group closes), HUP reopens the event log and reloads the configuration\n"
 	"and the YARA rules (rebuilt only if a rule file changed; a set that does not\n"
 	"compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
-	"configuration error.\n", WARD_MAX_WORKERS);
+	"configuration error (invalid sources at start and no last good configuration).\n", WARD_MAX_WORKERS);
 }
 
 static bool copy_path(char *dst, size_t cap, const char *src, const char *what)
@@ -105,6 +111,16 @@ static void mkdir_parent(const char *path, mode_t mode)
 	*slash = '\0';
 	if (mkdir(dir, mode) != 0 && errno != EEXIST)
 		log_warn("mkdir %s", dir);
+}
+
+static const char *iso_time(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, cap, "?");
+	return buf;
 }
 
 /* Tell systemd (Type=notify) we are ready, if it asked. */
@@ -201,6 +217,11 @@ int main(int argc, char **argv)
 	json_t *diags;
 	ward_error_t err = { 0 };
 	ward_snapshot_t *snap = NULL;
+	bool fallback = false;           /* the sources did not load: the last good configuration */
+	int64_t fallback_at = 0;
+	json_t *fallback_sources = NULL, *fallback_diags = NULL;
+	ward_error_t fallback_err = { 0 };
+	char when[32];
 	int c;
 
 	d.kernel_cache = true;
@@ -294,21 +315,44 @@ int main(int argc, char **argv)
 			fatalx("%s", err.msg);
 		log_warnx("configuration changes will not be seen (reload with SIGHUP): %s", err.msg);
 	}
+	if (!ward_lastgood_path(d.db_path, d.lastgood_path, sizeof(d.lastgood_path)))
+		d.lastgood_path[0] = '\0';
 	diags = json_array();
 	if (ward_daemon_load_config(&d, &d.confset, &d.cfg, diags, &err) != WARD_OK) {
+		ward_error_t lerr = { 0 };
 		size_t i;
 		json_t *dg;
 		json_array_foreach(diags, i, dg) {
 			const char *sev = json_string_value(json_object_get(dg, "severity"));
 			if (sev != NULL && strcmp(sev, "error") == 0)
-				fprintf(stderr, "wardend: %s\n", ward_diag_text(dg));
+				log_warnx("configuration: %s", ward_diag_text(dg));
 		}
-		fprintf(stderr, "wardend: invalid configuration: %s\n", err.msg);
+		log_warnx("invalid configuration: %s", err.msg);
+		/*
+		 * Start from the last good configuration, if there is one we can trust: the
+		 * machine keeps enforcing what it enforced (a LOCKDOWN fleet stays LOCKDOWN)
+		 * instead of having no agent. Without one, refuse: the embedded defaults
+		 * (MONITOR) would silently weaken a LOCKDOWN machine.
+		 */
+		if (d.lastgood_path[0] == '\0' ||
+		    ward_lastgood_load(d.lastgood_path, &d.cfg, &fallback_at, &fallback_sources, &lerr) != WARD_OK) {
+			log_warnx("no usable last good configuration (%s): not starting",
+			          d.lastgood_path[0] ? lerr.msg : "no path");
+			json_decref(diags);
+			ward_profwatch_destroy(d.watch);
+			return 2;
+		}
+		if (d.mode_override)
+			d.cfg.mode = (ward_mode_t)d.mode_override;
+		fallback = true;
+		fallback_err = err;
+		fallback_diags = diags;
+		log_warnx("RUNNING ON THE LAST GOOD CONFIGURATION of %s (%s, %s): the sources above do "
+		          "not load; fix them and the agent reloads them", iso_time(fallback_at, when, sizeof(when)),
+		          d.lastgood_path, ward_mode_name(d.cfg.mode));
+	} else {
 		json_decref(diags);
-		ward_profwatch_destroy(d.watch);
-		return 2;
 	}
-	json_decref(diags);
 	if (!copy_path(d.event_log_path, sizeof(d.event_log_path),
 	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
 		return 2;
@@ -328,7 +372,9 @@ int main(int argc, char **argv)
 	mkdir_parent(d.db_path, 0700);
 	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &a->store, &err) != WARD_OK)
 		fatalx("rule store: %s", err.msg);
-	if (ward_confset_sync_rules(d.confset, a->store, NULL, &err) != WARD_OK)
+	/* On the last good configuration the managed rules stay as the last sync left them
+	 * (a sync needs the sources' StaticRules; without them it would drop every one). */
+	if (!fallback && ward_confset_sync_rules(d.confset, a->store, NULL, &err) != WARD_OK)
 		fatalx("StaticRules: %s", err.msg);
 	if (ward_snapshot_build(&d.cfg, a->store, &snap, &err) != WARD_OK)
 		fatalx("rules: %s", err.msg);
@@ -367,8 +413,16 @@ int main(int argc, char **argv)
 		fatalx("%s", err.msg);
 
 	ward_agent_init(a, snap);
-	ward_profwatch_loaded(d.watch, d.confset, "start");
+	if (fallback) {
+		ward_profwatch_fallback(d.watch, d.lastgood_path, fallback_at, fallback_sources,
+		                        &fallback_err, fallback_diags);
+		json_decref(fallback_sources);
+		json_decref(fallback_diags);
+	} else {
+		ward_profwatch_loaded(d.watch, d.confset, "start");
+	}
 	ward_daemon_log_config(&d, "start");
+	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_agent_watch_writes(a);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
 	if (ward_agent_start(a, &err) != WARD_OK)

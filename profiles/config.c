@@ -331,6 +331,10 @@ static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned 
 	char tmp[WARD_MAX_PATH_REGEX + 1];
 	regex_t re;
 
+	if (json_is_null(v)) {
+		out[0] = '\0'; /* unset: how ward_config_to_json writes "" */
+		return 0;
+	}
 	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
 		return -1;
 	if (tmp[0] != '\0') {
@@ -1403,6 +1407,9 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	json_object_set_new(o, "ExceptionPolicy", e);
 	json_object_set_new(o, "ProfileTrustAnchors", paths_json(cfg->trust_anchors, cfg->ntrust_anchors));
 	json_object_set_new(o, "RequireSignedProfiles", json_boolean(cfg->require_signed_profiles));
+	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
+	if (cfg->file_access_policy_set)
+		json_object_set_new(o, "FileAccessPolicy", json_object());
 	return o;
 }
 

@@ -78,7 +78,12 @@ const char *ward_mode_name(ward_mode_t m); /* "MONITOR" / "LOCKDOWN" */
  */
 ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_error_t *err);
 
-/* cfg as a JSON object with the profile key names (a new reference). */
+/*
+ * cfg as a JSON object with the profile key names (a new reference). It round-trips:
+ * ward_config_apply of it onto ward_config_defaults gives cfg back (an unset path regex
+ * is null, which apply reads as unset; FileAccessPolicy, when set, is an empty
+ * dictionary: ward_config_t does not hold its content).
+ */
 json_t *ward_config_to_json(const ward_config_t *cfg);
 
 /* ---------------------------------------------------------------- loaded sources */

@@ -196,13 +196,18 @@ w_log "RequireSignedProfiles: unsigned profile refused, signed example enforced 
 w_stop_agent
 [ "$W_AGENT_STATUS" = 0 ] || w_fail "wardend exit status $W_AGENT_STATUS"
 
-# --- an invalid configuration at start is a configuration error (exit 2), named
+# --- an invalid configuration at start, with no last good configuration to fall back
+# on (a store directory that never had a load: agent_lastgood.sh covers the one that
+# had), is a configuration error (exit 2), named
+[ -s "$W_WORK/last-good-config.json" ] || w_fail "no last good configuration next to the store"
+mkdir -m 0700 "$W_WORK/fresh"
 cp "$REPO/tests/fixtures/profiles/bad/malformed.mobileconfig" "$P/50-bad.mobileconfig"
 printf '{}\n' >"$CONF"
 rc=0
-timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --watch "$W_MNT" --db "$W_WORK/fresh/rules.db" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" --profiles-dir "$P" --config "$CONF" 2>"$W_WORK/start.err" || rc=$?
 [ "$rc" = 2 ] || w_fail "wardend with a broken profile at start: exit $rc"
 grep -q "$P/50-bad.mobileconfig:12: " "$W_WORK/start.err" || w_fail "start error does not name file:line: $(cat "$W_WORK/start.err")"
+grep -q "no usable last good configuration" "$W_WORK/start.err" || w_fail "start error does not say why: $(cat "$W_WORK/start.err")"
 w_log "a broken profile at start: exit 2 naming file:line: ok"
 echo ok

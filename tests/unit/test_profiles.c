@@ -519,6 +519,90 @@ static void test_apply_every_key(void **state)
 	json_decref(d);
 }
 
+/* Every field of two configurations, compared one by one (bytes after a string's NUL
+ * may differ). */
+static void assert_config_equal(const ward_config_t *a, const ward_config_t *b)
+{
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->fail_closed, b->fail_closed);
+	assert_int_equal(a->decision_budget_ms, b->decision_budget_ms);
+	assert_int_equal(a->ntrusted_paths, b->ntrusted_paths);
+	for (unsigned i = 0; i < a->ntrusted_paths; i++)
+		assert_string_equal(a->trusted_paths[i], b->trusted_paths[i]);
+	assert_string_equal(a->event_log_path, b->event_log_path);
+	assert_int_equal(a->event_log_allows, b->event_log_allows);
+	assert_string_equal(a->admin_group, b->admin_group);
+	assert_int_equal(a->scan_budget_ms, b->scan_budget_ms);
+	assert_int_equal(a->scan_max_bytes, b->scan_max_bytes);
+	assert_string_equal(a->allowed_path_regex, b->allowed_path_regex);
+	assert_string_equal(a->blocked_path_regex, b->blocked_path_regex);
+	assert_int_equal(a->nyara_rules_paths, b->nyara_rules_paths);
+	for (unsigned i = 0; i < a->nyara_rules_paths; i++)
+		assert_string_equal(a->yara_rules_paths[i], b->yara_rules_paths[i]);
+	assert_int_equal(a->exception_policy.enabled, b->exception_policy.enabled);
+	assert_string_equal(a->exception_policy.approver_group, b->exception_policy.approver_group);
+	assert_int_equal(a->exception_policy.allowed_scopes, b->exception_policy.allowed_scopes);
+	assert_int_equal(a->exception_policy.max_expiry_s, b->exception_policy.max_expiry_s);
+	assert_int_equal(a->file_access_policy_set, b->file_access_policy_set);
+	assert_int_equal(a->require_signed_profiles, b->require_signed_profiles);
+	assert_int_equal(a->ntrust_anchors, b->ntrust_anchors);
+	for (unsigned i = 0; i < a->ntrust_anchors; i++)
+		assert_string_equal(a->trust_anchors[i], b->trust_anchors[i]);
+}
+
+/* wardend's last good configuration is ward_config_to_json, read back with
+ * ward_config_apply onto the defaults: that must give the same configuration, for every
+ * key set (none at its default) and for the defaults themselves (unset regexes). */
+static void test_to_json_round_trips(void **state)
+{
+	const char *js =
+		"{\"ClientMode\": \"LOCKDOWN\", \"FailClosed\": true, \"DecisionBudgetMs\": 2000,"
+		" \"TrustedPaths\": [\"/usr\", \"/opt/site/bin\"], \"AllowedPathRegex\": \"^/opt/ok/\","
+		" \"BlockedPathRegex\": \"/tmp/\", \"YaraRulesPaths\": [\"/etc/y.yar\", \"/srv/y/*.yar\"],"
+		" \"ScanBudgetMs\": 300, \"ScanMaxBytes\": 1000, \"EventLogPath\": \"/var/log/e.jsonl\","
+		" \"EventLogAllows\": true, \"AdminGroup\": \"sec-ops\","
+		" \"ExceptionPolicy\": {\"Enabled\": false, \"ApproverGroup\": \"leads\","
+		"   \"AllowedScopes\": [\"TEAMID\", \"cdhash\", \"CERTIFICATE\"], \"MaxExpirySeconds\": 3600},"
+		" \"FileAccessPolicy\": {\"Version\": \"1\"},"
+		" \"ProfileTrustAnchors\": [\"/etc/warden/ca.pem\", \"/etc/warden/ca2.pem\"],"
+		" \"RequireSignedProfiles\": true}";
+	ward_error_t e = { 0 };
+	ward_config_t defaults, cfg, back;
+	json_error_t je;
+	json_t *d = json_loads(js, 0, &je), *j, *j2;
+
+	(void)state;
+	assert_non_null(d);
+	ward_config_defaults(&defaults);
+	cfg = defaults;
+	assert_int_equal(ward_config_apply(&cfg, d, &e), WARD_OK);
+	/* every field differs from its default, so a key the round trip drops is seen */
+	assert_int_not_equal(cfg.mode, defaults.mode);
+	assert_int_not_equal(cfg.ntrusted_paths, defaults.ntrusted_paths);
+	assert_int_not_equal(cfg.nyara_rules_paths, defaults.nyara_rules_paths);
+	assert_int_not_equal(cfg.ntrust_anchors, defaults.ntrust_anchors);
+	assert_int_not_equal(cfg.exception_policy.allowed_scopes, defaults.exception_policy.allowed_scopes);
+	assert_true(cfg.file_access_policy_set);
+	assert_non_null(j = ward_config_to_json(&cfg));
+	ward_config_defaults(&back);
+	assert_int_equal(ward_config_apply(&back, j, &e), WARD_OK);
+	assert_config_equal(&cfg, &back);
+	assert_non_null(j2 = ward_config_to_json(&back));
+	assert_true(json_equal(j, j2));
+	json_decref(j);
+	json_decref(j2);
+
+	/* the defaults: null regexes, empty AdminGroup and ApproverGroup, no anchors */
+	assert_non_null(j = ward_config_to_json(&defaults));
+	assert_true(json_is_null(json_object_get(j, "AllowedPathRegex")));
+	back = cfg; /* onto a configuration that has them set: each key must reset it */
+	assert_int_equal(ward_config_apply(&back, j, &e), WARD_OK);
+	back.file_access_policy_set = false; /* the one key an absent entry cannot unset */
+	assert_config_equal(&defaults, &back);
+	json_decref(j);
+	json_decref(d);
+}
+
 static void test_load_json_file_names_file(void **state)
 {
 	char path[PATH_MAX];
@@ -738,6 +822,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signed_profiles, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_apply_leaves_cfg_unchanged_on_error),
 		cmocka_unit_test(test_apply_every_key),
+		cmocka_unit_test(test_to_json_round_trips),
 		cmocka_unit_test_setup_teardown(test_load_json_file_names_file, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_regex_is_anchored_posix),
 		cmocka_unit_test_setup_teardown(test_strict_permissions, setup_tmp, teardown_tmp),
