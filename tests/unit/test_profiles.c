@@ -24,14 +24,6 @@
 
 static char tmpdir[64];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int setup_tmp(void **state)
 {
 	(void)state;
@@ -45,7 +37,7 @@ static int setup_tmp(void **state)
 static int teardown_tmp(void **state)
 {
 	(void)state;
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 	return 0;
 }
 

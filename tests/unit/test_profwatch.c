@@ -44,14 +44,6 @@ static const char *in(const char *dir, const char *name)
 	return path[k];
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -69,7 +61,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(f->base);
 	free(f);
 	return 0;
 }
@@ -212,7 +204,7 @@ static void test_directory_follows(void **state)
 	assert_true(scheduled(pw, 7800));
 
 	/* removed, then made again */
-	assert_int_equal(nftw(f->pdir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(tu_rmtree(f->pdir), 0);
 	assert_true(scheduled(pw, 8000));
 	assert_int_equal(mkdir(f->pdir, 0755), 0);
 	assert_true(scheduled(pw, 9000));

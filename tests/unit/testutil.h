@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 /* Directory of checked-in fixtures; tests run from the repository root. */
 #define FIXTURES "tests/fixtures"
@@ -32,6 +34,20 @@ static inline uint8_t *tu_slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+static inline int tu_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* Remove dir and everything below it (test temp dirs); 0 on success. Links are not followed. */
+static inline int tu_rmtree(const char *dir)
+{
+	return nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
