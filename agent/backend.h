@@ -1,7 +1,7 @@
 /*
  * The backend interface: a platform turns kernel permission events into ward_event_t
  * (events in) and turns verdicts into kernel responses (verdicts out). decide() never
- * sees a platform type; the backends never decide. agent/fanotify.c is the Linux
+ * sees a platform type; the backends never decide. agent/backends/fanotify.c is the Linux
  * backend; the EndpointSecurity one (agent/es.c) implements the same operations.
  */
 #ifndef WARD_AGENT_BACKEND_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/verdict.h"
+#include "agent/engine/verdict.h"
 #include "common/error.h"
 
 typedef enum {
@@ -79,7 +79,7 @@ struct ward_backend {
 	_Atomic uint64_t mark_errors; /* kernel cache marks that could not be added or flushed */
 };
 
-/* ---- the Linux backend (agent/fanotify.c) ---- */
+/* ---- the Linux backend (agent/backends/fanotify.c) ---- */
 typedef struct ward_fanotify_opts {
 	const char *const *watch; /* paths whose filesystems are marked; NULL-terminated */
 	bool kernel_cache;        /* add inode ignore marks for ALLOW verdicts */

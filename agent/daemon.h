@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "agent/agent.h"
+#include "agent/engine/engine.h"
 #include "agent/control.h"
 #include "agent/profwatch.h"
 #include "profiles/config.h"

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "agent/verdict.h"
+#include "agent/engine/verdict.h"
 #include "common/error.h"
 
 typedef struct ward_denials ward_denials_t;

@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "agent/backend.h"
-#include "agent/procinfo.h"
-#include "agent/verdict.h"
+#include "agent/backends/procinfo.h"
+#include "agent/engine/verdict.h"
 #include "common/error.h"
 #include "profiles/config.h"
 

@@ -21,7 +21,7 @@
 #include "agent/control.h"
 #include "agent/denials.h"
 #include "agent/log.h"
-#include "agent/trust.h"
+#include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
 

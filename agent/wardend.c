@@ -1,7 +1,7 @@
 /*
  * wardend — the warden agent. Parses flags, loads the configuration, opens the rule
  * store, the event log, the backend and the control socket, starts the pipeline
- * (agent/pipeline.c), then runs the main loop: signals (signalfd), control clients,
+ * (agent/engine/pipeline.c), then runs the main loop: signals (signalfd), control clients,
  * and the store watcher. Everything that decides lives elsewhere.
  */
 #include <errno.h>

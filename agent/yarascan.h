@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "agent/agent.h"
+#include "agent/engine/engine.h"
 #include "profiles/config.h"
 #include "scanner/scan.h"
 
@@ -51,7 +51,7 @@ ward_err_t ward_yarascan_override(ward_yarascan_t *y, const char *const *paths, 
 ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bool *changed,
                                 ward_error_t *err);
 
-/* decide()'s ward_scan_fn (arg: the ward_yarascan_t). See agent/decide.h. */
+/* decide()'s ward_scan_fn (arg: the ward_yarascan_t). See agent/engine/decide.h. */
 ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char *path,
                                    const ward_identity_t *id, uint32_t budget_ms, char *detail,
                                    size_t detail_len);

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/decide.h"
+#include "agent/engine/decide.h"
 #include "common/hex.h"
 
 static bool path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)

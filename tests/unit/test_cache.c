@@ -1,7 +1,7 @@
-/* Unit tests for agent/cache.c: the bounded user-space verdict cache. */
+/* Unit tests for agent/engine/cache.c: the bounded user-space verdict cache. */
 #include "tests/unit/testutil.h"
 
-#include "agent/cache.h"
+#include "agent/engine/cache.h"
 
 static ward_filekey_t key(uint64_t ino, int64_t ctime_nsec, uint64_t size)
 {

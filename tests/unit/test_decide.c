@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/decide.c and agent/trust.c: the decision order (cache, identity,
+ * Unit tests for agent/engine/decide.c and agent/engine/trust.c: the decision order (cache, identity,
  * rules, trusted paths, scan, mode), cacheability, fallbacks and the ownership check.
  */
 #include "tests/unit/testutil.h"
@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/decide.h"
-#include "agent/trust.h"
+#include "agent/engine/decide.h"
+#include "agent/engine/trust.h"
 #include "common/hex.h"
 
 static char fake_path[4096];

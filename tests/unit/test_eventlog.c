@@ -1,10 +1,10 @@
-/* Unit tests for agent/eventlog.c and agent/procinfo.c: line format, writer thread. */
+/* Unit tests for agent/eventlog.c and agent/backends/procinfo.c: line format, writer thread. */
 #include "tests/unit/testutil.h"
 
 #include <unistd.h>
 
 #include "agent/eventlog.h"
-#include "agent/procinfo.h"
+#include "agent/backends/procinfo.h"
 
 static void fill(ward_evrec_t *r)
 {

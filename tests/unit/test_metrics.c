@@ -1,7 +1,7 @@
-/* Unit tests for agent/metrics.c: counters and the latency histogram. */
+/* Unit tests for agent/engine/metrics.c: counters and the latency histogram. */
 #include "tests/unit/testutil.h"
 
-#include "agent/metrics.h"
+#include "agent/engine/metrics.h"
 
 static void test_buckets_contain_their_values(void **state)
 {

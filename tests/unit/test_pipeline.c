@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/pipeline.c and agent/deadline.c with a fake backend: every event
+ * Unit tests for agent/engine/pipeline.c and agent/engine/deadline.c with a fake backend: every event
  * is answered exactly once; the agent's own pid is allowed; a full queue gets the
  * fallback at once; late decisions get the fallback from the deadline keeper and their
  * real verdict still reaches the cache; stop returns with nothing left unanswered.
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "agent/engine/engine.h"
 
 #define MAXEV 16
 

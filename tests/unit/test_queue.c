@@ -1,9 +1,9 @@
-/* Unit tests for agent/queue.c: the bounded queue of events in flight. */
+/* Unit tests for agent/engine/queue.c: the bounded queue of events in flight. */
 #include "tests/unit/testutil.h"
 
 #include <pthread.h>
 
-#include "agent/queue.h"
+#include "agent/engine/queue.h"
 
 static void test_bounded_fifo(void **state)
 {

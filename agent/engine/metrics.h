@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "agent/verdict.h"
+#include "agent/engine/verdict.h"
 
 /* Log-linear buckets: 8 sub-buckets per power of two, 1 us .. ~2^31 us. */
 #define WARD_HIST_SUB     8u

@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
-#include "agent/ctl.h"
-#include "agent/ctlclient.h"
+#include "agent/ctl/ctl.h"
+#include "agent/ctl/client.h"
 #include "rules/rules.h"
 
 static void usage(FILE *out)

@@ -4,7 +4,7 @@
  * stale entry is overwritten by the next insert. One mutex: a hit costs a hash, four
  * compares and an uncontended lock.
  */
-#include "agent/cache.h"
+#include "agent/engine/cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * The check-and-answer runs under the queue lock, so a worker cannot close the event's
  * descriptor between the keeper's claim and its write.
  */
-#include "agent/agent.h"
+#include "agent/engine/engine.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  * queue-full fallbacks itself), nworkers workers (decide and answer), one deadline
  * keeper, the event log writer, and the main thread (signals, control, store watch).
  */
-#ifndef WARD_AGENT_AGENT_H
-#define WARD_AGENT_AGENT_H
+#ifndef WARD_AGENT_ENGINE_H
+#define WARD_AGENT_ENGINE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,13 +18,13 @@
 #include <time.h>
 
 #include "agent/backend.h"
-#include "agent/cache.h"
+#include "agent/engine/cache.h"
 #include "agent/compiler.h"
-#include "agent/decide.h"
+#include "agent/engine/decide.h"
 #include "agent/eventlog.h"
-#include "agent/metrics.h"
-#include "agent/policy.h"
-#include "agent/queue.h"
+#include "agent/engine/metrics.h"
+#include "agent/engine/policy.h"
+#include "agent/engine/queue.h"
 #include "common/limits.h"
 #include "rules/rules.h"
 
@@ -102,7 +102,7 @@ ward_err_t ward_agent_refresh(ward_agent_t *a, const ward_config_t *cfg, bool fo
 /* CLOCK_MONOTONIC in ns. */
 uint64_t ward_mono_ns(void);
 
-/* The deadline keeper's thread (agent/deadline.c). */
+/* The deadline keeper's thread (agent/engine/deadline.c). */
 void *ward_deadline_main(void *arg);
 
 /* Answer ev with v now, count it, and log it if it is loggable (used by every thread

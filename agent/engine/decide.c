@@ -3,12 +3,12 @@
  * returns, or falls through to the next. No SQLite, no locks held across steps, no
  * logging: the pipeline answers the kernel first and logs afterwards.
  */
-#include "agent/decide.h"
+#include "agent/engine/decide.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/trust.h"
+#include "agent/engine/trust.h"
 
 static void by_mode(const ward_config_t *cfg, ward_reason_t why, bool cacheable,
                     ward_verdict_t *v)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/verdict.h"
+#include "agent/engine/verdict.h"
 #include "common/error.h"
 
 typedef struct ward_cache ward_cache_t;

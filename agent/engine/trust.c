@@ -1,5 +1,5 @@
 /* The trusted-path ownership check (see trust.h for the policy). */
-#include "agent/trust.h"
+#include "agent/engine/trust.h"
 
 #include <limits.h>
 #include <stdio.h>

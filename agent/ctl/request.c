@@ -19,8 +19,8 @@
 
 #include <jansson.h>
 
-#include "agent/ctl.h"
-#include "agent/ctlclient.h"
+#include "agent/ctl/ctl.h"
+#include "agent/ctl/client.h"
 #include "common/limits.h"
 #include "rules/requests.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/ctl.h"
+#include "agent/ctl/ctl.h"
 #include "agent/version.h"
 
 struct ctl_cmd {

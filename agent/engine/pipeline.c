@@ -7,7 +7,7 @@
  * was decided with was taken. Inserts and flushes both run under policy_mu and compare
  * the epoch, so a rule change can never be undone by a decision that was in flight.
  */
-#include "agent/agent.h"
+#include "agent/engine/engine.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * each power of two is split into 8 equal sub-buckets, so a quantile read from it is at
  * most 12.5% high. Values past the last bucket land in it.
  */
-#include "agent/metrics.h"
+#include "agent/engine/metrics.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* Control socket client: connect, write one line, read one line (bounded, timed). */
-#include "agent/ctlclient.h"
+#include "agent/ctl/client.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
 /* Reading /proc/<pid>/{status,cmdline} for the event log. */
-#include "agent/procinfo.h"
+#include "agent/backends/procinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>

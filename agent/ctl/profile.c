@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "agent/ctl.h"
-#include "agent/ctlclient.h"
+#include "agent/ctl/ctl.h"
+#include "agent/ctl/client.h"
 #include "profiles/config.h"
 #include "profiles/diag.h"
 

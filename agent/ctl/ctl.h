@@ -1,5 +1,5 @@
 /*
- * wardenctl subcommands. Each lives in agent/ctl_<name>.c and has the signature of
+ * wardenctl subcommands. Each lives in agent/ctl/<name>.c and has the signature of
  * ctl_cmd_fn: argv[0] is the subcommand name; it returns the process exit status
  * (0 success, 1 failure the user should see, 2 usage error). Subcommands print; the
  * libraries they call never do.
@@ -13,13 +13,13 @@ int ctl_fileinfo(int argc, char **argv);
 int ctl_profile(int argc, char **argv);
 int ctl_status(int argc, char **argv);
 int ctl_rule(int argc, char **argv);
-int ctl_request(int argc, char **argv);  /* agent/ctl_request.c: exception requests */
+int ctl_request(int argc, char **argv);  /* agent/ctl/request.c: exception requests */
 int ctl_requests(int argc, char **argv);
 int ctl_approve(int argc, char **argv);
 int ctl_deny(int argc, char **argv);
 int ctl_blocked(int argc, char **argv);
 
-/* Poke a running agent after a rule change (agent/ctl_rule.c); no-op without one. */
+/* Poke a running agent after a rule change (agent/ctl/rule.c); no-op without one. */
 void ctl_notify_agent(void);
 int ctl_scan(int argc, char **argv);
 

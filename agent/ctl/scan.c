@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "agent/ctl.h"
+#include "agent/ctl/ctl.h"
 #include "profiles/config.h"
 #include "scanner/scan.h"
 

@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
-#include "agent/ctl.h"
-#include "agent/ctlclient.h"
+#include "agent/ctl/ctl.h"
+#include "agent/ctl/client.h"
 #include "common/hex.h"
 #include "scanner/identity.h"
 

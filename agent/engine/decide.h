@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 #include "agent/backend.h"
-#include "agent/cache.h"
+#include "agent/engine/cache.h"
 #include "agent/eventlog.h"
-#include "agent/policy.h"
-#include "agent/verdict.h"
+#include "agent/engine/policy.h"
+#include "agent/engine/verdict.h"
 
 /*
  * The scan step: the bounded-time YARA pool (scanner/scan.h) behind an adapter,

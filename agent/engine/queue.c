@@ -3,7 +3,7 @@
  * indices for the workers. One mutex and one condition variable; every operation is
  * O(1) except the keeper's scan, which is O(capacity) and runs a few times a second.
  */
-#include "agent/queue.h"
+#include "agent/engine/queue.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* Building and reference-counting policy snapshots. */
-#include "agent/policy.h"
+#include "agent/engine/policy.h"
 
 #include <stdlib.h>
 
-#include "agent/trust.h"
+#include "agent/engine/trust.h"
 
 static int count_rule(const ward_rule_t *r, void *arg)
 {
