@@ -13,9 +13,10 @@
  *    store's generation changes. ward_index_match is thread-safe on one snapshot.
  *
  * Slots. For one type+identifier there is at most one rule per slot: the managed slot
- * (source PROFILE), the administrator slot (sources LOCAL, IMPORT, EXCEPTION: the last
- * writer replaces the rule, as in Santa) and the transitive slot (TRANSITIVE). At match
- * time managed beats administrator beats transitive.
+ * (source PROFILE), the sync slot (SYNC: rules a sync server sent, see docs/sync.md),
+ * the administrator slot (sources LOCAL, IMPORT, EXCEPTION: the last writer replaces the
+ * rule, as in Santa) and the transitive slot (TRANSITIVE). At match time managed beats
+ * sync beats administrator beats transitive.
  */
 #ifndef WARD_RULES_RULES_H
 #define WARD_RULES_RULES_H
@@ -56,6 +57,7 @@ typedef enum {
 	WARD_SRC_EXCEPTION,
 	WARD_SRC_IMPORT,
 	WARD_SRC_TRANSITIVE,
+	WARD_SRC_SYNC,      /* from the fleet's sync server (warden-sync) */
 	WARD_SRC__COUNT
 } ward_rule_source_t;
 
@@ -165,6 +167,7 @@ typedef struct ward_apply_stats {
 	size_t put;      /* rules inserted or replaced */
 	size_t removed;  /* REMOVE rules that deleted a rule */
 	size_t absent;   /* REMOVE rules that found nothing to delete */
+	size_t cleared;  /* rules deleted by ward_store_replace_source before the batch */
 } ward_apply_stats_t;
 
 /*
@@ -174,6 +177,20 @@ typedef struct ward_apply_stats {
  */
 ward_err_t ward_store_apply(ward_store_t *st, const ward_rule_t *rules, size_t n,
                             ward_apply_stats_t *stats, ward_error_t *err);
+
+/*
+ * A clean sync: in one transaction delete every rule of source, then apply rules (as
+ * ward_store_apply, each of them of that same source). All or nothing; rules of other
+ * sources are not touched. stats->cleared counts the deleted rules.
+ */
+ward_err_t ward_store_replace_source(ward_store_t *st, ward_rule_source_t source,
+                                     const ward_rule_t *rules, size_t n,
+                                     ward_apply_stats_t *stats, ward_error_t *err);
+
+/* Number of stored rules of one source; counts[t] (may be NULL, WARD_RT__COUNT entries)
+ * gets them per type. */
+ward_err_t ward_store_count_source(ward_store_t *st, ward_rule_source_t source, size_t *n,
+                                   size_t *counts, ward_error_t *err);
 
 /* Monotonic counter bumped by every change (any process); cheap to poll. */
 ward_err_t ward_store_generation(ward_store_t *st, uint64_t *gen, ward_error_t *err);
@@ -239,7 +256,7 @@ ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,
                                        ward_apply_stats_t *stats, ward_error_t *err);
 
 /*
- * Write every rule except managed (PROFILE) and TRANSITIVE ones to out in the same
+ * Write every rule except managed (PROFILE), SYNC and TRANSITIVE ones to out in the same
  * format, ordered by type and identifier; *count (may be NULL) gets the number written.
  */
 ward_err_t ward_santa_json_export(ward_store_t *st, FILE *out, size_t *count, ward_error_t *err);

@@ -444,7 +444,8 @@ static int export_one(const ward_rule_t *r, void *arg)
 	json_t *o;
 	char *s;
 
-	if (r->source == WARD_SRC_PROFILE || r->source == WARD_SRC_TRANSITIVE)
+	if (r->source == WARD_SRC_PROFILE || r->source == WARD_SRC_TRANSITIVE ||
+	    r->source == WARD_SRC_SYNC)
 		return 0;
 	o = json_object();
 	if (o == NULL) {
