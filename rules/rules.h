@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/error.h"
 #include "common/limits.h"
 #include "scanner/identity.h"
@@ -249,6 +251,24 @@ int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now);
 ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
                                   ward_apply_stats_t *stats, ward_error_t *err);
+
+/*
+ * A batch of rules parsed one Santa rule object at a time (a sync's ruledownload pages,
+ * the sync_rules control messages), owning its strings. Each object is read exactly as
+ * ward_santa_json_import reads one entry of "rules" (same fields, same checks, errors
+ * name "rules[index]"). At most WARD_MAX_SYNC_RULES rules.
+ */
+typedef struct ward_rule_batch ward_rule_batch_t;
+
+ward_err_t ward_rule_batch_create(ward_rule_batch_t **out, ward_error_t *err);
+void ward_rule_batch_free(ward_rule_batch_t *b); /* NULL ok */
+ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t index,
+                                     ward_rule_source_t source, const char *created_by,
+                                     ward_error_t *err);
+/* The rules so far (valid until the next add or free). */
+const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n);
+/* The rule as a Santa rule object (a new reference). */
+json_t *ward_rule_santa_json(const ward_rule_t *r);
 
 /* Same, reading path (at most WARD_MAX_IMPORT_BYTES). */
 ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,

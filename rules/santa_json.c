@@ -364,6 +364,90 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- batches */
+
+struct ward_rule_batch {
+	ward_arena_t arena;
+	ward_rule_t *rules;
+	size_t n, cap;
+	int64_t now;
+};
+
+ward_err_t ward_rule_batch_create(ward_rule_batch_t **out, ward_error_t *err)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	(*out)->now = (int64_t)time(NULL);
+	return WARD_OK;
+}
+
+void ward_rule_batch_free(ward_rule_batch_t *b)
+{
+	if (b == NULL)
+		return;
+	ward_arena_free(&b->arena);
+	free(b->rules);
+	free(b);
+}
+
+ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t index,
+                                     ward_rule_source_t source, const char *created_by,
+                                     ward_error_t *err)
+{
+	ward_err_t rc;
+
+	if (b->n >= WARD_MAX_SYNC_RULES)
+		return ward_error_set(err, WARD_E_LIMIT, "rules[%zu]: more than %u rules", index,
+		                      WARD_MAX_SYNC_RULES);
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 1024;
+		ward_rule_t *grown = realloc(b->rules, ncap * sizeof(*grown));
+		if (grown == NULL)
+			return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", index);
+		b->rules = grown;
+		b->cap = ncap;
+	}
+	if ((rc = parse_rule(obj, index, source, NULL, b->now, &b->arena, &b->rules[b->n], err)) != WARD_OK)
+		return rc;
+	if (created_by != NULL) {
+		const char *by = created_by;
+		if (keep(&b->arena, &by) != WARD_OK)
+			return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", index);
+		b->rules[b->n].created_by = by;
+	}
+	b->n++;
+	return WARD_OK;
+}
+
+const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n)
+{
+	*n = b->n;
+	return b->rules;
+}
+
+json_t *ward_rule_santa_json(const ward_rule_t *r)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "identifier", json_string(r->identifier));
+	json_object_set_new(o, "policy", json_string(ward_policy_name(r->policy)));
+	json_object_set_new(o, "rule_type", json_string(ward_rule_type_name(r->type)));
+	if (r->custom_msg && r->custom_msg[0])
+		json_object_set_new(o, "custom_msg", json_string(r->custom_msg));
+	if (r->custom_url && r->custom_url[0])
+		json_object_set_new(o, "custom_url", json_string(r->custom_url));
+	if (r->comment && r->comment[0])
+		json_object_set_new(o, "comment", json_string(r->comment));
+	if (r->expires_at > 0) {
+		char t[32];
+		ward_rule_time_format(r->expires_at, t);
+		json_object_set_new(o, "expires_at", json_string(t));
+	}
+	return o;
+}
+
 ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,
                                        ward_rule_source_t source, const char *created_by,
                                        ward_apply_stats_t *stats, ward_error_t *err)
