@@ -189,6 +189,12 @@ ward_err_t ward_store_replace_source(ward_store_t *st, ward_rule_source_t source
                                      const ward_rule_t *rules, size_t n,
                                      ward_apply_stats_t *stats, ward_error_t *err);
 
+/* Same, deleting the rules of every source whose bit (1u << source) is in clear_mask
+ * (a Santa "clean_all" sync also drops TRANSITIVE rules); rules may be of any source. */
+ward_err_t ward_store_replace_sources(ward_store_t *st, unsigned clear_mask,
+                                      const ward_rule_t *rules, size_t n,
+                                      ward_apply_stats_t *stats, ward_error_t *err);
+
 /* Number of stored rules of one source; counts[t] (may be NULL, WARD_RT__COUNT entries)
  * gets them per type. */
 ward_err_t ward_store_count_source(ward_store_t *st, ward_rule_source_t source, size_t *n,
@@ -251,6 +257,19 @@ int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now);
 ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
                                   ward_apply_stats_t *stats, ward_error_t *err);
+
+/*
+ * Read a Santa rule document ({"rules": [...], other keys}) from buf without building a
+ * tree of it: rule_fn gets each rule object (borrowed, its index i), key_fn (NULL: other
+ * keys are only checked) every other top-level key and its value (borrowed). A callback
+ * that fails stops the scan with its error. Without key_fn a missing "rules" is an error;
+ * "rules": null reads as no rules. At most max_rules rules.
+ */
+typedef ward_err_t (*ward_santa_rule_fn)(void *arg, json_t *rule, size_t i, ward_error_t *err);
+typedef ward_err_t (*ward_santa_key_fn)(void *arg, const char *key, json_t *value, ward_error_t *err);
+ward_err_t ward_santa_json_scan(const char *buf, size_t len, size_t max_rules,
+                                ward_santa_rule_fn rule_fn, ward_santa_key_fn key_fn, void *arg,
+                                ward_error_t *err);
 
 /*
  * A batch of rules parsed one Santa rule object at a time (a sync's ruledownload pages,

@@ -795,7 +795,7 @@ static uint32_t *write_order(const ward_rule_t *rules, size_t n)
 static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
                             ward_apply_stats_t *stats, ward_error_t *err);
 
-/* clear: a source whose rules are deleted first, in the same transaction; -1: none. */
+/* clear: a mask of sources whose rules are deleted first, in the same transaction; -1: none. */
 static ward_err_t apply(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
                         ward_apply_stats_t *stats, ward_error_t *err);
 
@@ -816,7 +816,16 @@ ward_err_t ward_store_replace_source(ward_store_t *st, ward_rule_source_t source
 			return ward_error_set(err, WARD_E_INVAL, "rules[%zu]: source %s, expected %s", i,
 			                      ward_rule_source_name(rules[i].source),
 			                      ward_rule_source_name(source));
-	return apply(st, rules, n, (int)source, stats, err);
+	return apply(st, rules, n, (int)(1u << source), stats, err);
+}
+
+ward_err_t ward_store_replace_sources(ward_store_t *st, unsigned clear_mask,
+                                      const ward_rule_t *rules, size_t n,
+                                      ward_apply_stats_t *stats, ward_error_t *err)
+{
+	if (clear_mask == 0 || clear_mask >= (1u << WARD_SRC__COUNT))
+		return ward_error_set(err, WARD_E_INVAL, "no valid source to clear");
+	return apply(st, rules, n, (int)clear_mask, stats, err);
 }
 
 ward_err_t ward_store_count_source(ward_store_t *st, ward_rule_source_t source, size_t *n,
@@ -891,8 +900,8 @@ static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n
 	if ((rc = begin_write(st, err)) != WARD_OK)
 		return rc;
 	if (clear >= 0) {
-		char sql[64];
-		snprintf(sql, sizeof(sql), "DELETE FROM rules WHERE source = %d", clear);
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DELETE FROM rules WHERE ((1 << source) & %d) != 0", clear);
 		if ((rc = exec(st, sql, "clearing rules", err)) != WARD_OK) {
 			rollback(st);
 			return rc;
