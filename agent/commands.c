@@ -10,6 +10,7 @@
 
 #include "agent/control.h"
 #include "agent/exceptions.h"
+#include "agent/syncd.h"
 #include "agent/version.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
@@ -44,6 +45,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	if (d->yara)
 		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
+	json_object_set_new(o, "sync", ward_syncd_status(d->sync, &d->cfg));
 
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));
@@ -456,5 +458,13 @@ const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "decide", WARD_CTL_ANY, ward_exc_cmd_decide, "approve/deny many requests, all or nothing (approvers)" },
 	{ "blocked", WARD_CTL_ANY, ward_exc_cmd_blocked, "your recent denials, with request hints" },
 	{ "audit", WARD_CTL_ANY, ward_exc_cmd_audit, "the exception audit trail (approvers)" },
+	/* Fleet sync, for warden-sync: root, AdminGroup or SyncUser (agent/syncd.h). */
+	{ "sync-config", WARD_CTL_ANY, ward_syncd_cmd_config, "sync keys, machine facts, rule counts and hash" },
+	{ "sync-begin", WARD_CTL_ANY, ward_syncd_cmd_begin, "start staging synced rules" },
+	{ "sync-rules", WARD_CTL_ANY, ward_syncd_cmd_rules, "stage synced rules (Santa rule objects)" },
+	{ "sync-commit", WARD_CTL_ANY, ward_syncd_cmd_commit, "apply staged rules and server settings at once" },
+	{ "sync-events", WARD_CTL_ANY, ward_syncd_cmd_events, "spooled events waiting for upload" },
+	{ "sync-ack", WARD_CTL_ANY, ward_syncd_cmd_ack, "remove events the server accepted" },
+	{ "sync-report", WARD_CTL_ANY, ward_syncd_cmd_report, "record the outcome of a sync run" },
 };
 const size_t ward_daemon_ncommands = sizeof(ward_daemon_commands) / sizeof(ward_daemon_commands[0]);

@@ -295,8 +295,8 @@ void ward_syncspool_hook(void *arg, const ward_evrec_t *r)
 	json_decref(ev);
 }
 
-ward_err_t ward_syncspool_take(ward_syncspool_t *sp, size_t max, size_t max_bytes, json_t **out,
-                               ward_error_t *err)
+ward_err_t ward_syncspool_take(ward_syncspool_t *sp, int64_t after, size_t max, size_t max_bytes,
+                               json_t **out, ward_error_t *err)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *a = json_array();
@@ -308,12 +308,13 @@ ward_err_t ward_syncspool_take(ward_syncspool_t *sp, size_t max, size_t max_byte
 	if (a == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
 	pthread_mutex_lock(&sp->mu);
-	if (sqlite3_prepare_v2(sp->db, "SELECT id, event FROM events ORDER BY id LIMIT ?1", -1, &s,
+	if (sqlite3_prepare_v2(sp->db, "SELECT id, event FROM events WHERE id > ?2 ORDER BY id LIMIT ?1", -1, &s,
 	                       NULL) != SQLITE_OK) {
 		rc = dberr(sp, err, "reading events");
 		goto out;
 	}
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)after);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(s, 1);
 		size_t len = (size_t)sqlite3_column_bytes(s, 1);

@@ -55,11 +55,11 @@ ward_err_t ward_syncspool_add(ward_syncspool_t *sp, const json_t *event, ward_er
 void ward_syncspool_hook(void *arg, const ward_evrec_t *r);
 
 /*
- * The oldest events, at most max of them and about max_bytes of JSON text: a new array
- * of {"id": n, "event": {...}} in *out.
+ * The oldest events with an id above after, at most max of them and about max_bytes of
+ * JSON text: a new array of {"id": n, "event": {...}} in *out. They stay in the spool.
  */
-ward_err_t ward_syncspool_take(ward_syncspool_t *sp, size_t max, size_t max_bytes, json_t **out,
-                               ward_error_t *err);
+ward_err_t ward_syncspool_take(ward_syncspool_t *sp, int64_t after, size_t max, size_t max_bytes,
+                               json_t **out, ward_error_t *err);
 
 /* Remove the events with these ids (the server accepted them); *removed how many were
  * still there. Ids not in the spool are not an error (dropped meanwhile). */
