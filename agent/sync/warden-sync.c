@@ -110,6 +110,15 @@ static ward_err_t fail(struct run *r, const char *stage, ward_err_t rc, const wa
 	return rc;
 }
 
+/* Put "what: " before err's message (the message is copied first: err is the output). */
+static ward_err_t prefix(ward_error_t *err, ward_err_t rc, const char *what)
+{
+	char msg[WARD_ERRMSG_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return ward_error_set(err, rc, "%s: %s", what, msg);
+}
+
 static json_t *ctl(struct run *r, json_t *req, ward_error_t *err)
 {
 	return ward_ctl_client_call(r->sock, req, CTL_TIMEOUT_MS, err);
@@ -223,7 +232,7 @@ static ward_err_t preflight(struct run *r, ward_http_t *h, const json_t *info, c
 		rc = ward_sync_settings_from_json(resp_obj, set, err);
 	json_decref(resp_obj);
 	if (rc != WARD_OK)
-		return ward_error_set(err, rc, "preflight: %s", err->msg);
+		return prefix(err, rc, "preflight");
 	/* The server decides the sync type; a clean sync we asked for stands if it says nothing. */
 	if (r->clean && set->sync_type == WARD_SYNC_NORMAL && json_object_get(resp_obj, "sync_type") == NULL)
 		set->sync_type = WARD_SYNC_CLEAN;
@@ -269,7 +278,7 @@ static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uin
 			free(resp);
 			json_decref(obj);
 			if (rc != WARD_OK)
-				ward_error_set(err, rc, "eventupload: %s", err->msg);
+				prefix(err, rc, "eventupload");
 		}
 		if (rc != WARD_OK) {
 			json_decref(ids);
@@ -310,7 +319,9 @@ static ward_err_t ruledownload(struct run *r, ward_http_t *h, ward_rule_batch_t 
 		free(resp);
 		if (rc != WARD_OK) {
 			json_decref(cursor);
-			return ward_error_set(err, rc, "ruledownload page %zu: %s", *pages + 1, err->msg);
+			char what[48];
+			snprintf(what, sizeof(what), "ruledownload page %zu", *pages + 1);
+			return prefix(err, rc, what);
 		}
 		(*pages)++;
 		if (next != NULL && cursor != NULL && json_equal(next, cursor)) {

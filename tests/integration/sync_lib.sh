@@ -40,6 +40,7 @@ s_server() {
 		--log "$W_WORK/srv-requests.jsonl" --events "$W_WORK/srv-events.jsonl" \
 		--port-file "$W_WORK/srv.port" ${S_PORT:+--port "$S_PORT"} "$@" 2>>"$W_WORK/srv.err" &
 	S_SRV_PID=$!
+	disown "$S_SRV_PID" 2>/dev/null # no job notice when the cleanup kills it
 	W_EXTRA_PIDS="$S_SRV_PID $W_EXTRA_PIDS"
 	for _ in $(seq 200); do
 		[ -s "$W_WORK/srv.port" ] && { S_PORT=$(cat "$W_WORK/srv.port"); return 0; }
@@ -52,7 +53,8 @@ s_server() {
 s_server_stop() {
 	[ -n "$S_SRV_PID" ] || return 0
 	kill -TERM "$S_SRV_PID" 2>/dev/null
-	wait "$S_SRV_PID" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$S_SRV_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$S_SRV_PID" 2>/dev/null
 	S_SRV_PID=
 }
 
