@@ -96,10 +96,10 @@ s_state '{"generate": 5000, "page_size": 1000, "block_page": 3}'
 spid=$!
 W_EXTRA_PIDS="$spid $W_EXTRA_PIDS"
 for _ in $(seq 200); do
-	jq -e 'select(.blocked == true)' "$W_WORK/srv-requests.jsonl" >/dev/null 2>&1 && break
+	jq -s -e 'any(.blocked == true)' "$W_WORK/srv-requests.jsonl" >/dev/null 2>&1 && break
 	sleep 0.05
 done
-jq -e 'select(.blocked == true)' "$W_WORK/srv-requests.jsonl" >/dev/null || w_fail "page 3 never requested"
+jq -s -e 'any(.blocked == true)' "$W_WORK/srv-requests.jsonl" >/dev/null || w_fail "page 3 never requested"
 kill -KILL "$spid"
 wait "$spid" 2>/dev/null
 s_state '{"generate": 5000, "page_size": 1000, "release": true}'
