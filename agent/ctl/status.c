@@ -30,7 +30,9 @@ static void usage(FILE *out)
 	        "depth, deadline misses and decision latency (p50/p99/max, microseconds), and\n"
 	        "YARA scanning: the rule set (count, generation, the last reload error), scans\n"
 	        "done, matched, timed out (budget spent: decided without the verdict), late\n"
-	        "verdicts, scan queue depth, mean and p99 scan time.\n"
+	        "verdicts, scan queue depth, mean and p99 scan time; fleet sync: the server, the\n"
+	        "last success, the last error and its stage, the next run, the settings the\n"
+	        "server set, and the spool of events waiting for upload (depth, dropped).\n"
 	        "Any user may ask.\n"
 	        "\n"
 	        "  --json         print the agent's reply as one JSON object\n"
@@ -117,6 +119,39 @@ static void print_scan(const json_t *sc)
 	    (long long)num(sc, "queue.workers"));
 	row("Scan time mean/p99/max", "%lld / %lld / %lld us", (long long)num(sc, "scan_us.mean"),
 	    (long long)num(sc, "scan_us.p99"), (long long)num(sc, "scan_us.max"));
+}
+
+static void print_sync(const json_t *sy)
+{
+	const json_t *e = json_object_get(sy, "last_error"), *set = json_object_get(sy, "server_settings");
+	const char *k;
+	json_t *v;
+
+	if (sy == NULL)
+		return;
+	printf(">>> Fleet sync\n");
+	if (!json_is_true(json_object_get(sy, "configured"))) {
+		row("Sync server", "none (SyncBaseURL not set)");
+		if (num(sy, "spool.depth") == 0)
+			return;
+	} else {
+		row("Sync server", "%s", str(sy, "server", NULL));
+	}
+	row("Last success", "%s", str(sy, "last_success", NULL));
+	if (json_is_object(e))
+		row("Last error", "%s: %s (%s)", str(e, "stage", NULL), str(e, "message", NULL),
+		    str(e, "at", NULL));
+	row("Next run", "%s", str(sy, "next_run", NULL));
+	row("Runs / failures", "%lld / %lld", (long long)num(sy, "runs"), (long long)num(sy, "failures"));
+	json_object_foreach((json_t *)set, k, v) {
+		char label[64], *val = json_dumps(v, JSON_ENCODE_ANY);
+		snprintf(label, sizeof(label), "Server: %s", k);
+		row(label, "%s", val ? val : "?");
+		free(val);
+	}
+	row("Spool", "%lld waiting (max %lld), %lld uploaded, %lld dropped", (long long)num(sy, "spool.depth"),
+	    (long long)num(sy, "spool.max"), (long long)num(sy, "spool.uploaded"),
+	    (long long)num(sy, "spool.dropped"));
 }
 
 static void print_configuration(const json_t *c)
@@ -223,6 +258,7 @@ static void print_text(const json_t *r)
 	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
 	print_scan(json_object_get(r, "scan"));
+	print_sync(json_object_get(r, "sync"));
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));
 	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),

@@ -80,4 +80,13 @@ s_sync_ok
 [ "$(jq -c 'select(.file_name == "bad")' "$W_WORK/srv-events.jsonl" | wc -l)" = 1 ] || w_fail "the denial was not uploaded once"
 [ "$(jq -r 'select(.file_name == "bad") | .decision' "$W_WORK/srv-events.jsonl")" = BLOCK_BINARY ] || w_fail "decision of the denial"
 [ "$(w_status .sync.spool.depth)" = 0 ] || w_fail "spool not emptied"
+w_log "wardenctl sync prints each stage; wardenctl status shows the sync"
+out=$("$WARDEN_BUILD/wardenctl" sync --socket "$W_SOCK") || w_fail "wardenctl sync: $out"
+for st in preflight eventupload ruledownload apply postflight; do
+	[[ "$out" == *"$st"* ]] || w_fail "wardenctl sync did not print $st: $out"
+done
+"$WARDEN_BUILD/wardenctl" sync --json --socket "$W_SOCK" | jq -e '.ok == true and (.stages | length) == 5' >/dev/null ||
+	w_fail "wardenctl sync --json"
+out=$("$WARDEN_BUILD/wardenctl" status --socket "$W_SOCK")
+[[ "$out" == *"Fleet sync"*"Last success"*"Next run"*"Spool"*"0 waiting"* ]] || w_fail "status: $out"
 echo "ok: sync events"
