@@ -281,7 +281,7 @@ ward_err_t ward_santa_json_scan(const char *buf, size_t len, size_t max_rules,
 			if (seen_rules)
 				return syntax(&sc, "duplicate object key 'rules'", err);
 			seen_rules = true;
-			if (sc.pos < len && strncmp(buf + sc.pos, "null", 4) == 0) {
+			if (len - sc.pos >= 4 && memcmp(buf + sc.pos, "null", 4) == 0) {
 				/* "rules": null, as some sync servers say "no rules" */
 				sc.pos += 4;
 			} else if (sc.pos >= len || buf[sc.pos] != '[') {

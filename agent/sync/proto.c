@@ -266,12 +266,14 @@ ward_err_t ward_sync_inflate(const void *in, size_t len, size_t max, char **out,
                              ward_error_t *err)
 {
 	z_stream z;
-	size_t cap = 4096, used = 0;
-	char *buf = malloc(cap + 1);
+	size_t cap = max < 4096 ? max : 4096, used = 0;
+	char *buf;
 	int zr;
 
 	*out = NULL;
-	if (buf == NULL)
+	if (max == 0 || len > UINT32_MAX)
+		return ward_error_set(err, WARD_E_LIMIT, "zlib: nothing may be inflated");
+	if ((buf = malloc(cap + 1)) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
 	memset(&z, 0, sizeof(z));
 	if (inflateInit(&z) != Z_OK) {
