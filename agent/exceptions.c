@@ -369,7 +369,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 		goto out;
 	}
 	if (ward_fd_path(fd, canon, sizeof(canon))) {
-		if (ward_trust_check(&snap->cfg, fd, canon) == WARD_TRUST_OK) {
+		if (ward_trust_check(&snap->cfg, fd, canon, NULL) == WARD_TRUST_OK) {
 			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed (a root-owned file under "
 			               "TrustedPaths)", path);
 			goto out;

@@ -136,6 +136,11 @@ static void on_done(void *ctx, const ward_scan_key_t *key, const char *path,
 	snprintf(rec->path, sizeof(rec->path), "%s", path ? path : "");
 	pthread_mutex_lock(&y->mu);
 	rec->v.has_sha256 = pending_take(y, key, rec->v.sha256);
+	if (!rec->v.has_sha256 && sv->has_sha256) {
+		/* the scan's own read hashed it */
+		rec->v.has_sha256 = true;
+		memcpy(rec->v.sha256, sv->sha256, sizeof(rec->v.sha256));
+	}
 	/* Never after the log is closed: destroy sets closing under this lock first. */
 	if (!y->closing) {
 		y->hooks.emit(y->hooks.arg, rec);

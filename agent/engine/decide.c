@@ -197,7 +197,9 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	/* 4. platform: a root-owned file in a root-owned directory chain under TrustedPaths */
 	if (cfg->ntrusted_paths > 0 &&
 	    ctx->backend->ops->path(ctx->backend, ev, r->path, sizeof(r->path))) {
-		r->trust = ward_trust_check(cfg, ev->fd, r->path);
+		size_t dirlen = 0;
+		r->trust = ward_trust_check(cfg, ev->fd, r->path, &dirlen);
+		r->trust_dirlen = (uint16_t)(dirlen < sizeof(r->path) ? dirlen : 0);
 		if (r->trust == WARD_TRUST_OK) {
 			v->decision = WARD_ALLOW;
 			v->reason = WARD_RSN_TRUSTED;

@@ -106,8 +106,13 @@ void ward_record_detail(const ward_record_t *r, char *buf, size_t len)
 		add(buf, len, "identity: reading the file ran out of the decision's time");
 	if (r->notes & WARD_NOTE_HINTS)
 		add(buf, len, "identity from the kernel's signature information");
-	if (r->trust != WARD_TRUST_OK && r->trust != WARD_TRUST_NOT_UNDER)
+	if (r->trust == WARD_TRUST_DIR_WRITABLE && r->trust_dirlen > 0 && r->trust_dirlen < strlen(r->path)) {
+		snprintf(tmp, sizeof(tmp), "under a trusted path but directory %.*s is not root-owned or is "
+		         "group/other-writable", (int)r->trust_dirlen, r->path);
+		add(buf, len, tmp);
+	} else if (r->trust != WARD_TRUST_OK && r->trust != WARD_TRUST_NOT_UNDER) {
 		add(buf, len, ward_trust_name(r->trust));
+	}
 	if (r->scan_step > 0) {
 		scan_words(r, tmp, sizeof(tmp));
 		add(buf, len, tmp);

@@ -49,6 +49,7 @@ typedef struct ward_record {
 	uint32_t notes;             /* WARD_NOTE_* */
 	ward_err_t err_code;        /* with WARD_NOTE_UNREADABLE / SHA_ONLY: the reader's code */
 	ward_trust_t trust;         /* with a file under a trusted path that failed the check */
+	uint16_t trust_dirlen;      /* WARD_TRUST_DIR_WRITABLE: path[0..trust_dirlen) is the directory */
 	int scan_step;              /* ward_scanstep_t + 1 when the scan step ran, else 0 */
 	bool scan_other;            /* rules matched that neither block nor audit */
 	char scan_rule[WARD_SCAN_REASON_MAX]; /* the deciding match ("yara:<ns>:<rule>") or

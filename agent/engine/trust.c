@@ -37,7 +37,7 @@ static bool safe_owner(const struct stat *st)
 	return st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path)
+ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path, size_t *dirlen)
 {
 	char dir[PATH_MAX];
 	struct stat fst, pst;
@@ -68,8 +68,11 @@ ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path
 			slash[1] = '\0';
 		else
 			*slash = '\0';
-		if (lstat(dir, &pst) != 0 || !S_ISDIR(pst.st_mode) || !safe_owner(&pst))
+		if (lstat(dir, &pst) != 0 || !S_ISDIR(pst.st_mode) || !safe_owner(&pst)) {
+			if (dirlen != NULL)
+				*dirlen = strlen(dir);
 			return WARD_TRUST_DIR_WRITABLE;
+		}
 		if (dir[1] == '\0')
 			return WARD_TRUST_OK;
 	}

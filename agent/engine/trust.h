@@ -29,9 +29,10 @@ typedef enum {
  * one of cfg's trusted paths (whole components: /usr matches /usr/bin/x, not /usrx) and
  * it and its directory chain up to / are root-owned and not group/other-writable, and
  * path still names the same inode as fd; otherwise which check failed. cfg's trusted
- * paths must be canonical (ward_trust_canon).
+ * paths must be canonical (ward_trust_canon). With WARD_TRUST_DIR_WRITABLE, *dirlen (if
+ * not NULL) is the length of the prefix of path that names the offending directory.
  */
-ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path);
+ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path, size_t *dirlen);
 
 /* The log's words for a trust outcome. */
 const char *ward_trust_name(ward_trust_t t);
