@@ -21,7 +21,7 @@ static void fill(ward_evrec_t *r)
 	r->v.has_sha256 = true;
 	memset(r->v.sha256, 0xab, sizeof(r->v.sha256));
 	r->mode = WARD_MODE_LOCKDOWN;
-	r->pid = 4321;
+	r->proc.pid = 4321;
 	r->latency_us = 77;
 	strcpy(r->path, "/opt/x/tool");
 	strcpy(r->rule_identifier, "abab");
@@ -33,11 +33,11 @@ static void test_format_fields(void **state)
 	(void)state;
 
 	fill(&r);
-	r.proc.ok = true;
-	r.proc.ppid = 1;
-	r.proc.uid = 1000;
-	memcpy(r.proc.argv, "tool\0-v\0", 8);
-	r.proc.argv_len = 8;
+	r.pinfo.ok = true;
+	r.pinfo.ppid = 1;
+	r.pinfo.uid = 1000;
+	memcpy(r.pinfo.argv, "tool\0-v\0", 8);
+	r.pinfo.argv_len = 8;
 	char *line = ward_evlog_format(&r);
 	assert_non_null(line);
 	assert_null(strchr(line, '\n'));
@@ -130,7 +130,7 @@ static void test_counters_add_up(void **state)
 	assert_int_equal(ward_evlog_open(path, 2, &l, NULL), WARD_OK);
 	assert_int_equal(ward_evlog_start(l, NULL), WARD_OK);
 	fill(&r);
-	assert_true(ward_procinfo_read(getpid(), &r.proc));
+	assert_true(ward_procinfo_read(getpid(), &r.pinfo));
 	for (int i = 0; i < 500; i++)
 		ok += ward_evlog_submit(l, &r);
 	/* Let the writer drain, then read the counters before closing. */
