@@ -160,8 +160,9 @@ struct ward_backend_ops {
 	void (*cache_flush)(ward_backend_t *b);
 	/* Path of the target (for trusted paths and the log). False if none. */
 	bool (*path)(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len);
-	/* Details of the subject for the log; called before the answer for events that are
-	 * logged (the process may be gone after it). False if unknown. NULL ok. */
+	/* Details of the subject for the log: before the answer for a logged denial, after
+	 * it for a logged ALLOW (the process may run the new program by then: say whose
+	 * argv it is, argv_is_caller, or leave it empty). False if unknown. NULL ok. */
 	bool (*proc_info)(ward_backend_t *b, const ward_event_t *ev, ward_procinfo_t *out);
 	/* Fill what the backend left out of ev->proc because it costs a lookup (fanotify:
 	 * /proc): WARD_PROC_CREDS (creds_ok, uid, gid), WARD_PROC_VERSION (pidversion),

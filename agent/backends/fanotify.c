@@ -208,12 +208,30 @@ static bool fan_path(ward_backend_t *b, const ward_event_t *ev, char *buf, size_
 	return ward_fd_path(ev->fd, buf, len);
 }
 
+/*
+ * The process details for the log. Called before the answer for a denial (the caller
+ * stays the caller: its exec fails) and after it for an ALLOW, so that logging never
+ * delays an exec; by then the process may already run the new program. The executable
+ * is read before and after the command line to say whose arguments they are: the new
+ * program's (exe is the target), the caller's (exe is something else), or unknown (it
+ * changed in between: dropped).
+ */
 static bool fan_proc_info(ward_backend_t *b, const ward_event_t *ev, ward_procinfo_t *out)
 {
+	ward_filekey_t x1, x2;
+	bool e1, e2;
+
 	(void)b;
+	e1 = ward_procinfo_exe(ev->proc.pid, &x1);
 	if (!ward_procinfo_read(ev->proc.pid, out))
 		return false;
-	out->argv_is_caller = true; /* read before the exec completed: the caller's */
+	e2 = ward_procinfo_exe(ev->proc.pid, &x2);
+	if (!e1 || !e2 || !ward_filekey_same_file(&x1, &x2)) {
+		out->argv_len = 0; /* whose they are is unknown */
+		out->argv_truncated = false;
+		return true;
+	}
+	out->argv_is_caller = !(ev->key_ok && ward_filekey_same_file(&x1, &ev->key));
 	return true;
 }
 

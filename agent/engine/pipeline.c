@@ -278,16 +278,16 @@ void ward_engine_emit(ward_engine_t *e, const ward_record_t *r)
 }
 
 /*
- * Answer, count and post in the order the rules of the hot path want: the process
- * details of a logged ALLOW are read before the answer (after it the exec proceeds and
- * /proc shows the new program); everything else after. Returns the backend's code.
+ * Answer and count. Nothing the log wants is read before the answer but the details of
+ * a denied process (its exec fails, so it stays what it was, but it may exit at once):
+ * an ALLOW is never delayed by logging. Returns the backend's code.
  */
 static ward_err_t answer_counted(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r,
                                   uint64_t epoch)
 {
 	ward_err_t rc;
 
-	if (r->v.decision == WARD_ALLOW && loggable(e, r))
+	if (r->v.decision == WARD_DENY && loggable(e, r))
 		capture(e, ev, r);
 	rc = ward_engine_answer(e, ev, r, epoch);
 	if (rc == WARD_RESPOND_STALE)
