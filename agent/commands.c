@@ -85,6 +85,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "marks_added", json_integer((json_int_t)atomic_load(&m->kernel_cache_adds)));
 	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&m->kernel_cache_flushes)));
 	json_object_set_new(j, "mark_errors", json_integer((json_int_t)atomic_load(&d->backend->mark_errors)));
+	json_object_set_new(j, "stale", json_integer((json_int_t)atomic_load(&d->backend->stale)));
 	json_object_set_new(o, "kernel_cache", j);
 
 	j = json_object();
@@ -137,6 +138,12 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "rules_added", json_integer((json_int_t)d->transitive_added));
 	json_object_set_new(j, "dropped", json_integer((json_int_t)(d->compilers ? ward_compilers_dropped(d->compilers) : 0)));
 	json_object_set_new(o, "transitive", j);
+
+	j = json_object();
+	json_object_set_new(j, "changed_while_deciding",
+	                    json_integer((json_int_t)atomic_load(&m->changed_while_deciding)));
+	json_object_set_new(j, "forgotten", json_integer((json_int_t)atomic_load(&m->forgotten)));
+	json_object_set_new(o, "decide", j);
 
 	j = json_object();
 	json_object_set_new(j, "respond", json_integer((json_int_t)atomic_load(&m->respond_errors)));

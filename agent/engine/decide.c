@@ -20,6 +20,14 @@ static void by_mode(const ward_config_t *cfg, ward_reason_t why, bool cacheable,
 	v->cacheable = cacheable;
 }
 
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void by_rule(const ward_rule_t *rule, ward_record_t *r)
 {
 	ward_verdict_t *v = &r->v;
@@ -35,15 +43,7 @@ static void by_rule(const ward_rule_t *rule, ward_record_t *r)
 	v->compiler = rule->policy == WARD_POL_ALLOWLIST_COMPILER;
 	/* An expiring rule must stop matching on the second: never cache what it decided. */
 	v->cacheable = rule->expires_at == 0;
-	memcpy(r->rule_identifier, rule->identifier, sizeof(r->rule_identifier));
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	copy_str(r->rule_identifier, sizeof(r->rule_identifier), rule->identifier);
 }
 
 /* What the log keeps of an identity read from the file. */

@@ -454,6 +454,46 @@ static void test_stale_answer(void **state)
 	assert_false(fk.answer[1].cache);
 }
 
+
+/* A write that races the decision: the content checked is not what would run. The worker
+ * sees the file's key change after deciding, decides the new content, and only that
+ * verdict is answered and cached. */
+static int race_fd = -1;
+static int race_writes;
+static ward_scanstep_t racing_scan(void *arg, const ward_event_t *ev, const char *path,
+                                   const ward_identity_t *id, uint64_t deadline_ns, ward_scan_out_t *out)
+{
+	(void)arg; (void)ev; (void)path; (void)id; (void)deadline_ns; (void)out;
+	if (race_writes++ == 0)
+		assert_int_equal(pwrite(race_fd, "X", 1, 3), 1); /* same size, new ctime */
+	return WARD_SCANSTEP_CLEAN;
+}
+
+static void test_write_races_decision(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	struct stat sb;
+	ward_filekey_t now;
+
+	race_fd = open(f->path, O_WRONLY);
+	race_writes = 0;
+	assert_true(race_fd >= 0);
+	f->cfg.mode = WARD_MODE_MONITOR;
+	fx_start(f, 1, 8, racing_scan);
+	fk_inject(exec_ev(f, 1));
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(fk.answers[1], 1);
+	assert_int_equal(race_writes, 2);  /* decided twice */
+	assert_int_equal(atomic_load(&ward_engine_metrics(f->e)->changed_while_deciding), 1);
+	assert_int_equal(fstat(f->fd, &sb), 0);
+	ward_filekey_from_stat(&sb, &now);
+	assert_false(ward_filekey_eq(&f->key, &now));
+	assert_false(ward_cache_lookup(f->cache, &f->key, ward_mono_ns() / 1000000, &v)); /* old content */
+	assert_true(ward_cache_lookup(f->cache, &now, ward_mono_ns() / 1000000, &v));
+	close(race_fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hints_no_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_races_decision, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
