@@ -188,6 +188,7 @@ struct ward_backend {
 	_Atomic uint64_t read_errors; /* failed reads of the event stream */
 	_Atomic uint64_t mark_errors; /* kernel cache marks that could not be added or flushed */
 	_Atomic uint64_t stale;       /* answers withheld because the target changed */
+	atomic_bool cache_evictable;  /* the kernel's remembered answers do not pin memory */
 };
 
 /* ---- the Linux backend (agent/backends/fanotify.c) ---- */
@@ -203,8 +204,5 @@ typedef struct ward_fanotify_opts {
  */
 ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t **out,
                               ward_error_t *err);
-
-/* Whether the running kernel accepted FAN_MARK_EVICTABLE for cache marks. */
-bool ward_fanotify_evictable(const ward_backend_t *b);
 
 #endif

@@ -81,7 +81,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 	j = json_object();
 	json_object_set_new(j, "enabled", json_boolean(d->kernel_cache));
-	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && ward_fanotify_evictable(d->backend)));
+	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && atomic_load(&d->backend->cache_evictable)));
 	json_object_set_new(j, "marks_added", json_integer((json_int_t)atomic_load(&m->kernel_cache_adds)));
 	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&m->kernel_cache_flushes)));
 	json_object_set_new(j, "mark_errors", json_integer((json_int_t)atomic_load(&d->backend->mark_errors)));

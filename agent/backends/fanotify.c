@@ -164,6 +164,7 @@ static bool add_mark(ward_backend_t *b, struct fan *f, int fd)
 			return false;
 		}
 		atomic_store(&f->evictable, false); /* kernel older than 5.19 */
+		atomic_store(&b->cache_evictable, false);
 	}
 	if (fanotify_mark(f->fd, flags, FAN_OPEN_EXEC_PERM, fd, NULL) == 0)
 		return true;
@@ -393,6 +394,7 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	f->kernel_cache = opts->kernel_cache;
 	f->mount_marks = opts->mount_marks;
 	atomic_init(&f->evictable, true);
+	atomic_init(&b->cache_evictable, opts->kernel_cache);
 	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 	                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (f->fd < 0) {
@@ -421,13 +423,4 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 fail:
 	fan_destroy(b);
 	return rc;
-}
-
-bool ward_fanotify_evictable(const ward_backend_t *b)
-{
-	const struct fan *f = b->priv;
-
-	if (b->ops != &fan_ops) /* another backend */
-		return false;
-	return f->kernel_cache && atomic_load(&f->evictable);
 }
