@@ -449,7 +449,8 @@ static void hash_for_log(ward_engine_t *e, const ward_event_t *ev, ward_record_t
 
 static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 {
-	ward_event_t *ev = &slot->ev;
+	/* A copy: the keeper may read slot->ev while this worker updates the key. */
+	ward_event_t evc = slot->ev, *ev = &evc;
 	ward_backend_t *b = e->o.backend;
 	uint64_t epoch;
 	ward_snapshot_t *snap = ward_engine_snapshot(e, &epoch);
