@@ -221,7 +221,7 @@ json_t *ward_syncd_status(ward_syncd_t *s, const ward_config_t *cfg)
 
 static ward_syncd_t *ready(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_error_t *err)
 {
-	if (d->sync == NULL || d->agent.store == NULL) {
+	if (d->sync == NULL || d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "fleet sync needs the agent's rule store");
 		return NULL;
 	}
@@ -272,7 +272,7 @@ static ward_err_t rule_facts(ward_daemon_t *d, struct counts *c, char hash[65], 
 	memset(c, 0, sizeof(*c));
 	if ((c->hash = ward_sync_hash_new()) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
-	rc = ward_store_foreach(d->agent.store, count_rule, c, err);
+	rc = ward_store_foreach(d->store, count_rule, c, err);
 	ward_sync_hash_final(c->hash, hash);
 	c->hash = NULL;
 	return rc;
@@ -458,11 +458,11 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		rules = copy;
 	}
 	if (in.sync_type != WARD_SYNC_NORMAL)
-		rc = ward_store_replace_sources(d->agent.store, (1u << WARD_SRC_SYNC) |
+		rc = ward_store_replace_sources(d->store, (1u << WARD_SRC_SYNC) |
 		                                (in.sync_type == WARD_SYNC_CLEAN_ALL ? 1u << WARD_SRC_TRANSITIVE : 0),
 		                                rules, n, &stats, err);
 	else
-		rc = n > 0 ? ward_store_apply(d->agent.store, rules, n, &stats, err) : WARD_OK;
+		rc = n > 0 ? ward_store_apply(d->store, rules, n, &stats, err) : WARD_OK;
 	free(copy);
 	stage_drop(s);
 	if (rc != WARD_OK) {
@@ -485,7 +485,7 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		 * (the caches are flushed, as for any mode change). */
 		if (ward_daemon_reload(d, "sync", err) != WARD_OK)
 			return NULL;
-	} else if (ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK) {
+	} else if (ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err) != WARD_OK) {
 		return NULL;
 	}
 	if (rule_facts(d, &c, hash, err) != WARD_OK)

@@ -209,15 +209,15 @@ json_t *ward_syncspool_event_json(const ward_evrec_t *r)
 	json_object_set_new(o, "decision", json_string(santa_decision(&r->v)));
 	json_object_set_new(o, "execution_time",
 	                    json_real((double)r->when.tv_sec + (double)r->when.tv_nsec / 1e9));
-	json_object_set_new(o, "pid", json_integer(r->pid));
-	if (r->proc.ok) {
-		json_object_set_new(o, "ppid", json_integer(r->proc.ppid));
-		if (getpwuid_r(r->proc.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+	json_object_set_new(o, "pid", json_integer(r->proc.pid));
+	if (r->pinfo.ok) {
+		json_object_set_new(o, "ppid", json_integer(r->pinfo.ppid));
+		if (getpwuid_r(r->pinfo.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
 			snprintf(user, sizeof(user), "%s", pw.pw_name);
 		else
-			snprintf(user, sizeof(user), "%u", (unsigned)r->proc.uid);
+			snprintf(user, sizeof(user), "%u", (unsigned)r->pinfo.uid);
 		json_object_set_new(o, "executing_user", json_string(user));
-		parent_name(r->proc.ppid, parent, sizeof(parent));
+		parent_name(r->pinfo.ppid, parent, sizeof(parent));
 		if (parent[0])
 			json_object_set_new(o, "parent_name", json_string(parent));
 	}

@@ -132,10 +132,10 @@ static void test_wanted_and_shape(void **state)
 	memset(&r, 0, sizeof(r));
 	r.kind = WARD_EV_EXEC;
 	r.when.tv_sec = 1700000000;
-	r.pid = 42;
-	r.proc.ok = true;
-	r.proc.ppid = 1;
-	r.proc.uid = 0;
+	r.proc.pid = 42;
+	r.pinfo.ok = true;
+	r.pinfo.ppid = 1;
+	r.pinfo.uid = 0;
 	snprintf(r.path, sizeof(r.path), "/opt/app/bin/tool");
 	r.v.decision = WARD_ALLOW;
 	r.v.reason = WARD_RSN_RULE;
