@@ -289,13 +289,48 @@ static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
  * output bound (1 MiB), so the StaticRules listed stop at WARD_CTL_CONFIG_RULE_BYTES of
  * JSON ("static_rules": {total, shown}).
  */
+/*
+ * The sync side of a config reply: the values the sync server set (a layer over the
+ * sources, agent/syncd.h) with origin "sync server", and SyncExtraHeaders' values (a
+ * bearer secret) hidden from anyone but root and the AdminGroup.
+ */
+static void config_sync_view(const ward_daemon_t *d, const ward_ctl_peer_t *peer, json_t *o)
+{
+	json_t *c = json_object_get(o, "config"), *origin = json_object_get(o, "origin");
+	json_t *h = json_object_get(c, "SyncExtraHeaders"), *v;
+	ward_config_t layered = d->cfg;
+	const char *k;
+
+	if (!peer->admin && peer->uid != 0)
+		json_object_foreach(h, k, v)
+			json_object_set_new(h, k, json_string("(hidden: root and AdminGroup only)"));
+	if (d->confset == NULL)
+		return;
+	/* what the sources alone say, against what is in force */
+	layered = *ward_confset_config(d->confset);
+	ward_syncd_overlay(d->sync, &layered);
+	if (!d->mode_override && layered.mode != ward_confset_config(d->confset)->mode) {
+		json_object_set_new(c, "ClientMode", json_string(ward_mode_name(layered.mode)));
+		json_object_set_new(origin, "ClientMode", json_string("sync server"));
+	}
+	if (strcmp(layered.allowed_path_regex, ward_confset_config(d->confset)->allowed_path_regex) != 0) {
+		json_object_set_new(c, "AllowedPathRegex", layered.allowed_path_regex[0] ?
+		                    json_string(layered.allowed_path_regex) : json_null());
+		json_object_set_new(origin, "AllowedPathRegex", json_string("sync server"));
+	}
+	if (strcmp(layered.blocked_path_regex, ward_confset_config(d->confset)->blocked_path_regex) != 0) {
+		json_object_set_new(c, "BlockedPathRegex", layered.blocked_path_regex[0] ?
+		                    json_string(layered.blocked_path_regex) : json_null());
+		json_object_set_new(origin, "BlockedPathRegex", json_string("sync server"));
+	}
+}
+
 static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
 	json_t *o, *rules;
 	size_t total;
 
-	(void)peer;
 	(void)req;
 	if (d->confset == NULL && d->watch != NULL && ward_profwatch_in_fallback(d->watch)) {
 		/* the last good configuration: no sources, no StaticRules (those in force
@@ -315,6 +350,7 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 			json_object_set_new(origin, "ClientMode", json_string("wardend --mode"));
 		json_object_set_new(o, "static_rules", json_pack("{s:i, s:i}", "total", 0, "shown", 0));
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
+		config_sync_view(d, peer, o);
 		return o;
 	}
 	if (d->confset == NULL) {
@@ -330,6 +366,7 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		                    json_string(ward_mode_name((ward_mode_t)d->mode_override)));
 		json_object_set_new(json_object_get(o, "origin"), "ClientMode", json_string("wardend --mode"));
 	}
+	config_sync_view(d, peer, o);
 	rules = json_object_get(json_object_get(o, "config"), "StaticRules");
 	total = json_array_size(rules);
 	for (size_t i = 0, bytes = 0; i < json_array_size(rules); i++) {

@@ -44,6 +44,7 @@ s_state "{\"client_mode\": \"LOCKDOWN\", \"rules\": [{\"identifier\": \"$BLOCKED
 w_expect_allowed "$W_MNT/unknown"
 s_sync_ok
 [ "$(w_status .mode)" = LOCKDOWN ] || w_fail "mode is $(w_status .mode), expected LOCKDOWN"
+[ "$(w_ctl '{"cmd":"config"}' | jq -r '.origin.ClientMode')" = "sync server" ] || w_fail "config does not say who set the mode"
 w_expect_denied "$W_MNT/unknown"
 w_expect_allowed "$W_MNT/local"
 w_log "the server's mode survives an agent restart"

@@ -60,6 +60,11 @@ s_sync_ok
 [ "$(s_synced_rules)" = 10 ] || w_fail "zentral: $(s_synced_rules) rules"
 jq -s -e 'map(select(.stage == "preflight" and .status == 200)) | length > 0 and all(.request.serial_num | length > 0)' "$W_WORK/srv-requests.jsonl" >/dev/null ||
 	w_fail "no serial_num in preflight: $(cat "$W_WORK/srv-requests.jsonl")"
+w_log "...and the bearer secret is not shown to other users"
+out=$(printf '%s\n' '{"cmd":"config"}' | setpriv --reuid nobody --regid nogroup --clear-groups socat -t 5 - "UNIX-CONNECT:$W_SOCK")
+echo "$out" | jq -e '.ok == true' >/dev/null || w_fail "config as nobody: $out"
+[[ "$out" != *s3cret* ]] || w_fail "the bearer secret leaks through config: $out"
+w_ctl '{"cmd":"config"}' | grep -q 's3cret' || w_fail "root does not see the configured header"
 
 w_log "XSRF: 403, the token round trip, then the request again with the token"
 restart xsrf a
