@@ -239,14 +239,16 @@ static ward_err_t preflight(struct run *r, ward_http_t *h, const json_t *info, c
 	return WARD_OK;
 }
 
-/* Stage 2: eventupload. Each batch leaves the spool once the server said 200. */
-static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uint64_t *uploaded,
-                              ward_error_t *err)
+/* Stage 2: eventupload. Each batch leaves the spool once the server said 200. At most
+ * what was spooled when the sync began (and one batch more): a storm of new events
+ * waits for the next sync instead of holding this one in the upload stage. */
+static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uint64_t depth,
+                              uint64_t *uploaded, ward_error_t *err)
 {
 	json_int_t after = 0;
 
 	*uploaded = 0;
-	for (;;) {
+	while (*uploaded < depth + batch) {
 		json_t *reply, *events, *e, *ids, *body, *obj = NULL;
 		size_t i, n;
 		char *resp;
@@ -290,6 +292,7 @@ static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uin
 		json_decref(reply);
 		*uploaded += n;
 	}
+	return WARD_OK;
 }
 
 /* Stage 3: ruledownload, every page, into batch. */
@@ -461,6 +464,7 @@ static ward_err_t sync_once(struct run *r)
 
 	if ((rc = eventupload(r, h, set.has_batch_size ? set.batch_size :
 	                      (uint32_t)json_integer_value(json_object_get(info, "batch_size")),
+	                      (uint64_t)json_integer_value(json_object_get(info, "spool_depth")),
 	                      &uploaded, &err)) != WARD_OK) {
 		fail(r, "eventupload", rc, &err);
 		goto out;
