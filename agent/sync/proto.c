@@ -16,6 +16,8 @@ const char *ward_sync_type_name(ward_sync_type_t t)
 	return t == WARD_SYNC_CLEAN ? "clean" : t == WARD_SYNC_CLEAN_ALL ? "clean_all" : "normal";
 }
 
+/* A path regex: a string, or (as some servers send it) an array of strings, which reads
+ * as their alternation "(a)|(b)". Checked as wardend compiles path regexes. */
 static ward_err_t regex_field(const json_t *v, const char *key, bool *has, char *out,
                               ward_error_t *err)
 {
@@ -24,6 +26,28 @@ static ward_err_t regex_field(const json_t *v, const char *key, bool *has, char 
 
 	if (v == NULL || json_is_null(v))
 		return WARD_OK;
+	if (json_is_array(v)) {
+		char buf[WARD_MAX_PATH_REGEX + 1] = "";
+		size_t used = 0, i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			const char *p = json_string_value(x);
+			int n;
+			if (p == NULL || strlen(p) != json_string_length(x))
+				return ward_error_set(err, WARD_E_MALFORMED, "%s[%zu]: not a string", key, i);
+			if (ward_config_regex_compile(p, &re, &e) != WARD_OK)
+				return ward_error_set(err, WARD_E_INVAL, "%s[%zu]: %s", key, i, e.msg);
+			regfree(&re);
+			n = snprintf(buf + used, sizeof(buf) - used, "%s(%s)", i ? "|" : "", p);
+			if (n < 0 || (size_t)n >= sizeof(buf) - used)
+				return ward_error_set(err, WARD_E_LIMIT, "%s: longer than %u bytes", key,
+				                      WARD_MAX_PATH_REGEX);
+			used += (size_t)n;
+		}
+		*has = true;
+		memcpy(out, buf, used + 1);
+		return WARD_OK;
+	}
 	if (!json_is_string(v))
 		return ward_error_set(err, WARD_E_MALFORMED, "%s: not a string", key);
 	if (json_string_length(v) > WARD_MAX_PATH_REGEX)

@@ -249,7 +249,7 @@ static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uin
 
 	*uploaded = 0;
 	while (*uploaded < depth + batch) {
-		json_t *reply, *events, *e, *ids, *body, *obj = NULL;
+		json_t *reply, *events, *e, *ids, *body;
 		size_t i, n;
 		char *resp;
 		size_t len;
@@ -273,15 +273,12 @@ static ward_err_t eventupload(struct run *r, ward_http_t *h, uint32_t batch, uin
 		}
 		json_decref(reply);
 		body = json_pack("{s:o}", "events", body);
+		/* The answer's content is not used (bundle requests are not supported): the
+		 * 200 is the acceptance. */
 		rc = ward_http_post(h, "eventupload", body, &resp, &len, err);
 		json_decref(body);
-		if (rc == WARD_OK) {
-			rc = ward_sync_parse_object(resp, len, &obj, err);
+		if (rc == WARD_OK)
 			free(resp);
-			json_decref(obj);
-			if (rc != WARD_OK)
-				prefix(err, rc, "eventupload");
-		}
 		if (rc != WARD_OK) {
 			json_decref(ids);
 			return rc;
@@ -498,15 +495,12 @@ static ward_err_t sync_once(struct run *r)
 		                        "rules_processed", json_integer_value(json_object_get(done, "received")),
 		                        "machine_id", mid, "sync_type", ward_sync_type_name(set.sync_type),
 		                        "rules_hash", json_string_value(json_object_get(done, "rules_hash")));
-		json_t *obj = NULL;
 		json_decref(done);
+		/* Santa does not read the postflight answer: the 200 is what counts. */
 		rc = ward_http_post(h, "postflight", req, &resp, &len, &err);
 		json_decref(req);
-		if (rc == WARD_OK) {
-			rc = ward_sync_parse_object(resp, len, &obj, &err);
+		if (rc == WARD_OK)
 			free(resp);
-			json_decref(obj);
-		}
 		if (rc != WARD_OK) {
 			fail(r, "postflight", rc, &err);
 			goto out;

@@ -43,6 +43,10 @@ static void test_settings(void **state)
 	assert_int_equal(settings("{\"clean_sync\": true}", &s, &e), WARD_OK);
 	assert_int_equal(s.sync_type, WARD_SYNC_CLEAN);
 	assert_false(s.has_mode);
+	/* a list of regexes, as some servers send them: their alternation */
+	assert_int_equal(settings("{\"blocked_path_regex\": [\"^/tmp/\", \"^/var/tmp/\"]}", &s, &e), WARD_OK);
+	assert_string_equal(s.blocked_regex, "(^/tmp/)|(^/var/tmp/)");
+	assert_int_not_equal(settings("{\"blocked_path_regex\": [\"(\"]}", &s, &e), WARD_OK);
 	assert_int_equal(settings("{}", &s, &e), WARD_OK);
 	assert_int_equal(s.sync_type, WARD_SYNC_NORMAL);
 	(void)o;
