@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/backends/bpfground.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
 #include "agent/version.h"
@@ -44,6 +45,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	if (d->yara)
 		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
+	json_object_set_new(o, "ground", ward_bpfground_status_json(d->ground));
 
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));

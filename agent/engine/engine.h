@@ -40,6 +40,10 @@ typedef struct ward_agent {
 	bool kernel_cache;         /* the backend adds kernel cache marks for ALLOWs */
 	ward_scan_fn scan;         /* the YARA scan step (agent/yarascan.c); NULL: none */
 	void *scan_arg;
+	/* Called with the mode of every snapshot published (init included), under
+	 * policy_mu: the BPF ground follows the mode (ward_bpfground_set_mode). NULL: none. */
+	void (*on_publish)(void *arg, ward_mode_t mode);
+	void *on_publish_arg;
 
 	/* ---- state ---- */
 	ward_metrics_t metrics;

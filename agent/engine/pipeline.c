@@ -33,6 +33,8 @@ static void set_scalars(ward_agent_t *a, const ward_snapshot_t *s)
 	atomic_store(&a->cur_fail_closed, s->cfg.fail_closed);
 	atomic_store(&a->cur_log_allows, s->cfg.event_log_allows);
 	atomic_store(&a->cur_budget_ms, s->cfg.decision_budget_ms);
+	if (a->on_publish)
+		a->on_publish(a->on_publish_arg, s->cfg.mode);
 }
 
 void ward_agent_init(ward_agent_t *a, ward_snapshot_t *snap)
