@@ -216,7 +216,7 @@ static void ground_report(void *arg, const ward_ground_report_t *r)
 	rec.mode = r->denied ? WARD_MODE_LOCKDOWN : WARD_MODE_MONITOR;
 	rec.pid = r->pid;
 	snprintf(rec.path, sizeof(rec.path), "%s", r->filename);
-	snprintf(rec.detail, sizeof(rec.detail), "bpf ground: %s (%s, dev %llu:%llu, inode %llu) by %s",
+	snprintf(rec.detail, sizeof(rec.detail), "bpf ground: %s (%s, dev %llu:%llu, inode %llu), comm %s",
 	         r->userns ? "a filesystem mounted in a user namespace" : "a kernel-internal file (memfd)",
 	         r->fstype, (unsigned long long)(r->dev >> 20), (unsigned long long)(r->dev & 0xfffff),
 	         (unsigned long long)r->ino, r->comm);
@@ -471,8 +471,8 @@ int main(int argc, char **argv)
 	if (ward_bpfground_open(&go, &d.ground, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_bpfground_state(d.ground) == WARD_GROUND_ACTIVE)
-		log_info("bpf ground: active on bprm_check_security (%s)",
-		         nground_uids ? "scoped to --ground-uid" : "every uid");
+		log_info("bpf ground: active (%s%s%s)", nground_uids ? "scoped to --ground-uid" : "every uid",
+		         ward_bpfground_reason(d.ground)[0] ? "; " : "", ward_bpfground_reason(d.ground));
 	else if (ward_bpfground_state(d.ground) != WARD_GROUND_DISABLED)
 		log_warnx("bpf ground %s: %s; programs on user-namespace mounts and memfd programs "
 		          "run undecided (see docs/threat-model.md for the sysctls that close this)",

@@ -61,8 +61,11 @@ static __always_inline void count(__u32 i)
 		*n += 1;
 }
 
-SEC("lsm/bprm_check_security")
-int BPF_PROG(ward_ground_exec, struct linux_binprm *bprm, int ret)
+/*
+ * Decide one bprm_check_security call: 0 to let it go on (fanotify's business, out of
+ * scope, or MONITOR), -EPERM to refuse. Reports what it decided.
+ */
+static __always_inline int ground_decide(struct linux_binprm *bprm)
 {
 	struct super_block *sb;
 	struct ward_ground_cfg *cfg;
@@ -70,8 +73,6 @@ int BPF_PROG(ward_ground_exec, struct linux_binprm *bprm, int ret)
 	__u32 zero = 0, why = 0, uid;
 	bool deny;
 
-	if (ret != 0) /* an earlier program already refused */
-		return ret;
 	count(WARD_GROUND_ST_CALLS);
 	sb = BPF_CORE_READ(bprm, file, f_inode, i_sb);
 	if (sb == NULL)
@@ -109,4 +110,29 @@ int BPF_PROG(ward_ground_exec, struct linux_binprm *bprm, int ret)
 		bpf_ringbuf_submit(e, 0);
 	}
 	return deny ? -EPERM : 0;
+}
+
+/* The ground proper: the BPF LSM hook. execve fails with EPERM. */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(ward_ground_lsm, struct linux_binprm *bprm, int ret)
+{
+	if (ret != 0) /* an earlier program already refused */
+		return ret;
+	return ground_decide(bprm);
+}
+
+/*
+ * The fallback where the kernel refuses BPF LSM programs (some kernels build without
+ * trampolines or forbid them) but runs BTF tracepoints: the same decision when the
+ * exec has replaced the image (sched_process_exec), enforced with SIGKILL. The signal
+ * is delivered on the way back to user space, so not one instruction of the program
+ * runs; the caller sees the process killed instead of an EPERM. bprm->file is then the
+ * file finally run (for a #! script, its interpreter). The loader uses one or the other.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ward_ground_tp, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (ground_decide(bprm) != 0)
+		bpf_send_signal(9 /* SIGKILL */);
+	return 0;
 }

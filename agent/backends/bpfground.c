@@ -39,6 +39,8 @@ struct ward_bpfground {
 	char reason[512];
 	int lsm_listed;               /* 1 yes, 0 no, -1 unknown */
 	struct bpfground *skel;
+	bool lsm_hook;                /* the LSM program (EPERM); false: the tracepoint (SIGKILL) */
+	char lsm_error[256];          /* why the LSM program did not load, if it did not */
 	struct ring_buffer *rb;
 	int cfg_fd;
 	int stats_fd;
@@ -98,6 +100,32 @@ static int bpf_lsm_listed(void)
 	return 0;
 }
 
+/*
+ * Open and load one of the two programs (bpfground.bpf.c): the LSM hook, or the
+ * sched_process_exec tracepoint fallback for kernels that refuse LSM programs. 0 or -1 (errno set).
+ */
+static int load(ward_bpfground_t *g, bool lsm)
+{
+	int e;
+
+	libbpf_last[0] = '\0';
+	if ((g->skel = bpfground__open()) == NULL)
+		return -1;
+	bpf_program__set_autoload(lsm ? g->skel->progs.ward_ground_tp : g->skel->progs.ward_ground_lsm, false);
+	if (bpfground__load(g->skel) == 0) {
+		g->lsm_hook = lsm;
+		return 0;
+	}
+	e = errno;
+	if (lsm)
+		snprintf(g->lsm_error, sizeof(g->lsm_error), "%.64s%s%.160s%s", strerror(e),
+		         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
+	bpfground__destroy(g->skel);
+	g->skel = NULL;
+	errno = e;
+	return -1;
+}
+
 static __u32 ground_mode(ward_mode_t m)
 {
 	return m == WARD_MODE_LOCKDOWN ? WARD_GROUND_LOCKDOWN : WARD_GROUND_MONITOR;
@@ -111,8 +139,14 @@ static int write_cfg(ward_bpfground_t *g, ward_mode_t mode)
 	return bpf_map_update_elem(g->cfg_fd, &zero, &c, BPF_ANY);
 }
 
+/* Give up: unload what was loaded (nothing stays attached) and say why. */
 static void set_failed(ward_bpfground_t *g, ward_ground_state_t st, const char *what, int e)
 {
+	ring_buffer__free(g->rb);
+	g->rb = NULL;
+	bpfground__destroy(g->skel);
+	g->skel = NULL;
+	g->cfg_fd = g->stats_fd = -1;
 	g->state = st;
 	snprintf(g->reason, sizeof(g->reason), "%.64s: %.64s%s%.255s%s", what, strerror(e),
 	         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
@@ -164,6 +198,7 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
                                ward_error_t *err)
 {
 	ward_bpfground_t *g = calloc(1, sizeof(*g));
+	struct bpf_link *link;
 	int e;
 
 	*out = NULL;
@@ -195,10 +230,9 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		         "boot with lsm=...,bpf and CONFIG_BPF_LSM=y)");
 		return WARD_OK;
 	}
-	libbpf_last[0] = '\0';
 	libbpf_set_print(libbpf_quiet);
-	if ((g->skel = bpfground__open_and_load()) == NULL) {
-		set_failed(g, WARD_GROUND_FAILED, "loading the BPF program", errno);
+	if (load(g, true) != 0 && load(g, false) != 0) {
+		set_failed(g, WARD_GROUND_FAILED, "loading the BPF program (LSM hook, then tracepoint)", errno);
 		return WARD_OK;
 	}
 	g->cfg_fd = bpf_map__fd(g->skel->maps.ground_cfg);
@@ -225,11 +259,21 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		return WARD_OK;
 	}
 	/* The link's only reference is our descriptor: process exit detaches it. */
-	if ((e = bpfground__attach(g->skel)) != 0) {
-		set_failed(g, WARD_GROUND_FAILED, "attaching to bprm_check_security", e < 0 ? -e : e);
+	if (g->lsm_hook)
+		link = g->skel->links.ward_ground_lsm = bpf_program__attach(g->skel->progs.ward_ground_lsm);
+	else
+		link = g->skel->links.ward_ground_tp = bpf_program__attach(g->skel->progs.ward_ground_tp);
+	if (link == NULL) {
+		e = errno;
+		set_failed(g, WARD_GROUND_FAILED, g->lsm_hook ? "attaching to bprm_check_security"
+		                                               : "attaching to the sched_process_exec tracepoint", e);
 		return WARD_OK;
 	}
 	g->state = WARD_GROUND_ACTIVE;
+	if (!g->lsm_hook)
+		snprintf(g->reason, sizeof(g->reason), "the kernel refused the BPF LSM program (%.200s): "
+		         "the tracepoint fallback kills such execs with SIGKILL before they run "
+		         "instead of failing them with EPERM", g->lsm_error);
 	return WARD_OK;
 }
 
@@ -300,6 +344,12 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	json_object_set_new(o, "state", json_string(ward_bpfground_state_name(g->state)));
 	json_object_set_new(o, "reason", json_string(g->reason));
 	json_object_set_new(o, "lsm", g->lsm_listed < 0 ? json_null() : json_boolean(g->lsm_listed == 1));
+	json_object_set_new(o, "hook", g->state != WARD_GROUND_ACTIVE ? json_null() :
+	                    json_string(g->lsm_hook ? "lsm" : "tracepoint"));
+	json_object_set_new(o, "enforcement", g->state != WARD_GROUND_ACTIVE ? json_null() :
+	                    json_string(g->lsm_hook ? "EPERM" : "SIGKILL"));
+	if (g->lsm_error[0])
+		json_object_set_new(o, "lsm_error", json_string(g->lsm_error));
 	if (g->state != WARD_GROUND_ACTIVE)
 		json_object_set_new(o, "warning", json_string(
 			"programs on filesystems mounted in a user namespace (unshare -Urm) and memfd "

@@ -16,7 +16,7 @@
 #define WARD_GROUND_INTERNAL 2u /* it is a kernel-internal mount (memfd, shm, hugetlb...) */
 
 /* ground_stats indexes (per-CPU counters) */
-#define WARD_GROUND_ST_CALLS  0u /* bprm_check_security calls seen */
+#define WARD_GROUND_ST_CALLS  0u /* execs seen (every uid, before the scope applies) */
 #define WARD_GROUND_ST_UNSEEN 1u /* of them, on a filesystem fanotify cannot see (in scope) */
 #define WARD_GROUND_ST_DENIED 2u /* of them, denied */
 #define WARD_GROUND_ST_LOST   3u /* reports lost (ring buffer full) */
