@@ -39,6 +39,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "fail_closed", json_boolean(s->cfg.fail_closed));
 	json_object_set_new(o, "uptime_s", json_integer((json_int_t)((ward_mono_ns() - a->started_ns) / 1000000000ull)));
 	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
+	json_object_set_new(o, "mount_rescans", json_integer((json_int_t)atomic_load(&a->backend->mount_rescans)));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
 	if (d->watch)
