@@ -353,8 +353,8 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	if (g->state != WARD_GROUND_ACTIVE)
 		json_object_set_new(o, "warning", json_string(
 			"programs on filesystems mounted in a user namespace (unshare -Urm) and memfd "
-			"programs are not decided; close the hole with sysctl "
-			"kernel.unprivileged_userns_clone=0 (or user.max_user_namespaces=0) and "
+			"programs are not decided; close the hole with sysctl user.max_user_namespaces=0 "
+			"(kernel.unprivileged_userns_clone=0 on Debian and Ubuntu kernels) and "
 			"vm.memfd_noexec=2"));
 	s = json_array();
 	for (size_t i = 0; i < g->nscope; i++)
