@@ -76,6 +76,11 @@ w_log "user-namespace tmpfs program stopped in LOCKDOWN: ok ($W_OUT)"
 expect_stopped "memfd program" memfd_run lockdown
 w_log_wait ".reason == \"unseen_filesystem\" and .decision == \"DENY\" and .uid == $W_UID and (.detail | test(\"memfd\"))" >/dev/null
 w_log "memfd program stopped in LOCKDOWN: ok ($W_OUT)"
+# The user's own mount namespace holds copies of every mount: a filesystem mark (the
+# default) covers them, so an unknown program on a marked filesystem stays denied.
+w_prog "$W_MNT/unknown" ground-unknown
+w_expect_denied "${AS_USER[@]}" unshare -Urm "$W_MNT/unknown"
+w_log "unknown program on a marked filesystem, run through a user-namespace copy of its mount, denied: ok"
 [ "$(w_status .ground.counters.denied)" -ge 2 ] || w_fail "ground counters: $(w_status .ground.counters)"
 
 # Scope: root's memfd program and the user's ordinary programs are not the ground's.
