@@ -53,12 +53,13 @@
 #define STATX_MNT_ID 0x00001000U
 #endif
 
-#define MAX_MARKED 256
+#define MAX_MARKED 4096 /* filesystems (or mounts) remembered; more are marked, not kept */
 
 struct marked {
 	char *path;            /* where we marked it */
 	uint64_t key;          /* st_dev (filesystem marks) or mount id (mount marks) */
 	bool present;          /* seen by the current rescan */
+	bool ok;               /* marked; false: the kernel refused (counted once, not retried) */
 };
 
 struct fan {
@@ -236,7 +237,8 @@ static bool fan_watch_writes(ward_backend_t *b, bool on)
 	pthread_mutex_lock(&f->mu);
 	if (f->writes != on) {
 		for (size_t i = 0; i < f->nmarked; i++)
-			if (fanotify_mark(f->fd, (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | where, FAN_CLOSE_WRITE,
+			if (f->marked[i].ok &&
+			    fanotify_mark(f->fd, (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | where, FAN_CLOSE_WRITE,
 			                  AT_FDCWD, f->marked[i].path) != 0)
 				ok = false;
 		f->writes = on;
@@ -305,21 +307,24 @@ static bool mark_key(const char *path, bool mount_marks, uint64_t *key)
 	return true;
 }
 
-/* Mark the filesystem (or mount) of path for exec permission events, and remember it.
- * Caller holds f->mu. 0 or -1 (errno set). */
+/* Mark the filesystem (or mount) of path for exec permission events, and remember it
+ * (a refusal too, so that a rescan does not retry it). Caller holds f->mu. 0 or -1
+ * (errno set). */
 static int mark_fs(struct fan *f, const char *path, uint64_t key)
 {
 	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
 	uint64_t mask = FAN_OPEN_EXEC_PERM | (f->writes ? FAN_CLOSE_WRITE : 0);
+	int rc = fanotify_mark(f->fd, FAN_MARK_ADD | where, mask, AT_FDCWD, path);
+	int e = errno;
 
-	if (fanotify_mark(f->fd, FAN_MARK_ADD | where, mask, AT_FDCWD, path) != 0)
-		return -1;
 	if (f->nmarked < MAX_MARKED && (f->marked[f->nmarked].path = strdup(path)) != NULL) {
 		f->marked[f->nmarked].key = key;
 		f->marked[f->nmarked].present = true;
+		f->marked[f->nmarked].ok = rc == 0;
 		f->nmarked++;
 	}
-	return 0;
+	errno = e;
+	return rc;
 }
 
 /* Filesystems where programs live; pseudo filesystems (proc, sysfs, cgroup...) are not. */
@@ -362,7 +367,7 @@ static size_t mark_local(struct fan *f, size_t *failed)
 		for (i = 0; i < f->nmarked && f->marked[i].key != key; i++)
 			;
 		if (i < f->nmarked) {
-			f->marked[i].present = true;
+			f->marked[i].present = true; /* marked, or refused before: not again */
 			continue;
 		}
 		if (mark_fs(f, e->mnt_dir, key) != 0)
@@ -394,12 +399,13 @@ static void rescan_mounts(ward_backend_t *b, struct fan *f)
 
 static ward_err_t mark_all_local(struct fan *f, ward_error_t *err)
 {
-	size_t failed;
+	size_t failed, n;
 
 	/* Open the table before reading it: a mount made in between is seen by the poll. */
 	if ((f->mountsfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
 		return ward_error_set(err, WARD_E_IO, "/proc/self/mountinfo: %s", strerror(errno));
-	if (mark_local(f, &failed) == 0)
+	n = mark_local(f, &failed);
+	if (n <= failed)
 		return ward_error_set(err, WARD_E_IO, "fanotify: no local filesystem could be marked");
 	return WARD_OK;
 }
