@@ -11,6 +11,7 @@
 #include "agent/backends/bpfground.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
+#include "agent/syncd.h"
 #include "agent/version.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
@@ -47,6 +48,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	if (d->yara)
 		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
+	json_object_set_new(o, "sync", ward_syncd_status(d->sync, &d->cfg));
 	json_object_set_new(o, "ground", ward_bpfground_status_json(d->ground));
 
 	j = json_object();
@@ -290,13 +292,48 @@ static json_t *cmd_reload(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
  * output bound (1 MiB), so the StaticRules listed stop at WARD_CTL_CONFIG_RULE_BYTES of
  * JSON ("static_rules": {total, shown}).
  */
+/*
+ * The sync side of a config reply: the values the sync server set (a layer over the
+ * sources, agent/syncd.h) with origin "sync server", and SyncExtraHeaders' values (a
+ * bearer secret) hidden from anyone but root and the AdminGroup.
+ */
+static void config_sync_view(const ward_daemon_t *d, const ward_ctl_peer_t *peer, json_t *o)
+{
+	json_t *c = json_object_get(o, "config"), *origin = json_object_get(o, "origin");
+	json_t *h = json_object_get(c, "SyncExtraHeaders"), *v;
+	ward_config_t layered = d->cfg;
+	const char *k;
+
+	if (!peer->admin && peer->uid != 0)
+		json_object_foreach(h, k, v)
+			json_object_set_new(h, k, json_string("(hidden: root and AdminGroup only)"));
+	if (d->confset == NULL)
+		return;
+	/* what the sources alone say, against what is in force */
+	layered = *ward_confset_config(d->confset);
+	ward_syncd_overlay(d->sync, &layered);
+	if (!d->mode_override && layered.mode != ward_confset_config(d->confset)->mode) {
+		json_object_set_new(c, "ClientMode", json_string(ward_mode_name(layered.mode)));
+		json_object_set_new(origin, "ClientMode", json_string("sync server"));
+	}
+	if (strcmp(layered.allowed_path_regex, ward_confset_config(d->confset)->allowed_path_regex) != 0) {
+		json_object_set_new(c, "AllowedPathRegex", layered.allowed_path_regex[0] ?
+		                    json_string(layered.allowed_path_regex) : json_null());
+		json_object_set_new(origin, "AllowedPathRegex", json_string("sync server"));
+	}
+	if (strcmp(layered.blocked_path_regex, ward_confset_config(d->confset)->blocked_path_regex) != 0) {
+		json_object_set_new(c, "BlockedPathRegex", layered.blocked_path_regex[0] ?
+		                    json_string(layered.blocked_path_regex) : json_null());
+		json_object_set_new(origin, "BlockedPathRegex", json_string("sync server"));
+	}
+}
+
 static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
 	json_t *o, *rules;
 	size_t total;
 
-	(void)peer;
 	(void)req;
 	if (d->confset == NULL && d->watch != NULL && ward_profwatch_in_fallback(d->watch)) {
 		/* the last good configuration: no sources, no StaticRules (those in force
@@ -316,6 +353,7 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 			json_object_set_new(origin, "ClientMode", json_string("wardend --mode"));
 		json_object_set_new(o, "static_rules", json_pack("{s:i, s:i}", "total", 0, "shown", 0));
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
+		config_sync_view(d, peer, o);
 		return o;
 	}
 	if (d->confset == NULL) {
@@ -331,6 +369,7 @@ static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		                    json_string(ward_mode_name((ward_mode_t)d->mode_override)));
 		json_object_set_new(json_object_get(o, "origin"), "ClientMode", json_string("wardend --mode"));
 	}
+	config_sync_view(d, peer, o);
 	rules = json_object_get(json_object_get(o, "config"), "StaticRules");
 	total = json_array_size(rules);
 	for (size_t i = 0, bytes = 0; i < json_array_size(rules); i++) {
@@ -469,5 +508,13 @@ const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "decide", WARD_CTL_ANY, ward_exc_cmd_decide, "approve/deny many requests, all or nothing (approvers)" },
 	{ "blocked", WARD_CTL_ANY, ward_exc_cmd_blocked, "your recent denials, with request hints" },
 	{ "audit", WARD_CTL_ANY, ward_exc_cmd_audit, "the exception audit trail (approvers)" },
+	/* Fleet sync, for warden-sync: root, AdminGroup or SyncUser (agent/syncd.h). */
+	{ "sync-config", WARD_CTL_ANY, ward_syncd_cmd_config, "sync keys, machine facts, rule counts and hash" },
+	{ "sync-begin", WARD_CTL_ANY, ward_syncd_cmd_begin, "start staging synced rules" },
+	{ "sync-rules", WARD_CTL_ANY, ward_syncd_cmd_rules, "stage synced rules (Santa rule objects)" },
+	{ "sync-commit", WARD_CTL_ANY, ward_syncd_cmd_commit, "apply staged rules and server settings at once" },
+	{ "sync-events", WARD_CTL_ANY, ward_syncd_cmd_events, "spooled events waiting for upload" },
+	{ "sync-ack", WARD_CTL_ANY, ward_syncd_cmd_ack, "remove events the server accepted" },
+	{ "sync-report", WARD_CTL_ANY, ward_syncd_cmd_report, "record the outcome of a sync run" },
 };
 const size_t ward_daemon_ncommands = sizeof(ward_daemon_commands) / sizeof(ward_daemon_commands[0]);

@@ -10,6 +10,7 @@
 
 #include "agent/lastgood.h"
 #include "agent/log.h"
+#include "agent/syncd.h"
 #include "agent/yarascan.h"
 #include "common/fdpath.h"
 #include "common/hex.h"
@@ -27,6 +28,9 @@ ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, 
 	                                   diags, err)) != WARD_OK)
 		return rc;
 	*cfg = *ward_confset_config(*cs);
+	/* The sync server's settings (client_mode, path regexes) over the sources, as Santa
+	 * lets a sync server set them; --mode stays above all. */
+	ward_syncd_overlay(d->sync, cfg);
 	if (d->mode_override)
 		cfg->mode = (ward_mode_t)d->mode_override;
 	return WARD_OK;

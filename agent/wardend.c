@@ -27,6 +27,7 @@
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
 #include "agent/log.h"
+#include "agent/syncd.h"
 #include "agent/version.h"
 #include "profiles/diag.h"
 #include "agent/yarascan.h"
@@ -225,6 +226,16 @@ static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 	ward_engine_set_scan(d->engine, ward_yarascan_step, d->yara, ward_yarascan_forget, d->yara);
 }
 
+/* The event log writer's subscribers, after each answer: recent denials for `blocked`,
+ * and the sync spool. */
+static void evlog_hooks(void *arg, const ward_evrec_t *r)
+{
+	ward_daemon_t *d = arg;
+
+	ward_exc_evlog_hook(d->exc, r);
+	ward_syncspool_hook(ward_syncd_spool(d->sync), r);
+}
+
 /* The BPF ground follows the mode of every published snapshot. */
 static void ground_set_mode(void *arg, ward_mode_t mode)
 {
@@ -416,6 +427,22 @@ int main(int argc, char **argv)
 	}
 	if (!ward_lastgood_path(d.db_path, d.lastgood_path, sizeof(d.lastgood_path)))
 		d.lastgood_path[0] = '\0';
+	/* Fleet sync's state (server settings, spool) before the configuration: the
+	 * server's client_mode is a layer of it. */
+	mkdir_parent(d.db_path, 0700);
+	{
+		char dir[PATH_MAX], *slash;
+		snprintf(dir, sizeof(dir), "%s", d.db_path);
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash != NULL)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (ward_syncd_create(dir, &d.sync, &err) != WARD_OK)
+			log_warnx("fleet sync unavailable (no spool, no server settings): %s", err.msg);
+	}
 	diags = json_array();
 	if (ward_daemon_load_config(&d, &d.confset, &d.cfg, diags, &err) != WARD_OK) {
 		ward_error_t lerr = { 0 };
@@ -441,6 +468,7 @@ int main(int argc, char **argv)
 			ward_profwatch_destroy(d.watch);
 			return 2;
 		}
+		ward_syncd_overlay(d.sync, &d.cfg);
 		if (d.mode_override)
 			d.cfg.mode = (ward_mode_t)d.mode_override;
 		fallback = true;
@@ -481,7 +509,7 @@ int main(int argc, char **argv)
 		fatalx("%s", err.msg);
 	if (ward_exc_create(&d.exc, &err) != WARD_OK)
 		fatalx("%s", err.msg);
-	ward_evlog_set_hook(d.evlog, ward_exc_evlog_hook, d.exc);
+	ward_evlog_set_hook(d.evlog, evlog_hooks, &d);
 	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &d.cache, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_queue_create(WARD_MAX_QUEUE, &d.queue, &err) != WARD_OK ||
@@ -628,6 +656,7 @@ int main(int argc, char **argv)
 	ward_yarascan_destroy(d.yara);      /* before the event log it writes to */
 	ward_evlog_close(d.evlog);
 	ward_exc_destroy(d.exc);
+	ward_syncd_destroy(d.sync);
 	ward_engine_destroy(d.engine);
 	ward_store_close(d.store);
 	ward_cache_destroy(d.cache);

@@ -82,6 +82,22 @@
 #define WARD_RELOAD_QUIET_MS     150u       /* a config source change is reloaded after this much quiet */
 #define WARD_RELOAD_MAX_DELAY_MS 600u       /* ... and at most this long after the first change */
 
+/* ---- fleet sync (warden-sync, agent/sync/; the spool in agent/syncspool.c) ---- */
+#define WARD_MAX_SYNC_URL        1024u      /* SyncBaseURL bytes */
+#define WARD_MAX_MACHINE_ID      127u       /* MachineID / MachineIDKey / MachineOwner bytes */
+#define WARD_MAX_SYNC_HEADERS    4096u      /* SyncExtraHeaders, as "Name: value" lines */
+#define WARD_MAX_SYNC_RESPONSE   (32u << 20)/* one HTTP response body (inflated) */
+#define WARD_MAX_SYNC_PAGE_RULES 100000u    /* rules in one ruledownload page */
+#define WARD_MAX_SYNC_RULES      (1u << 20) /* rules in one sync (all pages) */
+#define WARD_MAX_SYNC_PAGES      100000u    /* ruledownload pages in one sync */
+#define WARD_MAX_SYNC_CURSOR     1024u      /* bytes of a ruledownload cursor */
+#define WARD_SYNC_BATCH_DEFAULT  50u        /* events per eventupload (server may set batch_size) */
+#define WARD_SYNC_MAX_BATCH      1000u
+#define WARD_SYNC_CTL_RULES      200u       /* rules per sync_rules control message (< 64 KiB) */
+#define WARD_SYNC_STAGE_TTL_S    300u       /* staged synced rules not committed by then are dropped */
+#define WARD_SPOOL_MAX_EVENTS    100000u    /* events kept for upload; the oldest are dropped */
+#define WARD_SPOOL_TAKE_MAX      200u       /* events per sync_events control reply (< 1 MiB) */
+
 /* ---- exception requests (rules/requests.c, agent/exceptions.c) ---- */
 #define WARD_MAX_REQUEST_TEXT    512u       /* bytes of a reason, deny reason or approval comment */
 #define WARD_REQUESTS_PER_HOUR   10u        /* new requests one uid may file in any hour */

@@ -82,6 +82,8 @@ void ward_config_defaults(ward_config_t *cfg)
 	cfg->exception_policy.enabled = true;
 	cfg->exception_policy.allowed_scopes = DEFAULT_SCOPES;
 	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
+	cfg->sync.full_sync_interval_s = 600;
+	snprintf(cfg->sync.user, sizeof(cfg->sync.user), "warden-sync");
 }
 
 /* The strings of a StaticRules entry are owned by the state (ward_rule_t borrows). */
@@ -720,6 +722,159 @@ static int key_require_signed(struct ctx *c, const json_t *d, const char *key, c
 	return want_bool(c, v, key, line, &c->st->cfg.require_signed_profiles);
 }
 
+/* ---- fleet sync (docs/sync.md): Santa's key names ---- */
+
+static int key_sync_url(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                        unsigned long line)
+{
+	char *u = c->st->cfg.sync.base_url, tmp[WARD_MAX_SYNC_URL + 1];
+
+	(void)d;
+	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
+		return -1;
+	for (const char *p = tmp; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return bad(c, WARD_E_INVAL, line, key, "contains a space or control character");
+	if (tmp[0] != '\0' && strncasecmp(tmp, "https://", 8) != 0)
+		return bad(c, WARD_E_INVAL, line, key, "\"%.80s\": only https:// URLs (rules and mode "
+		           "must not travel in clear)", tmp);
+	if (tmp[0] != '\0' && tmp[8] == '\0')
+		return bad(c, WARD_E_INVAL, line, key, "no host after https://");
+	memcpy(u, tmp, sizeof(tmp));
+	return 0;
+}
+
+/* A machine ID goes into the URL path: keep to characters that need no escaping. */
+static int want_ident(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                      char *out, size_t cap)
+{
+	char tmp[WARD_MAX_MACHINE_ID + 1];
+
+	if (want_string(c, v, key, line, tmp, cap < sizeof(tmp) ? cap : sizeof(tmp)) != 0)
+		return -1;
+	for (const char *p = tmp; *p; p++)
+		if (!(((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') ||
+		      strchr("._:@-", *p)))
+			return bad(c, WARD_E_INVAL, line, key, "\"%.80s\": only letters, digits and . _ : @ -",
+			           tmp);
+	memcpy(out, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
+static int key_machine_id(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	(void)d;
+	return want_ident(c, v, key, line, c->st->cfg.sync.machine_id, sizeof(c->st->cfg.sync.machine_id));
+}
+
+static int key_machine_id_key(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                              unsigned long line)
+{
+	(void)d;
+	return want_string(c, v, key, line, c->st->cfg.sync.machine_id_key,
+	                   sizeof(c->st->cfg.sync.machine_id_key));
+}
+
+static int key_machine_owner(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	(void)d;
+	return want_string(c, v, key, line, c->st->cfg.sync.machine_owner,
+	                   sizeof(c->st->cfg.sync.machine_owner));
+}
+
+/* A path key of ward_sync_config_t ("" = unset). */
+static int want_opt_path(struct ctx *c, const json_t *v, const char *key, unsigned long line,
+                         char *out)
+{
+	if (json_is_string(v) && json_string_length(v) == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	return want_path(c, v, key, line, out, WARD_MAX_PATH);
+}
+
+static int key_sync_path(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                         unsigned long line)
+{
+	ward_sync_config_t *s = &c->st->cfg.sync;
+
+	(void)d;
+	return want_opt_path(c, v, key, line,
+	                     strcmp(key, "MachineIDPlist") == 0 ? s->machine_id_plist :
+	                     strcmp(key, "ClientAuthCertificateFile") == 0 ? s->client_cert :
+	                     strcmp(key, "ClientAuthKeyFile") == 0 ? s->client_key : s->server_roots);
+}
+
+/* SyncExtraHeaders: {"Name": "value"}; kept as "Name: value\n" lines for libcurl. */
+static int key_sync_headers(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                            unsigned long line)
+{
+	char buf[WARD_MAX_SYNC_HEADERS + 1] = "";
+	size_t used = 0;
+	const char *k;
+	json_t *sv;
+
+	(void)d;
+	if (!json_is_object(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected a dictionary of header name -> value");
+	json_object_foreach((json_t *)v, k, sv) {
+		const char *val = json_string_value(sv);
+		int n;
+		if (val == NULL || strlen(val) != json_string_length(sv))
+			return bad(c, WARD_E_INVAL, line, key, "%.64s: expected a string", k);
+		if (k[0] == '\0' || strcspn(k, "()<>@,;:\\\"/[]?={} \t\r\n") != strlen(k))
+			return bad(c, WARD_E_INVAL, line, key, "\"%.64s\" is not an HTTP header name", k);
+		if (strpbrk(val, "\r\n") != NULL)
+			return bad(c, WARD_E_INVAL, line, key, "%.64s: a value may not hold a line break", k);
+		if (strcasecmp(k, "Content-Type") == 0 || strcasecmp(k, "Content-Encoding") == 0 ||
+		    strcasecmp(k, "Content-Length") == 0 || strcasecmp(k, "Host") == 0)
+			return bad(c, WARD_E_INVAL, line, key, "%.64s is set by warden-sync itself", k);
+		n = snprintf(buf + used, sizeof(buf) - used, "%s: %s\n", k, val);
+		if (n < 0 || (size_t)n >= sizeof(buf) - used)
+			return bad(c, WARD_E_LIMIT, line, key, "more than %u bytes of headers",
+			           WARD_MAX_SYNC_HEADERS);
+		used += (size_t)n;
+	}
+	memcpy(c->st->cfg.sync.extra_headers, buf, sizeof(buf));
+	return 0;
+}
+
+static int key_full_sync_interval(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                                  unsigned long line)
+{
+	uint64_t n = 0;
+
+	(void)d;
+	if (want_uint(c, v, key, line, 60, 7u * 24 * 3600, &n) != 0)
+		return -1;
+	c->st->cfg.sync.full_sync_interval_s = (uint32_t)n;
+	return 0;
+}
+
+static int key_sync_user(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                         unsigned long line)
+{
+	(void)d;
+	return want_group(c, v, key, line, c->st->cfg.sync.user, sizeof(c->st->cfg.sync.user));
+}
+
+/* Santa keys warden-sync does not implement: refused, never silently ignored. */
+static int key_sync_refused(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                            unsigned long line)
+{
+	(void)d;
+	if (strcmp(key, "SyncEnableProtoTransfer") == 0) {
+		if (json_is_false(v))
+			return 0;
+		return bad(c, WARD_E_UNSUPPORTED, line, key, "warden-sync speaks Santa's JSON sync "
+		           "protocol only (binary proto transfer is not implemented): set it to false");
+	}
+	return bad(c, WARD_E_UNSUPPORTED, line, key, "keychain identities are macOS-only: give the "
+	           "certificate and key as PEM files in ClientAuthCertificateFile and ClientAuthKeyFile");
+}
+
 #define K_LOCAL 0x1u /* only in warden.conf: a profile must not choose its own trust */
 #define K_SANTA 0x2u /* a key Santa has with the same meaning: read from Santa payloads */
 
@@ -745,6 +900,21 @@ static const struct keydef {
 	{ "FileAccessPolicy", key_file_access_policy, K_SANTA },
 	{ "ProfileTrustAnchors", key_trust_anchors, K_LOCAL },
 	{ "RequireSignedProfiles", key_require_signed, K_LOCAL },
+	{ "SyncBaseURL", key_sync_url, K_SANTA },
+	{ "MachineID", key_machine_id, K_SANTA },
+	{ "MachineIDPlist", key_sync_path, K_SANTA },
+	{ "MachineIDKey", key_machine_id_key, K_SANTA },
+	{ "MachineOwner", key_machine_owner, K_SANTA },
+	{ "ClientAuthCertificateFile", key_sync_path, K_SANTA },
+	{ "ClientAuthKeyFile", key_sync_path, 0 },
+	{ "ServerAuthRootsFile", key_sync_path, K_SANTA },
+	{ "SyncExtraHeaders", key_sync_headers, K_SANTA },
+	{ "FullSyncInterval", key_full_sync_interval, K_SANTA },
+	{ "SyncUser", key_sync_user, 0 },
+	{ "SyncEnableProtoTransfer", key_sync_refused, K_SANTA },
+	{ "ClientAuthCertificatePassword", key_sync_refused, K_SANTA },
+	{ "ClientAuthCertificateCN", key_sync_refused, K_SANTA },
+	{ "ClientAuthCertificateIssuerCN", key_sync_refused, K_SANTA },
 };
 
 static void apply_dict(struct ctx *c, const json_t *dict)
@@ -1407,6 +1577,32 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	json_object_set_new(o, "ExceptionPolicy", e);
 	json_object_set_new(o, "ProfileTrustAnchors", paths_json(cfg->trust_anchors, cfg->ntrust_anchors));
 	json_object_set_new(o, "RequireSignedProfiles", json_boolean(cfg->require_signed_profiles));
+	{
+		const ward_sync_config_t *sc = &cfg->sync;
+		json_t *h = json_object();
+		const char *p = sc->extra_headers;
+		while (h && *p) {
+			const char *colon = strstr(p, ": "), *nl = strchr(p, '\n');
+			if (colon == NULL || nl == NULL || colon > nl)
+				break;
+			char name[256], val[WARD_MAX_SYNC_HEADERS + 1];
+			snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
+			snprintf(val, sizeof(val), "%.*s", (int)(nl - colon - 2), colon + 2);
+			json_object_set_new(h, name, json_string(val));
+			p = nl + 1;
+		}
+		json_object_set_new(o, "SyncBaseURL", json_string(sc->base_url));
+		json_object_set_new(o, "MachineID", json_string(sc->machine_id));
+		json_object_set_new(o, "MachineIDPlist", json_string(sc->machine_id_plist));
+		json_object_set_new(o, "MachineIDKey", json_string(sc->machine_id_key));
+		json_object_set_new(o, "MachineOwner", json_string(sc->machine_owner));
+		json_object_set_new(o, "ClientAuthCertificateFile", json_string(sc->client_cert));
+		json_object_set_new(o, "ClientAuthKeyFile", json_string(sc->client_key));
+		json_object_set_new(o, "ServerAuthRootsFile", json_string(sc->server_roots));
+		json_object_set_new(o, "SyncExtraHeaders", h);
+		json_object_set_new(o, "FullSyncInterval", json_integer(sc->full_sync_interval_s));
+		json_object_set_new(o, "SyncUser", json_string(sc->user));
+	}
 	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
 	if (cfg->file_access_policy_set)
 		json_object_set_new(o, "FileAccessPolicy", json_object());

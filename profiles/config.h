@@ -31,6 +31,22 @@ typedef struct ward_exception_policy {
 	                               default 2592000 (30 days) */
 } ward_exception_policy_t;
 
+/* Fleet sync (warden-sync, docs/sync.md): Santa's key names. */
+typedef struct ward_sync_config {
+	char base_url[WARD_MAX_SYNC_URL + 1]; /* SyncBaseURL: https://...; "" = no sync */
+	char machine_id[WARD_MAX_MACHINE_ID + 1]; /* MachineID; "" = MachineIDPlist, else /etc/machine-id */
+	char machine_id_plist[WARD_MAX_PATH]; /* MachineIDPlist: a plist holding it under MachineIDKey */
+	char machine_id_key[WARD_MAX_MACHINE_ID + 1]; /* MachineIDKey */
+	char machine_owner[WARD_MAX_MACHINE_ID + 1]; /* MachineOwner: primary_user in preflight */
+	char client_cert[WARD_MAX_PATH];  /* ClientAuthCertificateFile: PEM (mutual TLS) */
+	char client_key[WARD_MAX_PATH];   /* ClientAuthKeyFile: PEM; "" = in the certificate file */
+	char server_roots[WARD_MAX_PATH]; /* ServerAuthRootsFile: the only CAs trusted (pinning) */
+	char extra_headers[WARD_MAX_SYNC_HEADERS + 1]; /* SyncExtraHeaders: "Name: value\n" lines */
+	uint32_t full_sync_interval_s;    /* FullSyncInterval, default 600, at least 60 */
+	char user[64];                    /* SyncUser: the account warden-sync runs as, default
+	                                     "warden-sync"; it may apply synced rules */
+} ward_sync_config_t;
+
 typedef struct ward_config {
 	ward_mode_t mode;                 /* ClientMode, default MONITOR */
 	bool fail_closed;                 /* FailClosed, default false */
@@ -53,6 +69,7 @@ typedef struct ward_config {
 	bool require_signed_profiles;     /* RequireSignedProfiles, default false; warden.conf only */
 	unsigned ntrust_anchors;          /* ProfileTrustAnchors (PEM files); warden.conf only */
 	char trust_anchors[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
+	ward_sync_config_t sync;          /* SyncBaseURL, MachineID, ... (see above) */
 } ward_config_t;
 
 /* Embedded defaults (no config file at all): MONITOR, /usr /bin /sbin /lib /lib64 trusted. */

@@ -200,7 +200,7 @@ static void insert(ward_index_t *ix, uint32_t u)
 	struct ix_rec *r = rec_at(ix, u);
 	uint64_t h = ward_rule_hash(ix->seed, (unsigned)r->rule.type, r->id, strlen(r->id));
 	uint32_t tag = (uint32_t)(h >> 32);
-	int slot = ward_rule_slot(r->rule.source);
+	int rank = ward_rule_rank(r->rule.source);
 
 	for (size_t k = (size_t)h & ix->mask;; k = (k + 1) & ix->mask) {
 		struct ix_slot *s = &ix->table[k];
@@ -217,7 +217,7 @@ static void insert(ward_index_t *ix, uint32_t u)
 		if (head->rule.type != r->rule.type || strcmp(head->id, r->id) != 0)
 			continue;
 		for (link = &s->rec; *link != 0; link = &rec_at(ix, *link - 1)->next)
-			if (ward_rule_slot(rec_at(ix, *link - 1)->rule.source) > slot)
+			if (ward_rule_rank(rec_at(ix, *link - 1)->rule.source) > rank)
 				break;
 		r->next = *link;
 		*link = u + 1;

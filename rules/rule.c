@@ -40,6 +40,7 @@ static const char *const source_names[WARD_SRC__COUNT] = {
 	[WARD_SRC_EXCEPTION] = "exception",
 	[WARD_SRC_IMPORT] = "import",
 	[WARD_SRC_TRANSITIVE] = "transitive",
+	[WARD_SRC_SYNC] = "sync",
 };
 
 /* Santa's older and finer-grained policy names (SNTSyncConstants.mm). */

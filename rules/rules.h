@@ -13,9 +13,10 @@
  *    store's generation changes. ward_index_match is thread-safe on one snapshot.
  *
  * Slots. For one type+identifier there is at most one rule per slot: the managed slot
- * (source PROFILE), the administrator slot (sources LOCAL, IMPORT, EXCEPTION: the last
- * writer replaces the rule, as in Santa) and the transitive slot (TRANSITIVE). At match
- * time managed beats administrator beats transitive.
+ * (source PROFILE), the sync slot (SYNC: rules a sync server sent, see docs/sync.md),
+ * the administrator slot (sources LOCAL, IMPORT, EXCEPTION: the last writer replaces the
+ * rule, as in Santa) and the transitive slot (TRANSITIVE). At match time managed beats
+ * sync beats administrator beats transitive.
  */
 #ifndef WARD_RULES_RULES_H
 #define WARD_RULES_RULES_H
@@ -24,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "common/error.h"
 #include "common/limits.h"
@@ -56,6 +59,7 @@ typedef enum {
 	WARD_SRC_EXCEPTION,
 	WARD_SRC_IMPORT,
 	WARD_SRC_TRANSITIVE,
+	WARD_SRC_SYNC,      /* from the fleet's sync server (warden-sync) */
 	WARD_SRC__COUNT
 } ward_rule_source_t;
 
@@ -175,6 +179,7 @@ typedef struct ward_apply_stats {
 	size_t put;      /* rules inserted or replaced */
 	size_t removed;  /* REMOVE rules that deleted a rule */
 	size_t absent;   /* REMOVE rules that found nothing to delete */
+	size_t cleared;  /* rules deleted by ward_store_replace_source before the batch */
 } ward_apply_stats_t;
 
 /*
@@ -184,6 +189,26 @@ typedef struct ward_apply_stats {
  */
 ward_err_t ward_store_apply(ward_store_t *st, const ward_rule_t *rules, size_t n,
                             ward_apply_stats_t *stats, ward_error_t *err);
+
+/*
+ * A clean sync: in one transaction delete every rule of source, then apply rules (as
+ * ward_store_apply, each of them of that same source). All or nothing; rules of other
+ * sources are not touched. stats->cleared counts the deleted rules.
+ */
+ward_err_t ward_store_replace_source(ward_store_t *st, ward_rule_source_t source,
+                                     const ward_rule_t *rules, size_t n,
+                                     ward_apply_stats_t *stats, ward_error_t *err);
+
+/* Same, deleting the rules of every source whose bit (1u << source) is in clear_mask
+ * (a Santa "clean_all" sync also drops TRANSITIVE rules); rules may be of any source. */
+ward_err_t ward_store_replace_sources(ward_store_t *st, unsigned clear_mask,
+                                      const ward_rule_t *rules, size_t n,
+                                      ward_apply_stats_t *stats, ward_error_t *err);
+
+/* Number of stored rules of one source; counts[t] (may be NULL, WARD_RT__COUNT entries)
+ * gets them per type. */
+ward_err_t ward_store_count_source(ward_store_t *st, ward_rule_source_t source, size_t *n,
+                                   size_t *counts, ward_error_t *err);
 
 /* Monotonic counter bumped by every change (any process); cheap to poll. */
 ward_err_t ward_store_generation(ward_store_t *st, uint64_t *gen, ward_error_t *err);
@@ -243,13 +268,44 @@ ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
                                   ward_apply_stats_t *stats, ward_error_t *err);
 
+/*
+ * Read a Santa rule document ({"rules": [...], other keys}) from buf without building a
+ * tree of it: rule_fn gets each rule object (borrowed, its index i), key_fn (NULL: other
+ * keys are only checked) every other top-level key and its value (borrowed). A callback
+ * that fails stops the scan with its error. Without key_fn a missing "rules" is an error;
+ * "rules": null reads as no rules. At most max_rules rules.
+ */
+typedef ward_err_t (*ward_santa_rule_fn)(void *arg, json_t *rule, size_t i, ward_error_t *err);
+typedef ward_err_t (*ward_santa_key_fn)(void *arg, const char *key, json_t *value, ward_error_t *err);
+ward_err_t ward_santa_json_scan(const char *buf, size_t len, size_t max_rules,
+                                ward_santa_rule_fn rule_fn, ward_santa_key_fn key_fn, void *arg,
+                                ward_error_t *err);
+
+/*
+ * A batch of rules parsed one Santa rule object at a time (a sync's ruledownload pages,
+ * the sync_rules control messages), owning its strings. Each object is read exactly as
+ * ward_santa_json_import reads one entry of "rules" (same fields, same checks, errors
+ * name "rules[index]"). At most WARD_MAX_SYNC_RULES rules.
+ */
+typedef struct ward_rule_batch ward_rule_batch_t;
+
+ward_err_t ward_rule_batch_create(ward_rule_batch_t **out, ward_error_t *err);
+void ward_rule_batch_free(ward_rule_batch_t *b); /* NULL ok */
+ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t index,
+                                     ward_rule_source_t source, const char *created_by,
+                                     ward_error_t *err);
+/* The rules so far (valid until the next add or free). */
+const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n);
+/* The rule as a Santa rule object (a new reference). */
+json_t *ward_rule_santa_json(const ward_rule_t *r);
+
 /* Same, reading path (at most WARD_MAX_IMPORT_BYTES). */
 ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,
                                        ward_rule_source_t source, const char *created_by,
                                        ward_apply_stats_t *stats, ward_error_t *err);
 
 /*
- * Write every rule except managed (PROFILE) and TRANSITIVE ones to out in the same
+ * Write every rule except managed (PROFILE), SYNC and TRANSITIVE ones to out in the same
  * format, ordered by type and identifier; *count (may be NULL) gets the number written.
  */
 ward_err_t ward_santa_json_export(ward_store_t *st, FILE *out, size_t *count, ward_error_t *err);

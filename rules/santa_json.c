@@ -131,6 +131,13 @@ static ward_err_t parse_rule(json_t *o, size_t i, ward_rule_source_t source,
 	return WARD_OK;
 }
 
+struct ward_rule_batch {
+	ward_arena_t arena;
+	ward_rule_t *rules;
+	size_t n, cap, max;
+	int64_t now;
+};
+
 /*
  * The top level is read here, and each rule object with jansson on its own: a file of a
  * million rules never becomes a million-object tree (jansson spends ~1 KiB per rule
@@ -224,31 +231,22 @@ static json_t *scan_value(struct scan *sc, bool keep_it, ward_error_t *err, ward
 	return v;
 }
 
-ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
-                                  ward_rule_source_t source, const char *created_by,
-                                  ward_apply_stats_t *stats, ward_error_t *err)
+ward_err_t ward_santa_json_scan(const char *buf, size_t len, size_t max_rules,
+                                ward_santa_rule_fn rule_fn, ward_santa_key_fn key_fn, void *arg,
+                                ward_error_t *err)
 {
 	struct scan sc = { .buf = buf, .len = len };
-	int64_t now = (int64_t)time(NULL);
-	ward_arena_t arena = { 0 };
-	ward_rule_t *rules = NULL;
-	size_t n = 0, cap = 0;
 	bool seen_rules = false;
+	size_t n = 0;
 	ward_err_t rc = WARD_OK;
 
-	if (stats)
-		memset(stats, 0, sizeof(*stats));
-	if (len > WARD_MAX_IMPORT_BYTES)
-		return ward_error_set(err, WARD_E_LIMIT, "rule file is %zu bytes, more than %u", len,
-		                      WARD_MAX_IMPORT_BYTES);
 	if (len >= INT_MAX)
-		return ward_error_set(err, WARD_E_LIMIT, "rule file too large");
+		return ward_error_set(err, WARD_E_LIMIT, "document too large");
 	skip_ws(&sc);
 	if (sc.pos >= len || buf[sc.pos] != '{') {
-		rc = sc.pos >= len ? syntax(&sc, "empty file", err) :
-		     ward_error_set(err, WARD_E_MALFORMED,
-		                    "top level must be an object with a \"rules\" array");
-		goto out;
+		return sc.pos >= len ? syntax(&sc, "empty file", err) :
+		       ward_error_set(err, WARD_E_MALFORMED,
+		                      "top level must be an object with a \"rules\" array");
 	}
 	sc.pos++;
 	skip_ws(&sc);
@@ -259,79 +257,69 @@ ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
 		size_t keylen;
 
 		skip_ws(&sc);
-		if (!scan_string(&sc, &key, &keylen)) {
-			rc = syntax(&sc, "expected a string key", err);
-			goto out;
-		}
+		if (!scan_string(&sc, &key, &keylen))
+			return syntax(&sc, "expected a string key", err);
 		skip_ws(&sc);
-		if (sc.pos >= len || buf[sc.pos] != ':') {
-			rc = syntax(&sc, "expected ':'", err);
-			goto out;
-		}
+		if (sc.pos >= len || buf[sc.pos] != ':')
+			return syntax(&sc, "expected ':'", err);
 		sc.pos++;
 		skip_ws(&sc);
 		if (keylen != 5 || memcmp(key, "rules", 5) != 0) {
-			/* Other top-level keys are not ours: check and drop their values. */
-			scan_value(&sc, false, err, &rc);
+			/* Other top-level keys: checked, and handed over when asked for. */
+			char name[64];
+			json_t *v = scan_value(&sc, key_fn != NULL, err, &rc);
 			if (rc != WARD_OK)
-				goto out;
+				return rc;
+			if (key_fn != NULL) {
+				snprintf(name, sizeof(name), "%.*s", (int)(keylen < 63 ? keylen : 63), key);
+				rc = key_fn(arg, name, v, err);
+				json_decref(v);
+				if (rc != WARD_OK)
+					return rc;
+			}
 		} else {
-			if (seen_rules) {
-				rc = syntax(&sc, "duplicate object key 'rules'", err);
-				goto out;
-			}
+			if (seen_rules)
+				return syntax(&sc, "duplicate object key 'rules'", err);
 			seen_rules = true;
-			if (sc.pos >= len || buf[sc.pos] != '[') {
-				rc = ward_error_set(err, WARD_E_MALFORMED,
-				                    "top level must be an object with a \"rules\" array");
-				goto out;
-			}
-			sc.pos++;
-			skip_ws(&sc);
-			if (sc.pos < len && buf[sc.pos] == ']') {
-				sc.pos++;
+			if (len - sc.pos >= 4 && memcmp(buf + sc.pos, "null", 4) == 0) {
+				/* "rules": null, as some sync servers say "no rules" */
+				sc.pos += 4;
+			} else if (sc.pos >= len || buf[sc.pos] != '[') {
+				return ward_error_set(err, WARD_E_MALFORMED,
+				                      "top level must be an object with a \"rules\" array");
 			} else {
-				for (;;) {
-					json_t *o;
-					skip_ws(&sc);
-					if (n == WARD_MAX_RULES) {
-						rc = ward_error_set(err, WARD_E_LIMIT, "more than %u rules in one file",
-						                    WARD_MAX_RULES);
-						goto out;
-					}
-					if (n == cap) {
-						size_t ncap = cap ? 2 * cap : 1024;
-						ward_rule_t *grown = realloc(rules, ncap * sizeof(*grown));
-						if (grown == NULL) {
-							rc = ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", n);
-							goto out;
+				sc.pos++;
+				skip_ws(&sc);
+				if (sc.pos < len && buf[sc.pos] == ']') {
+					sc.pos++;
+				} else {
+					for (;;) {
+						json_t *o;
+						skip_ws(&sc);
+						if (n == max_rules)
+							return ward_error_set(err, WARD_E_LIMIT, "more than %zu rules",
+							                      max_rules);
+						if (sc.pos < len && buf[sc.pos] != '{' && buf[sc.pos] != '[')
+							return ward_error_set(err, WARD_E_MALFORMED, "rules[%zu]: not an object", n);
+						o = scan_value(&sc, true, err, &rc);
+						if (rc != WARD_OK)
+							return rc;
+						rc = rule_fn(arg, o, n, err);
+						json_decref(o);
+						if (rc != WARD_OK)
+							return rc;
+						n++;
+						skip_ws(&sc);
+						if (sc.pos < len && buf[sc.pos] == ',') {
+							sc.pos++;
+							continue;
 						}
-						rules = grown;
-						cap = ncap;
+						if (sc.pos < len && buf[sc.pos] == ']') {
+							sc.pos++;
+							break;
+						}
+						return syntax(&sc, "expected ',' or ']' after a rule", err);
 					}
-					if (sc.pos < len && buf[sc.pos] != '{' && buf[sc.pos] != '[') {
-						rc = ward_error_set(err, WARD_E_MALFORMED, "rules[%zu]: not an object", n);
-						goto out;
-					}
-					o = scan_value(&sc, true, err, &rc);
-					if (rc != WARD_OK)
-						goto out;
-					rc = parse_rule(o, n, source, created_by, now, &arena, &rules[n], err);
-					json_decref(o);
-					if (rc != WARD_OK)
-						goto out;
-					n++;
-					skip_ws(&sc);
-					if (sc.pos < len && buf[sc.pos] == ',') {
-						sc.pos++;
-						continue;
-					}
-					if (sc.pos < len && buf[sc.pos] == ']') {
-						sc.pos++;
-						break;
-					}
-					rc = syntax(&sc, "expected ',' or ']' after a rule", err);
-					goto out;
 				}
 			}
 		}
@@ -342,26 +330,134 @@ ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
 		}
 		if (sc.pos < len && buf[sc.pos] == '}')
 			break;
-		rc = syntax(&sc, "expected ',' or '}'", err);
-		goto out;
+		return syntax(&sc, "expected ',' or '}'", err);
 	}
 members_done:
 	sc.pos++;
 	skip_ws(&sc);
-	if (sc.pos != len) {
-		rc = syntax(&sc, "end of file expected", err);
-		goto out;
+	if (sc.pos != len)
+		return syntax(&sc, "end of file expected", err);
+	if (!seen_rules && key_fn == NULL)
+		return ward_error_set(err, WARD_E_MALFORMED,
+		                      "top level must be an object with a \"rules\" array");
+	return WARD_OK;
+}
+
+struct import_ctx {
+	ward_rule_batch_t *batch;
+	ward_rule_source_t source;
+	const char *created_by;
+};
+
+static ward_err_t import_rule(void *arg, json_t *o, size_t i, ward_error_t *err)
+{
+	struct import_ctx *x = arg;
+
+	return ward_rule_batch_add_santa(x->batch, o, i, x->source, x->created_by, err);
+}
+
+ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
+                                  ward_rule_source_t source, const char *created_by,
+                                  ward_apply_stats_t *stats, ward_error_t *err)
+{
+	struct import_ctx x = { NULL, source, created_by };
+	const ward_rule_t *rules;
+	size_t n;
+	ward_err_t rc;
+
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
+	if (len > WARD_MAX_IMPORT_BYTES)
+		return ward_error_set(err, WARD_E_LIMIT, "rule file is %zu bytes, more than %u", len,
+		                      WARD_MAX_IMPORT_BYTES);
+	if ((rc = ward_rule_batch_create(&x.batch, err)) != WARD_OK)
+		return rc;
+	x.batch->max = WARD_MAX_RULES;
+	rc = ward_santa_json_scan(buf, len, WARD_MAX_RULES, import_rule, NULL, &x, err);
+	if (rc == WARD_OK) {
+		rules = ward_rule_batch_rules(x.batch, &n);
+		rc = ward_store_apply(st, rules, n, stats, err);
 	}
-	if (!seen_rules) {
-		rc = ward_error_set(err, WARD_E_MALFORMED,
-		                    "top level must be an object with a \"rules\" array");
-		goto out;
-	}
-	rc = ward_store_apply(st, rules, n, stats, err);
-out:
-	free(rules);
-	ward_arena_free(&arena);
+	ward_rule_batch_free(x.batch);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+
+ward_err_t ward_rule_batch_create(ward_rule_batch_t **out, ward_error_t *err)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	(*out)->now = (int64_t)time(NULL);
+	(*out)->max = WARD_MAX_SYNC_RULES;
+	return WARD_OK;
+}
+
+void ward_rule_batch_free(ward_rule_batch_t *b)
+{
+	if (b == NULL)
+		return;
+	ward_arena_free(&b->arena);
+	free(b->rules);
+	free(b);
+}
+
+ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t index,
+                                     ward_rule_source_t source, const char *created_by,
+                                     ward_error_t *err)
+{
+	ward_err_t rc;
+
+	if (b->n >= b->max)
+		return ward_error_set(err, WARD_E_LIMIT, "rules[%zu]: more than %zu rules", index, b->max);
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 1024;
+		ward_rule_t *grown = realloc(b->rules, ncap * sizeof(*grown));
+		if (grown == NULL)
+			return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", index);
+		b->rules = grown;
+		b->cap = ncap;
+	}
+	if ((rc = parse_rule(obj, index, source, NULL, b->now, &b->arena, &b->rules[b->n], err)) != WARD_OK)
+		return rc;
+	if (created_by != NULL) {
+		const char *by = created_by;
+		if (keep(&b->arena, &by) != WARD_OK)
+			return ward_error_set(err, WARD_E_NOMEM, "out of memory at rules[%zu]", index);
+		b->rules[b->n].created_by = by;
+	}
+	b->n++;
+	return WARD_OK;
+}
+
+const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n)
+{
+	*n = b->n;
+	return b->rules;
+}
+
+json_t *ward_rule_santa_json(const ward_rule_t *r)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "identifier", json_string(r->identifier));
+	json_object_set_new(o, "policy", json_string(ward_policy_name(r->policy)));
+	json_object_set_new(o, "rule_type", json_string(ward_rule_type_name(r->type)));
+	if (r->custom_msg && r->custom_msg[0])
+		json_object_set_new(o, "custom_msg", json_string(r->custom_msg));
+	if (r->custom_url && r->custom_url[0])
+		json_object_set_new(o, "custom_url", json_string(r->custom_url));
+	if (r->comment && r->comment[0])
+		json_object_set_new(o, "comment", json_string(r->comment));
+	if (r->expires_at > 0) {
+		char t[32];
+		ward_rule_time_format(r->expires_at, t);
+		json_object_set_new(o, "expires_at", json_string(t));
+	}
+	return o;
 }
 
 ward_err_t ward_santa_json_import_file(ward_store_t *st, const char *path,
@@ -444,7 +540,8 @@ static int export_one(const ward_rule_t *r, void *arg)
 	json_t *o;
 	char *s;
 
-	if (r->source == WARD_SRC_PROFILE || r->source == WARD_SRC_TRANSITIVE)
+	if (r->source == WARD_SRC_PROFILE || r->source == WARD_SRC_TRANSITIVE ||
+	    r->source == WARD_SRC_SYNC)
 		return 0;
 	o = json_object();
 	if (o == NULL) {

@@ -133,6 +133,43 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	"  SELECT RAISE(ABORT, 'the audit trail is append-only');"
 	"END;",
+	/* 2 -> 3: source 5 (sync) in its own slot 3. SQLite cannot change a CHECK, so the
+	 * rules table is rebuilt (ids kept: requests name rules by id) and its triggers
+	 * made again. */
+	"CREATE TABLE rules_v3 ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  type        INTEGER NOT NULL CHECK (type BETWEEN 0 AND 4),"
+	"  identifier  TEXT NOT NULL CHECK (length(identifier) BETWEEN 1 AND 300),"
+	/* 0 managed (profile), 1 administrator (local, import, exception), 2 transitive,
+	 * 3 sync; match order 0, 3, 1, 2 */
+	"  slot        INTEGER NOT NULL,"
+	"  policy      INTEGER NOT NULL CHECK (policy BETWEEN 0 AND 3),"
+	/* ward_rule_source_t: 0 local, 1 profile, 2 exception, 3 import, 4 transitive, 5 sync */
+	"  source      INTEGER NOT NULL CHECK (source BETWEEN 0 AND 5),"
+	"  custom_msg  TEXT NOT NULL DEFAULT '',"
+	"  custom_url  TEXT NOT NULL DEFAULT '',"
+	"  comment     TEXT NOT NULL DEFAULT '',"
+	"  expires_at  INTEGER NOT NULL DEFAULT 0 CHECK (expires_at >= 0),"
+	"  created_at  INTEGER NOT NULL,"
+	"  created_by  TEXT NOT NULL DEFAULT '',"
+	"  CHECK (slot = CASE source WHEN 1 THEN 0 WHEN 4 THEN 2 WHEN 5 THEN 3 ELSE 1 END),"
+	"  UNIQUE (type, identifier, slot)"
+	");"
+	"INSERT INTO rules_v3 SELECT id, type, identifier, slot, policy, source, custom_msg, "
+	"  custom_url, comment, expires_at, created_at, created_by FROM rules;"
+	"DROP TABLE rules;"
+	"ALTER TABLE rules_v3 RENAME TO rules;"
+	"CREATE INDEX rules_by_source ON rules (source);"
+	"CREATE TRIGGER rules_insert AFTER INSERT ON rules BEGIN"
+	"  UPDATE store_state SET generation = generation + 1, rule_count = rule_count + 1;"
+	"END;"
+	"CREATE TRIGGER rules_update AFTER UPDATE ON rules BEGIN"
+	"  UPDATE store_state SET generation = generation + 1;"
+	"END;"
+	"CREATE TRIGGER rules_delete AFTER DELETE ON rules BEGIN"
+	"  UPDATE store_state SET generation = generation + 1, rule_count = rule_count - 1;"
+	"END;"
+	"UPDATE store_state SET generation = generation + 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -561,7 +598,7 @@ ward_err_t ward_store_find(ward_store_t *st, ward_rule_type_t type, const char *
 	ward_err_t ret;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT " WARD_RULE_COLUMNS " FROM rules "
-	                       "WHERE type = ?1 AND identifier = ?2 ORDER BY slot", -1, &s,
+	                       "WHERE type = ?1 AND identifier = ?2 ORDER BY " WARD_SLOT_RANK_SQL, -1, &s,
 	                       NULL) != SQLITE_OK)
 		return ward_store_dberr(st, err, "finding a rule");
 	sqlite3_bind_int(s, 1, (int)type);
@@ -672,6 +709,7 @@ ward_err_t ward_store_remove(ward_store_t *st, ward_rule_type_t type, const char
 	if (rc == WARD_OK && stats.removed == 0)
 		return ward_error_set(err, WARD_E_NOTFOUND, "no %s rule for %s %s",
 		                      ward_rule_slot(source) == WARD_SLOT_MANAGED ? "managed" :
+		                      ward_rule_slot(source) == WARD_SLOT_SYNC ? "synced" :
 		                      ward_rule_slot(source) == WARD_SLOT_TRANSITIVE ? "transitive" : "local",
 		                      ward_rule_type_name(type), identifier);
 	return rc;
@@ -754,11 +792,70 @@ static uint32_t *write_order(const ward_rule_t *rules, size_t n)
 	return order;
 }
 
-static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n,
+static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
                             ward_apply_stats_t *stats, ward_error_t *err);
+
+/* clear: a mask of sources whose rules are deleted first, in the same transaction; -1: none. */
+static ward_err_t apply(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
+                        ward_apply_stats_t *stats, ward_error_t *err);
 
 ward_err_t ward_store_apply(ward_store_t *st, const ward_rule_t *rules, size_t n,
                             ward_apply_stats_t *stats, ward_error_t *err)
+{
+	return apply(st, rules, n, -1, stats, err);
+}
+
+ward_err_t ward_store_replace_source(ward_store_t *st, ward_rule_source_t source,
+                                     const ward_rule_t *rules, size_t n,
+                                     ward_apply_stats_t *stats, ward_error_t *err)
+{
+	if ((unsigned)source >= WARD_SRC__COUNT)
+		return ward_error_set(err, WARD_E_INVAL, "source: %d is not a source", (int)source);
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].source != source)
+			return ward_error_set(err, WARD_E_INVAL, "rules[%zu]: source %s, expected %s", i,
+			                      ward_rule_source_name(rules[i].source),
+			                      ward_rule_source_name(source));
+	return apply(st, rules, n, (int)(1u << source), stats, err);
+}
+
+ward_err_t ward_store_replace_sources(ward_store_t *st, unsigned clear_mask,
+                                      const ward_rule_t *rules, size_t n,
+                                      ward_apply_stats_t *stats, ward_error_t *err)
+{
+	if (clear_mask == 0 || clear_mask >= (1u << WARD_SRC__COUNT))
+		return ward_error_set(err, WARD_E_INVAL, "no valid source to clear");
+	return apply(st, rules, n, (int)clear_mask, stats, err);
+}
+
+ward_err_t ward_store_count_source(ward_store_t *st, ward_rule_source_t source, size_t *n,
+                                   size_t *counts, ward_error_t *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	if (counts)
+		memset(counts, 0, WARD_RT__COUNT * sizeof(*counts));
+	if (sqlite3_prepare_v2(st->db, "SELECT type, count(*) FROM rules WHERE source = ?1 GROUP BY type",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return ward_store_dberr(st, err, "counting rules");
+	sqlite3_bind_int(s, 1, (int)source);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int t = sqlite3_column_int(s, 0);
+		size_t c = (size_t)sqlite3_column_int64(s, 1);
+		*n += c;
+		if (counts && t >= 0 && t < WARD_RT__COUNT)
+			counts[t] = c;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return ward_store_dberr(st, err, "counting rules");
+	return WARD_OK;
+}
+
+static ward_err_t apply(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
+                        ward_apply_stats_t *stats, ward_error_t *err)
 {
 	ward_apply_stats_t local = { 0 };
 	ward_err_t rc;
@@ -784,7 +881,7 @@ ward_err_t ward_store_apply(ward_store_t *st, const ward_rule_t *rules, size_t n
 		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", BULK_CACHE_KIB);
 		(void)sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	}
-	rc = apply_txn(st, rules, n, stats, err);
+	rc = apply_txn(st, rules, n, clear, stats, err);
 	if (n >= BULK_ROWS) {
 		(void)sqlite3_exec(st->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
 		(void)sqlite3_db_release_memory(st->db);
@@ -792,7 +889,7 @@ ward_err_t ward_store_apply(ward_store_t *st, const ward_rule_t *rules, size_t n
 	return rc;
 }
 
-static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n,
+static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n, int clear,
                             ward_apply_stats_t *stats, ward_error_t *err)
 {
 	int64_t now = (int64_t)time(NULL);
@@ -802,6 +899,15 @@ static ward_err_t apply_txn(ward_store_t *st, const ward_rule_t *rules, size_t n
 
 	if ((rc = begin_write(st, err)) != WARD_OK)
 		return rc;
+	if (clear >= 0) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DELETE FROM rules WHERE ((1 << source) & %d) != 0", clear);
+		if ((rc = exec(st, sql, "clearing rules", err)) != WARD_OK) {
+			rollback(st);
+			return rc;
+		}
+		stats->cleared = (size_t)sqlite3_changes(st->db);
+	}
 	if ((rc = writer_init(st, &w, err)) != WARD_OK) {
 		rollback(st);
 		return rc;

@@ -8,14 +8,17 @@
 
 #include "rules/rules.h"
 
-/* Slots, in match order: managed, administrator, transitive (see rules.h). */
-enum { WARD_SLOT_MANAGED = 0, WARD_SLOT_ADMIN = 1, WARD_SLOT_TRANSITIVE = 2, WARD_SLOT__COUNT };
+/* Slots as stored (the numbers are in the schema: never renumber). Match order is
+ * ward_rule_rank: managed, sync, administrator, transitive (see rules.h). */
+enum { WARD_SLOT_MANAGED = 0, WARD_SLOT_ADMIN = 1, WARD_SLOT_TRANSITIVE = 2, WARD_SLOT_SYNC = 3,
+       WARD_SLOT__COUNT };
 
 static inline int ward_rule_slot(ward_rule_source_t s)
 {
 	switch (s) {
 	case WARD_SRC_PROFILE: return WARD_SLOT_MANAGED;
 	case WARD_SRC_TRANSITIVE: return WARD_SLOT_TRANSITIVE;
+	case WARD_SRC_SYNC: return WARD_SLOT_SYNC;
 	case WARD_SRC_LOCAL:
 	case WARD_SRC_EXCEPTION:
 	case WARD_SRC_IMPORT:
@@ -24,6 +27,20 @@ static inline int ward_rule_slot(ward_rule_source_t s)
 	}
 	return WARD_SLOT_ADMIN;
 }
+
+/* Precedence of a source's slot: lower matches first. */
+static inline int ward_rule_rank(ward_rule_source_t s)
+{
+	switch (ward_rule_slot(s)) {
+	case WARD_SLOT_MANAGED: return 0;
+	case WARD_SLOT_SYNC: return 1;
+	case WARD_SLOT_ADMIN: return 2;
+	default: return 3;
+	}
+}
+
+/* SQL: the rank of a row's slot, for ORDER BY. */
+#define WARD_SLOT_RANK_SQL "CASE slot WHEN 0 THEN 0 WHEN 3 THEN 1 WHEN 1 THEN 2 ELSE 3 END"
 
 /* Columns read by ward_store_row_rule, in its order. */
 #define WARD_RULE_COLUMNS \

@@ -9,7 +9,7 @@ export WARDEN_BUILD=$(cd "$build" && pwd)
 pass=0 fail=0 skip=0 failed=()
 for t in tests/integration/*.sh; do
 	[ -e "$t" ] || continue
-	[ "$(basename "$t")" = lib.sh ] && continue   # helpers, not a scenario
+	case $(basename "$t") in lib.sh | *_lib.sh) continue ;; esac   # helpers, not scenarios
 	echo "=== $t"
 	bash "$t"
 	rc=$?

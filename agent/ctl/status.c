@@ -32,7 +32,10 @@ static void usage(FILE *out)
 	        "done, matched, timed out (budget spent: decided without the verdict), late\n"
 	        "verdicts, scan queue depth, mean and p99 scan time; the BPF ground under\n"
 	        "fanotify (ground: active with its hook, or why not, with a warning naming the\n"
-	        "sysctls that close what it would cover) and the mount-table changes seen.\n"
+	        "sysctls that close what it would cover) and the mount-table changes seen;\n"
+	        "fleet sync: the server, the last success, the last error and its stage, the\n"
+	        "next run, the settings the server set, and the spool of events waiting for\n"
+	        "upload (depth, dropped).\n"
 	        "Any user may ask.\n"
 	        "\n"
 	        "  --json         print the agent's reply as one JSON object\n"
@@ -119,6 +122,39 @@ static void print_scan(const json_t *sc)
 	    (long long)num(sc, "queue.workers"));
 	row("Scan time mean/p99/max", "%lld / %lld / %lld us", (long long)num(sc, "scan_us.mean"),
 	    (long long)num(sc, "scan_us.p99"), (long long)num(sc, "scan_us.max"));
+}
+
+static void print_sync(const json_t *sy)
+{
+	const json_t *e = json_object_get(sy, "last_error"), *set = json_object_get(sy, "server_settings");
+	const char *k;
+	json_t *v;
+
+	if (sy == NULL)
+		return;
+	printf(">>> Fleet sync\n");
+	if (!json_is_true(json_object_get(sy, "configured"))) {
+		row("Sync server", "none (SyncBaseURL not set)");
+		if (num(sy, "spool.depth") == 0)
+			return;
+	} else {
+		row("Sync server", "%s", str(sy, "server", NULL));
+	}
+	row("Last success", "%s", str(sy, "last_success", NULL));
+	if (json_is_object(e))
+		row("Last error", "%s: %s (%s)", str(e, "stage", NULL), str(e, "message", NULL),
+		    str(e, "at", NULL));
+	row("Next run", "%s", str(sy, "next_run", NULL));
+	row("Runs / failures", "%lld / %lld", (long long)num(sy, "runs"), (long long)num(sy, "failures"));
+	json_object_foreach((json_t *)set, k, v) {
+		char label[64], *val = json_dumps(v, JSON_ENCODE_ANY);
+		snprintf(label, sizeof(label), "Server: %s", k);
+		row(label, "%s", val ? val : "?");
+		free(val);
+	}
+	row("Spool", "%lld waiting (max %lld), %lld uploaded, %lld dropped", (long long)num(sy, "spool.depth"),
+	    (long long)num(sy, "spool.max"), (long long)num(sy, "spool.uploaded"),
+	    (long long)num(sy, "spool.dropped"));
 }
 
 static void print_configuration(const json_t *c)
@@ -246,6 +282,7 @@ static void print_text(const json_t *r)
 	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
 	print_scan(json_object_get(r, "scan"));
+	print_sync(json_object_get(r, "sync"));
 	print_ground(r);
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));

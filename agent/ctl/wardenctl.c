@@ -28,6 +28,7 @@ static const struct ctl_cmd commands[] = {
 	{ "approve", ctl_approve, "approve exception requests (one, or --from a file)" },
 	{ "deny", ctl_deny, "deny an exception request" },
 	{ "blocked", ctl_blocked, "your recent denials, with the command to request each" },
+	{ "sync", ctl_sync, "sync with the fleet's sync server now (runs warden-sync --once)" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };

@@ -2,7 +2,8 @@
 # The man pages (docs/man) tell the truth about the binaries they describe:
 #  - every verb of 'wardenctl help' has its own subsection in wardenctl.8, and every
 #    long option 'wardenctl VERB --help' prints appears in that subsection;
-#  - every long option of 'wardend --help' appears in wardend.8;
+#  - every long option of 'wardend --help' appears in wardend.8, of 'warden-sync --help'
+#    in warden-sync.8;
 #  - every configuration key 'wardenctl profile show --json' prints (ExceptionPolicy
 #    sub-keys included) appears in warden.conf.5, and its example profile validates;
 #  - every page renders without a single warning (man --warnings, groff -ww, and
@@ -17,9 +18,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${WARDEN_BUILD:-$ROOT/build}
 W=$B/wardenctl
 D=$B/wardend
+S=$B/warden-sync
 MAN=$ROOT/docs/man
 [ -x "$W" ] || { echo "no $W (run make)"; exit 1; }
 [ -x "$D" ] || { echo "no $D (run make)"; exit 1; }
+[ -x "$S" ] || { echo "no $S (run make)"; exit 1; }
 for t in groff man jq; do
 	command -v $t >/dev/null || { echo "$t missing (make deps)"; exit 1; }
 done
@@ -112,6 +115,18 @@ check_wardend() {
 	return $n
 }
 
+# check_sync PAGE: every option of 'warden-sync --help'.
+check_sync() {
+	local txt=$T/warden-sync.txt o n=0 no=0
+	render "$1" >"$txt"
+	for o in $("$S" --help | long_opts); do
+		no=$((no + 1))
+		has_opt "$o" <"$txt" || { echo "  warden-sync.8: $o missing"; n=1; }
+	done
+	[ $no -ge 8 ] || { echo "  only $no warden-sync options found"; n=1; }
+	return $n
+}
+
 # check_conf PAGE: every configuration key the library knows, and the example profile.
 check_conf() {
 	local txt=$T/conf.txt k n=0 nk=0
@@ -141,7 +156,7 @@ check_conf() {
 }
 
 # ---------------------------------------------------------------- the real pages
-for p in wardend.8 wardenctl.8 warden.conf.5; do
+for p in wardend.8 wardenctl.8 warden-sync.8 warden.conf.5; do
 	[ -f "$MAN/$p" ] || { bad "docs/man/$p exists"; continue; }
 	check_warnings "$MAN/$p" && ok "$p renders without warnings" || bad "$p renders without warnings"
 done
@@ -149,6 +164,8 @@ check_wardenctl "$MAN/wardenctl.8" && ok "wardenctl.8: every verb and every opti
 	bad "wardenctl.8: every verb and every option of its --help"
 check_wardend "$MAN/wardend.8" && ok "wardend.8: every option of wardend --help" ||
 	bad "wardend.8: every option of wardend --help"
+check_sync "$MAN/warden-sync.8" && ok "warden-sync.8: every option of warden-sync --help" ||
+	bad "warden-sync.8: every option of warden-sync --help"
 check_conf "$MAN/warden.conf.5" && ok "warden.conf.5: every configuration key; the example validates" ||
 	bad "warden.conf.5: every configuration key; the example validates"
 
@@ -156,7 +173,7 @@ check_conf "$MAN/warden.conf.5" && ok "warden.conf.5: every configuration key; t
 if make -C "$ROOT" --no-print-directory -s install DESTDIR="$T/inst" PREFIX=/usr BUILD="$B" \
         >"$T/install.out" 2>&1 &&
    [ -f "$T/inst/usr/share/man/man8/wardend.8" ] && [ -f "$T/inst/usr/share/man/man8/wardenctl.8" ] &&
-   [ -f "$T/inst/usr/share/man/man5/warden.conf.5" ] &&
+   [ -f "$T/inst/usr/share/man/man5/warden.conf.5" ] && [ -f "$T/inst/usr/share/man/man8/warden-sync.8" ] &&
    MANPATH="$T/inst/usr/share/man" man -w warden.conf >/dev/null 2>&1; then
 	ok "make install: man8/wardend.8, man8/wardenctl.8, man5/warden.conf.5 (man -w finds it)"
 else
@@ -187,6 +204,8 @@ must_fail "wardenctl.8 without its 'blocked' subsection" check_wardenctl "$T/bro
 # a wardend option removed
 sed '/mount\\-marks/d' "$MAN/wardend.8" >"$T/broken/wardend.8"
 must_fail "wardend.8 without --mount-marks" check_wardend "$T/broken/wardend.8" "--mount-marks missing"
+sed '/backoff\\-ms/d' "$MAN/warden-sync.8" >"$T/broken/warden-sync.8"
+must_fail "warden-sync.8 without --backoff-ms" check_sync "$T/broken/warden-sync.8" "--backoff-ms missing"
 # a configuration key removed
 sed '/MaxExpirySeconds/d' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
 must_fail "warden.conf.5 without MaxExpirySeconds" check_conf "$T/broken/warden.conf.5" \

@@ -49,7 +49,7 @@ expect 0 "examples validate" -- "$ctl" profile validate \
 expect 1 "explicit missing --config" -- "$ctl" profile validate --config "$tmp/none.conf" profiles/examples/monitor-rollout.mobileconfig
 has "none.conf" "missing --config is named"
 expect 0 "santa profile: warnings for Santa-only keys" -- "$ctl" profile validate profiles/examples/santa-compatible.mobileconfig
-has "santa-compatible.mobileconfig:29: warning: SyncBaseURL: Santa key with no warden equivalent; ignored" "warning names file:line and key"
+has "santa-compatible.mobileconfig:28: warning: BannedBlockMessage: Santa key with no warden equivalent; ignored" "warning names file:line and key"
 expect 1 "malformed XML" -- "$ctl" profile validate tests/fixtures/profiles/bad/malformed.mobileconfig
 has "tests/fixtures/profiles/bad/malformed.mobileconfig:12: error: Opening and ending tag mismatch" "malformed: file:line"
 expect 1 "wrong types: every error" -- "$ctl" profile validate tests/fixtures/profiles/bad/wrong-types.plist

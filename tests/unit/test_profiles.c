@@ -540,6 +540,17 @@ static void assert_config_equal(const ward_config_t *a, const ward_config_t *b)
 	assert_int_equal(a->ntrust_anchors, b->ntrust_anchors);
 	for (unsigned i = 0; i < a->ntrust_anchors; i++)
 		assert_string_equal(a->trust_anchors[i], b->trust_anchors[i]);
+	assert_string_equal(a->sync.base_url, b->sync.base_url);
+	assert_string_equal(a->sync.machine_id, b->sync.machine_id);
+	assert_string_equal(a->sync.machine_id_plist, b->sync.machine_id_plist);
+	assert_string_equal(a->sync.machine_id_key, b->sync.machine_id_key);
+	assert_string_equal(a->sync.machine_owner, b->sync.machine_owner);
+	assert_string_equal(a->sync.client_cert, b->sync.client_cert);
+	assert_string_equal(a->sync.client_key, b->sync.client_key);
+	assert_string_equal(a->sync.server_roots, b->sync.server_roots);
+	assert_string_equal(a->sync.extra_headers, b->sync.extra_headers);
+	assert_int_equal(a->sync.full_sync_interval_s, b->sync.full_sync_interval_s);
+	assert_string_equal(a->sync.user, b->sync.user);
 }
 
 /* wardend's last good configuration is ward_config_to_json, read back with
@@ -557,7 +568,12 @@ static void test_to_json_round_trips(void **state)
 		"   \"AllowedScopes\": [\"TEAMID\", \"cdhash\", \"CERTIFICATE\"], \"MaxExpirySeconds\": 3600},"
 		" \"FileAccessPolicy\": {\"Version\": \"1\"},"
 		" \"ProfileTrustAnchors\": [\"/etc/warden/ca.pem\", \"/etc/warden/ca2.pem\"],"
-		" \"RequireSignedProfiles\": true}";
+		" \"RequireSignedProfiles\": true,"
+		" \"SyncBaseURL\": \"https://sync.example.com/santa\", \"MachineID\": \"host-1\","
+		" \"MachineIDPlist\": \"/etc/mid.plist\", \"MachineIDKey\": \"id\", \"MachineOwner\": \"ann\","
+		" \"ClientAuthCertificateFile\": \"/etc/c.pem\", \"ClientAuthKeyFile\": \"/etc/k.pem\","
+		" \"ServerAuthRootsFile\": \"/etc/r.pem\", \"FullSyncInterval\": 120, \"SyncUser\": \"nobody\","
+		" \"SyncExtraHeaders\": {\"Authorization\": \"Bearer s3cret\", \"X-A\": \"b\"}}";
 	ward_error_t e = { 0 };
 	ward_config_t defaults, cfg, back;
 	json_error_t je;
@@ -575,6 +591,7 @@ static void test_to_json_round_trips(void **state)
 	assert_int_not_equal(cfg.ntrust_anchors, defaults.ntrust_anchors);
 	assert_int_not_equal(cfg.exception_policy.allowed_scopes, defaults.exception_policy.allowed_scopes);
 	assert_true(cfg.file_access_policy_set);
+	assert_string_equal(cfg.sync.extra_headers, "Authorization: Bearer s3cret\nX-A: b\n");
 	assert_non_null(j = ward_config_to_json(&cfg));
 	ward_config_defaults(&back);
 	assert_int_equal(ward_config_apply(&back, j, &e), WARD_OK);
@@ -593,6 +610,33 @@ static void test_to_json_round_trips(void **state)
 	assert_config_equal(&defaults, &back);
 	json_decref(j);
 	json_decref(d);
+}
+
+/* Sync keys: values that would travel badly are refused, and so are Santa keys that
+ * warden-sync does not implement (never accepted and ignored). */
+static void test_sync_keys_refused(void **state)
+{
+	static const struct { const char *js, *part; } bad[] = {
+		{ "{\"SyncBaseURL\": \"http://sync.example.com\"}", "only https://" },
+		{ "{\"SyncBaseURL\": \"https://a b\"}", "space" },
+		{ "{\"MachineID\": \"../x\"}", "only letters" },
+		{ "{\"SyncExtraHeaders\": {\"A\": \"x\\r\\nB: y\"}}", "line break" },
+		{ "{\"SyncExtraHeaders\": {\"Content-Encoding\": \"gzip\"}}", "set by warden-sync" },
+		{ "{\"FullSyncInterval\": 5}", "out of range" },
+		{ "{\"SyncEnableProtoTransfer\": true}", "JSON sync protocol only" },
+		{ "{\"ClientAuthCertificateCN\": \"me\"}", "PEM files" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ward_config_t cfg;
+		ward_error_t e = { 0 };
+		json_t *d = json_loads(bad[i].js, 0, NULL);
+		assert_non_null(d);
+		ward_config_defaults(&cfg);
+		if (ward_config_apply(&cfg, d, &e) == WARD_OK || strstr(e.msg, bad[i].part) == NULL)
+			fail_msg("%s: expected an error with \"%s\", got \"%s\"", bad[i].js, bad[i].part, e.msg);
+		json_decref(d);
+	}
 }
 
 static void test_load_json_file_names_file(void **state)
@@ -815,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_apply_leaves_cfg_unchanged_on_error),
 		cmocka_unit_test(test_apply_every_key),
 		cmocka_unit_test(test_to_json_round_trips),
+		cmocka_unit_test(test_sync_keys_refused),
 		cmocka_unit_test_setup_teardown(test_load_json_file_names_file, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_regex_is_anchored_posix),
 		cmocka_unit_test_setup_teardown(test_strict_permissions, setup_tmp, teardown_tmp),

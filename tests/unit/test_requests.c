@@ -31,7 +31,7 @@ static int setup(void **state)
 
 	if (ward_store_open(":memory:", WARD_STORE_CREATE, &st, &err) != WARD_OK)
 		fail_msg("open: %s", err.msg);
-	assert_int_equal(ward_store_schema_version(st), 2);
+	assert_true(ward_store_schema_version(st) >= 2); /* the request tables came with version 2 */
 	*state = st;
 	return 0;
 }

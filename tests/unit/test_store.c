@@ -475,6 +475,83 @@ static void test_slots(void **state)
 	ward_store_close(st);
 }
 
+/* Synced rules: their own slot between managed and administrator; a clean sync
+ * (replace_source) swaps them in one transaction and touches nothing else. */
+static void test_sync_source(void **state)
+{
+	struct fx *f = *state;
+	ward_store_t *st = open_ok(f->path, WARD_STORE_CREATE);
+	ward_error_t err = { 0 };
+	struct collect c = { 0 };
+	ward_apply_stats_t stats;
+	ward_index_t *ix = NULL;
+	ward_match_key_t key = { 0 };
+	size_t n, per[WARD_RT__COUNT];
+
+	put(st, WARD_RT_TEAMID, TEAM_A, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL);
+	put(st, WARD_RT_TEAMID, TEAM_A, WARD_POL_BLOCKLIST, WARD_SRC_SYNC);
+	put(st, WARD_RT_TEAMID, TEAM_B, WARD_POL_ALLOWLIST, WARD_SRC_SYNC);
+	assert_int_equal(count(st), 3);
+	assert_int_equal(ward_store_find(st, WARD_RT_TEAMID, TEAM_A, collect, &c, &err), WARD_OK);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.src[0], WARD_SRC_SYNC); /* sync beats administrator */
+	assert_int_equal(ward_index_build(st, &ix, &err), WARD_OK);
+	strcpy(key.team_id, TEAM_A);
+	assert_int_equal(ward_index_match(ix, &key, 0)->source, WARD_SRC_SYNC);
+	ward_index_free(ix);
+	put(st, WARD_RT_TEAMID, TEAM_A, WARD_POL_ALLOWLIST, WARD_SRC_PROFILE);
+	assert_int_equal(ward_index_build(st, &ix, &err), WARD_OK);
+	assert_int_equal(ward_index_match(ix, &key, 0)->source, WARD_SRC_PROFILE); /* managed beats sync */
+	ward_index_free(ix);
+
+	assert_int_equal(ward_store_count_source(st, WARD_SRC_SYNC, &n, per, &err), WARD_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(per[WARD_RT_TEAMID], 2);
+	/* A clean sync with one rule: both synced rules go, local and profile stay. */
+	ward_rule_t r = { .type = WARD_RT_TEAMID, .policy = WARD_POL_ALLOWLIST,
+	                  .source = WARD_SRC_SYNC, .identifier = "ABCDEFGHIJ" };
+	assert_int_equal(ward_store_replace_source(st, WARD_SRC_SYNC, &r, 1, &stats, &err), WARD_OK);
+	assert_int_equal(stats.cleared, 2);
+	assert_int_equal(stats.put, 1);
+	assert_int_equal(count(st), 3);
+	/* A batch with a bad rule changes nothing, not even the clearing. */
+	ward_rule_t bad[2] = { r, r };
+	bad[1].identifier = "not a team";
+	assert_int_equal(ward_store_replace_source(st, WARD_SRC_SYNC, bad, 2, &stats, &err), WARD_E_INVAL);
+	assert_int_equal(ward_store_count_source(st, WARD_SRC_SYNC, &n, NULL, &err), WARD_OK);
+	assert_int_equal(n, 1);
+	/* Only rules of the source being replaced. */
+	bad[1] = r;
+	bad[1].source = WARD_SRC_LOCAL;
+	bad[1].identifier = TEAM_B;
+	assert_int_equal(ward_store_replace_source(st, WARD_SRC_SYNC, bad, 2, &stats, &err), WARD_E_INVAL);
+	ward_store_close(st);
+}
+
+/* A version-2 database (before the sync slot) keeps its rules through the migration. */
+static void test_migrate_v2_rules(void **state)
+{
+	struct fx *f = *state;
+	ward_store_t *st = open_ok(f->path, WARD_STORE_CREATE);
+	ward_error_t err = { 0 };
+	sqlite3 *db;
+
+	put(st, WARD_RT_TEAMID, TEAM_A, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL);
+	ward_store_close(st);
+	/* Roll the schema back to what version 2 was: the old CHECK, no sync source. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"DROP INDEX rules_by_source;"
+		"UPDATE schema_version SET version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok(f->path, 0);
+	assert_int_equal(count(st), 1);
+	put(st, WARD_RT_TEAMID, TEAM_B, WARD_POL_ALLOWLIST, WARD_SRC_SYNC);
+	assert_int_equal(count(st), 2);
+	ward_store_close(st);
+	(void)err;
+}
+
 static int collect_ids(const ward_rule_t *r, void *arg)
 {
 	char *buf = arg;
@@ -515,6 +592,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_rules, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
