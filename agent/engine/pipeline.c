@@ -489,6 +489,13 @@ static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 		if (!answered && !ward_slot_claim(slot))
 			break; /* the keeper answered with the fallback */
 		answered = true;
+		/* A compiler is remembered before its exec goes on: its first write may be
+		 * read before this worker would get to it after the answer. */
+		if (r->v.compiler && r->v.decision == WARD_ALLOW && e->o.compilers != NULL && ev->key_ok) {
+			if (b->ops->proc_fill != NULL)
+				b->ops->proc_fill(b, ev, WARD_PROC_VERSION);
+			ward_compilers_add(e->o.compilers, ev->proc.pid, ev->proc.pidversion, &ev->key);
+		}
 		if (stale_once)
 			r->v.cacheable = false;
 		if (answer_counted(e, ev, r, epoch) != WARD_RESPOND_STALE)
@@ -506,11 +513,6 @@ static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 		atomic_fetch_add_explicit(&e->metrics.late_verdicts, 1, memory_order_relaxed);
 		r->notes |= WARD_NOTE_LATE;
 		r->latency_us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
-	}
-	if (r->v.compiler && r->v.decision == WARD_ALLOW && e->o.compilers != NULL && ev->key_ok) {
-		if (b->ops->proc_fill != NULL)
-			b->ops->proc_fill(b, ev, WARD_PROC_VERSION);
-		ward_compilers_add(e->o.compilers, ev->proc.pid, ev->proc.pidversion, &ev->key);
 	}
 	remember(e, ev, &r->v, epoch);
 	hash_for_log(e, ev, r);
