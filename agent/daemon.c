@@ -1,7 +1,9 @@
 /* wardend's configuration loading and reload. */
 #include "agent/daemon.h"
 
+#include <errno.h>
 #include <grp.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,6 +132,52 @@ void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger)
 	json_array_foreach(ward_confset_warnings(d->confset), i, v)
 		log_info("configuration: %s", ward_diag_text(v));
 	json_decref(full);
+}
+
+void ward_daemon_store_opened(ward_daemon_t *d)
+{
+	struct stat sb;
+
+	if (d->db_path[0] != '\0' && stat(d->db_path, &sb) == 0) {
+		d->store_dev = (uint64_t)sb.st_dev;
+		d->store_ino = (uint64_t)sb.st_ino;
+	}
+}
+
+void ward_daemon_check_health(ward_daemon_t *d, uint64_t now_ms)
+{
+	const char *problem = NULL;
+	uint64_t written, dropped, errors;
+	struct stat sb;
+
+	if (d->agent.store != NULL && d->db_path[0] != '\0' && d->store_ino != 0) {
+		if (stat(d->db_path, &sb) != 0)
+			problem = errno == ENOENT ? "deleted" : "unreadable";
+		else if ((uint64_t)sb.st_dev != d->store_dev || (uint64_t)sb.st_ino != d->store_ino)
+			problem = "replaced";
+		if (problem != d->store_problem) {
+			if (problem != NULL)
+				log_warnx("rule store %s was %s under the running agent: it keeps enforcing "
+				          "the rules it loaded; rule changes made at that path are not seen "
+				          "until wardend restarts", d->db_path, problem);
+			else
+				log_info("rule store %s is back", d->db_path);
+			d->store_problem = problem;
+		}
+	}
+	ward_evlog_stats(d->agent.evlog, &written, &dropped, &errors);
+	if (errors > d->evlog_errors_seen && now_ms >= d->evlog_reported_ms + 10000) {
+		int e;
+		int64_t at;
+		ward_evlog_last_error(d->agent.evlog, &e, &at);
+		log_warnx("event log %s: %llu write error%s (%llu in all), the last: %s; decisions go on, "
+		          "their records are lost", d->event_log_path,
+		          (unsigned long long)(errors - d->evlog_errors_seen),
+		          errors - d->evlog_errors_seen == 1 ? "" : "s", (unsigned long long)errors,
+		          strerror(e));
+		d->evlog_errors_seen = errors;
+		d->evlog_reported_ms = now_ms;
+	}
 }
 
 gid_t ward_daemon_admin_gid(const ward_config_t *cfg)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "agent/daemon.h"
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
@@ -372,6 +373,19 @@ int main(int argc, char **argv)
 	mkdir_parent(d.db_path, 0700);
 	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &a->store, &err) != WARD_OK)
 		fatalx("rule store: %s", err.msg);
+	ward_daemon_store_opened(&d);
+	{
+		/* the unclean-exit counter lives next to the store (the state directory) */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", d.db_path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL) {
+			*(slash == dir ? slash + 1 : slash) = '\0';
+			ward_crashes_start(dir);
+		} else {
+			ward_crashes_start(".");
+		}
+	}
 	/* On the last good configuration the managed rules stay as the last sync left them
 	 * (a sync needs the sources' StaticRules; without them it would drop every one). */
 	if (!fallback && ward_confset_sync_rules(d.confset, a->store, NULL, &err) != WARD_OK)
@@ -435,7 +449,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	uint64_t next_poll = ward_mono_ns() / 1000000 + WARD_STORE_POLL_MS;
 	for (;;) {
-		struct pollfd pfd[3 + 1 + WARD_MAX_CTL_CLIENTS];
+		struct pollfd pfd[4 + 1 + WARD_MAX_CTL_CLIENTS];
 		uint64_t now = ward_mono_ns() / 1000000;
 		int timeout = next_poll > now ? (int)(next_poll - now) : 0;
 		int ct = ward_ctl_timeout(d.ctl, now);
@@ -449,7 +463,8 @@ int main(int argc, char **argv)
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(a->compilers), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = ward_profwatch_fd(d.watch), .events = POLLIN };
-		n = 3 + ward_ctl_pollfds(d.ctl, pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3);
+		pfd[3] = (struct pollfd){ .fd = ward_exc_wakefd(d.exc), .events = POLLIN };
+		n = 4 + ward_ctl_pollfds(d.ctl, pfd + 4, sizeof(pfd) / sizeof(pfd[0]) - 4);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN) {
@@ -476,7 +491,9 @@ int main(int argc, char **argv)
 		if (pfd[1].revents & POLLIN)
 			ward_daemon_compiler_outputs(&d);
 		now = ward_mono_ns() / 1000000;
-		ward_ctl_dispatch(d.ctl, pfd + 3, n - 3, now);
+		if (pfd[3].revents & POLLIN)
+			ward_exc_jobs_finish(&d); /* files read for request/approve */
+		ward_ctl_dispatch(d.ctl, pfd + 4, n - 4, now);
 		if (pfd[2].revents & POLLIN)
 			ward_profwatch_read(d.watch, now);
 		if (ward_profwatch_due(d.watch, now))
@@ -490,11 +507,13 @@ int main(int argc, char **argv)
 			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
 			report_backend_errors(a);
+			ward_daemon_check_health(&d, now);
 			ward_profwatch_tick(d.watch, now);
 		}
 	}
 
 	log_info("stopping");
+	ward_exc_stop(d.exc); /* the threads reading requested files use the pipeline */
 	ward_agent_stop(a);
 	ward_ctl_close(d.ctl);
 	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
@@ -509,5 +528,7 @@ int main(int argc, char **argv)
 	ward_profwatch_destroy(d.watch);
 	ward_confset_free(d.confset);
 	close(sfd);
+	if (status == 0)
+		ward_crashes_clean_exit();
 	return status;
 }
