@@ -377,9 +377,11 @@ static json_t *cmd_rules_changed(void *ctx, const ward_ctl_peer_t *peer, json_t 
 	if (ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
 		return NULL;
 	ward_snapshot_t *s = ward_agent_snapshot(&d->agent, NULL);
-	json_t *o = json_pack("{s:b, s:I, s:o}", "rebuilt", changed, "generation",
+	json_t *o = json_pack("{s:b, s:I, s:o, s:s, s:I, s:I}", "rebuilt", changed, "generation",
 	                      (json_int_t)s->store_gen, "store_problem",
-	                      d->store_problem ? json_string(d->store_problem) : json_null());
+	                      d->store_problem ? json_string(d->store_problem) : json_null(),
+	                      "store", d->db_path, "store_dev", (json_int_t)d->store_dev,
+	                      "store_ino", (json_int_t)d->store_ino);
 	ward_snapshot_unref(s);
 	return o;
 }

@@ -23,9 +23,10 @@ int ctl_approve(int argc, char **argv);
 int ctl_deny(int argc, char **argv);
 int ctl_blocked(int argc, char **argv);
 
-/* After a rule change at store generation gen, have a running agent confirm it enforces
- * it (agent/ctl/rule.c); true without an agent; false with *why otherwise. */
-bool ctl_notify_agent(uint64_t gen, char *why, size_t whylen);
+/* After a rule change at generation gen of the store at db, have a running agent confirm
+ * it enforces it from that store (agent/ctl/rule.c); true without an agent; false with
+ * *why otherwise. */
+bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen);
 int ctl_scan(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */

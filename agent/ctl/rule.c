@@ -220,7 +220,7 @@ static void who(char *buf, size_t len)
  * false, with *why saying so; the caller fails loudly (the rule is stored but not in
  * force).
  */
-bool ctl_notify_agent(uint64_t gen, char *why, size_t whylen)
+bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 {
 	const char *path = getenv("WARDEN_SOCKET");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -251,9 +251,17 @@ bool ctl_notify_agent(uint64_t gen, char *why, size_t whylen)
 	} else {
 		json_t *g = json_object_get(reply, "generation");
 		const char *problem = json_string_value(json_object_get(reply, "store_problem"));
+		json_t *dev = json_object_get(reply, "store_dev"), *ino = json_object_get(reply, "store_ino");
+		struct stat db_sb;
 		if (problem != NULL)
 			snprintf(why, whylen, "the agent's rule store was %s under it (it enforces the "
 			         "rules it loaded; restart wardend)", problem);
+		else if (json_is_integer(dev) && json_is_integer(ino) &&
+		         (stat(db, &db_sb) != 0 || (json_int_t)db_sb.st_dev != json_integer_value(dev) ||
+		          (json_int_t)db_sb.st_ino != json_integer_value(ino)))
+			snprintf(why, whylen, "the running agent uses another rule store (%s), not %s",
+			         json_string_value(json_object_get(reply, "store")) ?
+			         json_string_value(json_object_get(reply, "store")) : "?", db);
 		else if (!json_is_integer(g))
 			snprintf(why, whylen, "the agent did not say which rules it enforces");
 		else if ((uint64_t)json_integer_value(g) < gen)
@@ -279,11 +287,11 @@ static uint64_t close_gen(ward_store_t *st)
 }
 
 /* The agent must confirm the change, or the verb fails (exit 1) saying so. */
-static bool confirmed(uint64_t gen)
+static bool confirmed(const struct opts *o, uint64_t gen)
 {
-	char why[512];
+	char why[PATH_MAX + 512];
 
-	if (ctl_notify_agent(gen, why, sizeof(why)))
+	if (ctl_notify_agent(db_path(o), gen, why, sizeof(why)))
 		return true;
 	fprintf(stderr, "wardenctl rule: the change is in the rule store, but the running agent did "
 	        "not confirm it: %s. It is not enforced yet.\n", why);
@@ -433,7 +441,7 @@ static int do_add(const struct opts *o, const char *ident)
 		return fail("%s", err.msg);
 	}
 	(void)ward_store_find(st, r.type, ident, note_managed, &managed, NULL);
-	if (!confirmed(close_gen(st)))
+	if (!confirmed(o, close_gen(st)))
 		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
@@ -470,7 +478,7 @@ static int do_remove(const struct opts *o, const char *ident)
 		            "and is removed there", ward_rule_type_name(o->type), ident, managed);
 	if (rc != WARD_OK)
 		return fail("%s", err.msg);
-	if (!confirmed(gen))
+	if (!confirmed(o, gen))
 		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
@@ -690,7 +698,7 @@ static int do_import(const struct opts *o)
 		ward_store_close(st);
 		return fail("%s (nothing was imported)", err.msg);
 	}
-	if (!confirmed(close_gen(st)))
+	if (!confirmed(o, close_gen(st)))
 		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
