@@ -75,6 +75,11 @@ for _ in $(seq 200); do
 	kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
 done
 [ -n "$got" ] || w_skip "could not get pid $cpid reused (busy machine)"
+# setpriv sets the groups after the fork: wait for it (and for sleep's exec)
+for _ in $(seq 100); do
+	grep -q "^Groups:.*\b$gg\b" "/proc/$cpid/status" && [ "$(cat /proc/$cpid/comm)" = sleep ] && break
+	sleep 0.02
+done
 grep -q "^Groups:.*\b$gg\b" "/proc/$cpid/status" || w_fail "pid $cpid is not in $G: $(grep Groups /proc/$cpid/status)"
 w_log "pid $cpid (connected as $A, exited) now belongs to $B, a member of $G"
 echo go >&"${ATT[1]}"
