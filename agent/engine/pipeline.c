@@ -9,6 +9,8 @@
  */
 #include "agent/engine/engine.h"
 
+#include "agent/confine.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +309,7 @@ static void *worker_main(void *arg)
 
 	if (rec == NULL)
 		fatalx("worker: out of memory");
+	ward_confine_thread(WARD_CONFINE_DECIDE); /* parses Mach-O/CMS of any file (agent/confine.h) */
 	while ((slot = ward_queue_pop(a->queue)) != NULL) {
 		ward_event_t ev = slot->ev;
 		ward_verdict_t v;
