@@ -84,6 +84,11 @@ bool ward_confine_thread(ward_confine_kind_t kind)
 	if (ok && kind != WARD_CONFINE_DECIDE)
 		ok = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) == 0 &&
 		     seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0) == 0;
+	/* no new sockets: but syslog(3) (wardend detached) reconnects to /dev/log from
+	 * whichever thread logs; that must fail, not kill the agent */
+	if (ok)
+		ok = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0) == 0 &&
+		     seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0) == 0;
 	/* libseccomp sets no_new_privs first (per thread: it only matters for an execve
 	 * this thread could never make) */
 	if (ok)

@@ -3,13 +3,12 @@
  * reading, YARA scans, the files users name in requests, decisions): a seccomp allowlist
  * applied to the calling thread only (not SECCOMP_FILTER_FLAG_TSYNC), after the thread
  * has opened what it needs. What a parser never needs and an exploit wants (exec,
- * fork/clone of processes, sockets, ptrace, mount, credential changes, module loading,
- * bpf) kills the whole process at once (SECCOMP_RET_KILL_PROCESS): no half-dead agent,
+ * fork/clone of processes, ptrace, mount, credential changes, module loading, bpf) kills the whole process at once (SECCOMP_RET_KILL_PROCESS): no half-dead agent,
  * the kernel releases every process waiting on a fanotify answer when the group's fd
  * closes, systemd restarts the service (Restart=always) and the next start counts the
- * unclean exit (agent/confine.c: ward_crashes_*). Opening files returns EACCES instead
- * (a library's lazy configuration read fails cleanly); any other syscall outside the
- * allowlist kills too.
+ * unclean exit (ward_crashes_*). Opening files (parsers) and creating or connecting
+ * sockets return EACCES instead (a library's lazy configuration read, or syslog(3)
+ * reconnecting, fails cleanly); any other syscall outside the allowlist kills too.
  *
  * Disabled with WARDEN_NO_SECCOMP=1 in the environment (debugging only; status says so).
  */

@@ -81,7 +81,9 @@ void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t 
 
 /*
  * One request line -> one reply line (malloc'd, without newline). Parses, looks the
- * command up, checks the privilege, runs the handler. Exposed for tests and fuzzing.
+ * command up, checks the privilege, runs the handler. When the handler answered
+ * WARD_CTL_LATER, returns (char *)WARD_CTL_LATER (not to be freed). Exposed for tests
+ * and fuzzing.
  */
 char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
                            const ward_ctl_peer_t *peer, const char *line, size_t len);

@@ -439,7 +439,8 @@ done:
 	return NULL;
 }
 
-/* Start j on its own thread: at most WARD_REQ_JOBS at once, one per uid. */
+/* Start j on its own thread: one per uid, and at most WARD_REQ_JOBS requests at once
+ * (approvals are not held back by users' requests). */
 static bool job_start(ward_daemon_t *d, struct job *j, ward_error_t *err)
 {
 	ward_exc_t *x = d->exc;
@@ -449,7 +450,7 @@ static bool job_start(ward_daemon_t *d, struct job *j, ward_error_t *err)
 
 	j->d = d;
 	pthread_mutex_lock(&x->mu);
-	if (x->nrunning >= WARD_REQ_JOBS) {
+	if (j->kind == JOB_REQUEST && x->nrunning >= WARD_REQ_JOBS) {
 		ward_error_set(err, WARD_E_BUSY, "the agent is reading %u requested files already; try "
 		               "again in a few seconds", x->nrunning);
 		ok = false;

@@ -13,13 +13,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/confine.h"
 
-enum { DO_ALLOWED, DO_OPEN, DO_SOCKET, DO_EXEC };
+enum { DO_ALLOWED, DO_OPEN, DO_SOCKET, DO_PTRACE, DO_EXEC };
 
 static void *confined(void *arg)
 {
@@ -39,8 +41,12 @@ static void *confined(void *arg)
 		int fd = open("/etc/hostname", O_RDONLY);
 		_exit(fd < 0 && errno == EACCES ? 0 : 4);
 	}
-	if (what == DO_SOCKET)
-		(void)socket(AF_INET, SOCK_STREAM, 0); /* forbidden: the process dies here */
+	if (what == DO_SOCKET) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		_exit(fd < 0 && errno == EACCES ? 0 : 8);
+	}
+	if (what == DO_PTRACE)
+		(void)syscall(SYS_ptrace, PTRACE_ATTACH, getppid(), 0, 0); /* the process dies here */
 	if (what == DO_EXEC)
 		execl("/bin/true", "true", (char *)NULL);
 	_exit(5);
@@ -80,12 +86,15 @@ static void test_allowed_work_survives(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-static void test_open_fails_cleanly(void **state)
+static void test_open_and_socket_fail_cleanly(void **state)
 {
 	int st;
 
 	(void)state;
 	st = run(DO_OPEN);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	st = run(DO_SOCKET);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
@@ -95,7 +104,7 @@ static void test_forbidden_call_kills_the_process(void **state)
 	int st;
 
 	(void)state;
-	st = run(DO_SOCKET);
+	st = run(DO_PTRACE);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSYS);
 	st = run(DO_EXEC);
@@ -119,7 +128,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_work_survives),
-		cmocka_unit_test(test_open_fails_cleanly),
+		cmocka_unit_test(test_open_and_socket_fail_cleanly),
 		cmocka_unit_test(test_forbidden_call_kills_the_process),
 		cmocka_unit_test(test_status_counts),
 	};
