@@ -17,6 +17,7 @@ made=
 pr_cleanup() {
 	local rc=$?
 	for p in $W_EXTRA_PIDS; do kill -KILL "$p" 2>/dev/null; done
+	for p in $W_EXTRA_PIDS; do wait "$p" 2>/dev/null; done # userdel refuses a user with processes
 	case $made in *B*) userdel "$B" 2>/dev/null;; esac
 	case $made in *A*) userdel "$A" 2>/dev/null;; esac
 	case $made in *G*) groupdel "$G" 2>/dev/null;; esac
@@ -62,7 +63,7 @@ while not buf.endswith(b"\n"):
 print(buf.decode().strip(), flush=True)
 PY
 chmod 0644 "$W_WORK/attacker.py"
-coproc ATT { $AS_A /usr/bin/python3 "$W_WORK/attacker.py" "$W_SOCK" "$id"; }
+coproc ATT { exec $AS_A /usr/bin/python3 "$W_WORK/attacker.py" "$W_SOCK" "$id"; }
 W_EXTRA_PIDS="$W_EXTRA_PIDS $ATT_PID"
 read -r -t 10 cpid <&"${ATT[0]}" || w_fail "attacker did not start"
 # Give the dead child's pid to a process of B (a member of the approver group).

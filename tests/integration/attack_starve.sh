@@ -18,6 +18,7 @@ made=
 st_cleanup() {
 	local rc=$?
 	for p in $W_EXTRA_PIDS; do kill -KILL "$p" 2>/dev/null; done
+	for p in $W_EXTRA_PIDS; do wait "$p" 2>/dev/null; done # userdel refuses a user with processes
 	[ -n "$made" ] && userdel "$U" 2>/dev/null
 	(exit $rc)
 	w_cleanup
@@ -104,7 +105,7 @@ print(len(socks), flush=True)
 time.sleep(60)
 PY
 chmod 0644 "$W_WORK/hold.py"
-coproc HOLD { $AS /usr/bin/python3 "$W_WORK/hold.py" "$W_SOCK" 64; }
+coproc HOLD { exec $AS /usr/bin/python3 "$W_WORK/hold.py" "$W_SOCK" 64; }
 W_EXTRA_PIDS="$W_EXTRA_PIDS $HOLD_PID"
 read -r -t 10 n <&"${HOLD[0]}" || w_fail "holder did not start"
 for i in 1 2 3; do root_status "user holds $n connections ($i)"; done
