@@ -48,6 +48,12 @@ static const int decide_calls[] = {
 	SCMP_SYS(getpriority), SCMP_SYS(setpriority), SCMP_SYS(ioctl), SCMP_SYS(kill),
 };
 
+static const int loader_calls[] = {
+	SCMP_SYS(openat), SCMP_SYS(readlinkat), SCMP_SYS(getdents64), SCMP_SYS(getcwd),
+	SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(access), SCMP_SYS(statfs),
+	SCMP_SYS(fstatfs), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(ioctl), SCMP_SYS(flock),
+};
+
 static bool add_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -73,6 +79,8 @@ bool ward_confine_thread(ward_confine_kind_t kind)
 		ok = add_all(ctx, scan_calls, sizeof(scan_calls) / sizeof(scan_calls[0]));
 	if (ok && kind == WARD_CONFINE_DECIDE)
 		ok = add_all(ctx, decide_calls, sizeof(decide_calls) / sizeof(decide_calls[0]));
+	if (ok && kind == WARD_CONFINE_LOADER)
+		ok = add_all(ctx, loader_calls, sizeof(loader_calls) / sizeof(loader_calls[0]));
 	/* hashing a large file starts a reader thread (scanner/identity.c): threads yes,
 	 * processes no. clone3 passes its flags in memory, out of the filter's reach: ENOSYS
 	 * makes glibc fall back to clone. */
@@ -81,7 +89,7 @@ bool ward_confine_thread(ward_confine_kind_t kind)
 		                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)) == 0 &&
 		     seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) == 0;
 	/* a parser opens nothing: a library that tries gets EACCES, not a kill */
-	if (ok && kind != WARD_CONFINE_DECIDE)
+	if (ok && kind != WARD_CONFINE_DECIDE && kind != WARD_CONFINE_LOADER)
 		ok = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) == 0 &&
 		     seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0) == 0;
 	/* no new sockets: but syslog(3) (wardend detached) reconnects to /dev/log from

@@ -26,6 +26,8 @@ typedef enum {
 	WARD_CONFINE_DECIDE,     /* a decision worker: also answers the kernel (write to the
 	                            fanotify fd, fanotify_mark for the kernel cache), fstatat
 	                            and readlink for trusted paths, openat for identity */
+	WARD_CONFINE_LOADER,     /* the configuration loader: opens and lists the sources,
+	                            parses plist/.mobileconfig/CMS/JSON */
 	WARD_CONFINE__COUNT
 } ward_confine_kind_t;
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "common/limits.h"
 
 #define CTL_MAX_OUT (1u << 20) /* bytes of replies a client may leave unread */
@@ -50,6 +52,77 @@ struct ward_ctl_server {
 	uint64_t refused;
 };
 
+/*
+ * Control lines are parsed (jansson) on a thread of their own, confined like every
+ * parser of hostile bytes (agent/confine.h), once ward_ctl_start_parser ran; before
+ * that (tests, fuzzing, wardenctl) they are parsed on the caller's thread. The main
+ * thread hands a line over and waits: one line at a time.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, busy;
+	const char *line;
+	size_t len;
+	json_t *out;
+	json_error_t jerr;
+} parser = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *parser_main(void *arg)
+{
+	(void)arg;
+	ward_confine_thread(WARD_CONFINE_PARSER);
+	pthread_mutex_lock(&parser.mu);
+	for (;;) {
+		while (!parser.busy)
+			pthread_cond_wait(&parser.cv, &parser.mu);
+		parser.out = json_loadb(parser.line, parser.len, JSON_REJECT_DUPLICATES, &parser.jerr);
+		parser.busy = false;
+		pthread_cond_broadcast(&parser.cv);
+	}
+	return NULL;
+}
+
+bool ward_ctl_start_parser(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	bool ok;
+
+	pthread_mutex_lock(&parser.mu);
+	if (!parser.started) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		parser.started = pthread_create(&t, &attr, parser_main, NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	ok = parser.started;
+	pthread_mutex_unlock(&parser.mu);
+	return ok;
+}
+
+static json_t *parse_line(const char *line, size_t len, json_error_t *jerr)
+{
+	json_t *out;
+
+	pthread_mutex_lock(&parser.mu);
+	if (!parser.started) {
+		pthread_mutex_unlock(&parser.mu);
+		return json_loadb(line, len, JSON_REJECT_DUPLICATES, jerr);
+	}
+	parser.line = line;
+	parser.len = len;
+	parser.busy = true;
+	pthread_cond_broadcast(&parser.cv);
+	while (parser.busy)
+		pthread_cond_wait(&parser.cv, &parser.mu);
+	out = parser.out;
+	*jerr = parser.jerr;
+	parser.out = NULL;
+	pthread_mutex_unlock(&parser.mu);
+	return out;
+}
+
 char *ward_ctl_error_reply(ward_err_t code, const char *msg)
 {
 	json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", msg ? msg : "", "code",
@@ -60,8 +133,11 @@ char *ward_ctl_error_reply(ward_err_t code, const char *msg)
 	return s;
 }
 
-char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
-                           const ward_ctl_peer_t *peer, const char *line, size_t len)
+/* ward_ctl_handle_line; when the handler answers later, *later_id (if not NULL) gets
+ * the request's "id" (a new reference, or NULL). */
+static char *handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
+                         const ward_ctl_peer_t *peer, const char *line, size_t len,
+                         json_t **later_id)
 {
 	json_error_t jerr;
 	json_t *req, *reply, *cmdv, *id;
@@ -73,7 +149,7 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 		return ward_ctl_error_reply(WARD_E_LIMIT, "request longer than the maximum message size");
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = parse_line(line, len, &jerr);
 	if (req == NULL) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "request is not JSON: %s at column %d", jerr.text, jerr.column);
@@ -106,6 +182,8 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 	}
 	reply = c->fn(ctx, peer, req, &err);
 	if (reply == WARD_CTL_LATER) {
+		if (later_id != NULL)
+			*later_id = json_incref(json_object_get(req, "id"));
 		json_decref(req);
 		return (char *)WARD_CTL_LATER;
 	}
@@ -120,6 +198,12 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 	}
 	json_decref(req);
 	return out;
+}
+
+char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
+                           const ward_ctl_peer_t *peer, const char *line, size_t len)
+{
+	return handle_line(cmds, ncmds, ctx, peer, line, len, NULL);
 }
 
 bool ward_ctl_peer_in_group(const ward_ctl_peer_t *peer, gid_t gid)
@@ -360,13 +444,10 @@ static bool client_read(ward_ctl_server_t *srv, struct client *c)
 		char *nl;
 		while (!c->waiting && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 			size_t len = (size_t)(nl - c->in);
-			char *reply = ward_ctl_handle_line(srv->cmds, srv->ncmds, srv->ctx, &c->peer,
-			                                   c->in, len);
+			char *reply = handle_line(srv->cmds, srv->ncmds, srv->ctx, &c->peer, c->in, len,
+			                          &c->later_id);
 			if (reply == (char *)WARD_CTL_LATER) {
-				/* the handler answers later; keep the request's id for the reply */
-				json_t *req = json_loadb(c->in, len, 0, NULL);
-				c->later_id = json_incref(json_object_get(req, "id"));
-				json_decref(req);
+				/* the handler answers later (with the request's id, kept above) */
 				c->waiting = true;
 				c->deadline_ms = srv->now_ms + WARD_REQ_HASH_BUDGET_MS + WARD_CTL_READ_TIMEOUT_MS;
 			}

@@ -109,6 +109,13 @@ extern json_t *const WARD_CTL_LATER;
 bool ward_ctl_reply_later(ward_ctl_server_t *srv, uint64_t conn, json_t *reply,
                           const ward_error_t *err);
 
+/*
+ * Parse control lines on a confined thread of their own from now on (agent/confine.h).
+ * Call after any fork (wardend: after daemon()). False when the thread did not start
+ * (lines are then parsed on the caller's thread, as before the call).
+ */
+bool ward_ctl_start_parser(void);
+
 /* Connections refused because the table, or the caller's share of it, was full. */
 uint64_t ward_ctl_refused(const ward_ctl_server_t *srv);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,23 +11,52 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
 #include "profiles/diag.h"
 
+struct load {
+	const ward_daemon_t *d;
+	unsigned flags;
+	ward_confset_t *cs;
+	json_t *diags;
+	ward_error_t err;
+	ward_err_t rc;
+};
+
+/* The loader thread: reads and parses every source (plist, .mobileconfig, CMS, JSON)
+ * confined (agent/confine.h: it may open and read files, nothing an exploit wants). */
+static void *load_main(void *arg)
+{
+	struct load *l = arg;
+
+	ward_confine_thread(WARD_CONFINE_LOADER);
+	l->rc = ward_config_load_sources(l->d->config_path[0] ? l->d->config_path : NULL,
+	                                 l->d->profiles_dir[0] ? l->d->profiles_dir : NULL, l->flags,
+	                                 &l->cs, l->diags, &l->err);
+	return NULL;
+}
+
 ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, ward_config_t *cfg,
                                    json_t *diags, ward_error_t *err)
 {
-	unsigned flags = WARD_LOAD_STRICT_PERMS | (d->config_required ? WARD_LOAD_CONF_REQUIRED : 0);
-	ward_err_t rc;
+	struct load l = { .d = d, .diags = diags,
+	                  .flags = WARD_LOAD_STRICT_PERMS | (d->config_required ? WARD_LOAD_CONF_REQUIRED : 0) };
+	pthread_t t;
 
 	*cs = NULL;
-	if ((rc = ward_config_load_sources(d->config_path[0] ? d->config_path : NULL,
-	                                   d->profiles_dir[0] ? d->profiles_dir : NULL, flags, cs,
-	                                   diags, err)) != WARD_OK)
-		return rc;
+	if (pthread_create(&t, NULL, load_main, &l) != 0)
+		return ward_error_set(err, WARD_E_NOMEM, "configuration: cannot start the loader thread");
+	pthread_join(t, NULL);
+	if (l.rc != WARD_OK) {
+		if (err != NULL)
+			*err = l.err;
+		return l.rc;
+	}
+	*cs = l.cs;
 	*cfg = *ward_confset_config(*cs);
 	if (d->mode_override)
 		cfg->mode = (ward_mode_t)d->mode_override;

@@ -439,6 +439,8 @@ int main(int argc, char **argv)
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_agent_watch_writes(a);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
+	if (!ward_ctl_start_parser())
+		log_warnx("control: no parser thread; control lines are parsed unconfined");
 	if (ward_agent_start(a, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),

@@ -12,9 +12,12 @@ w_allow_sha "$(w_sha "$W_MNT/known")"
 w_expect_allowed "$W_MNT/known"
 [ "$(w_status '.confinement.enabled')" = true ] || w_fail "confinement disabled: $(w_status '.confinement')"
 [ "$(w_status '.confinement.failures')" = 0 ] || w_fail "confinement failed: $(w_status '.confinement')"
-[ "$(w_status '.confinement.confined_threads')" -ge 1 ] || w_fail "no confined thread: $(w_status '.confinement')"
+# every decision worker, the control-line parser and the configuration loader
+want=$(( $(w_status '.queue.workers') + 2 ))
+[ "$(w_status '.confinement.confined_threads')" -ge "$want" ] ||
+	w_fail "fewer than $want confined threads: $(w_status '.confinement')"
 [ "$(w_status '.restarts.unclean_exits')" = 0 ] || w_fail "unclean exits at a first start"
-w_log "decision workers confined; no unclean exit yet: ok"
+w_log "decision workers, control parser and configuration loader confined; no unclean exit yet: ok"
 
 # An exec waits on a stopped agent; the agent then dies of SIGSYS.
 w_prog "$W_MNT/waiting" waiting

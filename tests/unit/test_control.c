@@ -252,6 +252,23 @@ static void test_server_captures_groups_and_caps_users(void **state)
 	ward_ctl_close(srv);
 }
 
+/* Lines parsed on the confined parser thread give the same replies (run last: the
+ * thread stays for the rest of the process). */
+static void test_parser_thread(void **state)
+{
+	ward_ctl_peer_t user = { .uid = 1000 };
+	json_t *j;
+
+	(void)state;
+	assert_true(ward_ctl_start_parser());
+	j = run(&user, "{\"cmd\":\"echo\",\"arg\":[1,2],\"id\":9}");
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 9);
+	json_decref(j);
+	expect_error(&user, "{\"cmd\":\"echo\",\"cmd\":\"admin\"}", "malformed");
+	expect_error(&user, "not json", "malformed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_group_membership_from_captured_groups),
 		cmocka_unit_test(test_server_captures_groups_and_caps_users),
+		cmocka_unit_test(test_parser_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
