@@ -78,7 +78,16 @@ grep -q "event log .*write error.*No space left on device" "$W_WORK/wardend.err"
 rm -f "$W_TMPFS/fill"
 w_log "event log write errors: in status and in the log: ok"
 
-# ---- the store deleted under the agent
+# ---- the store replaced, then deleted, under the agent
+cp "$W_DB" "$W_DB.new" && mv "$W_DB.new" "$W_DB"
+ok=
+for _ in $(seq 60); do
+	[ "$(w_status '.rules.store_problem')" = replaced ] && { ok=1; break; }
+	sleep 0.05
+done
+[ -n "$ok" ] || w_fail "status does not report the replaced store: $(w_status '.rules')"
+grep -q "rule store .* was replaced under the running agent" "$W_WORK/wardend.err" ||
+	w_fail "the log does not report the replaced store"
 rm -f "$W_DB" "$W_DB-wal" "$W_DB-shm"
 ok=
 for _ in $(seq 60); do
@@ -92,4 +101,4 @@ rc=0
 out=$("$WARDEN_BUILD/wardenctl" rule --db "$W_DB" --block --sha256 "$(w_sha "$W_MNT/evprog")" 2>&1) || rc=$?
 [ "$rc" = 1 ] && [[ "$out" == *"did not confirm"*"deleted"* ]] ||
 	w_fail "rule --block with the agent's store deleted: exit $rc: $out"
-w_log "store deleted: status, log, and wardenctl rule fails loudly: ok"
+w_log "store replaced, then deleted: status, log, and wardenctl rule fails loudly: ok"
