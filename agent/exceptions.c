@@ -25,6 +25,8 @@
 #include "agent/confine.h"
 #include "agent/log.h"
 #include "agent/reqfile.h"
+#include "agent/yarascan.h"
+#include "common/fdpath.h"
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
@@ -130,11 +132,11 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
 	ward_exc_t *x = arg;
 	char sha[2 * WARD_SHA256_LEN + 1] = "";
 
-	if (x == NULL || r->v.decision != WARD_DENY || r->v.silent || !r->proc.ok)
+	if (x == NULL || r->v.decision != WARD_DENY || r->v.silent || !r->pinfo.ok)
 		return;
 	if (r->v.has_sha256)
 		ward_hex_encode(r->v.sha256, WARD_SHA256_LEN, sha);
-	ward_denials_note(x->denials, r->proc.uid, (int64_t)r->when.tv_sec, r->path, sha,
+	ward_denials_note(x->denials, r->pinfo.uid, (int64_t)r->when.tv_sec, r->path, sha,
 	                  r->v.reason);
 }
 
@@ -142,7 +144,7 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
 
 static ward_exc_t *ready(ward_daemon_t *d, ward_error_t *err)
 {
-	if (d->exc == NULL || d->agent.store == NULL) {
+	if (d->exc == NULL || d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "exception requests need the agent's rule store");
 		return NULL;
 	}
@@ -239,41 +241,18 @@ static bool get_bool(json_t *req, const char *name, bool *out, ward_error_t *err
 }
 
 /*
- * One line in the event log for a state change. Written by the main thread with its
- * own O_APPEND descriptor (one write per line, so it never interleaves with the
- * writer thread's decision lines); rare, human-driven, and never on a decision path.
+ * One line in the event log for a state change, through the log's writer thread like
+ * every other line (rare, human-driven, never on a decision path).
  */
 static void evlog_line(ward_daemon_t *d, const char *action, json_t *o)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[64], *line;
-	int fd;
-
-	if (d->event_log_path[0] == '\0' || o == NULL) {
-		json_decref(o);
+	if (o == NULL)
 		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "kind", json_string("exception"));
 	json_object_set_new(o, "action", json_string(action));
-	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	if (d->evlog == NULL || !ward_evlog_submit_json(d->evlog, o))
+		log_warnx("event log: exception record (%s) dropped", action);
 	json_decref(o);
-	if (line == NULL)
-		return;
-	fd = open(d->event_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd >= 0) {
-		size_t n = strlen(line);
-		line[n] = '\n'; /* json_dumps's NUL: the length is explicit from here on */
-		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
-			log_warn("event log %s: exception record", d->event_log_path);
-		close(fd);
-	}
-	free(line);
 }
 
 /* After a change to rules: rebuild the index now (flushing both verdict caches) and
@@ -283,7 +262,7 @@ static ward_err_t after_change(ward_daemon_t *d, ward_error_t *err)
 	bool changed;
 
 	d->exc->next_known = false;
-	return ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err);
+	return ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err);
 }
 
 struct one {
@@ -320,7 +299,7 @@ static ward_err_t load_one(ward_daemon_t *d, int64_t id, int64_t uid, struct one
 	ward_req_filter_init(&f);
 	f.id = id;
 	f.uid = uid;
-	if ((rc = ward_requests_foreach(d->agent.store, &f, time(NULL), keep_one, one, err)) != WARD_OK)
+	if ((rc = ward_requests_foreach(d->store, &f, time(NULL), keep_one, one, err)) != WARD_OK)
 		return rc;
 	if (one->o == NULL)
 		return ward_error_set(err, WARD_E_NOTFOUND, uid >= 0 ? "you have no request %lld"
@@ -356,10 +335,9 @@ static void *job_run(void *arg)
 	uint64_t deadline = ward_mono_ns() + (uint64_t)WARD_REQ_HASH_BUDGET_MS * 1000000ull;
 	ward_identity_t *id = malloc(sizeof(*id));
 	ward_snapshot_t *snap = NULL;
-	char canon[PATH_MAX], proc[64], detail[256] = "", scanbuf[256];
+	char canon[PATH_MAX], scanbuf[256];
 	const ward_rule_t *rule;
 	struct stat sb;
-	ssize_t n;
 	int fd = -1;
 
 	j->rc = WARD_OK;
@@ -371,11 +349,11 @@ static void *job_run(void *arg)
 		j->rc = j->err.code;
 		goto done;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd); /* the agent's own fd */
-	n = readlink(proc, canon, sizeof(canon) - 1);
-	canon[n > 0 ? n : 0] = '\0';
-	snap = ward_agent_snapshot(&d->agent, NULL);
-	if (j->kind == JOB_REQUEST && canon[0] && ward_trust_check(&snap->cfg, fd, canon, NULL, 0)) {
+	if (!ward_fd_path(fd, canon, sizeof(canon))) /* the agent's own fd */
+		canon[0] = '\0';
+	snap = ward_engine_snapshot(d->engine, NULL);
+	if (j->kind == JOB_REQUEST && canon[0] &&
+	    ward_trust_check(&snap->cfg, fd, canon, NULL) == WARD_TRUST_OK) {
 		j->rc = ward_error_set(&j->err, WARD_E_EXISTS, "%s is already allowed (a root-owned "
 		                       "file under TrustedPaths)", j->path);
 		goto done;
@@ -406,17 +384,18 @@ static void *job_run(void *arg)
 		goto done;
 	}
 	/* The YARA verdict an approver sees (agent/yarascan.c), as an exec would be scanned. */
-	if (d->agent.scan != NULL) {
+	if (d->yara != NULL) {
+		/* the peer's pid is not passed: it names whoever holds it now */
 		ward_event_t ev = {
-			.kind = WARD_EV_EXEC, .fd = fd, .pid = 0, .t_recv_ns = ward_mono_ns(),
-			.key_ok = true,
-			.key = { .dev = (uint64_t)sb.st_dev, .ino = (uint64_t)sb.st_ino,
-			         .ctime_sec = sb.st_ctim.tv_sec, .ctime_nsec = sb.st_ctim.tv_nsec,
-			         .size = (uint64_t)sb.st_size },
+			.kind = WARD_EV_EXEC, .fd = fd, .t_recv_ns = ward_mono_ns(), .key_ok = true,
 		};
-		ward_scanstep_t sr = d->agent.scan(d->agent.scan_arg, &ev, j->path, id,
-		                                   snap->cfg.scan_budget_ms, detail, sizeof(detail));
-		snprintf(j->scan, sizeof(j->scan), "%s", scan_name(sr, detail, scanbuf, sizeof(scanbuf)));
+		ward_scan_out_t so;
+		ward_filekey_from_stat(&sb, &ev.key);
+		memset(&so, 0, sizeof(so));
+		ward_scanstep_t sr = ward_yarascan_step(d->yara, &ev, j->path, id,
+		                                        ev.t_recv_ns + (uint64_t)snap->cfg.scan_budget_ms * 1000000ull,
+		                                        &so);
+		snprintf(j->scan, sizeof(j->scan), "%s", scan_name(sr, so.what, scanbuf, sizeof(scanbuf)));
 	}
 done:
 	ward_snapshot_unref(snap);
@@ -501,7 +480,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	if (ward_req_text_check(reason, WARD_MAX_REQUEST_TEXT, true, "reason", err) != WARD_OK)
 		return NULL;
 	/* The rate limit before any byte of the file is read. */
-	if (ward_request_check_limits(d->agent.store, peer->uid, time(NULL), err) != WARD_OK)
+	if (ward_request_check_limits(d->store, peer->uid, time(NULL), err) != WARD_OK)
 		return NULL;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
@@ -547,7 +526,7 @@ static json_t *request_finish(ward_daemon_t *d, struct job *j, ward_error_t *err
 	r.team_id = j->key.team_id;
 	r.signing_id = j->key.signing_id;
 	r.proposed_scope = j->key.signing_id[0] && j->key.team_id[0] ? WARD_RT_SIGNINGID : WARD_RT_BINARY;
-	if (ward_request_file(d->agent.store, &r, time(NULL), &rid, &existing, err) != WARD_OK ||
+	if (ward_request_file(d->store, &r, time(NULL), &rid, &existing, err) != WARD_OK ||
 	    load_one(d, rid, -1, &one, err) != WARD_OK)
 		return NULL;
 	if (!existing)
@@ -583,7 +562,7 @@ json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
 		return NULL;
 	if ((audit = json_array()) == NULL)
 		goto nomem;
-	if (ward_audit_foreach(d->agent.store, id, 0, 0, add_audit, audit, err) != WARD_OK) {
+	if (ward_audit_foreach(d->store, id, 0, 0, add_audit, audit, err) != WARD_OK) {
 		json_decref(audit);
 		json_decref(one.o);
 		return NULL;
@@ -646,7 +625,7 @@ json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_request, &p, err) != WARD_OK) {
+	if (ward_requests_foreach(d->store, &f, time(NULL), add_request, &p, err) != WARD_OK) {
 		json_decref(p.arr);
 		return NULL;
 	}
@@ -665,7 +644,7 @@ static json_t *effective(ward_daemon_t *d, const ward_match_key_t *key)
 	const ward_rule_t *r;
 	json_t *o;
 
-	if (ward_index_build_for_key(d->agent.store, key, &ix, &e) != WARD_OK)
+	if (ward_index_build_for_key(d->store, key, &ix, &e) != WARD_OK)
 		return json_pack("{s:s}", "error", e.msg);
 	r = ward_index_match(ix, key, time(NULL));
 	if (r != NULL)
@@ -713,7 +692,7 @@ static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_
 	who.uid = peer->uid;
 	who.name = name;
 	policy_of(d, &pol);
-	if ((rc = ward_requests_decide(d->agent.store, ds, n, &pol, &who, time(NULL), outs, err)) != WARD_OK)
+	if ((rc = ward_requests_decide(d->store, ds, n, &pol, &who, time(NULL), outs, err)) != WARD_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		log_decision(d, peer, name, &ds[i], &outs[i]);
@@ -930,7 +909,7 @@ json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	}
 	ward_req_filter_init(&f);
 	f.uid = peer->uid;
-	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_mine, &m, err) != WARD_OK) {
+	if (ward_requests_foreach(d->store, &f, time(NULL), add_mine, &m, err) != WARD_OK) {
 		json_decref(list);
 		json_decref(m.by_sha);
 		return NULL;
@@ -962,7 +941,7 @@ json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, 
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (ward_audit_foreach(d->agent.store, rid, after, (size_t)limit, add_audit, arr, err) != WARD_OK) {
+	if (ward_audit_foreach(d->store, rid, after, (size_t)limit, add_audit, arr, err) != WARD_OK) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -978,10 +957,10 @@ void ward_exc_tick(ward_daemon_t *d)
 	int64_t now = time(NULL), ids[64];
 	size_t n;
 
-	if (x == NULL || d->agent.store == NULL)
+	if (x == NULL || d->store == NULL)
 		return;
 	if (!x->next_known) {
-		if (ward_requests_next_expiry(d->agent.store, &x->next_expiry, &err) != WARD_OK) {
+		if (ward_requests_next_expiry(d->store, &x->next_expiry, &err) != WARD_OK) {
 			log_warnx("exceptions: %s", err.msg);
 			return;
 		}
@@ -991,7 +970,7 @@ void ward_exc_tick(ward_daemon_t *d)
 		return;
 	/* The rule already stopped matching at its expiry (the index checks it on every
 	 * decision); this records the state change. */
-	if (ward_requests_sweep(d->agent.store, now, ids, sizeof(ids) / sizeof(ids[0]), &n, &err) != WARD_OK) {
+	if (ward_requests_sweep(d->store, now, ids, sizeof(ids) / sizeof(ids[0]), &n, &err) != WARD_OK) {
 		log_warnx("exceptions: recording expiries: %s", err.msg);
 		return;
 	}
