@@ -44,6 +44,7 @@ typedef struct ward_daemon {
 	const char *store_problem;    /* NULL, "deleted" or "replaced" */
 	uint64_t evlog_errors_seen;   /* event log errors already reported in the log */
 	uint64_t evlog_reported_ms;
+	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
 } ward_daemon_t;
 
 /*
