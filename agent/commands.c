@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/confine.h"
 #include "agent/backends/bpfground.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
@@ -54,6 +55,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));
 	json_object_set_new(j, "store", d->db_path[0] ? json_string(d->db_path) : json_null());
+	json_object_set_new(j, "store_problem", d->store_problem ? json_string(d->store_problem) : json_null());
 	json_object_set_new(j, "generation", json_integer((json_int_t)s->store_gen));
 	json_object_set_new(j, "index_rebuilds", json_integer((json_int_t)atomic_load(&m->index_rebuilds)));
 	k = json_object();
@@ -136,7 +138,18 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "written", json_integer((json_int_t)written));
 	json_object_set_new(j, "dropped", json_integer((json_int_t)dropped));
 	json_object_set_new(j, "errors", json_integer((json_int_t)errors));
+	{
+		int e;
+		int64_t at;
+		ward_evlog_last_error(d->evlog, &e, &at);
+		json_object_set_new(j, "last_error", e ? json_string(strerror(e)) : json_null());
+		json_object_set_new(j, "last_error_at", at ? json_integer(at) : json_null());
+	}
 	json_object_set_new(o, "event_log", j);
+	json_object_set_new(o, "confinement", ward_confine_status());
+	json_object_set_new(o, "restarts", ward_crashes_status());
+	json_object_set_new(o, "control", json_pack("{s:I}", "refused",
+	                    (json_int_t)(d->ctl ? ward_ctl_refused(d->ctl) : 0)));
 
 	j = json_object();
 	json_object_set_new(j, "watching_writes", json_boolean(ei.watching_writes));
@@ -415,7 +428,14 @@ static json_t *cmd_rules_changed(void *ctx, const ward_ctl_peer_t *peer, json_t 
 	(void)req;
 	if (ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err) != WARD_OK)
 		return NULL;
-	return json_pack("{s:b}", "rebuilt", changed);
+	ward_snapshot_t *s = ward_engine_snapshot(d->engine, NULL);
+	json_t *o = json_pack("{s:b, s:I, s:o, s:s, s:I, s:I}", "rebuilt", changed, "generation",
+	                      (json_int_t)s->store_gen, "store_problem",
+	                      d->store_problem ? json_string(d->store_problem) : json_null(),
+	                      "store", d->db_path, "store_dev", (json_int_t)d->store_dev,
+	                      "store_ino", (json_int_t)d->store_ino);
+	ward_snapshot_unref(s);
+	return o;
 }
 
 /* rule-add {type, policy, identifier, [comment, custom_msg, custom_url, expires_at]} */

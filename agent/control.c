@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "common/limits.h"
 
 #define CTL_MAX_OUT (1u << 20) /* bytes of replies a client may leave unread */
@@ -29,7 +31,12 @@ struct client {
 	size_t outlen, outoff;
 	uint64_t deadline_ms;
 	bool closing;          /* close once out is flushed */
+	bool waiting;          /* a handler answers later (WARD_CTL_LATER) */
+	json_t *later_id;      /* the waiting request's "id" */
 };
+
+static char later_tag;
+json_t *const WARD_CTL_LATER = (json_t *)&later_tag;
 
 struct ward_ctl_server {
 	int fd;
@@ -41,7 +48,80 @@ struct ward_ctl_server {
 	struct client clients[WARD_MAX_CTL_CLIENTS];
 	size_t nclients;
 	uint64_t now_ms;
+	uint64_t next_conn;
+	uint64_t refused;
 };
+
+/*
+ * Control lines are parsed (jansson) on a thread of their own, confined like every
+ * parser of hostile bytes (agent/confine.h), once ward_ctl_start_parser ran; before
+ * that (tests, fuzzing, wardenctl) they are parsed on the caller's thread. The main
+ * thread hands a line over and waits: one line at a time.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started, busy;
+	const char *line;
+	size_t len;
+	json_t *out;
+	json_error_t jerr;
+} parser = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *parser_main(void *arg)
+{
+	(void)arg;
+	ward_confine_thread(WARD_CONFINE_PARSER);
+	pthread_mutex_lock(&parser.mu);
+	for (;;) {
+		while (!parser.busy)
+			pthread_cond_wait(&parser.cv, &parser.mu);
+		parser.out = json_loadb(parser.line, parser.len, JSON_REJECT_DUPLICATES, &parser.jerr);
+		parser.busy = false;
+		pthread_cond_broadcast(&parser.cv);
+	}
+	return NULL;
+}
+
+bool ward_ctl_start_parser(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	bool ok;
+
+	pthread_mutex_lock(&parser.mu);
+	if (!parser.started) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		parser.started = pthread_create(&t, &attr, parser_main, NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	ok = parser.started;
+	pthread_mutex_unlock(&parser.mu);
+	return ok;
+}
+
+static json_t *parse_line(const char *line, size_t len, json_error_t *jerr)
+{
+	json_t *out;
+
+	pthread_mutex_lock(&parser.mu);
+	if (!parser.started) {
+		pthread_mutex_unlock(&parser.mu);
+		return json_loadb(line, len, JSON_REJECT_DUPLICATES, jerr);
+	}
+	parser.line = line;
+	parser.len = len;
+	parser.busy = true;
+	pthread_cond_broadcast(&parser.cv);
+	while (parser.busy)
+		pthread_cond_wait(&parser.cv, &parser.mu);
+	out = parser.out;
+	*jerr = parser.jerr;
+	parser.out = NULL;
+	pthread_mutex_unlock(&parser.mu);
+	return out;
+}
 
 char *ward_ctl_error_reply(ward_err_t code, const char *msg)
 {
@@ -53,8 +133,11 @@ char *ward_ctl_error_reply(ward_err_t code, const char *msg)
 	return s;
 }
 
-char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
-                           const ward_ctl_peer_t *peer, const char *line, size_t len)
+/* ward_ctl_handle_line; when the handler answers later, *later_id (if not NULL) gets
+ * the request's "id" (a new reference, or NULL). */
+static char *handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
+                         const ward_ctl_peer_t *peer, const char *line, size_t len,
+                         json_t **later_id)
 {
 	json_error_t jerr;
 	json_t *req, *reply, *cmdv, *id;
@@ -66,7 +149,7 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 		return ward_ctl_error_reply(WARD_E_LIMIT, "request longer than the maximum message size");
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = parse_line(line, len, &jerr);
 	if (req == NULL) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "request is not JSON: %s at column %d", jerr.text, jerr.column);
@@ -98,6 +181,12 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 		return ward_ctl_error_reply(WARD_E_PERM, msg);
 	}
 	reply = c->fn(ctx, peer, req, &err);
+	if (reply == WARD_CTL_LATER) {
+		if (later_id != NULL)
+			*later_id = json_incref(json_object_get(req, "id"));
+		json_decref(req);
+		return (char *)WARD_CTL_LATER;
+	}
 	if (reply == NULL) {
 		out = ward_ctl_error_reply(err.code != WARD_OK ? err.code : WARD_E_INVAL, err.msg);
 	} else {
@@ -111,42 +200,25 @@ char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *c
 	return out;
 }
 
-bool ward_ctl_peer_is_admin(uid_t uid, gid_t gid, pid_t pid, gid_t admin_gid)
+char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
+                           const ward_ctl_peer_t *peer, const char *line, size_t len)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
+	return handle_line(cmds, ncmds, ctx, peer, line, len, NULL);
+}
 
-	if (uid == 0)
+bool ward_ctl_peer_in_group(const ward_ctl_peer_t *peer, gid_t gid)
+{
+	if (peer->uid == 0)
 		return true;
-	if (admin_gid == (gid_t)-1)
+	if (gid == (gid_t)-1)
 		return false;
-	if (gid == admin_gid)
+	if (peer->gid == gid)
 		return true;
-	/* Supplementary groups are not in SO_PEERCRED; /proc/<pid>/status has them. */
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	char *g = strstr(buf, "\nGroups:");
-	if (g == NULL)
-		return false;
-	g += 8;
-	while (*g && *g != '\n') {
-		char *end;
-		unsigned long v = strtoul(g, &end, 10);
-		if (end == g) {
-			g++;
-			continue;
-		}
-		if ((gid_t)v == admin_gid)
+	if (peer->groups_truncated)
+		return false; /* a list we could not read whole is not trusted */
+	for (unsigned i = 0; i < peer->ngroups && i < WARD_CTL_MAX_PEER_GROUPS; i++)
+		if (peer->groups[i] == gid)
 			return true;
-		g = end;
-	}
 	return false;
 }
 
@@ -205,6 +277,7 @@ static void client_close(ward_ctl_server_t *srv, size_t i)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
+	json_decref(c->later_id);
 	srv->clients[i] = srv->clients[--srv->nclients];
 }
 
@@ -233,7 +306,7 @@ size_t ward_ctl_pollfds(ward_ctl_server_t *srv, struct pollfd *pfd, size_t max)
 	pfd[n++] = (struct pollfd){ .fd = srv->fd, .events = POLLIN };
 	for (size_t i = 0; i < srv->nclients && n < max; i++) {
 		struct client *c = &srv->clients[i];
-		short ev = c->closing ? 0 : POLLIN;
+		short ev = c->closing || c->waiting ? 0 : POLLIN;
 		if (c->outlen > c->outoff)
 			ev |= POLLOUT;
 		pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
@@ -253,6 +326,8 @@ int ward_ctl_timeout(ward_ctl_server_t *srv, uint64_t now_ms)
 	}
 	return t;
 }
+
+static bool client_write(struct client *c);
 
 /* Queue a reply line; false if the client has too much unread output already. */
 static bool queue_reply(struct client *c, char *line)
@@ -280,44 +355,81 @@ static bool queue_reply(struct client *c, char *line)
 	return true;
 }
 
-static void accept_client(ward_ctl_server_t *srv)
+/* How many clients uid holds now. */
+static size_t clients_of(const ward_ctl_server_t *srv, uid_t uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < srv->nclients; i++)
+		n += srv->clients[i].peer.uid == uid;
+	return n;
+}
+
+static void refuse(ward_ctl_server_t *srv, int fd, const char *msg)
+{
+	char *r = ward_ctl_error_reply(WARD_E_BUSY, msg);
+
+	if (r) {
+		(void)!send(fd, r, strlen(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)!send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	free(r);
+	close(fd);
+	srv->refused++;
+}
+
+/*
+ * Accept one client and capture who it is, once: uid/gid (SO_PEERCRED) and the
+ * supplementary groups (SO_PEERGROUPS, the credentials of the connect() call). The
+ * peer's pid is not kept: a pid names whoever holds it now, not who connected.
+ * Returns false when nothing was waiting.
+ */
+static bool accept_client(ward_ctl_server_t *srv)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
-		return;
-	if (srv->nclients >= WARD_MAX_CTL_CLIENTS ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		char *r = ward_ctl_error_reply(WARD_E_BUSY, "too many control clients; try again");
-		if (r) {
-			(void)!write(fd, r, strlen(r));
-			(void)!write(fd, "\n", 1);
-		}
-		free(r);
-		close(fd);
-		return;
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		refuse(srv, fd, "cannot read the caller's credentials");
+		return true;
+	}
+	if (srv->nclients >= WARD_MAX_CTL_CLIENTS) {
+		refuse(srv, fd, "too many control clients; try again");
+		return true;
+	}
+	if (cred.uid != 0 && (srv->nclients >= WARD_MAX_CTL_CLIENTS - WARD_CTL_ROOT_RESERVE ||
+	                      clients_of(srv, cred.uid) >= WARD_CTL_CLIENTS_PER_UID)) {
+		refuse(srv, fd, "too many control clients for this user; try again");
+		return true;
 	}
 	struct client *c = &srv->clients[srv->nclients];
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->peer.uid = cred.uid;
 	c->peer.gid = cred.gid;
-	c->peer.pid = cred.pid;
-	c->peer.admin = ward_ctl_peer_is_admin(cred.uid, cred.gid, cred.pid, srv->admin_gid);
+	len = sizeof(c->peer.groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->peer.groups, &len) == 0)
+		c->peer.ngroups = (unsigned)(len / sizeof(gid_t));
+	else
+		c->peer.groups_truncated = true; /* ERANGE: more than we keep; or no support */
+	c->peer.conn = ++srv->next_conn;
+	c->peer.admin = ward_ctl_peer_in_group(&c->peer, srv->admin_gid);
 	c->deadline_ms = srv->now_ms + WARD_CTL_READ_TIMEOUT_MS;
 	if ((c->in = malloc(WARD_MAX_CTL_MESSAGE + 1)) == NULL) {
 		close(fd);
-		return;
+		return true;
 	}
 	srv->nclients++;
+	return true;
 }
 
 /* Read what is there and answer every complete line. Returns false to drop the client. */
 static bool client_read(ward_ctl_server_t *srv, struct client *c)
 {
-	for (;;) {
+	while (!c->waiting) {
 		size_t room = WARD_MAX_CTL_MESSAGE + 1 - c->inlen;
 		ssize_t n = read(c->fd, c->in + c->inlen, room);
 		if (n < 0 && errno == EINTR)
@@ -330,17 +442,24 @@ static bool client_read(ward_ctl_server_t *srv, struct client *c)
 		}
 		c->inlen += (size_t)n;
 		char *nl;
-		while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		while (!c->waiting && (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
 			size_t len = (size_t)(nl - c->in);
-			char *reply = ward_ctl_handle_line(srv->cmds, srv->ncmds, srv->ctx, &c->peer,
-			                                   c->in, len);
+			char *reply = handle_line(srv->cmds, srv->ncmds, srv->ctx, &c->peer, c->in, len,
+			                          &c->later_id);
+			if (reply == (char *)WARD_CTL_LATER) {
+				/* the handler answers later (with the request's id, kept above) */
+				c->waiting = true;
+				c->deadline_ms = srv->now_ms + WARD_REQ_HASH_BUDGET_MS + WARD_CTL_READ_TIMEOUT_MS;
+			}
 			memmove(c->in, nl + 1, c->inlen - len - 1);
 			c->inlen -= len + 1;
+			if (c->waiting)
+				break;
 			c->deadline_ms = srv->now_ms + WARD_CTL_READ_TIMEOUT_MS;
 			if (!queue_reply(c, reply))
 				return false;
 		}
-		if (c->inlen > WARD_MAX_CTL_MESSAGE) {
+		if (!c->waiting && c->inlen > WARD_MAX_CTL_MESSAGE) {
 			/* No newline within the limit: refuse before parsing anything. */
 			queue_reply(c, ward_ctl_error_reply(WARD_E_LIMIT,
 			                                    "request longer than the maximum message size"));
@@ -349,6 +468,42 @@ static bool client_read(ward_ctl_server_t *srv, struct client *c)
 			return true;
 		}
 	}
+	return true;
+}
+
+bool ward_ctl_reply_later(ward_ctl_server_t *srv, uint64_t conn, json_t *reply,
+                          const ward_error_t *err)
+{
+	for (size_t i = 0; i < srv->nclients; i++) {
+		struct client *c = &srv->clients[i];
+		char *line;
+		if (c->peer.conn != conn || !c->waiting)
+			continue;
+		if (reply == NULL) {
+			line = ward_ctl_error_reply(err && err->code != WARD_OK ? err->code : WARD_E_INVAL,
+			                            err ? err->msg : "");
+		} else {
+			json_object_set_new(reply, "ok", json_true());
+			if (c->later_id != NULL)
+				json_object_set(reply, "id", c->later_id);
+			line = json_dumps(reply, JSON_COMPACT);
+			json_decref(reply);
+		}
+		json_decref(c->later_id);
+		c->later_id = NULL;
+		c->waiting = false;
+		c->deadline_ms = srv->now_ms + WARD_CTL_READ_TIMEOUT_MS;
+		if (!queue_reply(c, line) || !client_write(c) || (c->closing && c->outoff >= c->outlen))
+			client_close(srv, i);
+		return true;
+	}
+	json_decref(reply);
+	return false;
+}
+
+uint64_t ward_ctl_refused(const ward_ctl_server_t *srv)
+{
+	return srv->refused;
 }
 
 static bool client_write(struct client *c)
@@ -378,6 +533,10 @@ void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t 
 			if (c->fd != pfd[k].fd)
 				continue;
 			bool ok = true;
+			if (c->waiting && (pfd[k].revents & (POLLHUP | POLLERR))) {
+				client_close(srv, i); /* gone: nobody to answer */
+				break;
+			}
 			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
 				ok = client_read(srv, c);
 			if (ok)
@@ -400,13 +559,12 @@ void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t 
 		}
 		i++;
 	}
+	/* Drain the backlog: refused connections are closed at once, so a user who opens
+	 * many cannot keep root's connect() waiting behind them. */
 	if (n > 0 && (pfd[0].revents & POLLIN))
-		for (int k = 0; k < 8; k++) {
-			size_t before = srv->nclients;
-			accept_client(srv);
-			if (srv->nclients == before)
+		for (int k = 0; k < 64; k++)
+			if (!accept_client(srv))
 				break;
-		}
 }
 
 bool ward_ctl_get_str(json_t *req, const char *name, bool required, const char **out,

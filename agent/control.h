@@ -2,13 +2,16 @@
  * The control socket: a unix stream socket speaking newline-delimited JSON. Each
  * request is one line holding an object with a "cmd" string; each reply is one line
  * holding an object with "ok" (true/false) and, on failure, "error" (a sentence) and
- * "code" (ward_strerror name). The caller's identity is what the kernel says
- * (SO_PEERCRED), never a field of the request.
+ * "code" (ward_strerror name). The caller's identity is what the kernel said when the
+ * connection was accepted (SO_PEERCRED for uid/gid, SO_PEERGROUPS for the supplementary
+ * groups), never a field of the request and never looked up again by pid: the pid that
+ * connected may have exited and been reused by someone else by the time a command runs.
  *
  * Limits: a request line is at most WARD_MAX_CTL_MESSAGE bytes (a longer one gets an
  * error reply and the connection is closed); a client must complete each request within
  * WARD_CTL_READ_TIMEOUT_MS of connecting or of its previous request; at most
- * WARD_MAX_CTL_CLIENTS clients at once.
+ * WARD_MAX_CTL_CLIENTS clients at once, of which one uid other than root holds at most
+ * WARD_CTL_CLIENTS_PER_UID and WARD_CTL_ROOT_RESERVE are kept for root.
  *
  * The server does not own a thread: the daemon's main loop asks it for pollfds and a
  * timeout and hands back the results (OpenBSD style).
@@ -25,6 +28,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 typedef enum {
 	WARD_CTL_ANY = 0,   /* anyone who can connect */
@@ -34,8 +38,11 @@ typedef enum {
 typedef struct ward_ctl_peer {
 	uid_t uid;
 	gid_t gid;
-	pid_t pid;
-	bool admin;
+	gid_t groups[WARD_CTL_MAX_PEER_GROUPS]; /* SO_PEERGROUPS at accept */
+	unsigned ngroups;
+	bool groups_truncated;                  /* more groups than fit: none is trusted */
+	uint64_t conn;                          /* this connection's id (ward_ctl_reply_later) */
+	bool admin;                             /* root or AdminGroup, decided at accept */
 } ward_ctl_peer_t;
 
 /*
@@ -74,13 +81,43 @@ void ward_ctl_dispatch(ward_ctl_server_t *srv, const struct pollfd *pfd, size_t 
 
 /*
  * One request line -> one reply line (malloc'd, without newline). Parses, looks the
- * command up, checks the privilege, runs the handler. Exposed for tests and fuzzing.
+ * command up, checks the privilege, runs the handler. When the handler answered
+ * WARD_CTL_LATER, returns (char *)WARD_CTL_LATER (not to be freed). Exposed for tests
+ * and fuzzing.
  */
 char *ward_ctl_handle_line(const ward_ctl_command_t *cmds, size_t ncmds, void *ctx,
                            const ward_ctl_peer_t *peer, const char *line, size_t len);
 
-/* Whether uid/gid (and pid's supplementary groups, from /proc) include admin_gid. */
-bool ward_ctl_peer_is_admin(uid_t uid, gid_t gid, pid_t pid, gid_t admin_gid);
+/*
+ * Whether peer is root or a member of gid (its primary or one of the supplementary
+ * groups captured at accept). gid (gid_t)-1: root only. Never reads /proc.
+ */
+bool ward_ctl_peer_in_group(const ward_ctl_peer_t *peer, gid_t gid);
+
+/*
+ * A handler whose work finishes later (off the main thread) returns WARD_CTL_LATER: the
+ * server sends nothing yet, reads no further request from that client, and sends the
+ * reply passed to ward_ctl_reply_later for peer->conn. A pointer compared, never read.
+ */
+extern json_t *const WARD_CTL_LATER;
+
+/*
+ * The reply for a handler that returned WARD_CTL_LATER: reply (consumed; "ok": true and
+ * the request's "id" are added) or, when reply is NULL, a failure from err. Returns
+ * false when the client went away meanwhile (the reply is dropped).
+ */
+bool ward_ctl_reply_later(ward_ctl_server_t *srv, uint64_t conn, json_t *reply,
+                          const ward_error_t *err);
+
+/*
+ * Parse control lines on a confined thread of their own from now on (agent/confine.h).
+ * Call after any fork (wardend: after daemon()). False when the thread did not start
+ * (lines are then parsed on the caller's thread, as before the call).
+ */
+bool ward_ctl_start_parser(void);
+
+/* Connections refused because the table, or the caller's share of it, was full. */
+uint64_t ward_ctl_refused(const ward_ctl_server_t *srv);
 
 /*
  * Read the string field name of a request object into *out (borrowed from req; NULL when

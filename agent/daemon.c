@@ -1,13 +1,17 @@
 /* wardend's configuration loading and reload. */
 #include "agent/daemon.h"
 
+#include <errno.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/syncd.h"
@@ -16,17 +20,45 @@
 #include "common/hex.h"
 #include "profiles/diag.h"
 
+struct load {
+	const ward_daemon_t *d;
+	unsigned flags;
+	ward_confset_t *cs;
+	json_t *diags;
+	ward_error_t err;
+	ward_err_t rc;
+};
+
+/* The loader thread: reads and parses every source (plist, .mobileconfig, CMS, JSON)
+ * confined (agent/confine.h: it may open and read files, nothing an exploit wants). */
+static void *load_main(void *arg)
+{
+	struct load *l = arg;
+
+	ward_confine_thread(WARD_CONFINE_LOADER);
+	l->rc = ward_config_load_sources(l->d->config_path[0] ? l->d->config_path : NULL,
+	                                 l->d->profiles_dir[0] ? l->d->profiles_dir : NULL, l->flags,
+	                                 &l->cs, l->diags, &l->err);
+	return NULL;
+}
+
 ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, ward_config_t *cfg,
                                    json_t *diags, ward_error_t *err)
 {
-	unsigned flags = WARD_LOAD_STRICT_PERMS | (d->config_required ? WARD_LOAD_CONF_REQUIRED : 0);
-	ward_err_t rc;
+	struct load l = { .d = d, .diags = diags,
+	                  .flags = WARD_LOAD_STRICT_PERMS | (d->config_required ? WARD_LOAD_CONF_REQUIRED : 0) };
+	pthread_t t;
 
 	*cs = NULL;
-	if ((rc = ward_config_load_sources(d->config_path[0] ? d->config_path : NULL,
-	                                   d->profiles_dir[0] ? d->profiles_dir : NULL, flags, cs,
-	                                   diags, err)) != WARD_OK)
-		return rc;
+	if (pthread_create(&t, NULL, load_main, &l) != 0)
+		return ward_error_set(err, WARD_E_NOMEM, "configuration: cannot start the loader thread");
+	pthread_join(t, NULL);
+	if (l.rc != WARD_OK) {
+		if (err != NULL)
+			*err = l.err;
+		return l.rc;
+	}
+	*cs = l.cs;
 	*cfg = *ward_confset_config(*cs);
 	/* The sync server's settings (client_mode, path regexes) over the sources, as Santa
 	 * lets a sync server set them; --mode stays above all. */
@@ -135,6 +167,52 @@ void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger)
 	json_array_foreach(ward_confset_warnings(d->confset), i, v)
 		log_info("configuration: %s", ward_diag_text(v));
 	json_decref(full);
+}
+
+void ward_daemon_store_opened(ward_daemon_t *d)
+{
+	struct stat sb;
+
+	if (d->db_path[0] != '\0' && stat(d->db_path, &sb) == 0) {
+		d->store_dev = (uint64_t)sb.st_dev;
+		d->store_ino = (uint64_t)sb.st_ino;
+	}
+}
+
+void ward_daemon_check_health(ward_daemon_t *d, uint64_t now_ms)
+{
+	const char *problem = NULL;
+	uint64_t written, dropped, errors;
+	struct stat sb;
+
+	if (d->store != NULL && d->db_path[0] != '\0' && d->store_ino != 0) {
+		if (stat(d->db_path, &sb) != 0)
+			problem = errno == ENOENT ? "deleted" : "unreadable";
+		else if ((uint64_t)sb.st_dev != d->store_dev || (uint64_t)sb.st_ino != d->store_ino)
+			problem = "replaced";
+		if (problem != d->store_problem) {
+			if (problem != NULL)
+				log_warnx("rule store %s was %s under the running agent: it keeps enforcing "
+				          "the rules it loaded; rule changes made at that path are not seen "
+				          "until wardend restarts", d->db_path, problem);
+			else
+				log_info("rule store %s is back", d->db_path);
+			d->store_problem = problem;
+		}
+	}
+	ward_evlog_stats(d->evlog, &written, &dropped, &errors);
+	if (errors > d->evlog_errors_seen && now_ms >= d->evlog_reported_ms + 10000) {
+		int e;
+		int64_t at;
+		ward_evlog_last_error(d->evlog, &e, &at);
+		log_warnx("event log %s: %llu write error%s (%llu in all), the last: %s; decisions go on, "
+		          "their records are lost", d->event_log_path,
+		          (unsigned long long)(errors - d->evlog_errors_seen),
+		          errors - d->evlog_errors_seen == 1 ? "" : "s", (unsigned long long)errors,
+		          strerror(e));
+		d->evlog_errors_seen = errors;
+		d->evlog_reported_ms = now_ms;
+	}
 }
 
 gid_t ward_daemon_admin_gid(const ward_config_t *cfg)

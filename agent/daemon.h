@@ -40,6 +40,11 @@ typedef struct ward_daemon {
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
 	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
 	struct ward_syncd *sync;      /* fleet sync: staging, spool, server settings (agent/syncd.h) */
+	/* health, checked at each store poll (ward_daemon_check_health) */
+	uint64_t store_dev, store_ino; /* the store file the agent opened */
+	const char *store_problem;    /* NULL, "deleted" or "replaced" */
+	uint64_t evlog_errors_seen;   /* event log errors already reported in the log */
+	uint64_t evlog_reported_ms;
 	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
 } ward_daemon_t;
 
@@ -79,6 +84,16 @@ void ward_daemon_log_config(const ward_daemon_t *d, const char *trigger);
  * Mach-O, scripts) get a rule. Main thread only (it owns the store handle).
  */
 void ward_daemon_compiler_outputs(ward_daemon_t *d);
+
+/*
+ * Record which file the rule store is (after ward_store_open), then at each poll see
+ * whether it was deleted or replaced under the agent (the agent keeps reading the file
+ * it opened: rules written to a new file at that path would never be enforced) and
+ * whether event-log writes failed since the last poll. Each is logged once per change
+ * (event log: at most every 10 s) and shown by status.
+ */
+void ward_daemon_store_opened(ward_daemon_t *d);
+void ward_daemon_check_health(ward_daemon_t *d, uint64_t now_ms);
 
 /* The AdminGroup's gid, or (gid_t)-1 when none is set or the group does not exist. */
 gid_t ward_daemon_admin_gid(const ward_config_t *cfg);

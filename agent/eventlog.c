@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -27,6 +28,8 @@ struct ward_evlog {
 	unsigned cap, head, count;
 	bool stop, reopen, started;
 	uint64_t written, dropped, errors;
+	int last_errno;             /* of the last failed write or reopen */
+	int64_t last_error_at;      /* unix seconds; 0: never */
 	char *lines[WARD_EVLOG_LINES]; /* preformatted lines (ward_evlog_submit_json) */
 	unsigned lhead, lcount;
 	ward_evlog_hook_fn hook;    /* sees each record before it is written (agent/exceptions.c) */
@@ -170,6 +173,8 @@ static bool write_line(int fd, const char *line)
 		ssize_t n = write(fd, buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = ENOSPC;
 		if (n <= 0)
 			break;
 		done += (size_t)n;
@@ -195,25 +200,33 @@ static void *writer_main(void *arg)
 			l->lcount--;
 			pthread_mutex_unlock(&l->mu);
 			bool wok = write_line(l->fd, pre);
+			int we = errno;
 			free(pre);
 			pthread_mutex_lock(&l->mu);
-			if (wok)
+			if (wok) {
 				l->written++;
-			else
+			} else {
 				l->errors++;
+				l->last_errno = we;
+				l->last_error_at = (int64_t)time(NULL);
+			}
 			continue;
 		}
 		if (l->reopen) {
 			l->reopen = false;
 			pthread_mutex_unlock(&l->mu);
 			int fd = open_log(l->path);
+			int e = errno;
 			if (fd >= 0) {
 				close(l->fd);
 				l->fd = fd;
 			}
 			pthread_mutex_lock(&l->mu);
-			if (fd < 0)
+			if (fd < 0) {
 				l->errors++;
+				l->last_errno = e;
+				l->last_error_at = (int64_t)time(NULL);
+			}
 			continue;
 		}
 		if (l->count == 0) {
@@ -233,14 +246,19 @@ static void *writer_main(void *arg)
 		/* Outside the lock: producers never wait for jansson or the disk. Only this
 		 * thread touches l->fd. */
 		char *line = ward_evlog_format(rec);
+		errno = ENOMEM;
 		bool ok = line != NULL && write_line(l->fd, line);
+		int e = errno;
 		free(line);
 
 		pthread_mutex_lock(&l->mu);
-		if (ok)
+		if (ok) {
 			l->written++;
-		else
+		} else {
 			l->errors++;
+			l->last_errno = e;
+			l->last_error_at = (int64_t)time(NULL);
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	free(rec);
@@ -364,6 +382,18 @@ void ward_evlog_stats(ward_evlog_t *l, uint64_t *written, uint64_t *dropped, uin
 	*written = l->written;
 	*dropped = l->dropped;
 	*errors = l->errors;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void ward_evlog_last_error(ward_evlog_t *l, int *err_no, int64_t *at)
+{
+	*err_no = 0;
+	*at = 0;
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	*err_no = l->last_errno;
+	*at = l->last_error_at;
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -54,6 +54,8 @@ void ward_evlog_set_hook(ward_evlog_t *l, ward_evlog_hook_fn fn, void *arg);
 void ward_evlog_reopen(ward_evlog_t *l);
 
 void ward_evlog_stats(ward_evlog_t *l, uint64_t *written, uint64_t *dropped, uint64_t *errors);
+/* The errno of the last failed write (or reopen) and when (unix s); 0, 0: none. NULL ok. */
+void ward_evlog_last_error(ward_evlog_t *l, int *err_no, int64_t *at);
 
 /* Write what is queued, stop the thread, close. NULL ok. */
 void ward_evlog_close(ward_evlog_t *l);

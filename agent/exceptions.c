@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,19 +22,52 @@
 
 #include "agent/control.h"
 #include "agent/denials.h"
+#include "agent/confine.h"
 #include "agent/log.h"
+#include "agent/reqfile.h"
 #include "agent/yarascan.h"
 #include "common/fdpath.h"
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
 
-#define MAX_SAVED_GROUPS 256
+/*
+ * A file read off the main thread for a control command (request, approve): the
+ * command's handler starts it and answers WARD_CTL_LATER; the thread reads the file
+ * (agent/reqfile.h) and queues the job as done; the main thread, woken by wakefd,
+ * finishes it (the store is the main thread's) and sends the reply.
+ */
+enum job_kind { JOB_REQUEST, JOB_APPROVE };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	ward_daemon_t *d;
+	ward_ctl_peer_t peer;
+	char path[PATH_MAX];
+	char reason[WARD_MAX_REQUEST_TEXT + 1];
+	/* approve: the decision, and the SHA-256 the request was filed for */
+	ward_req_decision_t dec;
+	char comment[WARD_MAX_REQUEST_TEXT + 1];
+	char want_sha[2 * WARD_SHA256_LEN + 1];
+	/* results */
+	ward_err_t rc;
+	ward_error_t err;
+	ward_match_key_t key;
+	char scan[256];
+	char sha[2 * WARD_SHA256_LEN + 1];
+};
 
 struct ward_exc {
 	ward_denials_t *denials;
 	bool next_known;        /* next_expiry was read from the store */
 	int64_t next_expiry;    /* earliest expiry of an approved request; 0 none */
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	struct job *running;    /* jobs whose thread runs (for the per-uid cap) */
+	struct job *done;       /* jobs for the main thread to finish */
+	unsigned nrunning;
+	int wakefd;             /* eventfd: a job is done */
 };
 
 ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
@@ -47,6 +82,13 @@ ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
 		free(x);
 		return rc;
 	}
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_cond_init(&x->idle, NULL);
+	if ((x->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		rc = ward_error_set(err, WARD_E_IO, "exceptions: eventfd: %s", strerror(errno));
+		ward_exc_destroy(x);
+		return rc;
+	}
 	*out = x;
 	return WARD_OK;
 }
@@ -55,8 +97,34 @@ void ward_exc_destroy(ward_exc_t *x)
 {
 	if (x == NULL)
 		return;
+	ward_exc_stop(x);
+	while (x->done != NULL) {
+		struct job *j = x->done;
+		x->done = j->next;
+		free(j);
+	}
+	if (x->wakefd > 0)
+		close(x->wakefd);
+	pthread_cond_destroy(&x->idle);
+	pthread_mutex_destroy(&x->mu);
 	ward_denials_destroy(x->denials);
 	free(x);
+}
+
+void ward_exc_stop(ward_exc_t *x)
+{
+	if (x == NULL)
+		return;
+	/* each job ends within WARD_REQ_HASH_BUDGET_MS (and a scan's budget) */
+	pthread_mutex_lock(&x->mu);
+	while (x->nrunning > 0)
+		pthread_cond_wait(&x->idle, &x->mu);
+	pthread_mutex_unlock(&x->mu);
+}
+
+int ward_exc_wakefd(const ward_exc_t *x)
+{
+	return x ? x->wakefd : -1;
 }
 
 void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
@@ -116,7 +184,8 @@ static bool is_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer)
 	if (peer->uid == 0 || peer->admin)
 		return true;
 	g = group_gid(d->cfg.exception_policy.approver_group);
-	return g != (gid_t)-1 && ward_ctl_peer_is_admin(peer->uid, peer->gid, peer->pid, g);
+	/* the groups the kernel gave at accept (SO_PEERGROUPS), never /proc/<pid> */
+	return g != (gid_t)-1 && ward_ctl_peer_in_group(peer, g);
 }
 
 static bool need_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer, const char *what,
@@ -238,55 +307,6 @@ static ward_err_t load_one(ward_daemon_t *d, int64_t id, int64_t uid, struct one
 	return WARD_OK;
 }
 
-/* ---------------------------------------------------------------- reading the file */
-
-/*
- * Open path with the peer's file-system identity, so the agent (root) reads only what
- * the requester could: fsuid/fsgid switched and supplementary groups emptied for this
- * thread only (raw syscalls: glibc's setgroups would change every thread). The file
- * must then be readable by its owner, group or everyone as the requester.
- */
-static int open_as_peer(const ward_ctl_peer_t *peer, const char *path, ward_error_t *err)
-{
-	gid_t saved[MAX_SAVED_GROUPS];
-	int ngroups, fd, e;
-	uid_t ouid;
-	gid_t ogid;
-
-	if (peer->uid == 0) {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			ward_error_set(err, errno == ENOENT ? WARD_E_NOTFOUND : WARD_E_IO, "%s: %s", path,
-			               strerror(errno));
-		return fd;
-	}
-	if ((ngroups = getgroups(MAX_SAVED_GROUPS, saved)) < 0 ||
-	    syscall(SYS_setgroups, 0, NULL) != 0) {
-		ward_error_set(err, WARD_E_PERM, "%s: cannot take the requester's identity to read it "
-		               "(%s)", path, strerror(errno));
-		return -1;
-	}
-	ogid = (gid_t)setfsgid(peer->gid);
-	ouid = (uid_t)setfsuid(peer->uid);
-	if ((uid_t)setfsuid((uid_t)-1) != peer->uid || (gid_t)setfsgid((gid_t)-1) != peer->gid) {
-		fd = -1;
-		e = EPERM;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		e = errno;
-	}
-	setfsuid(ouid);
-	setfsgid(ogid);
-	if (syscall(SYS_setgroups, (size_t)ngroups, saved) != 0 || (uid_t)setfsuid((uid_t)-1) != ouid)
-		fatalx("exceptions: cannot restore the agent's credentials");
-	if (fd < 0)
-		ward_error_set(err, e == ENOENT ? WARD_E_NOTFOUND : e == EACCES || e == EPERM ? WARD_E_PERM
-		                                                                            : WARD_E_IO,
-		               "%s: %s%s", path, strerror(e),
-		               e == EACCES ? " (you must be able to read the file you ask for)" : "");
-	return fd;
-}
-
 static const char *scan_name(ward_scanstep_t r, const char *detail, char *buf, size_t cap)
 {
 	switch (r) {
@@ -306,22 +326,142 @@ static const char *scan_name(ward_scanstep_t r, const char *detail, char *buf, s
 
 /* ---------------------------------------------------------------- user side */
 
+/* The thread of a job: read the file, then (request) what the rules say of it. */
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	ward_daemon_t *d = j->d;
+	ward_exc_t *x = d->exc;
+	uint64_t deadline = ward_mono_ns() + (uint64_t)WARD_REQ_HASH_BUDGET_MS * 1000000ull;
+	ward_identity_t *id = malloc(sizeof(*id));
+	ward_snapshot_t *snap = NULL;
+	char canon[PATH_MAX], scanbuf[256];
+	const ward_rule_t *rule;
+	struct stat sb;
+	int fd = -1;
+
+	j->rc = WARD_OK;
+	if (id == NULL) {
+		j->rc = ward_error_set(&j->err, WARD_E_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((fd = ward_reqfile_open(&j->peer, j->path, &sb, &j->err)) < 0) {
+		j->rc = j->err.code;
+		goto done;
+	}
+	if (!ward_fd_path(fd, canon, sizeof(canon))) /* the agent's own fd */
+		canon[0] = '\0';
+	snap = ward_engine_snapshot(d->engine, NULL);
+	if (j->kind == JOB_REQUEST && canon[0] &&
+	    ward_trust_check(&snap->cfg, fd, canon, NULL) == WARD_TRUST_OK) {
+		j->rc = ward_error_set(&j->err, WARD_E_EXISTS, "%s is already allowed (a root-owned "
+		                       "file under TrustedPaths)", j->path);
+		goto done;
+	}
+	/* From here on the thread parses bytes the user chose (Mach-O, CMS). */
+	ward_confine_thread(WARD_CONFINE_PARSER);
+	if ((j->rc = ward_reqfile_identity(fd, &sb, deadline, id, &j->err)) != WARD_OK) {
+		if (j->rc == WARD_E_TIMEOUT || j->rc == WARD_E_IO)
+			ward_error_set(&j->err, j->rc, "%s: %s", j->path, j->err.msg);
+		goto done;
+	}
+	ward_match_key_from_identity(id, &j->key);
+	snprintf(j->sha, sizeof(j->sha), "%s", j->key.sha256);
+	if (j->kind != JOB_REQUEST)
+		goto done;
+	/* Nothing to ask for when the file already runs, or a rule blocks it. */
+	if (snap->ix != NULL && (rule = ward_index_match(snap->ix, &j->key, time(NULL))) != NULL) {
+		if (ward_policy_blocks(rule->policy))
+			j->rc = ward_error_set(&j->err, WARD_E_PERM, "%s is blocked by %s rule %lld (%s %s); an "
+			                       "exception cannot lift a block: ask your administrator", j->path,
+			                       ward_rule_source_name(rule->source), (long long)rule->id,
+			                       ward_rule_type_name(rule->type), ward_policy_name(rule->policy));
+		else
+			j->rc = ward_error_set(&j->err, WARD_E_EXISTS, "%s is already allowed by %s rule %lld "
+			                       "(%s)%s", j->path, ward_rule_source_name(rule->source),
+			                       (long long)rule->id, ward_rule_type_name(rule->type),
+			                       rule->expires_at ? " until its expiry" : "");
+		goto done;
+	}
+	/* The YARA verdict an approver sees (agent/yarascan.c), as an exec would be scanned. */
+	if (d->yara != NULL) {
+		/* the peer's pid is not passed: it names whoever holds it now */
+		ward_event_t ev = {
+			.kind = WARD_EV_EXEC, .fd = fd, .t_recv_ns = ward_mono_ns(), .key_ok = true,
+		};
+		ward_scan_out_t so;
+		ward_filekey_from_stat(&sb, &ev.key);
+		memset(&so, 0, sizeof(so));
+		ward_scanstep_t sr = ward_yarascan_step(d->yara, &ev, j->path, id,
+		                                        ev.t_recv_ns + (uint64_t)snap->cfg.scan_budget_ms * 1000000ull,
+		                                        &so);
+		snprintf(j->scan, sizeof(j->scan), "%s", scan_name(sr, so.what, scanbuf, sizeof(scanbuf)));
+	}
+done:
+	ward_snapshot_unref(snap);
+	free(id);
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&x->mu);
+	for (struct job **p = &x->running; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	j->next = x->done;
+	x->done = j;
+	x->nrunning--;
+	pthread_cond_broadcast(&x->idle);
+	pthread_mutex_unlock(&x->mu);
+	uint64_t one = 1;
+	(void)!write(x->wakefd, &one, sizeof(one));
+	return NULL;
+}
+
+/* Start j on its own thread: one per uid, and at most WARD_REQ_JOBS requests at once
+ * (approvals are not held back by users' requests). */
+static bool job_start(ward_daemon_t *d, struct job *j, ward_error_t *err)
+{
+	ward_exc_t *x = d->exc;
+	pthread_attr_t attr;
+	pthread_t t;
+	bool ok = true;
+
+	j->d = d;
+	pthread_mutex_lock(&x->mu);
+	if (j->kind == JOB_REQUEST && x->nrunning >= WARD_REQ_JOBS) {
+		ward_error_set(err, WARD_E_BUSY, "the agent is reading %u requested files already; try "
+		               "again in a few seconds", x->nrunning);
+		ok = false;
+	}
+	for (struct job *r = x->running; ok && r; r = r->next)
+		if (r->peer.uid == j->peer.uid) {
+			ward_error_set(err, WARD_E_BUSY, "a file you named is still being read; one at a time");
+			ok = false;
+		}
+	if (ok) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		j->next = x->running;
+		x->running = j;
+		x->nrunning++;
+		if (pthread_create(&t, &attr, job_run, j) != 0) {
+			x->running = j->next;
+			x->nrunning--;
+			ward_error_set(err, WARD_E_NOMEM, "cannot start a thread to read the file");
+			ok = false;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return ok;
+}
+
 json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
 	const char *path, *reason;
-	char name[64], host[256] = "", canon[PATH_MAX], scanbuf[256];
-	ward_identity_t *id = NULL;
-	ward_match_key_t key;
-	ward_request_t r;
-	ward_snapshot_t *snap = NULL;
-	const ward_rule_t *rule;
-	struct stat sb;
-	struct one one = { 0 };
-	json_t *o = NULL;
-	int64_t rid = 0;
-	bool existing = false;
-	int fd = -1;
+	struct job *j;
 
 	if (ready(d, err) == NULL)
 		return NULL;
@@ -339,89 +479,63 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	}
 	if (ward_req_text_check(reason, WARD_MAX_REQUEST_TEXT, true, "reason", err) != WARD_OK)
 		return NULL;
-	if ((fd = open_as_peer(peer, path, err)) < 0)
+	/* The rate limit before any byte of the file is read. */
+	if (ward_request_check_limits(d->store, peer->uid, time(NULL), err) != WARD_OK)
 		return NULL;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		ward_error_set(err, WARD_E_INVAL, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((id = malloc(sizeof(*id))) == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
-		goto out;
+		return NULL;
 	}
-	if (ward_identity_read(fd, WARD_ID_SHA256, id, err) != WARD_OK)
-		goto out;
-	ward_match_key_from_identity(id, &key);
+	j->kind = JOB_REQUEST;
+	j->peer = *peer;
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	snprintf(j->reason, sizeof(j->reason), "%s", reason);
+	if (!job_start(d, j, err)) {
+		free(j);
+		return NULL;
+	}
+	return WARD_CTL_LATER;
+}
 
-	/* Nothing to ask for when the file already runs, or a rule blocks it. */
-	snap = ward_engine_snapshot(d->engine, NULL);
-	if (snap->ix != NULL && (rule = ward_index_match(snap->ix, &key, time(NULL))) != NULL) {
-		if (ward_policy_blocks(rule->policy))
-			ward_error_set(err, WARD_E_PERM, "%s is blocked by %s rule %lld (%s %s); an exception "
-			               "cannot lift a block: ask your administrator", path,
-			               ward_rule_source_name(rule->source), (long long)rule->id,
-			               ward_rule_type_name(rule->type), ward_policy_name(rule->policy));
-		else
-			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed by %s rule %lld (%s)%s",
-			               path, ward_rule_source_name(rule->source), (long long)rule->id,
-			               ward_rule_type_name(rule->type),
-			               rule->expires_at ? " until its expiry" : "");
-		goto out;
-	}
-	if (ward_fd_path(fd, canon, sizeof(canon))) {
-		if (ward_trust_check(&snap->cfg, fd, canon, NULL) == WARD_TRUST_OK) {
-			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed (a root-owned file under "
-			               "TrustedPaths)", path);
-			goto out;
-		}
-	}
+/* The main thread's half of a request: store it, log it, build the reply. */
+static json_t *request_finish(ward_daemon_t *d, struct job *j, ward_error_t *err)
+{
+	char name[64], host[256] = "";
+	ward_request_t r;
+	struct one one = { 0 };
+	int64_t rid = 0;
+	bool existing = false;
+	json_t *o;
 
+	if (j->rc != WARD_OK) {
+		*err = j->err;
+		return NULL;
+	}
 	memset(&r, 0, sizeof(r));
-	/* The YARA verdict an approver sees (agent/yarascan.c). */
-	r.scan_result = "";
-	if (d->yara != NULL) {
-		/* as an exec of the file would be scanned; the budget counts from now */
-		ward_event_t ev = {
-			.kind = WARD_EV_EXEC, .fd = fd, .proc = { .pid = peer->pid }, .t_recv_ns = ward_mono_ns(),
-			.key_ok = true,
-		};
-		ward_scan_out_t so;
-		ward_filekey_from_stat(&sb, &ev.key);
-		memset(&so, 0, sizeof(so));
-		ward_scanstep_t sr = ward_yarascan_step(d->yara, &ev, path, id,
-		                                        ev.t_recv_ns + (uint64_t)snap->cfg.scan_budget_ms * 1000000ull, &so);
-		r.scan_result = scan_name(sr, so.what, scanbuf, sizeof(scanbuf));
-	}
-	user_name(peer->uid, name, sizeof(name));
+	user_name(j->peer.uid, name, sizeof(name));
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		host[0] = '\0';
-	r.requester_uid = peer->uid;
+	r.scan_result = j->scan;
+	r.requester_uid = j->peer.uid;
 	r.requester_name = name;
 	r.host = host;
-	r.path = path;
-	r.reason = reason;
-	r.sha256 = key.sha256;
-	r.cdhash = key.cdhash;
-	r.team_id = key.team_id;
-	r.signing_id = key.signing_id;
-	r.proposed_scope = key.signing_id[0] && key.team_id[0] ? WARD_RT_SIGNINGID : WARD_RT_BINARY;
-	if (ward_request_file(d->store, &r, time(NULL), &rid, &existing, err) != WARD_OK)
-		goto out;
-	if (load_one(d, rid, -1, &one, err) != WARD_OK)
-		goto out;
+	r.path = j->path;
+	r.reason = j->reason;
+	r.sha256 = j->key.sha256;
+	r.cdhash = j->key.cdhash;
+	r.team_id = j->key.team_id;
+	r.signing_id = j->key.signing_id;
+	r.proposed_scope = j->key.signing_id[0] && j->key.team_id[0] ? WARD_RT_SIGNINGID : WARD_RT_BINARY;
+	if (ward_request_file(d->store, &r, time(NULL), &rid, &existing, err) != WARD_OK ||
+	    load_one(d, rid, -1, &one, err) != WARD_OK)
+		return NULL;
 	if (!existing)
 		evlog_line(d, "request", json_pack("{s:I, s:i, s:s, s:s, s:s, s:s, s:s}", "request_id",
-		                                   (json_int_t)rid, "uid", (int)peer->uid, "who", name,
-		                                   "path", path, "sha256", key.sha256, "reason", reason,
-		                                   "proposed_scope", ward_rule_type_name(r.proposed_scope)));
+		                                   (json_int_t)rid, "uid", (int)j->peer.uid, "who", name,
+		                                   "path", j->path, "sha256", j->key.sha256, "reason",
+		                                   j->reason, "proposed_scope",
+		                                   ward_rule_type_name(r.proposed_scope)));
 	o = json_pack("{s:o, s:b}", "request", one.o, "existing", existing);
-	one.o = NULL;
-out:
-	json_decref(one.o);
-	ward_snapshot_unref(snap);
-	free(id);
-	if (fd >= 0)
-		close(fd);
 	return o;
 }
 
@@ -587,15 +701,20 @@ static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_
 	return rc;
 }
 
+/*
+ * approve: the decision is checked here, the file the request names is read again off
+ * the main thread (as the approver), and the approval applied when that is done: the
+ * reply carries a "warning" when the file on disk no longer has the SHA-256 the user
+ * asked for (changed, replaced, gone). The approval stands either way: its rule names
+ * the requested identity, never the path.
+ */
 json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
 	ward_req_decision_t dec = { .approve = true };
-	ward_req_outcome_t out = { 0 };
-	const char *scope, *expires, *comment;
+	const char *scope, *expires, *comment, *path;
 	struct one one;
-	char when[32];
-	json_t *o;
+	struct job *j;
 
 	if (ready(d, err) == NULL || !need_approver(d, peer, "approving a request", err) ||
 	    !get_int(req, "id", true, 1, INT64_MAX, &dec.id, err) ||
@@ -609,15 +728,86 @@ json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	}
 	if (expires != NULL && ward_rule_time_parse(expires, time(NULL), &dec.expires_at, err) != WARD_OK)
 		return NULL;
-	dec.text = comment;
-	if (apply(d, peer, &dec, 1, &out, err) != WARD_OK || load_one(d, dec.id, -1, &one, err) != WARD_OK)
+	if (comment != NULL && ward_req_text_check(comment, WARD_MAX_REQUEST_TEXT, false, "comment", err) != WARD_OK)
+		return NULL;
+	if (load_one(d, dec.id, -1, &one, err) != WARD_OK)
+		return NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_decref(one.o);
+		ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	path = json_string_value(json_object_get(one.o, "path"));
+	j->kind = JOB_APPROVE;
+	j->peer = *peer;
+	j->dec = dec;
+	if (comment != NULL) {
+		snprintf(j->comment, sizeof(j->comment), "%s", comment);
+		j->dec.text = j->comment;
+	}
+	snprintf(j->path, sizeof(j->path), "%s", path ? path : "");
+	snprintf(j->want_sha, sizeof(j->want_sha), "%s", one.sha256);
+	json_decref(one.o);
+	if (!job_start(d, j, err)) {
+		free(j);
+		return NULL;
+	}
+	return WARD_CTL_LATER;
+}
+
+static json_t *approve_finish(ward_daemon_t *d, struct job *j, ward_error_t *err)
+{
+	ward_req_outcome_t out = { 0 };
+	struct one one;
+	char when[32];
+	json_t *o;
+
+	if (apply(d, &j->peer, &j->dec, 1, &out, err) != WARD_OK ||
+	    load_one(d, j->dec.id, -1, &one, err) != WARD_OK)
 		return NULL;
 	ward_rule_time_format(out.rule_expires_at, when);
 	o = json_pack("{s:o, s:{s:I, s:s, s:s, s:s, s:s}, s:o}", "request", one.o, "rule", "id",
 	              (json_int_t)out.rule_id, "type", ward_rule_type_name(out.scope), "identifier",
 	              out.identifier, "source", "exception", "expires_at", when, "effective",
 	              effective(d, &one.key));
+	if (o == NULL)
+		return NULL;
+	if (j->rc != WARD_OK)
+		json_object_set_new(o, "warning", json_sprintf("the file the request names cannot be "
+		                    "read now (%s): the rule allows the requested SHA-256 %s only",
+		                    j->err.msg, j->want_sha));
+	else if (strcmp(j->sha, j->want_sha) != 0)
+		json_object_set_new(o, "warning", json_sprintf("%s no longer has the requested SHA-256 "
+		                    "(%s on disk now, %s requested): the rule allows the requested file "
+		                    "only", j->path, j->sha, j->want_sha));
 	return o;
+}
+
+void ward_exc_jobs_finish(ward_daemon_t *d)
+{
+	ward_exc_t *x = d->exc;
+	struct job *list, *j;
+	uint64_t v;
+
+	if (x == NULL)
+		return;
+	(void)!read(x->wakefd, &v, sizeof(v));
+	pthread_mutex_lock(&x->mu);
+	list = x->done;
+	x->done = NULL;
+	pthread_mutex_unlock(&x->mu);
+	while ((j = list) != NULL) {
+		ward_error_t err = { 0 };
+		json_t *o;
+		list = j->next;
+		o = j->kind == JOB_REQUEST ? request_finish(d, j, &err) : approve_finish(d, j, &err);
+		if (o == NULL && err.code == WARD_OK)
+			ward_error_set(&err, WARD_E_NOMEM, "out of memory");
+		if (d->ctl == NULL || !ward_ctl_reply_later(d->ctl, j->peer.conn, o, &err))
+			log_debug("exceptions: the client of a %s went away before its reply",
+			          j->kind == JOB_REQUEST ? "request" : "approval");
+		free(j);
+	}
 }
 
 json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)

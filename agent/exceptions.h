@@ -28,6 +28,18 @@ typedef struct ward_exc ward_exc_t;
 ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err);
 void ward_exc_destroy(ward_exc_t *x); /* NULL ok */
 
+/*
+ * Files named by request and approve are read off the main thread (agent/reqfile.h),
+ * at most WARD_REQ_JOBS at once and one per uid, after the rate limit; those handlers
+ * answer WARD_CTL_LATER. The main loop polls ward_exc_wakefd and calls
+ * ward_exc_jobs_finish, which stores what was read and sends the replies.
+ * ward_exc_stop waits for the reading threads (each ends within its budget); call it
+ * before the pipeline and the scan pool stop.
+ */
+int ward_exc_wakefd(const ward_exc_t *x);
+void ward_exc_jobs_finish(ward_daemon_t *d);
+void ward_exc_stop(ward_exc_t *x);
+
 /* Event log hook (ward_evlog_set_hook, arg = the ward_exc_t): remembers denials. */
 void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r);
 

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/confine.h"
 #include "agent/backends/bpfground.h"
 #include "agent/backends/procinfo.h"
 #include "agent/daemon.h"
@@ -498,6 +499,19 @@ int main(int argc, char **argv)
 	mkdir_parent(d.db_path, 0700);
 	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &d.store, &err) != WARD_OK)
 		fatalx("rule store: %s", err.msg);
+	ward_daemon_store_opened(&d);
+	{
+		/* the unclean-exit counter lives next to the store (the state directory) */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", d.db_path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL) {
+			*(slash == dir ? slash + 1 : slash) = '\0';
+			ward_crashes_start(dir);
+		} else {
+			ward_crashes_start(".");
+		}
+	}
 	/* On the last good configuration the managed rules stay as the last sync left them
 	 * (a sync needs the sources' StaticRules; without them it would drop every one). */
 	if (!fallback && ward_confset_sync_rules(d.confset, d.store, NULL, &err) != WARD_OK)
@@ -577,6 +591,8 @@ int main(int argc, char **argv)
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
+	if (!ward_ctl_start_parser())
+		log_warnx("control: no parser thread; control lines are parsed unconfined");
 	if (ward_bpfground_start(d.ground, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_engine_start(d.engine, &err) != WARD_OK)
@@ -589,7 +605,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	uint64_t next_poll = ward_mono_ns() / 1000000 + WARD_STORE_POLL_MS;
 	for (;;) {
-		struct pollfd pfd[3 + 1 + WARD_MAX_CTL_CLIENTS];
+		struct pollfd pfd[4 + 1 + WARD_MAX_CTL_CLIENTS];
 		uint64_t now = ward_mono_ns() / 1000000;
 		int timeout = next_poll > now ? (int)(next_poll - now) : 0;
 		int ct = ward_ctl_timeout(d.ctl, now);
@@ -603,7 +619,8 @@ int main(int argc, char **argv)
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(d.compilers), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = ward_profwatch_fd(d.watch), .events = POLLIN };
-		n = 3 + ward_ctl_pollfds(d.ctl, pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3);
+		pfd[3] = (struct pollfd){ .fd = ward_exc_wakefd(d.exc), .events = POLLIN };
+		n = 4 + ward_ctl_pollfds(d.ctl, pfd + 4, sizeof(pfd) / sizeof(pfd[0]) - 4);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN) {
@@ -630,7 +647,9 @@ int main(int argc, char **argv)
 		if (pfd[1].revents & POLLIN)
 			ward_daemon_compiler_outputs(&d);
 		now = ward_mono_ns() / 1000000;
-		ward_ctl_dispatch(d.ctl, pfd + 3, n - 3, now);
+		if (pfd[3].revents & POLLIN)
+			ward_exc_jobs_finish(&d); /* files read for request/approve */
+		ward_ctl_dispatch(d.ctl, pfd + 4, n - 4, now);
 		if (pfd[2].revents & POLLIN)
 			ward_profwatch_read(d.watch, now);
 		if (ward_profwatch_due(d.watch, now))
@@ -644,11 +663,13 @@ int main(int argc, char **argv)
 			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
 			report_backend_errors(d.backend);
+			ward_daemon_check_health(&d, now);
 			ward_profwatch_tick(d.watch, now);
 		}
 	}
 
 	log_info("stopping");
+	ward_exc_stop(d.exc); /* the threads reading requested files use the engine */
 	ward_engine_stop(d.engine);
 	ward_ctl_close(d.ctl);
 	d.backend->ops->destroy(d.backend); /* the kernel allows whatever is still pending */
@@ -665,5 +686,7 @@ int main(int argc, char **argv)
 	ward_profwatch_destroy(d.watch);
 	ward_confset_free(d.confset);
 	close(sfd);
+	if (status == 0)
+		ward_crashes_clean_exit();
 	return status;
 }

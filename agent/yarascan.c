@@ -12,6 +12,8 @@
  */
 #include "agent/yarascan.h"
 
+#include "agent/confine.h"
+
 #include <errno.h>
 #include <glob.h>
 #include <pthread.h>
@@ -326,6 +328,13 @@ ward_err_t ward_yarascan_override(ward_yarascan_t *y, const char *const *paths, 
 	return WARD_OK;
 }
 
+/* A scan worker reads bytes an attacker chose with libyara's parsers (pe, elf, macho
+ * modules): confined before its first scan. */
+static void confine_scan_worker(void)
+{
+	ward_confine_thread(WARD_CONFINE_SCAN);
+}
+
 static ward_err_t start_pool(ward_yarascan_t *y, ward_error_t *err)
 {
 	ward_scanpool_opts_t o;
@@ -336,6 +345,7 @@ static ward_err_t start_pool(ward_yarascan_t *y, ward_error_t *err)
 	o.max_bytes = UINT64_MAX >> 1; /* ScanMaxBytes is checked by the step (it may change) */
 	o.on_done = on_done;
 	o.on_done_ctx = y;
+	o.on_thread_start = confine_scan_worker;
 	if ((rc = ward_scanpool_create(&o, &p, err)) != WARD_OK)
 		return rc;
 	atomic_store_explicit(&y->pool, p, memory_order_release);

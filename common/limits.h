@@ -61,6 +61,9 @@
 /* ---- agent: control socket ---- */
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
 #define WARD_MAX_CTL_CLIENTS     32u
+#define WARD_CTL_CLIENTS_PER_UID 4u         /* connections one non-root uid may hold */
+#define WARD_CTL_ROOT_RESERVE    4u         /* of WARD_MAX_CTL_CLIENTS, kept for root */
+#define WARD_CTL_MAX_PEER_GROUPS 256u       /* supplementary groups kept per connection */
 #define WARD_CTL_READ_TIMEOUT_MS 5000u      /* a client's partial request may wait this long */
 #define WARD_CTL_CONFIG_RULE_BYTES (512u << 10)/* StaticRules JSON in a config reply (replies < 1 MiB) */
 
@@ -101,6 +104,9 @@
 /* ---- exception requests (rules/requests.c, agent/exceptions.c) ---- */
 #define WARD_MAX_REQUEST_TEXT    512u       /* bytes of a reason, deny reason or approval comment */
 #define WARD_REQUESTS_PER_HOUR   10u        /* new requests one uid may file in any hour */
+#define WARD_REQ_MAX_FILE_BYTES  (512ull << 20)/* a file one may ask an exception for */
+#define WARD_REQ_HASH_BUDGET_MS  10000u     /* reading + hashing + scanning one requested file */
+#define WARD_REQ_JOBS            2u         /* requests being read at once (one per uid) */
 #define WARD_MAX_PENDING_PER_UID 20u        /* pending requests of one uid */
 #define WARD_MAX_PENDING         1000u      /* pending requests of all users */
 #define WARD_MAX_BULK_DECISIONS  256u       /* lines of one approve --from file */

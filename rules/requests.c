@@ -475,6 +475,11 @@ static ward_err_t check_limits(ward_store_t *st, int64_t uid, int64_t now, ward_
 	return WARD_OK;
 }
 
+ward_err_t ward_request_check_limits(ward_store_t *st, int64_t uid, int64_t now, ward_error_t *err)
+{
+	return check_limits(st, uid, now, err);
+}
+
 ward_err_t ward_request_file(ward_store_t *st, const ward_request_t *in, int64_t now,
                              int64_t *id, bool *existing, ward_error_t *err)
 {

@@ -108,6 +108,13 @@ bool ward_req_scan_matched(const char *s);
 ward_err_t ward_request_file(ward_store_t *st, const ward_request_t *in, int64_t now,
                              int64_t *id, bool *existing, ward_error_t *err);
 
+/*
+ * The limits ward_request_file enforces for a new request of uid at now (WARD_E_BUSY,
+ * WARD_E_LIMIT, as above), checked alone: the agent asks before it reads the file, so
+ * a user past the limit cannot make it read anything.
+ */
+ward_err_t ward_request_check_limits(ward_store_t *st, int64_t uid, int64_t now, ward_error_t *err);
+
 /* Which requests to read. uid < 0: every requester; state WARD_REQ__COUNT: every state
  * (state filters the effective state); id > 0: only that request; after_id: only ids
  * greater (paging); limit 0: no limit. */

@@ -187,6 +187,8 @@ typedef struct ward_scanpool_opts {
 	                            thread), so threads deciding preempt threads scanning */
 	ward_scan_done_fn on_done; /* may be NULL */
 	void *on_done_ctx;
+	void (*on_thread_start)(void); /* called first on each worker thread (the agent
+	                                  confines it there); NULL: nothing */
 } ward_scanpool_opts_t;
 
 /* Defaults: workers = online CPUs, WARD_SCAN_QUEUE_DEFAULT, WARD_SCAN_CACHE_DEFAULT,

@@ -327,6 +327,8 @@ static void *worker_main(void *arg)
 		if (errno == 0)
 			setpriority(PRIO_PROCESS, tid, cur + p->o.worker_nice);
 	}
+	if (p->o.on_thread_start != NULL)
+		p->o.on_thread_start();
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct job *j;

@@ -7,6 +7,10 @@
 #ifndef WARD_AGENT_CTL_H
 #define WARD_AGENT_CTL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 typedef int (*ctl_cmd_fn)(int argc, char **argv);
 
 int ctl_fileinfo(int argc, char **argv);
@@ -20,8 +24,10 @@ int ctl_deny(int argc, char **argv);
 int ctl_blocked(int argc, char **argv);
 int ctl_sync(int argc, char **argv);     /* agent/ctl/sync.c: runs warden-sync --once */
 
-/* Poke a running agent after a rule change (agent/ctl/rule.c); no-op without one. */
-void ctl_notify_agent(void);
+/* After a rule change at generation gen of the store at db, have a running agent confirm
+ * it enforces it from that store (agent/ctl/rule.c); true without an agent; false with
+ * *why otherwise. */
+bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen);
 int ctl_scan(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */

@@ -31,7 +31,8 @@ static void usage(FILE *out)
 	        "  adhoc     no certificate (any team ID in it is not trusted, not shown)\n"
 	        "  signed    CMS signature over the CodeDirectory verified, certificate chain\n"
 	        "            to an Apple root CA, team ID matching the certificate\n"
-	        "  invalid   with the reason: which code page, slot or blob is wrong\n"
+	        "  invalid   with the reason: which code page, slot or blob is wrong; the team\n"
+	        "            and signing ID it claims are marked UNVERIFIED (no rule matches them)\n"
 	        "Every code page and special slot is hashed and compared. Nothing is run.\n"
 	        "When an agent is running (socket $WARDEN_SOCKET, else %s), also\n"
 	        "the YARA verdict it has cached for the file (\"Agent scan\"; JSON \"agent_scan\":\n"
@@ -67,6 +68,8 @@ static json_t *slice_json(const ward_slice_t *s)
 	}
 	json_object_set_new(o, "signing_id", s->signing_id[0] ? json_string(s->signing_id) : json_null());
 	json_object_set_new(o, "team_id", s->team_id[0] ? json_string(s->team_id) : json_null());
+	/* what the signature claims is only an identity when the signature holds */
+	json_object_set_new(o, "identity_verified", json_boolean(s->status == WARD_SIG_SIGNED));
 	if (s->has_cert) {
 		ward_hex_encode(s->cert_sha256, WARD_SHA256_LEN, hex);
 		json_object_set_new(o, "certificate_sha256", json_string(hex));
@@ -147,8 +150,13 @@ static void print_text(const char *path, const ward_identity_t *id, const char *
 			ward_hex_encode(s->cdhash, WARD_CDHASH_LEN, hex);
 			printf("  %-19s: %s\n", "CDHash", hex);
 		}
-		printf("  %-19s: %s\n", "Team ID", s->team_id[0] ? s->team_id : "-");
-		printf("  %-19s: %s\n", "Signing ID", s->signing_id[0] ? s->signing_id : "-");
+		const char *unv = s->status == WARD_SIG_SIGNED ? "" : s->status == WARD_SIG_INVALID
+		                  ? " (UNVERIFIED: the signature is invalid; no rule matches it)"
+		                  : " (unverified)";
+		printf("  %-19s: %s%s\n", "Team ID", s->team_id[0] ? s->team_id : "-",
+		       s->team_id[0] ? unv : "");
+		printf("  %-19s: %s%s\n", "Signing ID", s->signing_id[0] ? s->signing_id : "-",
+		       s->signing_id[0] ? unv : "");
 		if (s->has_cdhash)
 			printf("  %-19s: 0x%x, flags 0x%x, hash type %u\n", "CodeDirectory",
 			       s->cd_version, s->cd_flags, s->hash_type);

@@ -693,6 +693,10 @@ int ctl_approve(int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(eff, "rule_id")),
 			       s_or(eff, "rule_type", "no rule"));
 	}
+	/* the file on disk is no longer what was asked for (agent/exceptions.c) */
+	if (json_is_string(json_object_get(reply, "warning")))
+		fprintf(stderr, "wardenctl approve: warning: %s\n",
+		        json_string_value(json_object_get(reply, "warning")));
 	json_decref(reply);
 	return CTL_EXIT_OK;
 }

@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,24 +212,90 @@ static void who(char *buf, size_t len)
 }
 
 /*
- * Tell a running agent that the rules changed so it rebuilds its index now instead of
- * at its next poll of ward_store_generation (the agent polls at least every second, so
- * a change is seen either way). Does nothing when no agent listens.
+ * Tell a running agent that the rules changed and wait until it says it enforces them:
+ * its reply names the store generation its index was built from, which must be at least
+ * gen (the generation after our write). No agent listening (no socket, or nobody
+ * accepting on it): true, the store is all there is. An agent that does not answer in
+ * time, refuses, enforces an older generation or reports its store deleted or replaced:
+ * false, with *why saying so; the caller fails loudly (the rule is stored but not in
+ * force).
  */
-void ctl_notify_agent(void)
+bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 {
 	const char *path = getenv("WARDEN_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	ward_error_t err = { 0 };
 	struct stat sb;
+	bool ok = false;
+	int fd;
 
+	why[0] = '\0';
 	if (path == NULL || *path == '\0')
 		path = "/run/warden/control.sock";
-	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode))
-		return;
-	/* The control protocol is the agent's (agent/control.c): best effort, short wait. */
+	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode) || strlen(path) >= sizeof(sun.sun_path))
+		return true;
+	/* Is anyone listening? A refused connect is a stale socket: no agent. */
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		int e = errno;
+		close(fd);
+		if (rc != 0 && (e == ECONNREFUSED || e == ENOENT))
+			return true;
+	}
 	json_t *req = json_pack("{s:s}", "cmd", "rules-changed"), *reply = NULL;
-	if (req && ward_ctl_client_request(path, req, 2000, &reply, NULL) == WARD_OK)
-		json_decref(reply);
+	if (req == NULL || ward_ctl_client_request(path, req, 5000, &reply, &err) != WARD_OK) {
+		snprintf(why, whylen, "%s", err.msg[0] ? err.msg : "out of memory");
+	} else if (ward_ctl_client_failed(reply, &err) != WARD_OK) {
+		snprintf(why, whylen, "the agent refused: %s", err.msg);
+	} else {
+		json_t *g = json_object_get(reply, "generation");
+		const char *problem = json_string_value(json_object_get(reply, "store_problem"));
+		json_t *dev = json_object_get(reply, "store_dev"), *ino = json_object_get(reply, "store_ino");
+		struct stat db_sb;
+		if (problem != NULL)
+			snprintf(why, whylen, "the agent's rule store was %s under it (it enforces the "
+			         "rules it loaded; restart wardend)", problem);
+		else if (json_is_integer(dev) && json_is_integer(ino) &&
+		         (stat(db, &db_sb) != 0 || (json_int_t)db_sb.st_dev != json_integer_value(dev) ||
+		          (json_int_t)db_sb.st_ino != json_integer_value(ino)))
+			snprintf(why, whylen, "the running agent uses another rule store (%s), not %s",
+			         json_string_value(json_object_get(reply, "store")) ?
+			         json_string_value(json_object_get(reply, "store")) : "?", db);
+		else if (!json_is_integer(g))
+			snprintf(why, whylen, "the agent did not say which rules it enforces");
+		else if ((uint64_t)json_integer_value(g) < gen)
+			snprintf(why, whylen, "the agent enforces store generation %lld, older than this "
+			         "change (%llu): is it using another store?", (long long)json_integer_value(g),
+			         (unsigned long long)gen);
+		else
+			ok = true;
+	}
+	json_decref(reply);
 	json_decref(req);
+	return ok;
+}
+
+/* After a write to st: the generation, then close. */
+static uint64_t close_gen(ward_store_t *st)
+{
+	uint64_t gen = 0;
+
+	(void)ward_store_generation(st, &gen, NULL);
+	ward_store_close(st);
+	return gen;
+}
+
+/* The agent must confirm the change, or the verb fails (exit 1) saying so. */
+static bool confirmed(const struct opts *o, uint64_t gen)
+{
+	char why[PATH_MAX + 512];
+
+	if (ctl_notify_agent(db_path(o), gen, why, sizeof(why)))
+		return true;
+	fprintf(stderr, "wardenctl rule: the change is in the rule store, but the running agent did "
+	        "not confirm it: %s. It is not enforced yet.\n", why);
+	return false;
 }
 
 /* ---------------------------------------------------------------- identities */
@@ -373,8 +441,8 @@ static int do_add(const struct opts *o, const char *ident)
 		return fail("%s", err.msg);
 	}
 	(void)ward_store_find(st, r.type, ident, note_managed, &managed, NULL);
-	ward_store_close(st);
-	ctl_notify_agent();
+	if (!confirmed(o, close_gen(st)))
+		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
 		r.created_at = now;
@@ -404,13 +472,14 @@ static int do_remove(const struct opts *o, const char *ident)
 	rc = ward_store_remove(st, o->type, ident, WARD_SRC_LOCAL, &err);
 	if (rc == WARD_E_NOTFOUND)
 		(void)ward_store_find(st, o->type, ident, note_managed, &managed, NULL);
-	ward_store_close(st);
+	uint64_t gen = close_gen(st);
 	if (rc == WARD_E_NOTFOUND && managed)
 		return fail("no local rule for %s %s; the managed %s rule for it comes from a profile "
 		            "and is removed there", ward_rule_type_name(o->type), ident, managed);
 	if (rc != WARD_OK)
 		return fail("%s", err.msg);
-	ctl_notify_agent();
+	if (!confirmed(o, gen))
+		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "action", json_string("removed"));
@@ -629,8 +698,8 @@ static int do_import(const struct opts *o)
 		ward_store_close(st);
 		return fail("%s (nothing was imported)", err.msg);
 	}
-	ward_store_close(st);
-	ctl_notify_agent();
+	if (!confirmed(o, close_gen(st)))
+		return CTL_EXIT_FAIL;
 	if (o->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "action", json_string("imported"));

@@ -12,6 +12,8 @@
  */
 #include "agent/engine/engine_int.h"
 
+#include "agent/confine.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,6 +530,7 @@ static void *worker_main(void *arg)
 
 	if (r == NULL)
 		fatalx("worker: out of memory");
+	ward_confine_thread(WARD_CONFINE_DECIDE); /* parses Mach-O/CMS of any file (agent/confine.h) */
 	while ((slot = ward_queue_pop(e->o.queue)) != NULL) {
 		if (atomic_load(&e->stopping)) {
 			/* Unanswered on purpose: closing the group allows it (see ward_engine_stop). */

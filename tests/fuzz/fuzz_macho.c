@@ -1,22 +1,60 @@
 /*
  * libFuzzer target for the Mach-O and code-signature parser: any bytes, full checks
- * (page and special-slot hashing, CMS). It must return an error or an identity, never
- * crash, read out of bounds or leak.
+ * (page and special-slot hashing, CMS), through both readers: the in-memory one and the
+ * pread path the agent uses on a file descriptor (ward_identity_read on a memfd, and
+ * agent/reqfile.c's bounded reader for requested files). Both must agree, return an
+ * error or an identity, and never crash, read out of bounds or leak.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "agent/reqfile.h"
 #include "scanner/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The same bytes in a file, read with pread as the agent reads programs. */
+static void through_fd(const uint8_t *data, size_t size, const ward_identity_t *mem, ward_err_t mem_rc)
+{
+	static ward_identity_t id, id2;
+	ward_error_t err = { 0 };
+	struct stat sb;
+	ward_err_t rc;
+	int fd = memfd_create("fuzz", MFD_CLOEXEC);
+
+	if (fd < 0)
+		abort();
+	if (size > 0 && write(fd, data, size) != (ssize_t)size)
+		abort();
+	rc = ward_identity_read(fd, WARD_ID_VERIFY_PAGES | WARD_ID_SHA256, &id, &err);
+	if (rc != mem_rc)
+		abort(); /* the fd reader and the buffer reader disagree */
+	if (rc == WARD_OK && (id.type != mem->type || id.nslices != mem->nslices))
+		abort();
+	if (fstat(fd, &sb) != 0)
+		abort();
+	rc = ward_reqfile_identity(fd, &sb, UINT64_MAX, &id2, &err);
+	if (rc != mem_rc)
+		abort();
+	if (rc == WARD_OK && (!id2.has_sha256 || memcmp(id2.sha256, id.sha256, sizeof(id.sha256)) != 0))
+		abort(); /* the bounded SHA-256 differs from the streaming one */
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	ward_identity_t id;
+	static ward_identity_t id;
 	ward_error_t err;
+	ward_err_t rc;
 
-	if (ward_identity_read_buf(data, size, WARD_ID_VERIFY_PAGES, &id, &err) == WARD_OK) {
+	rc = ward_identity_read_buf(data, size, WARD_ID_VERIFY_PAGES, &id, &err);
+	through_fd(data, size, &id, rc);
+	if (rc == WARD_OK) {
 		/* Touch what callers print, so a missing NUL would show up under ASan. */
 		for (unsigned i = 0; i < id.nslices && i < WARD_MAX_SLICES; i++) {
 			volatile size_t n = strlen(id.slices[i].signing_id) + strlen(id.slices[i].team_id) +

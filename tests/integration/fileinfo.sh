@@ -63,6 +63,18 @@ check "invalid signature exit" "$rc" 0
 check "invalid status" "$(jq -r '.slices[0].signature' <<<"$out")" invalid
 check "invalid reason" "$(jq -r '.slices[0].invalid_reason' <<<"$out")" "code page 3 (offset 12288) hash mismatch"
 
+# --- a Developer ID binary with a flipped code page: its team ID is shown as unverified
+# (issue 12: it was shown like a verified one)
+cp $fx/sentry-cli-2.43.0-arm64 "$tmp/flipped-devid"
+printf '\x99' | dd of="$tmp/flipped-devid" bs=1 seek=$((3 * 4096 + 7)) conv=notrunc status=none
+out=$("$ctl" fileinfo "$tmp/flipped-devid")
+grep -q '^ *Team ID *: 97JCY7859U (UNVERIFIED: the signature is invalid' <<<"$out" &&
+	ok "invalid signature: team ID marked unverified" || bad "invalid signature team ID: $(grep 'Team ID' <<<"$out")"
+check "invalid signature: json identity_verified" \
+	"$("$ctl" fileinfo --json "$tmp/flipped-devid" | jq -r '.slices[0].identity_verified')" false
+check "valid signature: json identity_verified" \
+	"$("$ctl" fileinfo --json $fx/sentry-cli-2.43.0-arm64 | jq -r '.slices[0].identity_verified')" true
+
 # --- other types
 printf '#!/bin/sh\necho hi\n' >"$tmp/s.sh"
 check "script type" "$("$ctl" fileinfo --json "$tmp/s.sh" | jq -r '.type + " " + .interpreter')" "script /bin/sh"

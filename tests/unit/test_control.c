@@ -1,6 +1,11 @@
 /* Unit tests for agent/control.c: request framing, dispatch and privileges. */
 #include "tests/unit/testutil.h"
 
+#include <grp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/control.h"
@@ -114,13 +119,154 @@ static void test_malformed(void **state)
 	assert_int_equal(calls, 0);
 }
 
-static void test_admin_membership(void **state)
+static void test_group_membership_from_captured_groups(void **state)
 {
+	ward_ctl_peer_t root = { .uid = 0 }, user = { .uid = 1000, .gid = 1000 };
+
 	(void)state;
-	assert_true(ward_ctl_peer_is_admin(0, 0, getpid(), (gid_t)-1));
-	assert_false(ward_ctl_peer_is_admin(1000, 1000, getpid(), (gid_t)-1));
-	assert_true(ward_ctl_peer_is_admin(1000, 4242, getpid(), 4242));
-	assert_false(ward_ctl_peer_is_admin(1000, 1000, getpid(), 4242));
+	assert_true(ward_ctl_peer_in_group(&root, (gid_t)-1));
+	assert_false(ward_ctl_peer_in_group(&user, (gid_t)-1));
+	assert_false(ward_ctl_peer_in_group(&user, 4242));
+	user.gid = 4242;
+	assert_true(ward_ctl_peer_in_group(&user, 4242));
+	user.gid = 1000;
+	user.groups[0] = 10;
+	user.groups[1] = 4242;
+	user.ngroups = 2;
+	assert_true(ward_ctl_peer_in_group(&user, 4242));
+	user.groups_truncated = true; /* a list not read whole grants nothing */
+	assert_false(ward_ctl_peer_in_group(&user, 4242));
+}
+
+/* A real server: connect from a child that takes uid 1000 with groups {4242}, then
+ * exits before the server accepts. The server still knows the groups (SO_PEERGROUPS);
+ * and that uid gets WARD_CTL_CLIENTS_PER_UID connections while root still gets in. */
+static char sock_path[108];
+static uint64_t now_ms;
+
+static void pump(ward_ctl_server_t *srv)
+{
+	struct pollfd pfd[1 + WARD_MAX_CTL_CLIENTS];
+	size_t n = ward_ctl_pollfds(srv, pfd, 1 + WARD_MAX_CTL_CLIENTS);
+
+	(void)poll(pfd, n, 200);
+	ward_ctl_dispatch(srv, pfd, n, now_ms);
+}
+
+static json_t *h_whoami(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	return json_pack("{s:i, s:b, s:i}", "uid", (int)peer->uid, "admin", peer->admin, "ngroups",
+	                 (int)peer->ngroups);
+}
+
+static const ward_ctl_command_t who_cmds[] = { { "who", WARD_CTL_ANY, h_whoami, "" } };
+
+static void test_server_captures_groups_and_caps_users(void **state)
+{
+	ward_ctl_server_t *srv = NULL;
+	ward_error_t err = { 0 };
+	int sv[2], fds[WARD_MAX_CTL_CLIENTS + 8];
+	char buf[512];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(sock_path, sizeof(sock_path), "/tmp/warden-test-ctl.%d", (int)getpid());
+	assert_int_equal(ward_ctl_listen(sock_path, who_cmds, 1, NULL, 4242, &srv, &err), WARD_OK);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* the connecting child: uid 1000, groups {4242}; hands its sockets up, exits */
+		gid_t g = 4242;
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+		if (setgroups(1, &g) != 0 || setgid(1000) != 0 || setuid(1000) != 0)
+			_exit(2);
+		for (int i = 0; i < 8; i++) {
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+				_exit(3);
+			char cbuf[CMSG_SPACE(sizeof(int))];
+			struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			                     .msg_controllen = sizeof(cbuf) };
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+			if (sendmsg(sv[1], &mh, 0) != 1)
+				_exit(4);
+		}
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 8; i++) {
+		char c, cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		                     .msg_controllen = sizeof(cbuf) };
+		assert_int_equal(recvmsg(sv[0], &mh, 0), 1);
+		memcpy(&fds[i], CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	}
+	/* the child is gone: accept now */
+	for (int k = 0; k < 4; k++)
+		pump(srv);
+	assert_int_equal(ward_ctl_refused(srv), 8 - WARD_CTL_CLIENTS_PER_UID);
+	/* the first connection answers: uid 1000, admin through group 4242 */
+	assert_true(write(fds[0], "{\"cmd\":\"who\"}\n", 14) == 14);
+	pump(srv);
+	ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	json_t *j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "uid")), 1000);
+	assert_true(json_is_true(json_object_get(j, "admin")));
+	assert_int_equal(json_integer_value(json_object_get(j, "ngroups")), 1);
+	json_decref(j);
+	/* root still gets in */
+	int rfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	assert_int_equal(connect(rfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	pump(srv);
+	assert_true(write(rfd, "{\"cmd\":\"who\"}\n", 14) == 14);
+	pump(srv);
+	n = read(rfd, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"ok\":true"));
+	assert_non_null(strstr(buf, "\"uid\":0"));
+	close(rfd);
+	for (int i = 0; i < 8; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
+	ward_ctl_close(srv);
+}
+
+/* Lines parsed on the confined parser thread give the same replies (run last: the
+ * thread stays for the rest of the process). */
+static void test_parser_thread(void **state)
+{
+	ward_ctl_peer_t user = { .uid = 1000 };
+	json_t *j;
+
+	(void)state;
+	assert_true(ward_ctl_start_parser());
+	j = run(&user, "{\"cmd\":\"echo\",\"arg\":[1,2],\"id\":9}");
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 9);
+	json_decref(j);
+	expect_error(&user, "{\"cmd\":\"echo\",\"cmd\":\"admin\"}", "malformed");
+	expect_error(&user, "not json", "malformed");
 }
 
 int main(void)
@@ -129,7 +275,9 @@ int main(void)
 		cmocka_unit_test(test_dispatch_and_id),
 		cmocka_unit_test(test_privilege_from_the_peer_not_the_request),
 		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_admin_membership),
+		cmocka_unit_test(test_group_membership_from_captured_groups),
+		cmocka_unit_test(test_server_captures_groups_and_caps_users),
+		cmocka_unit_test(test_parser_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
