@@ -509,6 +509,22 @@ static json_t *cmd_rule_remove(void *ctx, const ward_ctl_peer_t *peer, json_t *r
 	return json_pack("{s:s, s:s}", "type", ward_rule_type_name(t), "identifier", canon);
 }
 
+/* The exception commands get the exception module, not the daemon. */
+#define EXC_CMD(name)                                                                     \
+	static json_t *exc_##name(void *ctx, const ward_ctl_peer_t *peer, json_t *req,        \
+	                          ward_error_t *err)                                          \
+	{                                                                                     \
+		return ward_exc_cmd_##name(((ward_daemon_t *)ctx)->exc, peer, req, err);          \
+	}
+EXC_CMD(request)
+EXC_CMD(status)
+EXC_CMD(requests)
+EXC_CMD(approve)
+EXC_CMD(deny)
+EXC_CMD(decide)
+EXC_CMD(blocked)
+EXC_CMD(audit)
+
 const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "status", WARD_CTL_ANY, cmd_status, "mode, rules, caches, decisions, queue, latency" },
 	{ "check", WARD_CTL_ANY, cmd_check, "the rule and verdict for given identities" },
@@ -520,14 +536,14 @@ const ward_ctl_command_t ward_daemon_commands[] = {
 	{ "rule-add", WARD_CTL_ADMIN, cmd_rule_add, "add or replace a local rule" },
 	{ "rule-remove", WARD_CTL_ADMIN, cmd_rule_remove, "remove a local rule" },
 	/* Exception requests: each handler checks who may (agent/exceptions.h). */
-	{ "request", WARD_CTL_ANY, ward_exc_cmd_request, "file an exception request for a file" },
-	{ "request-status", WARD_CTL_ANY, ward_exc_cmd_status, "one request and its audit trail" },
-	{ "requests", WARD_CTL_ANY, ward_exc_cmd_requests, "list your requests, or all (approvers)" },
-	{ "approve", WARD_CTL_ANY, ward_exc_cmd_approve, "approve a request (approvers)" },
-	{ "deny", WARD_CTL_ANY, ward_exc_cmd_deny, "deny a request (approvers)" },
-	{ "decide", WARD_CTL_ANY, ward_exc_cmd_decide, "approve/deny many requests, all or nothing (approvers)" },
-	{ "blocked", WARD_CTL_ANY, ward_exc_cmd_blocked, "your recent denials, with request hints" },
-	{ "audit", WARD_CTL_ANY, ward_exc_cmd_audit, "the exception audit trail (approvers)" },
+	{ "request", WARD_CTL_ANY, exc_request, "file an exception request for a file" },
+	{ "request-status", WARD_CTL_ANY, exc_status, "one request and its audit trail" },
+	{ "requests", WARD_CTL_ANY, exc_requests, "list your requests, or all (approvers)" },
+	{ "approve", WARD_CTL_ANY, exc_approve, "approve a request (approvers)" },
+	{ "deny", WARD_CTL_ANY, exc_deny, "deny a request (approvers)" },
+	{ "decide", WARD_CTL_ANY, exc_decide, "approve/deny many requests, all or nothing (approvers)" },
+	{ "blocked", WARD_CTL_ANY, exc_blocked, "your recent denials, with request hints" },
+	{ "audit", WARD_CTL_ANY, exc_audit, "the exception audit trail (approvers)" },
 	/* Fleet sync, for warden-sync: root, AdminGroup or SyncUser (agent/syncd.h). */
 	{ "sync-config", WARD_CTL_ANY, ward_syncd_cmd_config, "sync keys, machine facts, rule counts and hash" },
 	{ "sync-begin", WARD_CTL_ANY, ward_syncd_cmd_begin, "start staging synced rules" },

@@ -42,7 +42,7 @@ enum job_kind { JOB_REQUEST, JOB_APPROVE };
 struct job {
 	struct job *next;
 	enum job_kind kind;
-	ward_daemon_t *d;
+	ward_exc_env_t *d;
 	ward_ctl_peer_t peer;
 	char path[PATH_MAX];
 	char reason[WARD_MAX_REQUEST_TEXT + 1];
@@ -59,6 +59,7 @@ struct job {
 };
 
 struct ward_exc {
+	ward_exc_env_t env;     /* what the module uses of the agent (ward_exc_bind) */
 	ward_denials_t *denials;
 	bool next_known;        /* next_expiry was read from the store */
 	int64_t next_expiry;    /* earliest expiry of an approved request; 0 none */
@@ -91,6 +92,12 @@ ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
 	}
 	*out = x;
 	return WARD_OK;
+}
+
+void ward_exc_bind(ward_exc_t *x, const ward_exc_env_t *env)
+{
+	x->env = *env;
+	x->env.exc = x;
 }
 
 void ward_exc_destroy(ward_exc_t *x)
@@ -142,7 +149,7 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
 
 /* ---------------------------------------------------------------- helpers */
 
-static ward_exc_t *ready(ward_daemon_t *d, ward_error_t *err)
+static ward_exc_t *ready(ward_exc_env_t *d, ward_error_t *err)
 {
 	if (d->exc == NULL || d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "exception requests need the agent's rule store");
@@ -177,32 +184,32 @@ static gid_t group_gid(const char *name)
 }
 
 /* Root, AdminGroup (peer->admin, decided at accept) or ExceptionPolicy.ApproverGroup. */
-static bool is_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer)
+static bool is_approver(ward_exc_env_t *d, const ward_ctl_peer_t *peer)
 {
 	gid_t g;
 
 	if (peer->uid == 0 || peer->admin)
 		return true;
-	g = group_gid(d->cfg.exception_policy.approver_group);
+	g = group_gid(d->cfg->exception_policy.approver_group);
 	/* the groups the kernel gave at accept (SO_PEERGROUPS), never /proc/<pid> */
 	return g != (gid_t)-1 && ward_ctl_peer_in_group(peer, g);
 }
 
-static bool need_approver(ward_daemon_t *d, const ward_ctl_peer_t *peer, const char *what,
+static bool need_approver(ward_exc_env_t *d, const ward_ctl_peer_t *peer, const char *what,
                           ward_error_t *err)
 {
 	if (is_approver(d, peer))
 		return true;
 	ward_error_set(err, WARD_E_PERM, "%s needs root, a member of AdminGroup%s%s (uid %u asked)",
-	               what, d->cfg.exception_policy.approver_group[0] ? " or of " : "",
-	               d->cfg.exception_policy.approver_group, (unsigned)peer->uid);
+	               what, d->cfg->exception_policy.approver_group[0] ? " or of " : "",
+	               d->cfg->exception_policy.approver_group, (unsigned)peer->uid);
 	return false;
 }
 
-static void policy_of(const ward_daemon_t *d, ward_req_policy_t *pol)
+static void policy_of(const ward_exc_env_t *d, ward_req_policy_t *pol)
 {
-	pol->allowed_scopes = d->cfg.exception_policy.allowed_scopes;
-	pol->max_expiry_s = d->cfg.exception_policy.max_expiry_s ? d->cfg.exception_policy.max_expiry_s
+	pol->allowed_scopes = d->cfg->exception_policy.allowed_scopes;
+	pol->max_expiry_s = d->cfg->exception_policy.max_expiry_s ? d->cfg->exception_policy.max_expiry_s
 	                                                         : 30u * 86400;
 }
 
@@ -244,7 +251,7 @@ static bool get_bool(json_t *req, const char *name, bool *out, ward_error_t *err
  * One line in the event log for a state change, through the log's writer thread like
  * every other line (rare, human-driven, never on a decision path).
  */
-static void evlog_line(ward_daemon_t *d, const char *action, json_t *o)
+static void evlog_line(ward_exc_env_t *d, const char *action, json_t *o)
 {
 	if (o == NULL)
 		return;
@@ -257,12 +264,12 @@ static void evlog_line(ward_daemon_t *d, const char *action, json_t *o)
 
 /* After a change to rules: rebuild the index now (flushing both verdict caches) and
  * re-read the next expiry. */
-static ward_err_t after_change(ward_daemon_t *d, ward_error_t *err)
+static ward_err_t after_change(ward_exc_env_t *d, ward_error_t *err)
 {
 	bool changed;
 
 	d->exc->next_known = false;
-	return ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err);
+	return ward_engine_refresh(d->engine, d->store, d->cfg, false, &changed, err);
 }
 
 struct one {
@@ -289,7 +296,7 @@ static int keep_one(const ward_request_t *r, void *arg)
 }
 
 /* Request id as JSON, read at now; uid >= 0 restricts it to that requester. */
-static ward_err_t load_one(ward_daemon_t *d, int64_t id, int64_t uid, struct one *one,
+static ward_err_t load_one(ward_exc_env_t *d, int64_t id, int64_t uid, struct one *one,
                            ward_error_t *err)
 {
 	ward_req_filter_t f;
@@ -330,7 +337,7 @@ static const char *scan_name(ward_scanstep_t r, const char *detail, char *buf, s
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
-	ward_daemon_t *d = j->d;
+	ward_exc_env_t *d = j->d;
 	ward_exc_t *x = d->exc;
 	uint64_t deadline = ward_mono_ns() + (uint64_t)WARD_REQ_HASH_BUDGET_MS * 1000000ull;
 	ward_identity_t *id = malloc(sizeof(*id));
@@ -420,7 +427,7 @@ done:
 
 /* Start j on its own thread: one per uid, and at most WARD_REQ_JOBS requests at once
  * (approvals are not held back by users' requests). */
-static bool job_start(ward_daemon_t *d, struct job *j, ward_error_t *err)
+static bool job_start(ward_exc_env_t *d, struct job *j, ward_error_t *err)
 {
 	ward_exc_t *x = d->exc;
 	pthread_attr_t attr;
@@ -459,13 +466,13 @@ static bool job_start(ward_daemon_t *d, struct job *j, ward_error_t *err)
 
 json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	const char *path, *reason;
 	struct job *j;
 
 	if (ready(d, err) == NULL)
 		return NULL;
-	if (!d->cfg.exception_policy.enabled) {
+	if (!d->cfg->exception_policy.enabled) {
 		ward_error_set(err, WARD_E_PERM, "exception requests are disabled by "
 		               "ExceptionPolicy.Enabled; ask your administrator");
 		return NULL;
@@ -498,7 +505,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 }
 
 /* The main thread's half of a request: store it, log it, build the reply. */
-static json_t *request_finish(ward_daemon_t *d, struct job *j, ward_error_t *err)
+static json_t *request_finish(ward_exc_env_t *d, struct job *j, ward_error_t *err)
 {
 	char name[64], host[256] = "";
 	ward_request_t r;
@@ -550,7 +557,7 @@ static int add_audit(const ward_audit_t *a, void *arg)
 
 json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	struct one one;
 	int64_t id = 0;
 	json_t *audit;
@@ -598,7 +605,7 @@ static int add_request(const ward_request_t *r, void *arg)
 
 json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	ward_req_filter_t f;
 	struct page p = { 0 };
 	const char *status;
@@ -637,7 +644,7 @@ json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 
 /* The verdict the rules now give the request's file (what the next exec will see,
  * trusted paths and scans aside). */
-static json_t *effective(ward_daemon_t *d, const ward_match_key_t *key)
+static json_t *effective(ward_exc_env_t *d, const ward_match_key_t *key)
 {
 	ward_index_t *ix = NULL;
 	ward_error_t e = { 0 };
@@ -654,12 +661,12 @@ static json_t *effective(ward_daemon_t *d, const ward_match_key_t *key)
 		              ward_rule_source_name(r->source));
 	else
 		o = json_pack("{s:s, s:n}", "decision",
-		              d->cfg.mode == WARD_MODE_LOCKDOWN ? "DENY" : "ALLOW", "rule_id");
+		              d->cfg->mode == WARD_MODE_LOCKDOWN ? "DENY" : "ALLOW", "rule_id");
 	ward_index_free(ix);
 	return o;
 }
 
-static void log_decision(ward_daemon_t *d, const ward_ctl_peer_t *peer, const char *name,
+static void log_decision(ward_exc_env_t *d, const ward_ctl_peer_t *peer, const char *name,
                          const ward_req_decision_t *dec, const ward_req_outcome_t *out)
 {
 	char when[32];
@@ -680,7 +687,7 @@ static void log_decision(ward_daemon_t *d, const ward_ctl_peer_t *peer, const ch
 }
 
 /* Apply decisions as peer; on success rebuild the index (flushing the caches) and log. */
-static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_decision_t *ds,
+static ward_err_t apply(ward_exc_env_t *d, const ward_ctl_peer_t *peer, ward_req_decision_t *ds,
                         size_t n, ward_req_outcome_t *outs, ward_error_t *err)
 {
 	ward_req_policy_t pol;
@@ -710,7 +717,7 @@ static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_
  */
 json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	ward_req_decision_t dec = { .approve = true };
 	const char *scope, *expires, *comment, *path;
 	struct one one;
@@ -755,7 +762,7 @@ json_t *ward_exc_cmd_approve(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	return WARD_CTL_LATER;
 }
 
-static json_t *approve_finish(ward_daemon_t *d, struct job *j, ward_error_t *err)
+static json_t *approve_finish(ward_exc_env_t *d, struct job *j, ward_error_t *err)
 {
 	ward_req_outcome_t out = { 0 };
 	struct one one;
@@ -783,9 +790,9 @@ static json_t *approve_finish(ward_daemon_t *d, struct job *j, ward_error_t *err
 	return o;
 }
 
-void ward_exc_jobs_finish(ward_daemon_t *d)
+void ward_exc_jobs_finish(ward_exc_t *x)
 {
-	ward_exc_t *x = d->exc;
+	ward_exc_env_t *d = x ? &x->env : NULL;
 	struct job *list, *j;
 	uint64_t v;
 
@@ -812,7 +819,7 @@ void ward_exc_jobs_finish(ward_daemon_t *d)
 
 json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	ward_req_decision_t dec = { .approve = false };
 	ward_req_outcome_t out = { 0 };
 	struct one one;
@@ -828,7 +835,7 @@ json_t *ward_exc_cmd_deny(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 
 json_t *ward_exc_cmd_decide(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	json_t *arr = json_object_get(req, "decisions"), *ids, *o = NULL;
 	ward_req_decision_t *ds = NULL;
 	ward_req_outcome_t *outs = NULL;
@@ -892,7 +899,7 @@ static int add_mine(const ward_request_t *r, void *arg)
 
 json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	ward_req_filter_t f;
 	struct mine m = { 0 };
 	json_t *list, *e;
@@ -918,17 +925,17 @@ json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 		const char *sha = json_string_value(json_object_get(e, "sha256"));
 		json_t *req_of = sha ? json_object_get(m.by_sha, sha) : NULL;
 		json_object_set(e, "request", req_of ? req_of : json_null());
-		if (!d->cfg.exception_policy.enabled)
+		if (!d->cfg->exception_policy.enabled)
 			json_object_set_new(e, "request_hint", json_null());
 	}
 	json_decref(m.by_sha);
 	return json_pack("{s:o, s:i, s:b}", "denials", list, "uid", (int)peer->uid,
-	                 "requests_enabled", d->cfg.exception_policy.enabled);
+	                 "requests_enabled", d->cfg->exception_policy.enabled);
 }
 
 json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
-	ward_daemon_t *d = ctx;
+	ward_exc_env_t *d = &((ward_exc_t *)ctx)->env;
 	int64_t rid = 0, after = 0, limit = 1000;
 	json_t *arr;
 
@@ -950,9 +957,9 @@ json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, 
 
 /* ---------------------------------------------------------------- expiry */
 
-void ward_exc_tick(ward_daemon_t *d)
+void ward_exc_tick(ward_exc_t *x)
 {
-	ward_exc_t *x = d->exc;
+	ward_exc_env_t *d = x ? &x->env : NULL;
 	ward_error_t err = { 0 };
 	int64_t now = time(NULL), ids[64];
 	size_t n;

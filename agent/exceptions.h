@@ -20,13 +20,35 @@
 #ifndef WARD_AGENT_EXCEPTIONS_H
 #define WARD_AGENT_EXCEPTIONS_H
 
-#include "agent/daemon.h"
+#include "agent/control.h"
+#include "agent/engine/engine.h"
 #include "agent/eventlog.h"
+#include "profiles/config.h"
+#include "rules/rules.h"
 
 typedef struct ward_exc ward_exc_t;
+struct ward_yarascan;
+
+/* What the module uses of the agent, and nothing more: the store, the engine (its
+ * snapshot, and a rebuild after a change), the configuration in force (updated in
+ * place on reload), the event log, the scan step and the control server (deferred
+ * replies). */
+typedef struct ward_exc_env {
+	ward_store_t *store;
+	ward_engine_t *engine;
+	const ward_config_t *cfg;
+	ward_evlog_t *evlog;          /* NULL: no event log */
+	struct ward_yarascan *yara;   /* NULL: no scan step */
+	ward_ctl_server_t *ctl;
+	ward_exc_t *exc;              /* the module itself (set by ward_exc_bind) */
+} ward_exc_env_t;
 
 ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err);
 void ward_exc_destroy(ward_exc_t *x); /* NULL ok */
+
+/* Give the module what it works with (copied), once they all exist and before the
+ * first command or tick. */
+void ward_exc_bind(ward_exc_t *x, const ward_exc_env_t *env);
 
 /*
  * Files named by request and approve are read off the main thread (agent/reqfile.h),
@@ -37,7 +59,7 @@ void ward_exc_destroy(ward_exc_t *x); /* NULL ok */
  * before the pipeline and the scan pool stop.
  */
 int ward_exc_wakefd(const ward_exc_t *x);
-void ward_exc_jobs_finish(ward_daemon_t *d);
+void ward_exc_jobs_finish(ward_exc_t *x);
 void ward_exc_stop(ward_exc_t *x);
 
 /* Event log hook (ward_evlog_set_hook, arg = the ward_exc_t): remembers denials. */
@@ -45,9 +67,9 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r);
 
 /* Main loop, at each store poll: record the expiries that are due (audit trail and
  * event log). Cheap when nothing is due: one comparison. */
-void ward_exc_tick(ward_daemon_t *d);
+void ward_exc_tick(ward_exc_t *x);
 
-/* Control handlers; ctx is the ward_daemon_t. */
+/* Control handlers; ctx is the ward_exc_t (agent/commands.c passes it). */
 json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
 json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);
 json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err);

@@ -591,6 +591,11 @@ int main(int argc, char **argv)
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
+	{
+		ward_exc_env_t xe = { .store = d.store, .engine = d.engine, .cfg = &d.cfg, .evlog = d.evlog,
+		                      .yara = d.yara, .ctl = d.ctl };
+		ward_exc_bind(d.exc, &xe);
+	}
 	if (!ward_ctl_start_parser())
 		log_warnx("control: no parser thread; control lines are parsed unconfined");
 	if (ward_bpfground_start(d.ground, &err) != WARD_OK)
@@ -648,7 +653,7 @@ int main(int argc, char **argv)
 			ward_daemon_compiler_outputs(&d);
 		now = ward_mono_ns() / 1000000;
 		if (pfd[3].revents & POLLIN)
-			ward_exc_jobs_finish(&d); /* files read for request/approve */
+			ward_exc_jobs_finish(d.exc); /* files read for request/approve */
 		ward_ctl_dispatch(d.ctl, pfd + 4, n - 4, now);
 		if (pfd[2].revents & POLLIN)
 			ward_profwatch_read(d.watch, now);
@@ -660,7 +665,7 @@ int main(int argc, char **argv)
 				log_warnx("store watcher: %s", err.msg);
 			else if (changed)
 				log_info("rules changed: index rebuilt, caches flushed");
-			ward_exc_tick(&d);
+			ward_exc_tick(d.exc);
 			next_poll = now + WARD_STORE_POLL_MS;
 			report_backend_errors(d.backend);
 			ward_daemon_check_health(&d, now);

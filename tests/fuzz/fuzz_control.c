@@ -88,6 +88,9 @@ static void init(void)
 	if (ward_ctl_listen(sock_path, ward_daemon_commands, ward_daemon_ncommands, &d, (gid_t)-1,
 	                    &d.ctl, NULL) != WARD_OK)
 		abort();
+	ward_exc_env_t xe = { .store = d.store, .engine = d.engine, .cfg = &d.cfg, .yara = d.yara,
+	                      .ctl = d.ctl };
+	ward_exc_bind(d.exc, &xe);
 	atexit(cleanup);
 }
 
@@ -136,7 +139,7 @@ static void over_socket(const uint8_t *data, size_t size)
 		n = 1 + ward_ctl_pollfds(d.ctl, pfd + 1, WARD_MAX_CTL_CLIENTS + 1);
 		(void)poll(pfd, n, 5);
 		if (pfd[0].revents & POLLIN)
-			ward_exc_jobs_finish(&d);
+			ward_exc_jobs_finish(d.exc);
 		ward_ctl_dispatch(d.ctl, pfd + 1, n - 1, now_ms());
 		for (;;) {
 			ssize_t r = read(fd, out + outlen, sizeof(out) - outlen);
@@ -190,6 +193,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += len + 1;
 	}
 	ward_exc_stop(d.exc);
-	ward_exc_jobs_finish(&d); /* replies to a connection that does not exist: dropped */
+	ward_exc_jobs_finish(d.exc); /* replies to a connection that does not exist: dropped */
 	return 0;
 }

@@ -199,14 +199,14 @@ static void test_hook_filters(void **state)
 	ward_exc_t *x = NULL;
 	ward_evrec_t *r = malloc(sizeof(*r));
 	ward_ctl_peer_t peer = { .uid = 1000 };
-	ward_daemon_t *d = calloc(1, sizeof(*d));
+	ward_config_t *cfg = calloc(1, sizeof(*cfg));
 	ward_store_t *st = NULL;
 	ward_error_t err = { 0 };
 	json_t *reply;
 
 	(void)state;
 	assert_non_null(r);
-	assert_non_null(d);
+	assert_non_null(cfg);
 	assert_int_equal(ward_exc_create(&x, NULL), WARD_OK);
 	rec(r, WARD_DENY, WARD_RSN_MODE);
 	ward_exc_evlog_hook(x, r);             /* kept */
@@ -224,23 +224,23 @@ static void test_hook_filters(void **state)
 
 	/* Through the control handler, as uid 1000 and as another uid. */
 	assert_int_equal(ward_store_open(":memory:", WARD_STORE_CREATE, &st, &err), WARD_OK);
-	ward_config_defaults(&d->cfg);
-	d->store = st;
-	d->exc = x;
-	reply = ward_exc_cmd_blocked(d, &peer, NULL, &err);
+	ward_config_defaults(cfg);
+	ward_exc_env_t xe = { .store = st, .cfg = cfg };
+	ward_exc_bind(x, &xe);
+	reply = ward_exc_cmd_blocked(x, &peer, NULL, &err);
 	assert_non_null(reply);
 	assert_int_equal(json_array_size(json_object_get(reply, "denials")), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(reply, "denials"), 0),
 	                                                      "path")), "/opt/x/tool");
 	json_decref(reply);
 	peer.uid = 1001;
-	reply = ward_exc_cmd_blocked(d, &peer, NULL, &err);
+	reply = ward_exc_cmd_blocked(x, &peer, NULL, &err);
 	assert_int_equal(json_array_size(json_object_get(reply, "denials")), 0);
 	json_decref(reply);
 
 	ward_store_close(st);
 	ward_exc_destroy(x);
-	free(d);
+	free(cfg);
 	free(r);
 }
 
