@@ -20,6 +20,7 @@
 #include "profiles/mobileconfig.h"
 #include "profiles/plist.h"
 #include "profiles/signed.h"
+#include "rules/faa.h"
 
 /* ---------------------------------------------------------------- state */
 
@@ -30,7 +31,10 @@ struct state {
 	size_t nrules, caprules;
 	json_t *rule_origin; /* array parallel to rules */
 	json_t *rule_index;  /* "TYPE:identifier" -> index, for duplicates */
-	json_t *fap;         /* FileAccessPolicy */
+	json_t *fap;         /* FileAccessPolicy, or the dictionary of FileAccessPolicyPlist */
+	ward_faa_t *faa;     /* ... validated */
+	bool fap_inline;     /* it came from FileAccessPolicy (which beats FileAccessPolicyPlist) */
+	char fap_plist[WARD_MAX_PATH]; /* FileAccessPolicyPlist, "" = none */
 };
 
 struct ward_confset {
@@ -112,6 +116,7 @@ static void state_fini(struct state *st)
 	json_decref(st->rule_origin);
 	json_decref(st->rule_index);
 	json_decref(st->fap);
+	ward_faa_free(st->faa);
 	for (size_t i = 0; i < st->nrules; i++)
 		rule_strings_free(&st->rules[i]);
 	free(st->rules);
@@ -682,21 +687,124 @@ static int key_exception_policy(struct ctx *c, const json_t *d, const char *key,
 	return 0;
 }
 
+static ward_err_t read_file(const char *path, size_t max, bool strict, char **buf, size_t *len,
+                            ward_error_t *err);
+
+/* ward_faa_src_t callbacks: lines and diagnostics of the policy go through ctx */
+static unsigned long faa_line(void *arg, const json_t *container, const char *key, size_t idx)
+{
+	struct ctx *c = arg;
+
+	if (!c->src->lines)
+		return 0;
+	return key ? ward_plist_line_key(c->src->lines, container, key)
+	           : ward_plist_line_at(c->src->lines, container, idx);
+}
+
+struct faa_diag_arg {
+	struct ctx *c;
+	const char *prefix; /* "FileAccessPolicy" or "" (a FileAccessPolicyPlist file) */
+	unsigned long dflt; /* line of the key itself */
+};
+
+static void faa_diag(void *arg, bool is_error, unsigned long line, const char *key, const char *msg)
+{
+	struct faa_diag_arg *a = arg;
+	char k[512];
+
+	snprintf(k, sizeof(k), "%s%s%s", a->prefix, *a->prefix ? "." : "", key);
+	if (is_error)
+		bad(a->c, WARD_E_INVAL, line ? line : a->dflt, k, "%s", msg);
+	else
+		warn(a->c, line ? line : a->dflt, k, "%s", msg);
+}
+
+static unsigned long faa_line_cb(void *arg, const json_t *container, const char *key, size_t idx)
+{
+	return faa_line(((struct faa_diag_arg *)arg)->c, container, key, idx);
+}
+
+/* Validate a policy tree read by c's source; on success it becomes the state's policy. */
+static int faa_take(struct ctx *c, const json_t *v, const char *prefix, unsigned long line,
+                    bool is_inline)
+{
+	struct faa_diag_arg a = { c, prefix, line };
+	ward_faa_src_t fs = { faa_line_cb, faa_diag, &a, true, line };
+	ward_faa_t *faa = NULL;
+	ward_error_t e = { 0 };
+	json_t *copy;
+
+	if (ward_faa_parse(v, &fs, &faa, &e) != WARD_OK)
+		return -1; /* every error went through faa_diag */
+	if ((copy = json_deep_copy(v)) == NULL) {
+		ward_faa_free(faa);
+		return bad(c, WARD_E_NOMEM, line, prefix, "out of memory");
+	}
+	json_decref(c->st->fap);
+	ward_faa_free(c->st->faa);
+	c->st->fap = copy;
+	c->st->faa = faa;
+	c->st->fap_inline = is_inline;
+	c->st->cfg.file_access_policy_set = true;
+	return 0;
+}
+
 static int key_file_access_policy(struct ctx *c, const json_t *d, const char *key, const json_t *v,
                                   unsigned long line)
 {
-	json_t *copy;
-
 	(void)d;
 	if (!json_is_object(v))
 		return bad(c, WARD_E_INVAL, line, key, "expected a dictionary (Santa's FileAccessPolicy shape)");
-	if ((copy = json_deep_copy(v)) == NULL)
-		return bad(c, WARD_E_NOMEM, line, key, "out of memory");
-	json_decref(c->st->fap);
-	c->st->fap = copy;
-	c->st->cfg.file_access_policy_set = true;
-	warn(c, line, key, "reserved for file-access watch items: accepted and stored, not enforced yet");
-	return 0;
+	if (c->st->fap_plist[0])
+		warn(c, line, key, "FileAccessPolicy is set: FileAccessPolicyPlist %s is ignored, as in Santa",
+		     c->st->fap_plist);
+	return faa_take(c, v, key, line, true);
+}
+
+/*
+ * FileAccessPolicyPlist: the policy in its own plist file, read and validated now (the
+ * agent re-reads it when it changes). Its errors name that file and its lines. Santa
+ * ignores it when FileAccessPolicy is set; so does warden, with a warning.
+ */
+static int key_file_access_policy_plist(struct ctx *c, const json_t *d, const char *key,
+                                        const json_t *v, unsigned long line)
+{
+	char path[WARD_MAX_PATH];
+	ward_plist_lines_t *lines = NULL;
+	json_t *tree = NULL;
+	ward_error_t e = { 0 };
+	struct src psrc;
+	struct ctx sub;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)d;
+	if (want_path(c, v, key, line, path, sizeof(path)) != 0)
+		return -1;
+	snprintf(c->st->fap_plist, sizeof(c->st->fap_plist), "%s", path);
+	if (c->st->fap && c->st->fap_inline) {
+		warn(c, line, key, "FileAccessPolicy is set: this file is ignored, as in Santa");
+		return 0;
+	}
+	/* strict: whoever can write the policy file decides what it protects */
+	if (read_file(path, WARD_MAX_PLIST_BYTES, true, &buf, &len, &e) != WARD_OK)
+		return bad(c, e.code, line, key, "%s: %s", path, e.msg);
+	rc = ward_plist_parse(buf, len, &tree, &lines, &e);
+	free(buf);
+	if (rc != WARD_OK)
+		return bad(c, e.code, line, key, "%s: %s", path, e.msg);
+	psrc = *c->src;
+	psrc.file = c->st->fap_plist;
+	psrc.lines = lines;
+	sub = *c;
+	sub.src = &psrc;
+	rc = faa_take(&sub, tree, "", ward_plist_line_root(lines), false);
+	c->nerrors = sub.nerrors;
+	c->first = sub.first;
+	json_decref(tree);
+	ward_plist_lines_free(lines);
+	return rc;
 }
 
 static int key_trust_anchors(struct ctx *c, const json_t *d, const char *key, const json_t *v,
@@ -743,6 +851,7 @@ static const struct keydef {
 	{ "AdminGroup", key_admin_group, 0 },
 	{ "ExceptionPolicy", key_exception_policy, 0 },
 	{ "FileAccessPolicy", key_file_access_policy, K_SANTA },
+	{ "FileAccessPolicyPlist", key_file_access_policy_plist, K_SANTA },
 	{ "ProfileTrustAnchors", key_trust_anchors, K_LOCAL },
 	{ "RequireSignedProfiles", key_require_signed, K_LOCAL },
 };
@@ -1350,6 +1459,16 @@ const json_t *ward_confset_file_access_policy(const ward_confset_t *cs)
 	return cs->st.fap;
 }
 
+const ward_faa_t *ward_confset_faa(const ward_confset_t *cs)
+{
+	return cs ? cs->st.faa : NULL;
+}
+
+const char *ward_confset_faa_plist(const ward_confset_t *cs)
+{
+	return cs ? cs->st.fap_plist : "";
+}
+
 const char *ward_confset_origin(const ward_confset_t *cs, const char *key)
 {
 	const char *s = json_string_value(json_object_get(cs->st.origin, key));
@@ -1409,7 +1528,7 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	json_object_set_new(o, "RequireSignedProfiles", json_boolean(cfg->require_signed_profiles));
 	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
 	if (cfg->file_access_policy_set)
-		json_object_set_new(o, "FileAccessPolicy", json_object());
+		json_object_set_new(o, "FileAccessPolicy", json_pack("{s:s, s:{}}", "Version", "0", "WatchItems"));
 	return o;
 }
 

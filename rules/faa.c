@@ -353,6 +353,7 @@ static int parse_proc(struct pctx *c, const json_t *v, unsigned long line, const
 	int rc = 0;
 	char *sid = NULL;
 	unsigned nkeys = 0;
+	unsigned long sid_line = line;
 
 	memset(pr, 0, sizeof(*pr));
 	if (!json_is_object(v))
@@ -379,6 +380,7 @@ static int parse_proc(struct pctx *c, const json_t *v, unsigned long line, const
 		} else if (strcmp(k, "SigningID") == 0) {
 			if (want_str(c, m, l, sub, WARD_FAA_MAX_SIGNING_ID, false, &sid) != 0)
 				rc = -1;
+			sid_line = l;
 		} else if (strcmp(k, "CDHash") == 0) {
 			rc |= want_hex(c, m, l, sub, pr->cdhash, 20);
 			pr->has_cdhash = true;
@@ -408,26 +410,26 @@ static int parse_proc(struct pctx *c, const json_t *v, unsigned long line, const
 			id = colon + 1;
 			if (strcmp(sid, "platform") == 0) {
 				if (pr->platform_set && !pr->platform)
-					rc = bad(c, line, sub, "\"platform:\" contradicts PlatformBinary false");
+					rc = bad(c, sid_line, sub, "\"platform:\" contradicts PlatformBinary false");
 				pr->platform_set = pr->platform = true;
 			} else if (team_ok(sid)) {
 				if (pr->team_id && strcmp(pr->team_id, sid) != 0)
-					rc = bad(c, line, sub, "team prefix %s contradicts TeamID %s", sid, pr->team_id);
+					rc = bad(c, sid_line, sub, "team prefix %s contradicts TeamID %s", sid, pr->team_id);
 				else if (!pr->team_id && (pr->team_id = strdup(sid)) == NULL)
-					rc = bad(c, line, sub, "out of memory");
+					rc = bad(c, sid_line, sub, "out of memory");
 			} else {
-				rc = bad(c, line, sub, "prefix \"%s\" is neither a team ID nor \"platform\"", sid);
+				rc = bad(c, sid_line, sub, "prefix \"%s\" is neither a team ID nor \"platform\"", sid);
 			}
 		}
 		if (rc == 0 && *id == '\0')
-			rc = bad(c, line, sub, "empty signing ID");
+			rc = bad(c, sid_line, sub, "empty signing ID");
 		if (rc == 0 && strchr(id, '*') != strrchr(id, '*'))
-			rc = bad(c, line, sub, "at most one '*' is allowed");
+			rc = bad(c, sid_line, sub, "at most one '*' is allowed");
 		if (rc == 0 && !pr->team_id && !(pr->platform_set && pr->platform))
-			rc = bad(c, line, sub, "a signing ID must be tied to a TeamID or PlatformBinary "
+			rc = bad(c, sid_line, sub, "a signing ID must be tied to a TeamID or PlatformBinary "
 			                       "(or written TEAMID:id / platform:id)");
 		if (rc == 0 && (pr->signing_id = strdup(id)) == NULL)
-			rc = bad(c, line, sub, "out of memory");
+			rc = bad(c, sid_line, sub, "out of memory");
 	}
 	free(sid);
 	if (rc != 0)
@@ -711,7 +713,7 @@ ward_err_t ward_faa_parse(const json_t *policy, const ward_faa_src_t *src, ward_
 			report(&c, false, l, k, "unknown FileAccessPolicy key; ignored");
 	}
 	if (!p->version && rc == 0)
-		rc = bad(&c, 0, "Version", "missing: a FileAccessPolicy needs a Version (it is reported "
+		rc = bad(&c, src ? src->root_line : 0, "Version", "missing: a FileAccessPolicy needs a Version (it is reported "
 		                           "in every event)");
 	if (items) {
 		unsigned long l = line_key(&c, policy, "WatchItems");

@@ -53,7 +53,8 @@ typedef struct ward_faa_src {
 	unsigned long (*line)(void *arg, const json_t *container, const char *key, size_t idx);
 	void (*diag)(void *arg, bool is_error, unsigned long line, const char *key, const char *msg);
 	void *arg;
-	bool linux_notes; /* warn per item about keys no Linux process can match */
+	bool linux_notes;        /* warn per item about keys no Linux process can match */
+	unsigned long root_line; /* line of the policy dictionary itself (missing keys) */
 } ward_faa_src_t;
 
 /*
