@@ -743,7 +743,8 @@ ward_err_t ward_faa_parse(const json_t *policy, const ward_faa_src_t *src, ward_
 			ward_error_set(err, WARD_E_INVAL, "invalid FileAccessPolicy");
 		return err && err->code ? err->code : WARD_E_INVAL;
 	}
-	qsort(p->items, p->nitems, sizeof(*p->items), item_cmp);
+	if (p->nitems > 1)
+		qsort(p->items, p->nitems, sizeof(*p->items), item_cmp);
 	for (size_t i = 0; i < p->nitems; i++)
 		if (p->items[i].type == WARD_FAA_PROCESSES_WITH_ALLOWED_PATHS)
 			p->process_centric_allowed = true;
