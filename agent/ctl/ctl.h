@@ -18,6 +18,7 @@ int ctl_requests(int argc, char **argv);
 int ctl_approve(int argc, char **argv);
 int ctl_deny(int argc, char **argv);
 int ctl_blocked(int argc, char **argv);
+int ctl_fileaccess(int argc, char **argv); /* agent/ctl/fileaccess.c */
 
 /* Poke a running agent after a rule change (agent/ctl/rule.c); no-op without one. */
 void ctl_notify_agent(void);

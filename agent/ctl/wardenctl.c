@@ -28,6 +28,7 @@ static const struct ctl_cmd commands[] = {
 	{ "approve", ctl_approve, "approve exception requests (one, or --from a file)" },
 	{ "deny", ctl_deny, "deny an exception request" },
 	{ "blocked", ctl_blocked, "your recent denials, with the command to request each" },
+	{ "fileaccess", ctl_fileaccess, "explain which file-access watch item decides an open, and why" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };
