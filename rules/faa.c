@@ -17,6 +17,7 @@
 #include "rules/faa.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ struct faa_item {
 };
 
 struct ward_faa {
+	atomic_uint ref;
 	char *version;
 	char *url, *text;
 	struct faa_item *items;
@@ -668,9 +670,16 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(((const struct faa_item *)a)->name, ((const struct faa_item *)b)->name);
 }
 
+ward_faa_t *ward_faa_ref(ward_faa_t *p)
+{
+	if (p)
+		atomic_fetch_add(&p->ref, 1);
+	return p;
+}
+
 void ward_faa_free(ward_faa_t *p)
 {
-	if (!p)
+	if (!p || atomic_fetch_sub(&p->ref, 1) != 1)
 		return;
 	for (size_t i = 0; i < p->nitems; i++)
 		item_fini(&p->items[i]);
@@ -699,6 +708,7 @@ ward_err_t ward_faa_parse(const json_t *policy, const ward_faa_src_t *src, ward_
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	atomic_init(&p->ref, 1);
 	json_object_foreach((json_t *)policy, k, m) {
 		unsigned long l = line_key(&c, policy, k);
 		if (strcmp(k, "Version") == 0)
@@ -1012,4 +1022,79 @@ void ward_faa_match(const ward_faa_t *p, const char *path, const ward_faa_proc_t
 			     o == WARD_FAA_ALLOW ? "allowed" : o == WARD_FAA_AUDIT ? "audited (AuditOnly)" : "denied");
 	}
 	out->cacheable = out->outcome == WARD_FAA_ALLOW;
+}
+
+/* The components of an absolute path: starts[i], lens[i]; returns the count (max n). */
+static size_t split(const char *p, const char **starts, size_t *lens, size_t n)
+{
+	size_t k = 0;
+
+	while (*p) {
+		const char *e;
+		if (*p == '/') {
+			p++;
+			if (*p == '\0' && k < n) { /* a trailing slash: an empty last component */
+				starts[k] = p;
+				lens[k++] = 0;
+			}
+			continue;
+		}
+		e = strchr(p, '/');
+		if (!e)
+			e = p + strlen(p);
+		if (k < n) {
+			starts[k] = p;
+			lens[k] = (size_t)(e - p);
+		}
+		k++;
+		p = e;
+	}
+	return k;
+}
+
+bool ward_faa_dir_may_watch(const ward_faa_t *p, const char *dir)
+{
+	enum { MAXC = 256 };
+	const char *ds[MAXC], *ps[MAXC];
+	size_t dl[MAXC], pl[MAXC], k, dlen;
+	char slash[WARD_FAA_MAX_PATH + 2];
+
+	if (!p)
+		return false;
+	if (p->process_centric_allowed)
+		return true;
+	dlen = strlen(dir);
+	if (dlen == 0 || dlen > WARD_FAA_MAX_PATH || dir[0] != '/')
+		return true; /* cannot tell: keep watching */
+	memcpy(slash, dir, dlen + 1);
+	if (slash[dlen - 1] != '/') {
+		slash[dlen] = '/';
+		slash[dlen + 1] = '\0';
+	}
+	if ((k = split(dir, ds, dl, MAXC)) >= MAXC)
+		return true;
+	for (size_t i = 0; i < p->nitems; i++)
+		for (size_t j = 0; j < p->items[i].npaths; j++) {
+			const struct faa_path *fp = &p->items[i].paths[j];
+			size_t m, c;
+			if (fp->prefix && (ward_faa_glob_match(fp->pat, dir, true) > 0 ||
+			                   ward_faa_glob_match(fp->pat, slash, true) > 0))
+				return true; /* the directory lies under a prefix */
+			if ((m = split(fp->pat, ps, pl, MAXC)) != k + 1)
+				continue;
+			for (c = 0; c < k; c++) {
+				char pc[256], dc[256];
+				if (pl[c] >= sizeof(pc) || dl[c] >= sizeof(dc))
+					return true;
+				memcpy(pc, ps[c], pl[c]);
+				pc[pl[c]] = '\0';
+				memcpy(dc, ds[c], dl[c]);
+				dc[dl[c]] = '\0';
+				if (fnmatch(pc, dc, FNM_PERIOD) != 0)
+					break;
+			}
+			if (c == k)
+				return true; /* a child of the directory can match this path */
+		}
+	return false;
 }

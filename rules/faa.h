@@ -66,7 +66,11 @@ typedef struct ward_faa_src {
 ward_err_t ward_faa_parse(const json_t *policy, const ward_faa_src_t *src, ward_faa_t **out,
                           ward_error_t *err);
 
-void ward_faa_free(ward_faa_t *p); /* NULL ok */
+/* Policies are reference-counted so a decision in flight keeps the one it started
+ * with across a reload: ward_faa_ref takes a reference, ward_faa_free drops one and
+ * frees on the last. Both NULL ok; thread-safe. */
+ward_faa_t *ward_faa_ref(ward_faa_t *p);
+void ward_faa_free(ward_faa_t *p);
 
 /* Version string of the policy; never NULL. */
 const char *ward_faa_version(const ward_faa_t *p);
@@ -92,6 +96,14 @@ void ward_faa_foreach_path(const ward_faa_t *p,
 /* True when some item is ProcessesWithAllowedPaths: its processes must be checked on
  * every open, not only on opens of the listed paths. */
 bool ward_faa_needs_all_opens(const ward_faa_t *p);
+
+/*
+ * Whether a file directly inside directory dir (absolute, canonical) could be watched
+ * by some item: false lets the kernel ignore every open of dir's files (fanotify: an
+ * ignore mark with FAN_EVENT_ON_CHILD on dir) until the policy changes. Always true
+ * when a ProcessesWithAllowedPaths item exists (its processes are checked everywhere).
+ */
+bool ward_faa_dir_may_watch(const ward_faa_t *p, const char *dir);
 
 /*
  * The identity of the process that opens a file. Every pointer may be NULL (unknown or

@@ -361,6 +361,37 @@ static void test_glob(void **state)
 	assert_int_equal(ward_faa_glob_match("/a/*", "/b/x", true), 0);
 }
 
+/* Which directories the kernel may stop reporting: only those no item can reach. */
+static void test_dir_may_watch(void **state)
+{
+	json_t *pol = json_pack("{s:s, s:{s:{s:[s, {s:s, s:b}, s]}, s:{s:[s], s:{s:s}, s:[{s:s}]}}}",
+	                        "Version", "1", "WatchItems", "A",
+	                        "Paths", "/srv/lit", "Path", "/srv/data", "IsPrefix", 1, "/home/*/.ssh/id_*",
+	                        "B", "Paths", "/opt/x/", "Options", "RuleType", "ProcessesWithDeniedPaths",
+	                        "Processes", "BinaryPath", "/usr/bin/cat");
+	ward_faa_t *p = NULL;
+	ward_error_t e = { 0 };
+
+	(void)state;
+	assert_int_equal(ward_faa_parse(pol, NULL, &p, &e), WARD_OK);
+	assert_true(ward_faa_dir_may_watch(p, "/srv"));          /* /srv/lit, /srv/data*, /srv/datafile */
+	assert_true(ward_faa_dir_may_watch(p, "/srv/data"));     /* under the prefix */
+	assert_true(ward_faa_dir_may_watch(p, "/srv/data2"));    /* string prefix, as Santa */
+	assert_true(ward_faa_dir_may_watch(p, "/srv/data/a/b")); /* deep under the prefix */
+	assert_false(ward_faa_dir_may_watch(p, "/srv/other"));
+	assert_false(ward_faa_dir_may_watch(p, "/"));
+	assert_false(ward_faa_dir_may_watch(p, "/home"));
+	assert_true(ward_faa_dir_may_watch(p, "/home/ann/.ssh"));
+	assert_false(ward_faa_dir_may_watch(p, "/home/ann/.ssh/sub"));
+	assert_false(ward_faa_dir_may_watch(p, "/home/ann"));
+	/* the literal "/opt/x/" is rewritten "/opt/x": a child of /opt, nothing inside */
+	assert_false(ward_faa_dir_may_watch(p, "/opt/x"));
+	assert_true(ward_faa_dir_may_watch(p, "/opt"));
+	assert_false(ward_faa_dir_may_watch(NULL, "/srv"));
+	ward_faa_free(p);
+	json_decref(pol);
+}
+
 /* Warnings that change nothing are warnings; the Linux notes name the entry. */
 static void test_linux_notes_and_rewrites(void **state)
 {
@@ -442,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_santa_cookies),
 		cmocka_unit_test(test_linux_rule_types),
 		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_dir_may_watch),
 		cmocka_unit_test(test_linux_notes_and_rewrites),
 		cmocka_unit_test(test_config_integration),
 	};
