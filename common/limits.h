@@ -70,6 +70,10 @@
 #define WARD_FAA_MAX_MESSAGE     2048u      /* bytes of BlockMessage */
 #define WARD_FAA_MAX_SIGNING_ID  512u       /* bytes of a SigningID */
 #define WARD_FAA_MAX_GLOB_CHARS  64u        /* glob metacharacters in one Path */
+#define WARD_FAA_IDENT_CACHE     256u       /* opener identities remembered (agent/fileaccess.c) */
+#define WARD_FAA_ALLOW_CACHE     4096u      /* plain ALLOWs of watched opens remembered */
+#define WARD_FAA_LOG_PER_SEC     50u        /* event-log records of denied/audited opens per second */
+#define WARD_FAA_LOG_BURST       200u       /* ... and in one burst; past it they are counted as dropped */
 
 /* ---- agent: control socket ---- */
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */
