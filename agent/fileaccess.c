@@ -16,7 +16,9 @@
 
 #include "agent/engine/trust.h"
 #include "agent/opener.h"
+#include "common/hex.h"
 #include "common/limits.h"
+#include "scanner/identity.h"
 
 /* The policy in force with its counters; decisions hold a reference. */
 struct gen {
@@ -376,4 +378,105 @@ json_t *ward_fileaccess_status(ward_fileaccess_t *fa)
 	json_object_set_new(o, "identity_errors", json_integer((json_int_t)atomic_load(&fa->identity_errors)));
 	gen_unref(g);
 	return o;
+}
+
+/* ---------------------------------------------------------------- warden's own files */
+
+static void add_path(json_t *paths, const char *p, bool prefix)
+{
+	if (!p || !*p || p[0] != '/')
+		return;
+	json_array_append_new(paths, prefix ? json_pack("{s:s, s:b}", "Path", p, "IsPrefix", 1)
+	                                     : json_string(p));
+}
+
+static void add_item(json_t *items, const char *name, json_t *paths, json_t *procs)
+{
+	if (json_array_size(paths) == 0) {
+		json_decref(paths);
+		return;
+	}
+	json_object_set_new(items, name,
+	                    json_pack("{s:o, s:{s:s, s:b, s:b, s:s}, s:O}", "Paths", paths, "Options",
+	                              "RuleType", "PathsWithAllowedProcesses", "AllowReadAccess", 1,
+	                              "AuditOnly", 0, "BlockMessage",
+	                              "warden's own files: only wardend and wardenctl may change them",
+	                              "Processes", procs));
+}
+
+ward_err_t ward_fileaccess_policy(const json_t *user, const ward_fa_self_t *self,
+                                  ward_faa_t **out, ward_error_t *err)
+{
+	json_t *pol, *items, *procs;
+	const char *name;
+	json_t *v;
+	ward_err_t rc;
+
+	*out = NULL;
+	if (user && json_is_object(json_object_get(user, "WatchItems")))
+		json_object_foreach(json_object_get(user, "WatchItems"), name, v)
+			if (strncmp(name, "warden:", 7) == 0)
+				return ward_error_set(err, WARD_E_INVAL,
+				                      "WatchItems.%s: names starting with \"warden:\" are warden's "
+				                      "own built-in items", name);
+	pol = user ? json_deep_copy(user) : json_pack("{s:s}", "Version", "builtin");
+	if (!pol)
+		return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+	items = json_object_get(pol, "WatchItems");
+	if (!json_is_object(items)) {
+		items = json_object();
+		json_object_set_new(pol, "WatchItems", items);
+	}
+	procs = json_array();
+	if (self && self->wardenctl && self->wardenctl[0] == '/') {
+		uint8_t sha[32];
+		char hex[65];
+		ward_error_t e;
+		int fd = open(self->wardenctl, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && ward_sha256_fd(fd, sha, &e) == WARD_OK) {
+			ward_hex_encode(sha, 32, hex);
+			json_array_append_new(procs, json_pack("{s:s, s:s}", "BinaryPath", self->wardenctl,
+			                                       "Sha256", hex));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (self) {
+		json_t *p;
+		p = json_array();
+		add_path(p, self->conf_file, false);
+		add_path(p, self->faa_plist, false);
+		if (self->profile_dir && self->profile_dir[0] == '/') {
+			char d[WARD_MAX_PATH + 2];
+			size_t n = strlen(self->profile_dir);
+			snprintf(d, sizeof(d), "%s%s", self->profile_dir,
+			         n && self->profile_dir[n - 1] == '/' ? "" : "/");
+			add_path(p, d, true);
+		}
+		add_item(items, "warden:config", p, procs);
+		p = json_array();
+		if (self->state_dir && self->state_dir[0] == '/') {
+			char d[WARD_MAX_PATH + 2];
+			size_t n = strlen(self->state_dir);
+			snprintf(d, sizeof(d), "%s%s", self->state_dir,
+			         n && self->state_dir[n - 1] == '/' ? "" : "/");
+			add_path(p, d, true);
+		}
+		add_item(items, "warden:state", p, procs);
+		p = json_array();
+		add_path(p, self->event_log, true); /* and its rotated siblings */
+		add_item(items, "warden:eventlog", p, procs);
+		p = json_array();
+		for (size_t i = 0; self->yara && self->yara[i]; i++)
+			add_path(p, self->yara[i], false);
+		add_item(items, "warden:yara", p, procs);
+		p = json_array();
+		add_path(p, self->wardend, false);
+		add_path(p, self->wardenctl, false);
+		add_item(items, "warden:binaries", p, procs);
+	}
+	json_decref(procs);
+	rc = ward_faa_parse(pol, NULL, out, err);
+	json_decref(pol);
+	return rc;
 }

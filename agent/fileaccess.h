@@ -84,4 +84,29 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
  */
 json_t *ward_fileaccess_status(ward_fileaccess_t *fa);
 
+/* ---------------------------------------------------------------- warden's own files */
+
+/* What the built-in watch items protect; any member may be NULL or "" (not protected). */
+typedef struct ward_fa_self {
+	const char *state_dir;    /* the rule database and the last good configuration */
+	const char *conf_file;    /* warden.conf */
+	const char *profile_dir;  /* the profiles directory */
+	const char *faa_plist;    /* FileAccessPolicyPlist */
+	const char *event_log;    /* EventLogPath */
+	const char *const *yara;  /* YaraRulesPaths (globs), NULL-terminated */
+	const char *wardend;      /* the agent's executable */
+	const char *wardenctl;    /* wardenctl's executable: the one other program allowed */
+} ward_fa_self_t;
+
+/*
+ * The effective policy: the user's FileAccessPolicy dictionary (NULL: none) plus the
+ * built-in items "warden:config", "warden:state", "warden:eventlog", "warden:yara",
+ * "warden:binaries": PathsWithAllowedProcesses, AllowReadAccess, enforcing (AuditOnly
+ * false); the only process listed is wardenctl (by path and SHA-256); the agent's own
+ * opens are never asked about. A user item whose name starts with "warden:" is refused.
+ * *out is a new policy (ward_faa_free) or NULL with err set.
+ */
+ward_err_t ward_fileaccess_policy(const json_t *user, const ward_fa_self_t *self,
+                                  ward_faa_t **out, ward_error_t *err);
+
 #endif

@@ -152,11 +152,89 @@ static void test_log_budget(void **state)
 	ward_fileaccess_destroy(fa);
 }
 
+/* The built-in items: only wardenctl (by path and SHA-256) may write warden's files;
+ * everyone may read them; a user item cannot take a built-in name. */
+static void test_builtin_items(void **state)
+{
+	static const char *const yara[] = { "/etc/warden/yara/*.yar", NULL };
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ward_fa_self_t me = { "/var/lib/warden", "/etc/warden/warden.conf", "/etc/warden/profiles",
+	                      NULL, "/var/log/warden/events.jsonl", yara, "/usr/sbin/wardend", self };
+	ward_fa_self_t other = me;
+	ward_fileaccess_t *fa = NULL;
+	ward_faa_t *p = NULL;
+	ward_error_t e = { 0 };
+	ward_fa_verdict_t v;
+	ward_fa_request_t r;
+	json_t *user;
+
+	(void)state;
+	assert_true(n > 0);
+	self[n] = '\0';
+	assert_int_equal(ward_fileaccess_create(&fa, &e), WARD_OK);
+
+	/* this test plays wardenctl */
+	assert_int_equal(ward_fileaccess_policy(NULL, &me, &p, &e), WARD_OK);
+	ward_fileaccess_set(fa, p, NULL);
+	ward_faa_free(p);
+	r = rq("/var/lib/warden/warden.db-journal", 20);
+	r.access = WARD_FAA_WRITE;
+	ward_fileaccess_decide(fa, &r, &v);
+	assert_int_equal(v.r.outcome, WARD_FAA_ALLOW);
+	assert_string_equal(v.r.item_name, "warden:state");
+
+	/* another wardenctl: this test is just some root program */
+	other.wardenctl = "/usr/bin/true";
+	assert_int_equal(ward_fileaccess_policy(NULL, &other, &p, &e), WARD_OK);
+	ward_fileaccess_set(fa, p, NULL);
+	ward_faa_free(p);
+	static const char *const targets[][2] = {
+		{ "/var/lib/warden/warden.db", "warden:state" },
+		{ "/etc/warden/warden.conf", "warden:config" },
+		{ "/etc/warden/profiles/10-santa.mobileconfig", "warden:config" },
+		{ "/etc/warden/yara/evil.yar", "warden:yara" },
+		{ "/var/log/warden/events.jsonl", "warden:eventlog" },
+		{ "/usr/sbin/wardend", "warden:binaries" },
+	};
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		r = rq(targets[i][0], 30 + i);
+		r.access = WARD_FAA_WRITE;
+		ward_fileaccess_decide(fa, &r, &v);
+		if (v.r.outcome != WARD_FAA_DENY || strcmp(v.r.item_name, targets[i][1]) != 0)
+			fail_msg("%s: %s", targets[i][0], v.r.why);
+		assert_non_null(strstr(v.r.block_message, "only wardend and wardenctl"));
+		r.access = WARD_FAA_READ;
+		ward_fileaccess_decide(fa, &r, &v);
+		assert_int_equal(v.r.outcome, WARD_FAA_ALLOW);
+	}
+	/* the profiles directory is a prefix, the config file is not */
+	r = rq("/etc/warden/warden.conf.bak", 40);
+	r.access = WARD_FAA_WRITE;
+	ward_fileaccess_decide(fa, &r, &v);
+	assert_int_equal(v.r.outcome, WARD_FAA_UNWATCHED);
+
+	user = json_pack("{s:s, s:{s:{s:[s]}}}", "Version", "1", "WatchItems", "warden:config", "Paths", "/x");
+	assert_int_equal(ward_fileaccess_policy(user, &me, &p, &e), WARD_E_INVAL);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "built-in"));
+	json_decref(user);
+	/* a user policy keeps its items next to the built-in ones */
+	user = json_pack("{s:s, s:{s:{s:[s]}}}", "Version", "u1", "WatchItems", "Mine", "Paths", "/x");
+	assert_int_equal(ward_fileaccess_policy(user, &me, &p, &e), WARD_OK);
+	assert_int_equal(ward_faa_nitems(p), 6);
+	assert_string_equal(ward_faa_version(p), "u1");
+	ward_faa_free(p);
+	json_decref(user);
+	ward_fileaccess_destroy(fa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide_and_cache),
 		cmocka_unit_test(test_log_budget),
+		cmocka_unit_test(test_builtin_items),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
