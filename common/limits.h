@@ -54,6 +54,8 @@
 #define WARD_MAX_STATIC_RULES    16384u     /* StaticRules over all sources */
 #define WARD_MAX_PATH_REGEX      4096u      /* bytes of Allowed/BlockedPathRegex */
 #define WARD_MAX_YARA_PATHS      32u        /* YaraRulesPaths entries */
+#define WARD_MAX_INTERPRETERS    64u        /* Interpreters entries */
+#define WARD_MAX_INTERPRETER_NAME 255u      /* bytes of one Interpreters entry */
 #define WARD_MAX_TRUST_ANCHORS   8u         /* ProfileTrustAnchors files */
 #define WARD_MAX_ANCHOR_CERTS    64u        /* certificates in all anchor files */
 #define WARD_MAX_CONFIG_DIAGS    200u       /* errors+warnings kept by one load */

@@ -83,6 +83,17 @@ void ward_config_defaults(ward_config_t *cfg)
 	cfg->scan_max_bytes = 256ull << 20;
 	snprintf(cfg->yara_rules_paths[cfg->nyara_rules_paths++], WARD_MAX_PATH,
 	         "/etc/warden/yara/*.yar");
+	{
+		static const char *const interp[] = {
+			"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish",
+			"busybox", "python", "python2*", "python3*", "pypy*", "perl", "perl5*", "ruby",
+			"ruby[0-9]*", "node", "nodejs", "php", "php[0-9]*", "lua", "lua[0-9]*", "luajit*",
+			"tclsh*", "wish*", "Rscript", "guile*", "gawk", "mawk", "awk", "expect",
+		};
+		for (size_t i = 0; i < sizeof(interp) / sizeof(interp[0]); i++)
+			snprintf(cfg->interpreters[cfg->ninterpreters++], sizeof(cfg->interpreters[0]), "%s",
+			         interp[i]);
+	}
 	cfg->exception_policy.enabled = true;
 	cfg->exception_policy.allowed_scopes = DEFAULT_SCOPES;
 	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
@@ -807,6 +818,39 @@ static int key_file_access_policy_plist(struct ctx *c, const json_t *d, const ch
 	return rc;
 }
 
+/* Interpreters: basenames (with glob characters) or absolute paths; [] turns it off. */
+static int key_interpreters(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                            unsigned long line)
+{
+	char tmp[WARD_MAX_INTERPRETERS][WARD_MAX_INTERPRETER_NAME + 1];
+	unsigned n = 0;
+	size_t i;
+	json_t *e;
+
+	(void)d;
+	if (!json_is_array(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected an array of program names or absolute paths");
+	if (json_array_size(v) > WARD_MAX_INTERPRETERS)
+		return bad(c, WARD_E_LIMIT, line, key, "%zu entries, more than %u", json_array_size(v),
+		           WARD_MAX_INTERPRETERS);
+	json_array_foreach(v, i, e) {
+		char sub[64];
+		const char *s = json_string_value(e);
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (!s || !*s || json_string_length(e) > WARD_MAX_INTERPRETER_NAME || strlen(s) != json_string_length(e))
+			return bad(c, WARD_E_INVAL, line_at(c, v, i, line), sub,
+			           "expected a program name (glob allowed) or an absolute path, at most %u bytes",
+			           WARD_MAX_INTERPRETER_NAME);
+		if (s[0] != '/' && strchr(s, '/'))
+			return bad(c, WARD_E_INVAL, line_at(c, v, i, line), sub,
+			           "a name has no '/'; a path is absolute");
+		snprintf(tmp[n++], sizeof(tmp[0]), "%s", s);
+	}
+	memcpy(c->st->cfg.interpreters, tmp, sizeof(tmp));
+	c->st->cfg.ninterpreters = n;
+	return 0;
+}
+
 static int key_trust_anchors(struct ctx *c, const json_t *d, const char *key, const json_t *v,
                              unsigned long line)
 {
@@ -844,6 +888,7 @@ static const struct keydef {
 	{ "AllowedPathRegex", key_allowed_regex, K_SANTA },
 	{ "BlockedPathRegex", key_blocked_regex, K_SANTA },
 	{ "YaraRulesPaths", key_yara_paths, 0 },
+	{ "Interpreters", key_interpreters, 0 },
 	{ "ScanBudgetMs", key_scan_budget, 0 },
 	{ "ScanMaxBytes", key_scan_max, 0 },
 	{ "EventLogPath", key_event_log_path, K_SANTA },
@@ -1518,6 +1563,12 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	json_object_set_new(o, "BlockedPathRegex",
 	                    cfg->blocked_path_regex[0] ? json_string(cfg->blocked_path_regex) : json_null());
 	json_object_set_new(o, "YaraRulesPaths", paths_json(cfg->yara_rules_paths, cfg->nyara_rules_paths));
+	{
+		json_t *a = json_array();
+		for (unsigned i = 0; i < cfg->ninterpreters; i++)
+			json_array_append_new(a, json_string(cfg->interpreters[i]));
+		json_object_set_new(o, "Interpreters", a);
+	}
 	json_object_set_new(o, "ScanBudgetMs", json_integer(cfg->scan_budget_ms));
 	json_object_set_new(o, "ScanMaxBytes", json_integer((json_int_t)cfg->scan_max_bytes));
 	json_object_set_new(o, "EventLogPath", json_string(cfg->event_log_path));

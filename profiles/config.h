@@ -51,6 +51,9 @@ typedef struct ward_config {
 	char yara_rules_paths[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
 	ward_exception_policy_t exception_policy; /* ExceptionPolicy */
 	bool file_access_policy_set;      /* FileAccessPolicy or FileAccessPolicyPlist given */
+	unsigned ninterpreters;           /* Interpreters: programs whose script argument is
+	                                     decided as an exec (basename glob or absolute path) */
+	char interpreters[WARD_MAX_INTERPRETERS][WARD_MAX_INTERPRETER_NAME + 1];
 	bool require_signed_profiles;     /* RequireSignedProfiles, default false; warden.conf only */
 	unsigned ntrust_anchors;          /* ProfileTrustAnchors (PEM files); warden.conf only */
 	char trust_anchors[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
