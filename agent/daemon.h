@@ -10,6 +10,7 @@
 
 #include "agent/engine/engine.h"
 #include "agent/eventlog.h"
+#include "agent/fileaccess.h"
 #include "agent/control.h"
 #include "agent/profwatch.h"
 #include "profiles/config.h"
@@ -39,7 +40,19 @@ typedef struct ward_daemon {
 	uint64_t reloads;
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
 	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
+	ward_fileaccess_t *fa;        /* file-access authorization (agent/fileaccess.h) */
+	const char *const *watch_paths; /* --watch paths (NULL-terminated); empty: every local fs */
+	bool opens_ok;                /* the kernel reports the opens the policy needs */
 } ward_daemon_t;
+
+/*
+ * Put in force the file-access policy of cs (NULL: none, e.g. on the last good
+ * configuration) plus the built-in items that protect warden's own files, and have the
+ * backend report opens on the filesystems that hold watched paths. Returns an error
+ * (nothing changed) when the policy cannot be built.
+ */
+ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
+                                  const ward_config_t *cfg, ward_error_t *err);
 
 /*
  * Build the effective configuration (ward_config_load_sources, strict permissions):

@@ -455,13 +455,8 @@ ward_err_t ward_fileaccess_policy(const json_t *user, const ward_fa_self_t *self
 		}
 		add_item(items, "warden:config", p, procs);
 		p = json_array();
-		if (self->state_dir && self->state_dir[0] == '/') {
-			char d[WARD_MAX_PATH + 2];
-			size_t n = strlen(self->state_dir);
-			snprintf(d, sizeof(d), "%s%s", self->state_dir,
-			         n && self->state_dir[n - 1] == '/' ? "" : "/");
-			add_path(p, d, true);
-		}
+		add_path(p, self->db, true);
+		add_path(p, self->lastgood, true); /* and its temporary file */
 		add_item(items, "warden:state", p, procs);
 		p = json_array();
 		add_path(p, self->event_log, true); /* and its rotated siblings */

@@ -88,7 +88,8 @@ json_t *ward_fileaccess_status(ward_fileaccess_t *fa);
 
 /* What the built-in watch items protect; any member may be NULL or "" (not protected). */
 typedef struct ward_fa_self {
-	const char *state_dir;    /* the rule database and the last good configuration */
+	const char *db;           /* the rule database (a prefix: its -journal and -wal too) */
+	const char *lastgood;     /* the last good configuration */
 	const char *conf_file;    /* warden.conf */
 	const char *profile_dir;  /* the profiles directory */
 	const char *faa_plist;    /* FileAccessPolicyPlist */

@@ -49,9 +49,11 @@ ward_err_t ward_opener_from_fd(const ward_config_t *cfg, int fd, const char *pat
 		}
 	}
 	free(id);
-	o->platform = ward_trust_check(cfg, fd, path, o->platform_why, sizeof(o->platform_why));
-	if (o->platform)
-		o->platform_why[0] = '\0';
+	{
+		ward_trust_t t = ward_trust_check(cfg, fd, path, NULL);
+		o->platform = t == WARD_TRUST_OK;
+		snprintf(o->platform_why, sizeof(o->platform_why), "%s", o->platform ? "" : ward_trust_name(t));
+	}
 	return WARD_OK;
 }
 

@@ -438,7 +438,16 @@ int main(int argc, char **argv)
 	if (ward_evlog_start(d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 
+	if (ward_fileaccess_create(&d.fa, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	watch[nwatch] = NULL;
+	d.watch_paths = watch;
+	if (ward_daemon_fileaccess(&d, fallback ? NULL : d.confset, &d.cfg, &err) != WARD_OK)
+		fatalx("file access: %s", err.msg);
+	if (fallback)
+		log_warnx("file access: on the last good configuration only warden's own files are protected");
 	ward_engine_opts_t eo = {
+		.fileaccess = d.fa,
 		.backend = d.backend,
 		.cache = d.cache,
 		.queue = d.queue,
@@ -538,6 +547,7 @@ int main(int argc, char **argv)
 	ward_evlog_close(d.evlog);
 	ward_exc_destroy(d.exc);
 	ward_engine_destroy(d.engine);
+	ward_fileaccess_destroy(d.fa);
 	ward_store_close(d.store);
 	ward_cache_destroy(d.cache);
 	ward_queue_destroy(d.queue);

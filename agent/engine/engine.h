@@ -56,6 +56,7 @@ typedef struct ward_engine_opts {
 	ward_forget_fn forget;       /* NULL: none */
 	void *forget_arg;
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
+	ward_fileaccess_t *fileaccess; /* decides OPEN events; NULL: every OPEN is allowed */
 } ward_engine_opts_t;
 
 /* Create the engine with its first snapshot (ownership passes). No thread yet. */

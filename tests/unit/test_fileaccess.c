@@ -159,7 +159,8 @@ static void test_builtin_items(void **state)
 	static const char *const yara[] = { "/etc/warden/yara/*.yar", NULL };
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	ward_fa_self_t me = { "/var/lib/warden", "/etc/warden/warden.conf", "/etc/warden/profiles",
+	ward_fa_self_t me = { "/var/lib/warden/warden.db", "/var/lib/warden/lastgood.json",
+	                      "/etc/warden/warden.conf", "/etc/warden/profiles",
 	                      NULL, "/var/log/warden/events.jsonl", yara, "/usr/sbin/wardend", self };
 	ward_fa_self_t other = me;
 	ward_fileaccess_t *fa = NULL;
