@@ -117,7 +117,7 @@ ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
 	                                 err)) != WARD_OK)
 		return rc;
 	ward_fileaccess_set(d->fa, p, cfg);
-	if (d->backend && d->backend->ops->watch_opens) {
+	if (d->opens_live && d->backend && d->backend->ops->watch_opens) {
 		const char *v[WARD_FAA_MAX_PATHS + 64 + 64 + 1];
 		struct pathlist l = { v, 0, sizeof(v) / sizeof(v[0]) };
 		ward_faa_foreach_path(p, collect, &l);

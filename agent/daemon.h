@@ -43,6 +43,8 @@ typedef struct ward_daemon {
 	ward_fileaccess_t *fa;        /* file-access authorization (agent/fileaccess.h) */
 	const char *const *watch_paths; /* --watch paths (NULL-terminated); empty: every local fs */
 	bool opens_ok;                /* the kernel reports the opens the policy needs */
+	bool opens_live;              /* the engine reads events: opens may be marked (an
+	                                 open marked before that would wait on nobody) */
 } ward_daemon_t;
 
 /*

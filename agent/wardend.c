@@ -472,6 +472,11 @@ int main(int argc, char **argv)
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
 	if (ward_engine_start(d.engine, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	/* now that the reader runs, the kernel may report opens (the agent's own included,
+	 * which the reader answers at once) */
+	d.opens_live = true;
+	if (ward_daemon_fileaccess(&d, fallback ? NULL : d.confset, &d.cfg, &err) != WARD_OK)
+		fatalx("file access: %s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
 	         snap->rule_count, (unsigned)workers, nwatch ? watch[0] : "every local filesystem",
 	         nwatch > 1 ? " and more" : "", (int)getpid());
