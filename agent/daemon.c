@@ -140,7 +140,7 @@ ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
 			for (size_t i = 0; d->watch_paths && d->watch_paths[i] && l.n + 1 < l.cap; i++)
 				v[l.n++] = d->watch_paths[i];
 		v[l.n] = NULL;
-		d->opens_ok = d->backend->ops->watch_opens(d->backend, v);
+		d->opens_ok = d->backend->ops->watch_opens(d->backend, v, cfg->ninterpreters > 0);
 		if (!d->opens_ok)
 			log_warnx("file access: not every watched path could be marked for opens (see wardenctl status)");
 	}

@@ -336,7 +336,7 @@ static bool existing_ancestor(const char *path, char *out, size_t len)
 	return false;
 }
 
-static bool fan_watch_opens(ward_backend_t *b, const char *const *paths)
+static bool fan_watch_opens(ward_backend_t *b, const char *const *paths, bool exec_filesystems)
 {
 	struct fan *f = b->priv;
 	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
@@ -346,12 +346,17 @@ static bool fan_watch_opens(ward_backend_t *b, const char *const *paths)
 	bool ok = true;
 
 	if (f->ofd < 0)
-		return paths == NULL || paths[0] == NULL;
-	for (size_t i = 0; paths && paths[i]; i++) {
+		return (paths == NULL || paths[0] == NULL) && !exec_filesystems;
+	size_t np = 0, total;
+	while (paths && paths[np])
+		np++;
+	total = np + (exec_filesystems ? f->nmarked : 0);
+	for (size_t i = 0; i < total; i++) {
 		char dir[PATH_MAX];
 		struct stat st;
 		size_t j;
-		if (!existing_ancestor(paths[i], dir, sizeof(dir)) || stat(dir, &st) != 0) {
+		const char *want = i < np ? paths[i] : f->marked[i - np];
+		if (!existing_ancestor(want, dir, sizeof(dir)) || stat(dir, &st) != 0) {
 			ok = false;
 			continue;
 		}

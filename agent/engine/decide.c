@@ -5,6 +5,7 @@
  * first and its subscribers log afterwards.
  */
 #include "agent/engine/decide.h"
+#include "agent/progopen.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -264,15 +265,41 @@ static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	char path[PATH_MAX];
 	const char *p = ev->path;
 
-	r->v.decision = WARD_ALLOW;
-	r->v.reason = WARD_RSN_NO_POLICY;
+	bool program = false;
+
+	/*
+	 * A program loaded without an exec (the loader run as a command, an interpreter's
+	 * script argument) is decided as an exec of it: LOCKDOWN denies the unknown,
+	 * MONITOR logs it, rules allow it as they allow its exec (agent/progopen.h). A
+	 * denied one stops here; an allowed one is still subject to the file-access policy.
+	 */
+	if (ctx->snap != NULL && ev->fd >= 0) {
+		char why[WARD_FAA_WHY_MAX];
+		if (ward_progopen_classify(&ctx->snap->cfg, ev->proc.pid, ev->fd, why, sizeof(why)) !=
+		    WARD_PROG_NONE) {
+			decide_exec(ctx, ev, r);
+			r->v.cacheable = false; /* an OPEN's cache bit means its directory */
+			r->notes |= WARD_NOTE_PROGRAM;
+			snprintf(r->faa_why, sizeof(r->faa_why), "%s", why);
+			if (r->v.decision == WARD_DENY) {
+				r->v.allowed = 0;
+				return;
+			}
+			program = true;
+		}
+	}
+	if (!program) {
+		r->v.decision = WARD_ALLOW;
+		r->v.reason = WARD_RSN_NO_POLICY;
+		r->v.cacheable = false;
+		r->v.quiet = true;
+	}
 	r->v.allowed = ev->access ? ev->access : WARD_ACC_READ | WARD_ACC_WRITE;
-	r->v.cacheable = false;
-	r->v.quiet = true;
 	if (!p && ctx->backend && ctx->backend->ops->path(ctx->backend, ev, path, sizeof(path)))
 		p = path;
 	if (ctx->fa == NULL || p == NULL || !ward_fileaccess_active(ctx->fa)) {
-		r->notes |= WARD_NOTE_NO_POLICY;
+		if (!program)
+			r->notes |= WARD_NOTE_NO_POLICY;
 		return;
 	}
 	snprintf(r->path, sizeof(r->path), "%s", p);
@@ -281,7 +308,13 @@ static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	                                                      .pid = ev->proc.pid }, &fv);
 	if (fv.r.outcome == WARD_FAA_UNWATCHED) {
 		char dir[PATH_MAX], *slash;
+		if (program)
+			return; /* the exec verdict stands */
 		r->notes |= WARD_NOTE_NO_POLICY;
+		/* with interpreters watched, any file may be a script: the kernel must keep
+		 * reporting every directory */
+		if (ctx->snap != NULL && ctx->snap->cfg.ninterpreters > 0)
+			return;
 		snprintf(dir, sizeof(dir), "%s", p);
 		if ((slash = strrchr(dir, '/')) != NULL) {
 			*(slash == dir ? slash + 1 : slash) = '\0';
@@ -290,6 +323,8 @@ static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 		return;
 	}
 	r->v.reason = WARD_RSN_FILE_ACCESS;
+	r->notes &= ~WARD_NOTE_PROGRAM;
+	r->v.cacheable = false;
 	r->v.decision = fv.r.outcome == WARD_FAA_DENY ? WARD_DENY : WARD_ALLOW;
 	r->v.allowed = fv.r.outcome == WARD_FAA_DENY ? fv.r.allowed : r->v.allowed;
 	r->v.cached = fv.cached;

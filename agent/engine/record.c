@@ -127,7 +127,7 @@ void ward_record_detail(const ward_record_t *r, char *buf, size_t len)
 		add(buf, len, "the user's share of the decision workers was in use");
 	if (r->notes & WARD_NOTE_NO_POLICY)
 		add(buf, len, "no file-access policy covers the path");
-	if (r->v.reason == WARD_RSN_FILE_ACCESS && r->faa_why[0])
+	if ((r->v.reason == WARD_RSN_FILE_ACCESS || (r->notes & WARD_NOTE_PROGRAM)) && r->faa_why[0])
 		add(buf, len, r->faa_why);
 	if (r->v.reason == WARD_RSN_DEADLINE && !(r->notes & (WARD_NOTE_OUT_OF_TIME | WARD_NOTE_TOO_BIG))) {
 		snprintf(tmp, sizeof(tmp), "no verdict within %u ms", r->budget_ms);

@@ -34,6 +34,8 @@ enum {
 	WARD_NOTE_SCAN_AUDIT  = 1u << 9,  /* a YARA audit rule matched (scan_rule names it) */
 	WARD_NOTE_NO_POLICY   = 1u << 10, /* OPEN with no file-access policy for the path */
 	WARD_NOTE_BUSY_USER   = 1u << 11, /* the user's share of the workers was full */
+	WARD_NOTE_PROGRAM     = 1u << 12, /* OPEN of a program by the loader or an interpreter:
+	                                     decided as an exec (faa_why says by whom) */
 };
 
 typedef struct ward_record {

@@ -23,6 +23,7 @@ W1=$(w_sha "$M/bin/w1")
 policy() { # $1: the SHA-256 allowed to read secret/; $2: "pallow" to include PAllow
 	jq -n --arg m "$M" --arg ok "$1" --arg pa "${2:-}" --arg r1 "$R1" --arg r2 "$R2" --arg r3 "$R3" --arg r4 "$R4" --arg w1 "$W1" '{
 	  ClientMode: "MONITOR",
+	  Interpreters: [],
 	  FileAccessPolicy: { Version: "it-1", WatchItems: {
 	    Secret: { Paths: [{Path: ($m + "/secret/"), IsPrefix: true}],
 	              Options: {AuditOnly: false, BlockMessage: "secret"},
