@@ -158,8 +158,17 @@ static ward_err_t fan_read(ward_backend_t *b, int gfd, bool opens, ward_event_si
 			.t_recv_ns = mono_ns(),
 			.cookie = opens ? COOKIE_OPENS : 0,
 		};
-		if (opens)
-			ev.access = ward_openmode_of(md->pid); /* the thread waits in its open */
+		if (opens) {
+			bool exec;
+			ev.access = ward_openmode_of(md->pid, &exec); /* the thread waits in its open */
+			if (exec) {
+				/* execve's own open of the program: the exec permission event decides
+				 * it (file access, as Santa's AUTH_OPEN, is not about execs) */
+				(void)write_response_fd(gfd, md->fd, true);
+				close(md->fd);
+				continue;
+			}
+		}
 		struct stat st;
 		if (fstat(md->fd, &st) == 0) {
 			ev.key_ok = true;

@@ -27,12 +27,14 @@ static uint32_t from_flags(unsigned long flags)
 	return acc;
 }
 
-uint32_t ward_openmode_parse(const char *line)
+uint32_t ward_openmode_parse(const char *line, bool *exec)
 {
 	unsigned long a[6];
 	long nr;
 	char *end;
 
+	if (exec)
+		*exec = false;
 	nr = strtol(line, &end, 10);
 	if (end == line || *end != ' ')
 		return 0; /* "running", or malformed */
@@ -56,18 +58,23 @@ uint32_t ward_openmode_parse(const char *line)
 #ifdef SYS_execveat
 	    || nr == SYS_execveat
 #endif
-	)
-		return WARD_FAA_READ; /* the loader reading the program */
+	) {
+		if (exec)
+			*exec = true;
+		return WARD_FAA_READ;
+	}
 	return 0;
 }
 
-uint32_t ward_openmode_of(pid_t tid)
+uint32_t ward_openmode_of(pid_t tid, bool *exec)
 {
 	char path[48], buf[256];
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	if (exec)
+		*exec = false;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -75,5 +82,5 @@ uint32_t ward_openmode_of(pid_t tid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	return ward_openmode_parse(buf);
+	return ward_openmode_parse(buf, exec);
 }

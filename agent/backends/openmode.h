@@ -13,6 +13,7 @@
 #ifndef WARD_AGENT_OPENMODE_H
 #define WARD_AGENT_OPENMODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,9 +22,11 @@
  * Access (WARD_FAA_READ / WARD_FAA_WRITE, the values of WARD_ACC_*) asked by the open that
  * thread tid is blocked in, or 0 when it cannot be told. O_TRUNC counts as a write.
  */
-uint32_t ward_openmode_of(pid_t tid);
+uint32_t ward_openmode_of(pid_t tid, bool *exec);
 
-/* The same from the text of a /proc/<tid>/syscall line (for tests). */
-uint32_t ward_openmode_parse(const char *line);
+/* The same from the text of a /proc/<tid>/syscall line (for tests). *exec (may be
+ * NULL) tells whether the thread is in execve/execveat: the open is the exec's own,
+ * which the exec permission event decides. */
+uint32_t ward_openmode_parse(const char *line, bool *exec);
 
 #endif

@@ -19,32 +19,41 @@ static void test_parse(void **state)
 
 	(void)state;
 	line(b, sizeof(b), SYS_openat, (unsigned long)AT_FDCWD, 0x7ffd0000, O_RDONLY);
-	assert_int_equal(ward_openmode_parse(b), WARD_FAA_READ);
+	assert_int_equal(ward_openmode_parse(b, NULL), WARD_FAA_READ);
 	line(b, sizeof(b), SYS_openat, (unsigned long)AT_FDCWD, 0x7ffd0000, O_WRONLY | O_CREAT);
-	assert_int_equal(ward_openmode_parse(b), WARD_FAA_WRITE);
+	assert_int_equal(ward_openmode_parse(b, NULL), WARD_FAA_WRITE);
 	line(b, sizeof(b), SYS_openat, 3, 0x7ffd0000, O_RDWR);
-	assert_int_equal(ward_openmode_parse(b), WARD_FAA_READ | WARD_FAA_WRITE);
+	assert_int_equal(ward_openmode_parse(b, NULL), WARD_FAA_READ | WARD_FAA_WRITE);
 	/* a read-only open that truncates writes */
 	line(b, sizeof(b), SYS_openat, 3, 0x7ffd0000, O_RDONLY | O_TRUNC);
-	assert_int_equal(ward_openmode_parse(b), WARD_FAA_READ | WARD_FAA_WRITE);
+	assert_int_equal(ward_openmode_parse(b, NULL), WARD_FAA_READ | WARD_FAA_WRITE);
 #ifdef SYS_open
 	line(b, sizeof(b), SYS_open, 0x7ffd0000, O_RDONLY | O_CLOEXEC, 0);
-	assert_int_equal(ward_openmode_parse(b), WARD_FAA_READ);
+	assert_int_equal(ward_openmode_parse(b, NULL), WARD_FAA_READ);
 #endif
 	/* openat2 keeps its flags in memory another thread may rewrite: unknown */
 	line(b, sizeof(b), 437, 3, 0x7ffd0000, 0x7ffd1000);
-	assert_int_equal(ward_openmode_parse(b), 0);
-	assert_int_equal(ward_openmode_parse("running\n"), 0);
-	assert_int_equal(ward_openmode_parse("-1 0x7ffd 0x7fef\n"), 0);
-	assert_int_equal(ward_openmode_parse(""), 0);
+	assert_int_equal(ward_openmode_parse(b, NULL), 0);
+	assert_int_equal(ward_openmode_parse("running\n", NULL), 0);
+	assert_int_equal(ward_openmode_parse("-1 0x7ffd 0x7fef\n", NULL), 0);
+	assert_int_equal(ward_openmode_parse("", NULL), 0);
+	{
+		bool exec = false;
+		line(b, sizeof(b), SYS_execve, 0x7ffd0000, 0x7ffd1000, 0x7ffd2000);
+		assert_int_equal(ward_openmode_parse(b, &exec), WARD_FAA_READ);
+		assert_true(exec);
+		line(b, sizeof(b), SYS_openat, 3, 0x7ffd0000, O_RDONLY);
+		ward_openmode_parse(b, &exec);
+		assert_false(exec);
+	}
 }
 
 /* The live reader on this thread (blocked in read(2), not in an open): unknown. */
 static void test_self_is_not_an_open(void **state)
 {
 	(void)state;
-	assert_int_equal(ward_openmode_of(gettid()), 0);
-	assert_int_equal(ward_openmode_of(999999999), 0);
+	assert_int_equal(ward_openmode_of(gettid(), NULL), 0);
+	assert_int_equal(ward_openmode_of(999999999, NULL), 0);
 }
 
 int main(void)
