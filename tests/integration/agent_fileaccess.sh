@@ -158,4 +158,32 @@ w_log_wait ".watch_item == \"warden:eventlog\" and .file_access == \"DENIED\"" >
 "$WARDEN_BUILD/wardenctl" rule --db "$W_DB" --allow --identifier "$R3" >/dev/null ||
 	w_fail "wardenctl could not write the rule database"
 w_log "warden's own files: root's shell denied, wardenctl allowed: ok"
+
+# FileAccessPolicyPlist: the policy in its own plist, re-read when it changes
+mkdir -p "$M/plist"; echo p >"$M/plist/f.txt"
+plist() { # $1: the SHA-256 allowed
+	cat <<-PL
+	<?xml version="1.0" encoding="UTF-8"?>
+	<plist version="1.0"><dict>
+	<key>Version</key><string>plist-$1</string>
+	<key>WatchItems</key><dict><key>FromPlist</key><dict>
+	<key>Paths</key><array><dict><key>Path</key><string>$M/plist/</string><key>IsPrefix</key><true/></dict></array>
+	<key>Options</key><dict><key>AuditOnly</key><false/></dict>
+	<key>Processes</key><array><dict><key>Sha256</key><string>$1</string></dict></array>
+	</dict></dict></dict></plist>
+	PL
+}
+plist "$R1" >"$W_WORK/faa.plist"
+jq -n --arg p "$W_WORK/faa.plist" '{ClientMode: "MONITOR", Interpreters: [], FileAccessPolicyPlist: $p}' >"$M/state/new.conf"
+mv "$M/state/new.conf" "$CONF"
+for _ in $(seq 100); do [ "$(w_status '.fileaccess.version')" = "plist-$R1" ] && break; sleep 0.05; done
+[ "$(w_status '.fileaccess.version')" = "plist-$R1" ] || w_fail "FileAccessPolicyPlist not in force"
+ok "$M/bin/r1" "$M/plist/f.txt"
+no "$M/bin/r2" "$M/plist/f.txt"
+plist "$R2" >"$W_WORK/faa.plist.new" && mv "$W_WORK/faa.plist.new" "$W_WORK/faa.plist"
+for _ in $(seq 100); do [ "$(w_status '.fileaccess.version')" = "plist-$R2" ] && break; sleep 0.05; done
+[ "$(w_status '.fileaccess.version')" = "plist-$R2" ] || w_fail "a changed FileAccessPolicyPlist was not re-read"
+ok "$M/bin/r2" "$M/plist/f.txt"
+no "$M/bin/r1" "$M/plist/f.txt"
+w_log "FileAccessPolicyPlist: in force, re-read when it changes: ok"
 echo "ok"
