@@ -119,6 +119,35 @@ static void print_scan(const json_t *sc)
 	    (long long)num(sc, "scan_us.p99"), (long long)num(sc, "scan_us.max"));
 }
 
+static void print_fileaccess(const json_t *fa)
+{
+	const json_t *it;
+	size_t i;
+
+	if (fa == NULL)
+		return;
+	printf(">>> File access\n");
+	if (!json_is_true(json_object_get(fa, "active"))) {
+		row("Policy", "none");
+		return;
+	}
+	row("Policy version", "%s", str(fa, "version", NULL));
+	row("Opens reported", "%s", json_is_true(json_object_get(fa, "opens_reported"))
+	                                ? "yes" : "NO: some watched paths are not enforced (see the agent's log)");
+	row("Decisions", "%lld (remembered ALLOWs %lld, identity errors %lld)",
+	    (long long)num(fa, "decisions"), (long long)num(fa, "cache_hits"),
+	    (long long)num(fa, "identity_errors"));
+	row("Log records dropped", "%lld", (long long)num(fa, "log_dropped"));
+	json_array_foreach(json_object_get(fa, "items"), i, it) {
+		char label[96];
+		snprintf(label, sizeof(label), "%.80s", str(it, "name", NULL));
+		row(label, "%s%s%s: allowed %lld, audited %lld, denied %lld",
+		    str(it, "rule_type", NULL), json_is_true(json_object_get(it, "audit_only")) ? ", AuditOnly" : "",
+		    json_is_true(json_object_get(it, "allow_read_access")) ? ", AllowReadAccess" : "",
+		    (long long)num(it, "allowed"), (long long)num(it, "audited"), (long long)num(it, "denied"));
+	}
+}
+
 static void print_configuration(const json_t *c)
 {
 	const json_t *v, *e = json_object_get(c, "last_error");
@@ -223,6 +252,7 @@ static void print_text(const json_t *r)
 	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
 	print_scan(json_object_get(r, "scan"));
+	print_fileaccess(json_object_get(r, "fileaccess"));
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));
 	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),
