@@ -51,7 +51,7 @@ conf() { # $1: tree|elsewhere|programs
 	  [range(1; 51) | {key: "E\(.)", value: {Paths: [{Path: "\($m)/elsewhere/\(.)/", IsPrefix: true}],
 	                                          Options: {AuditOnly: false},
 	                                          Processes: [{BinaryPath: "/nonexistent"}]}}] | from_entries
-	  | if $kind == "tree" then del(.E50) + {Tree: {Paths: [{Path: "\($m)/tree/", IsPrefix: true}],
+	  | if $kind == "tree" then del(.["E50"]) + {Tree: {Paths: [{Path: "\($m)/tree/", IsPrefix: true}],
 	                                               Options: {AuditOnly: false},
 	                                               Processes: [{BinaryPath: $cat}]}} else . end
 	  | {ClientMode: "MONITOR", FileAccessPolicy: {Version: "bench", WatchItems: .}}
