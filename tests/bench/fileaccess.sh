@@ -94,7 +94,7 @@ pairs() { # prints "median-ratio agent-us base-us"
 echo "tree: 20 000 files in 200 directories; $PAIRS pairs per configuration (medians)"
 read -r r a b < <(pairs)
 printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us)\n' fs "$r" "$a" "$b"
-for kind in elsewhere tree programs; do
+for kind in ${BENCH_KINDS:-elsewhere tree programs}; do
 	conf "$kind"
 	start_wardend
 	read -r r a b < <(pairs)
