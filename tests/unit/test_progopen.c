@@ -81,11 +81,21 @@ static pid_t spawn(char *const argv[], const char *expect_exe_base, int *wfd)
 	close(p[0]);
 	*wfd = p[1];
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	for (;;) { /* wait for the exec to be done: its executable is the new one */
+	for (;;) {
+		/* wait until the new program runs and waits on our pipe: its executable is the
+		 * new one and it is blocked in read(0, ...) (cmdline is set late in execve) */
+		char sc[64], sys[128] = "";
 		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+		int fd;
 		assert_true(n > 0);
 		exe[n] = '\0';
-		if (strstr(exe, expect_exe_base))
+		snprintf(sc, sizeof(sc), "/proc/%d/syscall", (int)pid);
+		if ((fd = open(sc, O_RDONLY)) >= 0) {
+			ssize_t k = read(fd, sys, sizeof(sys) - 1);
+			sys[k > 0 ? k : 0] = '\0';
+			close(fd);
+		}
+		if (strstr(exe, expect_exe_base) && strncmp(sys, "0 0x0 ", 6) == 0)
 			break;
 		sched_yield();
 	}
