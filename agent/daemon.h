@@ -45,6 +45,7 @@ typedef struct ward_daemon {
 	bool opens_ok;                /* the kernel reports the opens the policy needs */
 	bool opens_live;              /* the engine reads events: opens may be marked (an
 	                                 open marked before that would wait on nobody) */
+	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
 } ward_daemon_t;
 
 /*

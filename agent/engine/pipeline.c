@@ -29,6 +29,8 @@ static void set_scalars(ward_engine_t *e, const ward_snapshot_t *s)
 	atomic_store(&e->cur_fail_closed, s->cfg.fail_closed);
 	atomic_store(&e->cur_log_allows, s->cfg.event_log_allows);
 	atomic_store(&e->cur_budget_ms, s->cfg.decision_budget_ms);
+	if (e->o.on_publish)
+		e->o.on_publish(e->o.on_publish_arg, s->cfg.mode);
 }
 
 ward_err_t ward_engine_create(const ward_engine_opts_t *o, ward_snapshot_t *snap,
@@ -450,7 +452,8 @@ static void hash_for_log(ward_engine_t *e, const ward_event_t *ev, ward_record_t
 
 static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 {
-	ward_event_t *ev = &slot->ev;
+	/* A copy: the keeper may read slot->ev while this worker updates the key. */
+	ward_event_t evc = slot->ev, *ev = &evc;
 	ward_backend_t *b = e->o.backend;
 	uint64_t epoch;
 	ward_snapshot_t *snap = ward_engine_snapshot(e, &epoch);

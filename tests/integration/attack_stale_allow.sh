@@ -7,7 +7,7 @@
 # decided again, and the patched content (a new SHA-256) is unknown: denied.
 . "$(dirname "$0")/lib.sh"
 w_setup
-command -v python3 >/dev/null || w_fail "python3 missing (make deps)"
+[ -x /usr/bin/python3 ] || w_fail "/usr/bin/python3 missing (make deps)"
 AS_USER="setpriv --reuid=65534 --regid=65534 --clear-groups"
 mkdir "$W_MNT/home"
 chown 65534:65534 "$W_MNT/home"
@@ -26,7 +26,7 @@ marks=$(w_status '.kernel_cache.marks_added')
 w_log "the user's own allowed program runs, and is never put in the kernel cache: ok"
 
 # Patch the tag at the end of the file through a shared writable mapping.
-$AS_USER python3 - "$W_MNT/home/tool" <<'PY' || w_fail "mmap patch failed"
+$AS_USER /usr/bin/python3 - "$W_MNT/home/tool" <<'PY' || w_fail "mmap patch failed"
 import mmap, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
 m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
