@@ -86,6 +86,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	if (d->fa) {
 		j = ward_fileaccess_status(d->fa);
 		json_object_set_new(j, "opens_reported", json_boolean(d->opens_ok));
+		json_object_set_new(j, "not_enforced", d->unenforced ? json_deep_copy(d->unenforced) : json_array());
 		json_object_set_new(o, "fileaccess", j);
 	}
 

@@ -124,13 +124,17 @@ ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
 		/* With --watch, warden marks only the filesystems it was told to: a watched path
 		 * elsewhere is said, not enforced (and the machine is not marked behind the
 		 * operator's back: tests mark nothing but their private tmpfs). */
+		json_decref(d->unenforced);
+		d->unenforced = json_array();
 		if (d->watch_paths && d->watch_paths[0]) {
 			size_t k = 0;
 			for (size_t i = 0; i < l.n; i++) {
 				if (on_watched_fs(d->watch_paths, v[i]))
 					v[k++] = v[i];
-				else
+				else {
 					log_warnx("file access: %s is on no filesystem given with --watch: not enforced", v[i]);
+					json_array_append_new(d->unenforced, json_string(v[i]));
+				}
 			}
 			l.n = k;
 		}

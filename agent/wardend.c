@@ -644,6 +644,7 @@ int main(int argc, char **argv)
 	ward_exc_destroy(d.exc);
 	ward_engine_destroy(d.engine);
 	ward_fileaccess_destroy(d.fa);
+	json_decref(d.unenforced);
 	ward_store_close(d.store);
 	ward_cache_destroy(d.cache);
 	ward_queue_destroy(d.queue);

@@ -140,6 +140,8 @@ static void print_fileaccess(const json_t *fa)
 	    (long long)num(fa, "decisions"), (long long)num(fa, "cache_hits"),
 	    (long long)num(fa, "identity_errors"));
 	row("Log records dropped", "%lld", (long long)num(fa, "log_dropped"));
+	json_array_foreach(json_object_get(fa, "not_enforced"), i, it)
+		row("NOT ENFORCED", "%s (on no --watch filesystem)", json_string_value(it));
 	json_array_foreach(json_object_get(fa, "items"), i, it) {
 		char label[96];
 		snprintf(label, sizeof(label), "%.80s", str(it, "name", NULL));
