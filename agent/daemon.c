@@ -109,7 +109,7 @@ ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
 		.profile_dir = d->profiles_dir,
 		.faa_plist = cs ? ward_confset_faa_plist(cs) : NULL,
 		.event_log = d->event_log_path,
-		.yara = yara,
+		.yara = d->yara_paths ? d->yara_paths : yara,
 		.wardend = self,
 		.wardenctl = ctl,
 	};

@@ -43,6 +43,7 @@ typedef struct ward_daemon {
 	ward_fileaccess_t *fa;        /* file-access authorization (agent/fileaccess.h) */
 	const char *const *watch_paths; /* --watch paths (NULL-terminated); empty: every local fs */
 	bool opens_ok;                /* the kernel reports the opens the policy needs */
+	const char *const *yara_paths; /* --yara (NULL-terminated), instead of YaraRulesPaths */
 	json_t *unenforced;           /* watched paths on no --watch filesystem (strings) */
 	bool opens_live;              /* the engine reads events: opens may be marked (an
 	                                 open marked before that would wait on nobody) */

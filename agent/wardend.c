@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	};
 	static ward_daemon_t d;
 	static const char *watch[64];
-	static const char *yara[WARD_MAX_YARA_PATHS];
+	static const char *yara[WARD_MAX_YARA_PATHS + 1];
 	size_t nwatch = 0, nyara = 0, nground_uids = 0;
 	static uint32_t ground_uids[64];
 	bool no_ground = false;
@@ -528,6 +528,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err.msg);
 	watch[nwatch] = NULL;
 	d.watch_paths = watch;
+	yara[nyara] = NULL;
+	d.yara_paths = nyara ? yara : NULL;
 	if (ward_daemon_fileaccess(&d, fallback ? NULL : d.confset, &d.cfg, &err) != WARD_OK)
 		fatalx("file access: %s", err.msg);
 	if (fallback)

@@ -49,12 +49,18 @@ policy() { # $1: the SHA-256 allowed to read secret/; $2: "pallow" to include PA
 	  } } } | if $pa == "pallow" then . else del(.FileAccessPolicy.WatchItems.PAllow) end'
 }
 # warden's own files live on the watched filesystem, so their built-in items apply
-mkdir -p "$M/state"
+mkdir -p "$M/state/bin" "$M/state/profiles" "$M/state/yara"
 W_DB=$M/state/rules.db
 W_EVLOG=$M/state/events.jsonl
 CONF=$M/state/warden.conf
+echo 'rule r { condition: false }' >"$M/state/yara/a.yar"
+# the agent runs from copies on the watched filesystem, so its binaries are protected
+cp "$WARDEN_BUILD/wardend" "$WARDEN_BUILD/wardenctl" "$M/state/bin/"
+WARDEN_BUILD=$M/state/bin
 policy "$R1" pallow >"$CONF"
-w_start_agent --config "$CONF"
+w_start_agent --config "$CONF" --profiles-dir "$M/state/profiles" --yara "$M/state/yara/*.yar"
+w_status '.fileaccess.not_enforced' | jq -e 'length == 0' >/dev/null ||
+	w_fail "some of warden's own files are not enforced: $(w_status '.fileaccess.not_enforced')"
 [ "$(w_status '.fileaccess.active')" = true ] || w_fail "no file-access policy in force"
 [ "$(w_status '.fileaccess.opens_reported')" = true ] || w_fail "opens are not reported"
 
@@ -153,11 +159,19 @@ w_log "unwatched directory filtered in the kernel ($((after - before)) events fo
 no sh -c "echo tamper >> '$W_EVLOG'"
 no sh -c "echo '{}' > '$CONF'"
 no sh -c "echo x >> '$W_DB'"
+no sh -c "echo x >> '$M/state/bin/wardenctl'"  # (wardend itself: the kernel says ETXTBSY first)
+no cp /usr/bin/true "$M/state/bin/wardenctl"
+no sh -c "echo 'rule evil { condition: true }' > '$M/state/yara/a.yar'"
+no sh -c "echo x > '$M/state/profiles/evil.mobileconfig'"
+# the open is refused after the kernel created the name: an empty file stays behind
+# (docs/threat-model.md); nothing was written into it
+[ -s "$M/state/profiles/evil.mobileconfig" ] && w_fail "a profile was written"
+rm -f "$M/state/profiles/evil.mobileconfig"
 ok cat "$CONF"
 w_log_wait ".watch_item == \"warden:eventlog\" and .file_access == \"DENIED\"" >/dev/null
 "$WARDEN_BUILD/wardenctl" rule --db "$W_DB" --allow --identifier "$R3" >/dev/null ||
 	w_fail "wardenctl could not write the rule database"
-w_log "warden's own files: root's shell denied, wardenctl allowed: ok"
+w_log "warden's own files (log, config, rules, binaries, YARA rules, profiles): root's shell denied, wardenctl allowed: ok"
 
 # FileAccessPolicyPlist: the policy in its own plist, re-read when it changes
 mkdir -p "$M/plist"; echo p >"$M/plist/f.txt"
