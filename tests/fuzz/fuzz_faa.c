@@ -59,6 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < ward_faa_nitems(p); i++)
 				json_decref(ward_faa_item_json(p, i));
 			for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+				(void)ward_faa_dir_may_watch(p, paths[i]);
+			for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 				for (size_t j = 0; j < 2; j++) {
 					ward_faa_match(p, paths[i], &procs[j], WARD_FAA_READ | (uint32_t)j * WARD_FAA_WRITE, &r);
 					if (r.outcome != WARD_FAA_UNWATCHED && r.item < 0)
