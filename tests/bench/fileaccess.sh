@@ -10,6 +10,9 @@
 #               open decided, plain ALLOWs remembered per opener): target <= 1.10
 #   programs    wardend with the default Interpreters and 50 items elsewhere: the
 #               loader/interpreter check sees every open of the watched filesystem
+#   fapolicyd   fapolicyd 1.1.7 with its recommended default rule set (README-rules:
+#               10-languages ... 95-allow-open), permissive, watch_fs = tmpfs: every
+#               open of the tree decided (fanotify mount marks in this namespace only)
 # and the agent's own decision latency (p50/p99/max) for the opens it decided.
 # Safety: a private mount namespace; the agent marks only its tmpfs. Needs root.
 set -u
@@ -20,11 +23,12 @@ if [ "$(id -u)" != 0 ]; then echo "fileaccess bench: skipped (needs root)"; exit
 if [ -z "${WARD_BENCH_IN_NS:-}" ]; then
 	WARD_BENCH_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
-WORK= AGENT=
+WORK= AGENT= FAPD=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
+	[ -n "$FAPD" ] && { kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; }
 	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
 	exit $rc
 }
@@ -102,3 +106,55 @@ for kind in ${BENCH_KINDS:-elsewhere tree programs}; do
 	printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us); %s\n' "$kind" "$r" "$a" "$b" "$lat"
 	stop_agent
 done
+
+# fapolicyd with its recommended default rules, permissive, in this namespace only
+if [ -z "${BENCH_KINDS:-}" ] && command -v fapolicyd >/dev/null && command -v fagenrules >/dev/null &&
+   [ -d /usr/share/fapolicyd/sample-rules ]; then
+	mkdir -p "$WORK/fapd/etc/rules.d" "$WORK/fapd/etc/trust.d" "$WORK/fapd/lib" "$WORK/fapd/run"
+	cat >"$WORK/fapd/etc/fapolicyd.conf" <<-'CONF'
+	permissive = 1
+	nice_val = 0
+	q_size = 640
+	uid = root
+	gid = root
+	do_stat_report = 0
+	detailed_report = 0
+	db_max_size = 50
+	subj_cache_size = 1549
+	obj_cache_size = 8191
+	watch_fs = tmpfs
+	trust = file
+	integrity = none
+	syslog_format = rule,dec,perm,auid,pid,exe,:,path,ftype,trust
+	rpm_sha256_only = 0
+	allow_filesystem_mark = 0
+	CONF
+	for r in 10-languages 20-dracut 21-updaters 30-patterns 40-bad-elf 41-shared-obj 42-trusted-elf \
+	         70-trusted-lang 72-shell 90-deny-execute 95-allow-open; do
+		cp "/usr/share/fapolicyd/sample-rules/$r.rules" "$WORK/fapd/etc/rules.d/" 2>/dev/null
+	done
+	: >"$WORK/fapd/etc/fapolicyd.trust"
+	[ -f /etc/fapolicyd/fapolicyd-filter.conf ] && cp /etc/fapolicyd/fapolicyd-filter.conf "$WORK/fapd/etc/"
+	mkdir -p /etc/fapolicyd /var/lib/fapolicyd /run/fapolicyd
+	if mount --bind "$WORK/fapd/etc" /etc/fapolicyd && mount --bind "$WORK/fapd/lib" /var/lib/fapolicyd &&
+	   mount --bind "$WORK/fapd/run" /run/fapolicyd && fagenrules >/dev/null 2>&1; then
+		fapolicyd --debug-deny </dev/null >"$WORK/fapolicyd.log" 2>&1 &
+		FAPD=$!
+		mnt_id=$(awk -v m="$MNT" '$5 == m {print $1}' /proc/self/mountinfo)
+		for _ in $(seq 500); do
+			grep -qs "fanotify mnt_id:$(printf '%x' "$mnt_id") " /proc/"$FAPD"/fdinfo/* && break
+			kill -0 "$FAPD" 2>/dev/null || break
+			sleep 0.02
+		done
+		if kill -0 "$FAPD" 2>/dev/null; then
+			read -r r a b < <(pairs)
+			printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us); rules: %s\n' fapolicyd "$r" "$a" "$b" \
+				"$(grep -vc '^#' /etc/fapolicyd/compiled.rules 2>/dev/null) compiled"
+		else
+			echo "fapolicyd   did not start: $(tail -2 "$WORK/fapolicyd.log")"
+		fi
+		kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; FAPD=
+	else
+		echo "fapolicyd   could not be configured: skipped"
+	fi
+fi
