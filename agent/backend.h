@@ -174,6 +174,17 @@ struct ward_backend_ops {
 	/* Report WARD_EV_MODIFIED for every file written on the watched filesystems (on) or
 	 * stop (off). False on failure. NULL: the backend always reports them (ES). */
 	bool (*watch_writes)(ward_backend_t *b, bool on);
+	/*
+	 * Report WARD_EV_OPEN for the files of the filesystems (fanotify: or mounts) that
+	 * hold paths (NULL-terminated; NULL or empty: none) and, with exec_filesystems, of
+	 * every filesystem execs are watched on (programs loaded without an exec: the
+	 * loader, interpreters); forget every directory the kernel was told to stop
+	 * reporting. For an OPEN, answer.cache means: no watch item
+	 * can reach any file of the target's directory, so the kernel may stop reporting
+	 * opens there until the next watch_opens. The agent's own opens are answered by the
+	 * backend itself. False if a path could not be marked. NULL: no OPEN events.
+	 */
+	bool (*watch_opens)(ward_backend_t *b, const char *const *paths, bool exec_filesystems);
 	/* Give the event back (closes fd, releases the message). */
 	void (*release)(ward_backend_t *b, ward_event_t *ev);
 	/* Close the client: the kernel allows whatever is still pending. NULL ok. */

@@ -86,6 +86,14 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "flushes", json_integer((json_int_t)ei.cache_flushes));
 	json_object_set_new(o, "cache", j);
 
+	/* file-access authorization: the watch items with their counters */
+	if (d->fa) {
+		j = ward_fileaccess_status(d->fa);
+		json_object_set_new(j, "opens_reported", json_boolean(d->opens_ok));
+		json_object_set_new(j, "not_enforced", d->unenforced ? json_deep_copy(d->unenforced) : json_array());
+		json_object_set_new(o, "fileaccess", j);
+	}
+
 	j = json_object();
 	json_object_set_new(j, "enabled", json_boolean(d->kernel_cache));
 	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && atomic_load(&d->backend->cache_evictable)));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -68,6 +69,124 @@ ward_err_t ward_daemon_load_config(const ward_daemon_t *d, ward_confset_t **cs, 
 	return WARD_OK;
 }
 
+struct pathlist {
+	const char **v;
+	size_t n, cap;
+};
+
+static void collect(void *arg, size_t item, const char *pattern, bool prefix)
+{
+	struct pathlist *l = arg;
+
+	(void)item;
+	(void)prefix;
+	if (l->n + 1 < l->cap)
+		l->v[l->n++] = pattern;
+}
+
+/* Whether path (or its deepest existing ancestor) is on the filesystem of a watch path. */
+static bool on_watched_fs(const char *const *watch, const char *path)
+{
+	char p[PATH_MAX], *slash;
+	struct stat st, w;
+
+	snprintf(p, sizeof(p), "%s", path);
+	p[strcspn(p, "*?[")] = '\0';
+	while (stat(p[0] ? p : "/", &st) != 0) {
+		if ((slash = strrchr(p, '/')) == NULL)
+			return false;
+		*slash = '\0';
+	}
+	for (size_t i = 0; watch[i]; i++)
+		if (stat(watch[i], &w) == 0 && w.st_dev == st.st_dev)
+			return true;
+	return false;
+}
+
+/* wardenctl: next to wardend (a build tree), or in ../bin (make install). */
+static void find_wardenctl(const char *self, char *out, size_t len)
+{
+	char dir[PATH_MAX], cand[PATH_MAX + 32], *slash;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s", self);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	snprintf(cand, sizeof(cand), "%s/wardenctl", dir);
+	if (access(cand, X_OK) != 0)
+		snprintf(cand, sizeof(cand), "%s/../bin/wardenctl", dir);
+	if (access(cand, X_OK) == 0 && realpath(cand, dir) != NULL)
+		snprintf(out, len, "%s", dir);
+}
+
+ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
+                                  const ward_config_t *cfg, ward_error_t *err)
+{
+	char self[PATH_MAX], ctl[PATH_MAX];
+	const char *yara[WARD_MAX_YARA_PATHS + 1];
+	ward_faa_t *p = NULL;
+	ssize_t n;
+	ward_err_t rc;
+
+	if (d->fa == NULL)
+		return WARD_OK;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	find_wardenctl(self, ctl, sizeof(ctl));
+	for (unsigned i = 0; i < cfg->nyara_rules_paths; i++)
+		yara[i] = cfg->yara_rules_paths[i];
+	yara[cfg->nyara_rules_paths] = NULL;
+	ward_fa_self_t me = {
+		.db = d->db_path,
+		.lastgood = d->lastgood_path,
+		.conf_file = d->config_path,
+		.profile_dir = d->profiles_dir,
+		.faa_plist = cs ? ward_confset_faa_plist(cs) : NULL,
+		.event_log = d->event_log_path,
+		.yara = d->yara_paths ? d->yara_paths : yara,
+		.wardend = self,
+		.wardenctl = ctl,
+	};
+	if ((rc = ward_fileaccess_policy(cs ? ward_confset_file_access_policy(cs) : NULL, &me, &p,
+	                                 err)) != WARD_OK)
+		return rc;
+	ward_fileaccess_set(d->fa, p, cfg);
+	if (d->opens_live && d->backend && d->backend->ops->watch_opens) {
+		const char *v[WARD_FAA_MAX_PATHS + 64 + 64 + 1];
+		struct pathlist l = { v, 0, sizeof(v) / sizeof(v[0]) };
+		ward_faa_foreach_path(p, collect, &l);
+		/* With --watch, warden marks only the filesystems it was told to: a watched path
+		 * elsewhere is said, not enforced (and the machine is not marked behind the
+		 * operator's back: tests mark nothing but their private tmpfs). */
+		json_decref(d->unenforced);
+		d->unenforced = json_array();
+		if (d->watch_paths && d->watch_paths[0]) {
+			size_t k = 0;
+			for (size_t i = 0; i < l.n; i++) {
+				if (on_watched_fs(d->watch_paths, v[i]))
+					v[k++] = v[i];
+				else {
+					log_warnx("file access: %s is on no filesystem given with --watch: not enforced", v[i]);
+					json_array_append_new(d->unenforced, json_string(v[i]));
+				}
+			}
+			l.n = k;
+		}
+		/* ProcessesWithAllowedPaths: its processes are checked on every open of the
+		 * filesystems warden watches */
+		if (ward_faa_needs_all_opens(p))
+			for (size_t i = 0; d->watch_paths && d->watch_paths[i] && l.n + 1 < l.cap; i++)
+				v[l.n++] = d->watch_paths[i];
+		v[l.n] = NULL;
+		d->opens_ok = d->backend->ops->watch_opens(d->backend, v, cfg->ninterpreters > 0);
+		if (!d->opens_ok)
+			log_warnx("file access: not every watched path could be marked for opens (see wardenctl status)");
+	}
+	ward_faa_free(p); /* fa holds its reference */
+	return WARD_OK;
+}
+
 ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_t *err)
 {
 	ward_confset_t *cs = NULL;
@@ -103,6 +222,11 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_
 		if (d->store != NULL && d->confset == NULL)
 			log_warnx("reload: the managed rules are those of the new sources now (the last good configuration has no StaticRules to restore)");
 		log_warnx("reload (%s): %s; keeping the configuration in force", trigger, err->msg);
+		goto fail;
+	}
+	/* 4. the file-access policy (its items were validated with the sources) */
+	if ((rc = ward_daemon_fileaccess(d, cs, &cfg, err)) != WARD_OK) {
+		log_warnx("reload (%s): file access: %s; keeping the previous policy", trigger, err->msg);
 		goto fail;
 	}
 	d->cfg = cfg;

@@ -10,6 +10,7 @@
 
 #include "agent/engine/engine.h"
 #include "agent/eventlog.h"
+#include "agent/fileaccess.h"
 #include "agent/control.h"
 #include "agent/profwatch.h"
 #include "profiles/config.h"
@@ -45,8 +46,24 @@ typedef struct ward_daemon {
 	const char *store_problem;    /* NULL, "deleted" or "replaced" */
 	uint64_t evlog_errors_seen;   /* event log errors already reported in the log */
 	uint64_t evlog_reported_ms;
+	ward_fileaccess_t *fa;        /* file-access authorization (agent/fileaccess.h) */
+	const char *const *watch_paths; /* --watch paths (NULL-terminated); empty: every local fs */
+	bool opens_ok;                /* the kernel reports the opens the policy needs */
+	const char *const *yara_paths; /* --yara (NULL-terminated), instead of YaraRulesPaths */
+	json_t *unenforced;           /* watched paths on no --watch filesystem (strings) */
+	bool opens_live;              /* the engine reads events: opens may be marked (an
+	                                 open marked before that would wait on nobody) */
 	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
 } ward_daemon_t;
+
+/*
+ * Put in force the file-access policy of cs (NULL: none, e.g. on the last good
+ * configuration) plus the built-in items that protect warden's own files, and have the
+ * backend report opens on the filesystems that hold watched paths. Returns an error
+ * (nothing changed) when the policy cannot be built.
+ */
+ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
+                                  const ward_config_t *cfg, ward_error_t *err);
 
 /*
  * Build the effective configuration (ward_config_load_sources, strict permissions):

@@ -140,6 +140,18 @@ char *ward_evlog_format(const ward_evrec_t *r)
 			json_array_append_new(acc, json_string("write"));
 		json_object_set_new(o, "access", acc);
 	}
+	if (r->kind == WARD_EV_OPEN && r->v.reason == WARD_RSN_FILE_ACCESS) {
+		/* Santa's names: the watch item (policy_name), its version, what was done */
+		json_object_set_new(o, "watch_item", json_string(r->faa_item));
+		json_object_set_new(o, "policy_version", json_string(r->faa_version));
+		json_object_set_new(o, "file_access", json_string(r->v.decision == WARD_DENY ? "DENIED"
+		                                                  : r->v.audit ? "AUDIT_ONLY" : "ALLOWED"));
+		json_object_set_new(o, "opener", str_or_null(r->faa_opener));
+		if (r->faa_has_opener_sha) {
+			ward_hex_encode(r->faa_opener_sha, 32, hex);
+			json_object_set_new(o, "opener_sha256", json_string(hex));
+		}
+	}
 	ward_record_detail(r, detail, sizeof(detail));
 	if (detail[0])
 		json_object_set_new(o, "detail", json_string(detail));

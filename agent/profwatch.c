@@ -34,6 +34,7 @@ struct ward_profwatch {
 	struct target conf;      /* dirname(conf_file), basename(conf_file) */
 	struct target parent;    /* dirname(profile_dir), basename(profile_dir) */
 	struct target pdir;      /* profile_dir, any profile name */
+	struct target faa;       /* the FileAccessPolicyPlist in force (unused: none) */
 	char watch_error[WARD_ERRMSG_MAX];
 
 	bool pending;            /* a reload is scheduled */
@@ -115,7 +116,7 @@ static bool watch(ward_profwatch_t *pw, struct target *t)
 /* Drop t's watch unless another role shares it (same directory inode, same wd). */
 static void unwatch(ward_profwatch_t *pw, struct target *t)
 {
-	struct target *all[] = { &pw->conf, &pw->parent, &pw->pdir };
+	struct target *all[] = { &pw->conf, &pw->parent, &pw->pdir, &pw->faa };
 	bool shared = false;
 
 	if (t->wd < 0)
@@ -136,6 +137,7 @@ static bool rewatch(ward_profwatch_t *pw)
 	added |= watch(pw, &pw->conf);
 	added |= watch(pw, &pw->parent);
 	added |= watch(pw, &pw->pdir);
+	added |= watch(pw, &pw->faa);
 	return added;
 }
 
@@ -147,6 +149,7 @@ ward_err_t ward_profwatch_create(const char *conf_file, const char *profile_dir,
 	if ((*out = pw = calloc(1, sizeof(*pw))) == NULL)
 		return ward_error_set(why, WARD_E_NOMEM, "out of memory");
 	target_init(&pw->conf, conf_file);
+	pw->faa.wd = -1;
 	if (target_init(&pw->parent, profile_dir)) {
 		snprintf(pw->pdir.dir, sizeof(pw->pdir.dir), "%s", profile_dir);
 		pw->pdir.wd = -1;
@@ -214,6 +217,12 @@ static void one_event(ward_profwatch_t *pw, const struct inotify_event *ev, uint
 	}
 	if (pw->conf.wd >= 0 && ev->wd == pw->conf.wd && strcmp(name, pw->conf.name) == 0)
 		schedule(pw, now_ms);
+	if (pw->faa.wd >= 0 && ev->wd == pw->faa.wd && strcmp(name, pw->faa.name) == 0)
+		schedule(pw, now_ms);
+	if ((ev->mask & IN_IGNORED) && pw->faa.wd >= 0 && ev->wd == pw->faa.wd) {
+		pw->faa.wd = -1;
+		schedule(pw, now_ms);
+	}
 	if ((ev->mask & IN_IGNORED) && (ev->wd == pw->conf.wd || ev->wd == pw->parent.wd)) {
 		/* A watched directory is gone; ward_profwatch_tick watches it again when it
 		 * is back. */
@@ -284,6 +293,17 @@ uint64_t ward_profwatch_changes(const ward_profwatch_t *pw)
 
 void ward_profwatch_loaded(ward_profwatch_t *pw, const ward_confset_t *cs, const char *trigger)
 {
+	const char *plist = cs ? ward_confset_faa_plist(cs) : "";
+	char cur[PATH_MAX + NAME_MAX + 2];
+
+	/* the FileAccessPolicyPlist file is a source too: watch its directory */
+	snprintf(cur, sizeof(cur), "%s/%s", pw->faa.dir, pw->faa.name);
+	if (!pw->faa.used || strcmp(cur, plist) != 0) {
+		unwatch(pw, &pw->faa);
+		pw->faa.used = false;
+		if (plist[0] && target_init(&pw->faa, plist))
+			watch(pw, &pw->faa);
+	}
 	pw->cs = cs;
 	pw->loaded_at = pw->last_attempt = (int64_t)time(NULL);
 	snprintf(pw->loaded_trigger, sizeof(pw->loaded_trigger), "%s", trigger);

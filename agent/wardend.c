@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	};
 	static ward_daemon_t d;
 	static const char *watch[64];
-	static const char *yara[WARD_MAX_YARA_PATHS];
+	static const char *yara[WARD_MAX_YARA_PATHS + 1];
 	size_t nwatch = 0, nyara = 0, nground_uids = 0;
 	static uint32_t ground_uids[64];
 	bool no_ground = false;
@@ -566,7 +566,18 @@ int main(int argc, char **argv)
 	if (ward_evlog_start(d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 
+	if (ward_fileaccess_create(&d.fa, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	watch[nwatch] = NULL;
+	d.watch_paths = watch;
+	yara[nyara] = NULL;
+	d.yara_paths = nyara ? yara : NULL;
+	if (ward_daemon_fileaccess(&d, fallback ? NULL : d.confset, &d.cfg, &err) != WARD_OK)
+		fatalx("file access: %s", err.msg);
+	if (fallback)
+		log_warnx("file access: on the last good configuration only warden's own files are protected");
 	ward_engine_opts_t eo = {
+		.fileaccess = d.fa,
 		.backend = d.backend,
 		.cache = d.cache,
 		.queue = d.queue,
@@ -602,6 +613,11 @@ int main(int argc, char **argv)
 		fatalx("%s", err.msg);
 	if (ward_engine_start(d.engine, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	/* now that the reader runs, the kernel may report opens (the agent's own included,
+	 * which the reader answers at once) */
+	d.opens_live = true;
+	if (ward_daemon_fileaccess(&d, fallback ? NULL : d.confset, &d.cfg, &err) != WARD_OK)
+		fatalx("file access: %s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
 	         snap->rule_count, (unsigned)workers, nwatch ? watch[0] : "every local filesystem",
 	         nwatch > 1 ? " and more" : "", (int)getpid());
@@ -684,6 +700,8 @@ int main(int argc, char **argv)
 	ward_exc_destroy(d.exc);
 	ward_syncd_destroy(d.sync);
 	ward_engine_destroy(d.engine);
+	ward_fileaccess_destroy(d.fa);
+	json_decref(d.unenforced);
 	ward_store_close(d.store);
 	ward_cache_destroy(d.cache);
 	ward_queue_destroy(d.queue);

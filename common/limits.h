@@ -54,9 +54,28 @@
 #define WARD_MAX_STATIC_RULES    16384u     /* StaticRules over all sources */
 #define WARD_MAX_PATH_REGEX      4096u      /* bytes of Allowed/BlockedPathRegex */
 #define WARD_MAX_YARA_PATHS      32u        /* YaraRulesPaths entries */
+#define WARD_MAX_INTERPRETERS    64u        /* Interpreters entries */
+#define WARD_MAX_INTERPRETER_NAME 255u      /* bytes of one Interpreters entry */
 #define WARD_MAX_TRUST_ANCHORS   8u         /* ProfileTrustAnchors files */
 #define WARD_MAX_ANCHOR_CERTS    64u        /* certificates in all anchor files */
 #define WARD_MAX_CONFIG_DIAGS    200u       /* errors+warnings kept by one load */
+
+/* ---- rules: file-access authorization (rules/faa.c) ---- */
+#define WARD_FAA_MAX_ITEMS       1024u      /* WatchItems in one policy */
+#define WARD_FAA_MAX_PATHS       4096u      /* Paths over all items */
+#define WARD_FAA_MAX_PROCS       4096u      /* Processes over all items */
+#define WARD_FAA_MAX_NAME        64u        /* bytes of a watch item name */
+#define WARD_FAA_MAX_PATH        4095u      /* bytes of a Path or BinaryPath (PATH_MAX - 1) */
+#define WARD_FAA_MAX_VERSION     256u       /* bytes of Version */
+#define WARD_FAA_MAX_URL         6000u      /* bytes of EventDetailURL */
+#define WARD_FAA_MAX_DETAIL_TEXT 48u        /* bytes of EventDetailText (a button label) */
+#define WARD_FAA_MAX_MESSAGE     2048u      /* bytes of BlockMessage */
+#define WARD_FAA_MAX_SIGNING_ID  512u       /* bytes of a SigningID */
+#define WARD_FAA_MAX_GLOB_CHARS  64u        /* glob metacharacters in one Path */
+#define WARD_FAA_IDENT_CACHE     256u       /* opener identities remembered (agent/fileaccess.c) */
+#define WARD_FAA_ALLOW_CACHE     4096u      /* plain ALLOWs of watched opens remembered */
+#define WARD_FAA_LOG_PER_SEC     50u        /* event-log records of denied/audited opens per second */
+#define WARD_FAA_LOG_BURST       200u       /* ... and in one burst; past it they are counted as dropped */
 
 /* ---- agent: control socket ---- */
 #define WARD_MAX_CTL_MESSAGE     (64u << 10)/* one request line */

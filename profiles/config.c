@@ -20,6 +20,7 @@
 #include "profiles/mobileconfig.h"
 #include "profiles/plist.h"
 #include "profiles/signed.h"
+#include "rules/faa.h"
 
 /* ---------------------------------------------------------------- state */
 
@@ -30,7 +31,10 @@ struct state {
 	size_t nrules, caprules;
 	json_t *rule_origin; /* array parallel to rules */
 	json_t *rule_index;  /* "TYPE:identifier" -> index, for duplicates */
-	json_t *fap;         /* FileAccessPolicy */
+	json_t *fap;         /* FileAccessPolicy, or the dictionary of FileAccessPolicyPlist */
+	ward_faa_t *faa;     /* ... validated */
+	bool fap_inline;     /* it came from FileAccessPolicy (which beats FileAccessPolicyPlist) */
+	char fap_plist[WARD_MAX_PATH]; /* FileAccessPolicyPlist, "" = none */
 };
 
 struct ward_confset {
@@ -79,6 +83,17 @@ void ward_config_defaults(ward_config_t *cfg)
 	cfg->scan_max_bytes = 256ull << 20;
 	snprintf(cfg->yara_rules_paths[cfg->nyara_rules_paths++], WARD_MAX_PATH,
 	         "/etc/warden/yara/*.yar");
+	{
+		static const char *const interp[] = {
+			"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish",
+			"busybox", "python", "python2*", "python3*", "pypy*", "perl", "perl5*", "ruby",
+			"ruby[0-9]*", "node", "nodejs", "php", "php[0-9]*", "lua", "lua[0-9]*", "luajit*",
+			"tclsh*", "wish*", "Rscript", "guile*", "gawk", "mawk", "awk", "expect",
+		};
+		for (size_t i = 0; i < sizeof(interp) / sizeof(interp[0]); i++)
+			snprintf(cfg->interpreters[cfg->ninterpreters++], sizeof(cfg->interpreters[0]), "%s",
+			         interp[i]);
+	}
 	cfg->exception_policy.enabled = true;
 	cfg->exception_policy.allowed_scopes = DEFAULT_SCOPES;
 	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
@@ -114,6 +129,7 @@ static void state_fini(struct state *st)
 	json_decref(st->rule_origin);
 	json_decref(st->rule_index);
 	json_decref(st->fap);
+	ward_faa_free(st->faa);
 	for (size_t i = 0; i < st->nrules; i++)
 		rule_strings_free(&st->rules[i]);
 	free(st->rules);
@@ -684,20 +700,156 @@ static int key_exception_policy(struct ctx *c, const json_t *d, const char *key,
 	return 0;
 }
 
+static ward_err_t read_file(const char *path, size_t max, bool strict, char **buf, size_t *len,
+                            ward_error_t *err);
+
+/* ward_faa_src_t callbacks: lines and diagnostics of the policy go through ctx */
+static unsigned long faa_line(void *arg, const json_t *container, const char *key, size_t idx)
+{
+	struct ctx *c = arg;
+
+	if (!c->src->lines)
+		return 0;
+	return key ? ward_plist_line_key(c->src->lines, container, key)
+	           : ward_plist_line_at(c->src->lines, container, idx);
+}
+
+struct faa_diag_arg {
+	struct ctx *c;
+	const char *prefix; /* "FileAccessPolicy" or "" (a FileAccessPolicyPlist file) */
+	unsigned long dflt; /* line of the key itself */
+};
+
+static void faa_diag(void *arg, bool is_error, unsigned long line, const char *key, const char *msg)
+{
+	struct faa_diag_arg *a = arg;
+	char k[512];
+
+	snprintf(k, sizeof(k), "%s%s%s", a->prefix, *a->prefix ? "." : "", key);
+	if (is_error)
+		bad(a->c, WARD_E_INVAL, line ? line : a->dflt, k, "%s", msg);
+	else
+		warn(a->c, line ? line : a->dflt, k, "%s", msg);
+}
+
+static unsigned long faa_line_cb(void *arg, const json_t *container, const char *key, size_t idx)
+{
+	return faa_line(((struct faa_diag_arg *)arg)->c, container, key, idx);
+}
+
+/* Validate a policy tree read by c's source; on success it becomes the state's policy. */
+static int faa_take(struct ctx *c, const json_t *v, const char *prefix, unsigned long line,
+                    bool is_inline)
+{
+	struct faa_diag_arg a = { c, prefix, line };
+	ward_faa_src_t fs = { faa_line_cb, faa_diag, &a, true, line };
+	ward_faa_t *faa = NULL;
+	ward_error_t e = { 0 };
+	json_t *copy;
+
+	if (ward_faa_parse(v, &fs, &faa, &e) != WARD_OK)
+		return -1; /* every error went through faa_diag */
+	if ((copy = json_deep_copy(v)) == NULL) {
+		ward_faa_free(faa);
+		return bad(c, WARD_E_NOMEM, line, prefix, "out of memory");
+	}
+	json_decref(c->st->fap);
+	ward_faa_free(c->st->faa);
+	c->st->fap = copy;
+	c->st->faa = faa;
+	c->st->fap_inline = is_inline;
+	c->st->cfg.file_access_policy_set = true;
+	return 0;
+}
+
 static int key_file_access_policy(struct ctx *c, const json_t *d, const char *key, const json_t *v,
                                   unsigned long line)
 {
-	json_t *copy;
-
 	(void)d;
 	if (!json_is_object(v))
 		return bad(c, WARD_E_INVAL, line, key, "expected a dictionary (Santa's FileAccessPolicy shape)");
-	if ((copy = json_deep_copy(v)) == NULL)
-		return bad(c, WARD_E_NOMEM, line, key, "out of memory");
-	json_decref(c->st->fap);
-	c->st->fap = copy;
-	c->st->cfg.file_access_policy_set = true;
-	warn(c, line, key, "reserved for file-access watch items: accepted and stored, not enforced yet");
+	if (c->st->fap_plist[0])
+		warn(c, line, key, "FileAccessPolicy is set: FileAccessPolicyPlist %s is ignored, as in Santa",
+		     c->st->fap_plist);
+	return faa_take(c, v, key, line, true);
+}
+
+/*
+ * FileAccessPolicyPlist: the policy in its own plist file, read and validated now (the
+ * agent re-reads it when it changes). Its errors name that file and its lines. Santa
+ * ignores it when FileAccessPolicy is set; so does warden, with a warning.
+ */
+static int key_file_access_policy_plist(struct ctx *c, const json_t *d, const char *key,
+                                        const json_t *v, unsigned long line)
+{
+	char path[WARD_MAX_PATH];
+	ward_plist_lines_t *lines = NULL;
+	json_t *tree = NULL;
+	ward_error_t e = { 0 };
+	struct src psrc;
+	struct ctx sub;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)d;
+	if (want_path(c, v, key, line, path, sizeof(path)) != 0)
+		return -1;
+	snprintf(c->st->fap_plist, sizeof(c->st->fap_plist), "%s", path);
+	if (c->st->fap && c->st->fap_inline) {
+		warn(c, line, key, "FileAccessPolicy is set: this file is ignored, as in Santa");
+		return 0;
+	}
+	/* strict: whoever can write the policy file decides what it protects */
+	if (read_file(path, WARD_MAX_PLIST_BYTES, true, &buf, &len, &e) != WARD_OK)
+		return bad(c, e.code, line, key, "%s: %s", path, e.msg);
+	rc = ward_plist_parse(buf, len, &tree, &lines, &e);
+	free(buf);
+	if (rc != WARD_OK)
+		return bad(c, e.code, line, key, "%s: %s", path, e.msg);
+	psrc = *c->src;
+	psrc.file = c->st->fap_plist;
+	psrc.lines = lines;
+	sub = *c;
+	sub.src = &psrc;
+	rc = faa_take(&sub, tree, "", ward_plist_line_root(lines), false);
+	c->nerrors = sub.nerrors;
+	c->first = sub.first;
+	json_decref(tree);
+	ward_plist_lines_free(lines);
+	return rc;
+}
+
+/* Interpreters: basenames (with glob characters) or absolute paths; [] turns it off. */
+static int key_interpreters(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                            unsigned long line)
+{
+	char tmp[WARD_MAX_INTERPRETERS][WARD_MAX_INTERPRETER_NAME + 1];
+	unsigned n = 0;
+	size_t i;
+	json_t *e;
+
+	(void)d;
+	if (!json_is_array(v))
+		return bad(c, WARD_E_INVAL, line, key, "expected an array of program names or absolute paths");
+	if (json_array_size(v) > WARD_MAX_INTERPRETERS)
+		return bad(c, WARD_E_LIMIT, line, key, "%zu entries, more than %u", json_array_size(v),
+		           WARD_MAX_INTERPRETERS);
+	json_array_foreach(v, i, e) {
+		char sub[64];
+		const char *s = json_string_value(e);
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if (!s || !*s || json_string_length(e) > WARD_MAX_INTERPRETER_NAME || strlen(s) != json_string_length(e))
+			return bad(c, WARD_E_INVAL, line_at(c, v, i, line), sub,
+			           "expected a program name (glob allowed) or an absolute path, at most %u bytes",
+			           WARD_MAX_INTERPRETER_NAME);
+		if (s[0] != '/' && strchr(s, '/'))
+			return bad(c, WARD_E_INVAL, line_at(c, v, i, line), sub,
+			           "a name has no '/'; a path is absolute");
+		snprintf(tmp[n++], sizeof(tmp[0]), "%s", s);
+	}
+	memcpy(c->st->cfg.interpreters, tmp, sizeof(tmp));
+	c->st->cfg.ninterpreters = n;
 	return 0;
 }
 
@@ -891,6 +1043,7 @@ static const struct keydef {
 	{ "AllowedPathRegex", key_allowed_regex, K_SANTA },
 	{ "BlockedPathRegex", key_blocked_regex, K_SANTA },
 	{ "YaraRulesPaths", key_yara_paths, 0 },
+	{ "Interpreters", key_interpreters, 0 },
 	{ "ScanBudgetMs", key_scan_budget, 0 },
 	{ "ScanMaxBytes", key_scan_max, 0 },
 	{ "EventLogPath", key_event_log_path, K_SANTA },
@@ -898,6 +1051,7 @@ static const struct keydef {
 	{ "AdminGroup", key_admin_group, 0 },
 	{ "ExceptionPolicy", key_exception_policy, 0 },
 	{ "FileAccessPolicy", key_file_access_policy, K_SANTA },
+	{ "FileAccessPolicyPlist", key_file_access_policy_plist, K_SANTA },
 	{ "ProfileTrustAnchors", key_trust_anchors, K_LOCAL },
 	{ "RequireSignedProfiles", key_require_signed, K_LOCAL },
 	{ "SyncBaseURL", key_sync_url, K_SANTA },
@@ -1520,6 +1674,16 @@ const json_t *ward_confset_file_access_policy(const ward_confset_t *cs)
 	return cs->st.fap;
 }
 
+const ward_faa_t *ward_confset_faa(const ward_confset_t *cs)
+{
+	return cs ? cs->st.faa : NULL;
+}
+
+const char *ward_confset_faa_plist(const ward_confset_t *cs)
+{
+	return cs ? cs->st.fap_plist : "";
+}
+
 const char *ward_confset_origin(const ward_confset_t *cs, const char *key)
 {
 	const char *s = json_string_value(json_object_get(cs->st.origin, key));
@@ -1569,6 +1733,12 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	json_object_set_new(o, "BlockedPathRegex",
 	                    cfg->blocked_path_regex[0] ? json_string(cfg->blocked_path_regex) : json_null());
 	json_object_set_new(o, "YaraRulesPaths", paths_json(cfg->yara_rules_paths, cfg->nyara_rules_paths));
+	{
+		json_t *a = json_array();
+		for (unsigned i = 0; i < cfg->ninterpreters; i++)
+			json_array_append_new(a, json_string(cfg->interpreters[i]));
+		json_object_set_new(o, "Interpreters", a);
+	}
 	json_object_set_new(o, "ScanBudgetMs", json_integer(cfg->scan_budget_ms));
 	json_object_set_new(o, "ScanMaxBytes", json_integer((json_int_t)cfg->scan_max_bytes));
 	json_object_set_new(o, "EventLogPath", json_string(cfg->event_log_path));
@@ -1605,7 +1775,7 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 	}
 	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
 	if (cfg->file_access_policy_set)
-		json_object_set_new(o, "FileAccessPolicy", json_object());
+		json_object_set_new(o, "FileAccessPolicy", json_pack("{s:s, s:{}}", "Version", "0", "WatchItems"));
 	return o;
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "rules/faa.h"
 #include "rules/rules.h"
 
 typedef enum { WARD_MODE_MONITOR = 1, WARD_MODE_LOCKDOWN = 2 } ward_mode_t;
@@ -65,7 +66,10 @@ typedef struct ward_config {
 	unsigned nyara_rules_paths;       /* YaraRulesPaths, default /etc/warden/yara/\*.yar */
 	char yara_rules_paths[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
 	ward_exception_policy_t exception_policy; /* ExceptionPolicy */
-	bool file_access_policy_set;      /* FileAccessPolicy given (reserved: not enforced) */
+	bool file_access_policy_set;      /* FileAccessPolicy or FileAccessPolicyPlist given */
+	unsigned ninterpreters;           /* Interpreters: programs whose script argument is
+	                                     decided as an exec (basename glob or absolute path) */
+	char interpreters[WARD_MAX_INTERPRETERS][WARD_MAX_INTERPRETER_NAME + 1];
 	bool require_signed_profiles;     /* RequireSignedProfiles, default false; warden.conf only */
 	unsigned ntrust_anchors;          /* ProfileTrustAnchors (PEM files); warden.conf only */
 	char trust_anchors[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
@@ -98,8 +102,8 @@ ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_erro
 /*
  * cfg as a JSON object with the profile key names (a new reference). It round-trips:
  * ward_config_apply of it onto ward_config_defaults gives cfg back (an unset path regex
- * is null, which apply reads as unset; FileAccessPolicy, when set, is an empty
- * dictionary: ward_config_t does not hold its content).
+ * is null, which apply reads as unset; FileAccessPolicy, when set, is the placeholder
+ * {"Version": "0", "WatchItems": {}}: ward_config_t does not hold its content).
  */
 json_t *ward_config_to_json(const ward_config_t *cfg);
 
@@ -163,8 +167,15 @@ const ward_rule_t *ward_confset_rules(const ward_confset_t *cs, size_t *n);
 ward_err_t ward_confset_sync_rules(const ward_confset_t *cs, ward_store_t *st,
                                    ward_apply_stats_t *stats, ward_error_t *err);
 
-/* The FileAccessPolicy dictionary (reserved for watch items), or NULL when unset. */
+/* The FileAccessPolicy dictionary in force (inline, else the FileAccessPolicyPlist
+ * file's), or NULL when unset. */
 const json_t *ward_confset_file_access_policy(const ward_confset_t *cs);
+
+/* The same policy validated (rules/faa.h), or NULL when unset; lives as long as cs. */
+const ward_faa_t *ward_confset_faa(const ward_confset_t *cs);
+
+/* The FileAccessPolicyPlist path ("" = none): the agent watches it for changes. */
+const char *ward_confset_faa_plist(const ward_confset_t *cs);
 
 /* Where key's value came from: "file:line", "file", or "default". Never NULL. */
 const char *ward_confset_origin(const ward_confset_t *cs, const char *key);

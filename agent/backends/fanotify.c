@@ -18,6 +18,16 @@
  * FAN_MARK_EVICTABLE (Linux 5.19+) the mark does not pin the inode in memory. On a
  * rule/mode change, FAN_MARK_FLUSH (without MOUNT/FILESYSTEM) drops every inode mark.
  *
+ * Opens (file-access authorization) go through a second group, created with
+ * FAN_REPORT_TID so that an event names the opening thread: its /proc/<tid>/syscall
+ * tells a read from a write (openmode.c). It marks FAN_OPEN_PERM on the filesystems
+ * that hold watched paths only (watch_opens), and the first open of a file in a
+ * directory no watch item can reach gets an ignore mark on that directory
+ * (FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY, FAN_EVENT_ON_CHILD | FAN_ONDIR: the
+ * kernel then drops the opens of its files; directories need SURV_MODIFY, EISDIR
+ * otherwise). Opens of unwatched paths thus cost one event per directory, not one per
+ * open. Threads of the agent itself are answered here, before the engine sees them.
+ *
  * New mounts: with no --watch path ("every local filesystem") the reader also polls
  * /proc/self/mountinfo, whose poll reports POLLPRI|POLLERR when the mount table of our
  * mount namespace changes (proc(5)), and marks each local filesystem (or mount, with
@@ -31,6 +41,7 @@
  * bounded by the number of processes blocked in exec.
  */
 #include "agent/backend.h"
+#include "agent/backends/openmode.h"
 #include "agent/backends/procinfo.h"
 #include "common/fdpath.h"
 
@@ -53,6 +64,15 @@
 #ifndef FAN_MARK_EVICTABLE
 #define FAN_MARK_EVICTABLE 0x00000200
 #endif
+#ifndef FAN_MARK_IGNORE
+#define FAN_MARK_IGNORE 0x00000400
+#endif
+#ifndef FAN_REPORT_TID
+#define FAN_REPORT_TID 0x00000100
+#endif
+
+/* ev->cookie of an OPEN event: it came from the opens group */
+#define COOKIE_OPENS 1u
 
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x00001000U
@@ -78,6 +98,9 @@ struct fan {
 	size_t nmarked;
 	struct marked marked[MAX_MARKED]; /* the filesystems (or mounts) we marked */
 	atomic_bool evictable; /* cleared once if the kernel rejects FAN_MARK_EVICTABLE */
+	int ofd;               /* the opens group (FAN_REPORT_TID) */
+	size_t nomarked;
+	char *omarked[MAX_MARKED]; /* paths whose filesystem (or mount) reports opens */
 };
 
 static void rescan_mounts(ward_backend_t *b, struct fan *f);
@@ -90,17 +113,111 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether tid is a thread of this process (its opens are never waited on). */
+static bool own_thread(pid_t tid)
+{
+	char p[48];
+	struct stat st;
+
+	if (tid == getpid())
+		return true;
+	snprintf(p, sizeof(p), "/proc/self/task/%d", (int)tid);
+	return stat(p, &st) == 0;
+}
+
+static ward_err_t write_response_fd(int gfd, int fd, bool allow);
+
+/* Read one batch of events from group fd gfd and hand them to sink. */
+static ward_err_t fan_read(ward_backend_t *b, int gfd, bool opens, ward_event_sink_fn sink, void *arg,
+                           char *buf, size_t bufsz, ward_error_t *err)
+{
+	ssize_t n = read(gfd, buf, bufsz);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return WARD_OK;
+		/* EMFILE/ENFILE: the kernel could not open the target for us; the event
+		 * stays queued. Count it and let the next read retry. */
+		b->read_errors++;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			return WARD_OK;
+		}
+		return ward_error_set(err, WARD_E_IO, "fanotify: read: %s", strerror(errno));
+	}
+	const struct fanotify_event_metadata *md = (const void *)buf;
+	for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+		if (md->vers != FANOTIFY_METADATA_VERSION)
+			return ward_error_set(err, WARD_E_UNSUPPORTED,
+			                      "fanotify: metadata version %u, built for %u",
+			                      md->vers, FANOTIFY_METADATA_VERSION);
+		if (md->mask & FAN_Q_OVERFLOW) {
+			b->overflows++;
+			continue;
+		}
+		if (md->fd < 0)
+			continue;
+		if (opens) {
+			if (!(md->mask & FAN_OPEN_PERM)) {
+				close(md->fd);
+				continue;
+			}
+			if (own_thread(md->pid)) {
+				(void)write_response_fd(gfd, md->fd, true);
+				close(md->fd);
+				continue;
+			}
+		} else if (!(md->mask & (FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE))) {
+			close(md->fd);
+			continue;
+		}
+		/* fanotify says nothing of the process but its pid: the credentials, start
+		 * time and executable cost a /proc lookup each, and the engine asks for
+		 * them only when it needs them (proc_fill). */
+		ward_event_t ev = {
+			.kind = opens ? WARD_EV_OPEN
+			      : (md->mask & FAN_OPEN_EXEC_PERM) ? WARD_EV_EXEC : WARD_EV_MODIFIED,
+			.proc = { .pid = md->pid },
+			.fd = md->fd,
+			.t_recv_ns = mono_ns(),
+			.cookie = opens ? COOKIE_OPENS : 0,
+		};
+		if (opens) {
+			bool exec;
+			ev.access = ward_openmode_of(md->pid, &exec); /* the thread waits in its open */
+			if (exec) {
+				/* execve's own open of the program: the exec permission event decides
+				 * it (file access, as Santa's AUTH_OPEN, is not about execs) */
+				(void)write_response_fd(gfd, md->fd, true);
+				close(md->fd);
+				continue;
+			}
+		}
+		struct stat st;
+		if (fstat(md->fd, &st) == 0) {
+			ev.key_ok = true;
+			ward_filekey_from_stat(&st, &ev.key);
+			ev.st_uid = st.st_uid;
+			ev.st_mode = st.st_mode;
+		}
+		sink(arg, &ev);
+	}
+	return WARD_OK;
+}
+
 static ward_err_t fan_run(ward_backend_t *b, ward_event_sink_fn sink, void *arg, ward_error_t *err)
 {
 	struct fan *f = b->priv;
 	/* The kernel writes whole events into the buffer; align it for the struct. */
 	static _Thread_local char buf[16384] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	struct pollfd pfd[3] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stopfd, .events = POLLIN },
-	                         { .fd = f->mountsfd, .events = POLLPRI } };
+	struct pollfd pfd[4] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stopfd, .events = POLLIN },
+	                         { .fd = f->mountsfd, .events = POLLPRI }, { .fd = f->ofd, .events = POLLIN } };
+	ward_err_t rc;
 
 	for (;;) {
-		/* fd -1 is ignored by poll: no mount watching with --watch */
-		if (poll(pfd, 3, -1) < 0) {
+		/* fd -1 is ignored by poll: no mount watching with --watch, no opens group */
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return ward_error_set(err, WARD_E_IO, "fanotify: poll: %s", strerror(errno));
@@ -109,56 +226,12 @@ static ward_err_t fan_run(ward_backend_t *b, ward_event_sink_fn sink, void *arg,
 			return WARD_OK;
 		if (pfd[2].revents & (POLLPRI | POLLERR))
 			rescan_mounts(b, f);
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		ssize_t n = read(f->fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			/* EMFILE/ENFILE: the kernel could not open the target for us; the event
-			 * stays queued. Count it and let the next read retry. */
-			b->read_errors++;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-				struct timespec ts = { 0, 1000000 };
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			return ward_error_set(err, WARD_E_IO, "fanotify: read: %s", strerror(errno));
-		}
-		const struct fanotify_event_metadata *md = (const void *)buf;
-		for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-			if (md->vers != FANOTIFY_METADATA_VERSION)
-				return ward_error_set(err, WARD_E_UNSUPPORTED,
-				                      "fanotify: metadata version %u, built for %u",
-				                      md->vers, FANOTIFY_METADATA_VERSION);
-			if (md->mask & FAN_Q_OVERFLOW) {
-				b->overflows++;
-				continue;
-			}
-			if (md->fd < 0)
-				continue;
-			if (!(md->mask & (FAN_OPEN_EXEC_PERM | FAN_CLOSE_WRITE))) {
-				close(md->fd);
-				continue;
-			}
-			/* fanotify says nothing of the process but its pid: the credentials, start
-			 * time and executable cost a /proc lookup each, and the engine asks for
-			 * them only when it needs them (proc_fill). */
-			ward_event_t ev = {
-				.kind = (md->mask & FAN_OPEN_EXEC_PERM) ? WARD_EV_EXEC : WARD_EV_MODIFIED,
-				.proc = { .pid = md->pid },
-				.fd = md->fd,
-				.t_recv_ns = mono_ns(),
-			};
-			struct stat st;
-			if (fstat(md->fd, &st) == 0) {
-				ev.key_ok = true;
-				ward_filekey_from_stat(&st, &ev.key);
-				ev.st_uid = st.st_uid;
-				ev.st_mode = st.st_mode;
-			}
-			sink(arg, &ev);
-		}
+		if ((pfd[0].revents & POLLIN) &&
+		    (rc = fan_read(b, f->fd, false, sink, arg, buf, sizeof(buf), err)) != WARD_OK)
+			return rc;
+		if (f->ofd >= 0 && (pfd[3].revents & POLLIN) &&
+		    (rc = fan_read(b, f->ofd, true, sink, arg, buf, sizeof(buf), err)) != WARD_OK)
+			return rc;
 	}
 }
 
@@ -170,16 +243,50 @@ static void fan_stop(ward_backend_t *b)
 	(void)!write(f->stopfd, &one, sizeof(one));
 }
 
-static ward_err_t write_response(struct fan *f, int fd, bool allow)
+static ward_err_t write_response_fd(int gfd, int fd, bool allow)
 {
 	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
 
 	for (;;) {
-		if (write(f->fd, &r, sizeof(r)) == (ssize_t)sizeof(r))
+		if (write(gfd, &r, sizeof(r)) == (ssize_t)sizeof(r))
 			return WARD_OK;
 		if (errno != EINTR)
 			return WARD_E_IO;
 	}
+}
+
+static ward_err_t write_response(struct fan *f, int fd, bool allow)
+{
+	return write_response_fd(f->fd, fd, allow);
+}
+
+/*
+ * An OPEN answered with the cache bit: no watch item can reach a file of the target's
+ * directory, so the kernel may stop reporting its files' opens. The directory is
+ * opened by name and checked to still hold the target (a rename in between would put
+ * the mark on a directory nobody decided about: then it is removed again).
+ */
+static void ignore_dir(ward_backend_t *b, struct fan *f, const ward_event_t *ev)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+	int dfd;
+
+	if (!ward_fd_path(ev->fd, path, sizeof(path)) || (slash = strrchr(path, '/')) == NULL)
+		return;
+	*slash = '\0';
+	dfd = open(path[0] ? path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	if (fanotify_mark(f->ofd, FAN_MARK_ADD | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY,
+	                  FAN_OPEN_PERM | FAN_EVENT_ON_CHILD | FAN_ONDIR, dfd, NULL) != 0) {
+		b->mark_errors++;
+	} else if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) != 0 || !ev->key_ok ||
+	           (uint64_t)st.st_ino != ev->key.ino || (uint64_t)st.st_dev != ev->key.dev) {
+		(void)fanotify_mark(f->ofd, FAN_MARK_REMOVE | FAN_MARK_IGNORE,
+		                    FAN_OPEN_PERM | FAN_EVENT_ON_CHILD | FAN_ONDIR, dfd, NULL);
+	}
+	close(dfd);
 }
 
 /* Add the ignore mark that makes the kernel remember an ALLOW. */
@@ -208,6 +315,14 @@ static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, const w
 	struct fan *f = b->priv;
 	bool allow = a->decision == WARD_ALLOW;
 
+	if (ev->cookie == COOKIE_OPENS) {
+		/* fanotify cannot allow a read and refuse a write of one open: a partial
+		 * answer (a->allowed) is a DENY of the open as asked */
+		if (allow && a->cache && ev->fd >= 0)
+			ignore_dir(b, f, ev);
+		return write_response_fd(f->ofd, ev->fd, allow);
+	}
+
 	if (allow && a->cache && f->kernel_cache && ev->fd >= 0 && ev->key_ok &&
 	    add_mark(b, f, ev->fd)) {
 		struct stat st;
@@ -232,6 +347,101 @@ static void fan_cache_flush(ward_backend_t *b)
 
 	if (fanotify_mark(f->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) != 0)
 		b->mark_errors++;
+	if (f->ofd >= 0 && fanotify_mark(f->ofd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) != 0)
+		b->mark_errors++;
+}
+
+/* The deepest existing directory at or above path (its filesystem holds path's file
+ * once it exists). */
+static bool existing_ancestor(const char *path, char *out, size_t len)
+{
+	struct stat st;
+	char *slash;
+
+	snprintf(out, len, "%s", path);
+	for (size_t i = strcspn(out, "*?["); out[i]; i++)
+		out[i] = '\0'; /* a glob: its fixed part */
+	while (out[0]) {
+		if (stat(out, &st) == 0)
+			return true;
+		if ((slash = strrchr(out, '/')) == NULL)
+			return false;
+		if (slash == out) {
+			out[1] = '\0';
+			return stat(out, &st) == 0;
+		}
+		*slash = '\0';
+	}
+	return false;
+}
+
+static bool fan_watch_opens(ward_backend_t *b, const char *const *paths, bool exec_filesystems)
+{
+	struct fan *f = b->priv;
+	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	char *next[MAX_MARKED];
+	dev_t devs[MAX_MARKED];
+	size_t n = 0;
+	bool ok = true;
+
+	if (f->ofd < 0)
+		return (paths == NULL || paths[0] == NULL) && !exec_filesystems;
+	size_t np = 0, ne = 0, total;
+	char *execp[MAX_MARKED];
+
+	while (paths && paths[np])
+		np++;
+	if (exec_filesystems) {
+		/* the filesystems execs are watched on (a copy: the reader may add mounts) */
+		pthread_mutex_lock(&f->mu);
+		for (size_t i = 0; i < f->nmarked; i++)
+			if (f->marked[i].ok && f->marked[i].present && (execp[ne] = strdup(f->marked[i].path)) != NULL)
+				ne++;
+		pthread_mutex_unlock(&f->mu);
+	}
+	total = np + ne;
+	for (size_t i = 0; i < total; i++) {
+		char dir[PATH_MAX];
+		struct stat st;
+		size_t j;
+		const char *want = i < np ? paths[i] : execp[i - np];
+		if (!existing_ancestor(want, dir, sizeof(dir)) || stat(dir, &st) != 0) {
+			ok = false;
+			continue;
+		}
+		for (j = 0; j < n && (f->mount_marks || devs[j] != st.st_dev); j++)
+			if (f->mount_marks && strcmp(next[j], dir) == 0)
+				break;
+		if (j < n || n >= MAX_MARKED)
+			continue;
+		if (fanotify_mark(f->ofd, FAN_MARK_ADD | where, FAN_OPEN_PERM, AT_FDCWD, dir) != 0) {
+			ok = false;
+			b->mark_errors++;
+			continue;
+		}
+		devs[n] = st.st_dev;
+		if ((next[n] = strdup(dir)) != NULL)
+			n++;
+	}
+	/* what the new set no longer holds stops reporting */
+	for (size_t i = 0; i < f->nomarked; i++) {
+		struct stat st;
+		bool keep = false;
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = f->mount_marks ? strcmp(next[j], f->omarked[i]) == 0
+			                      : (stat(f->omarked[i], &st) == 0 && st.st_dev == devs[j]);
+		if (!keep)
+			(void)fanotify_mark(f->ofd, FAN_MARK_REMOVE | where, FAN_OPEN_PERM, AT_FDCWD,
+			                    f->omarked[i]);
+		free(f->omarked[i]);
+	}
+	memcpy(f->omarked, next, n * sizeof(next[0]));
+	f->nomarked = n;
+	for (size_t i = 0; i < ne; i++)
+		free(execp[i]);
+	if (fanotify_mark(f->ofd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) != 0)
+		b->mark_errors++;
+	return ok;
 }
 
 static bool fan_path(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
@@ -334,10 +544,14 @@ static void fan_destroy(ward_backend_t *b)
 			close(f->fd);
 		if (f->stopfd >= 0)
 			close(f->stopfd);
+		if (f->ofd >= 0)
+			close(f->ofd);
 		if (f->mountsfd >= 0)
 			close(f->mountsfd);
 		for (size_t i = 0; i < f->nmarked; i++)
 			free(f->marked[i].path);
+		for (size_t i = 0; i < f->nomarked; i++)
+			free(f->omarked[i]);
 		pthread_mutex_destroy(&f->mu);
 		free(f);
 	}
@@ -355,6 +569,7 @@ static const struct ward_backend_ops fan_ops = {
 	.proc_fill = fan_proc_fill,
 	.proc_state = fan_proc_state,
 	.watch_writes = fan_watch_writes,
+	.watch_opens = fan_watch_opens,
 	.release = fan_release,
 	.destroy = fan_destroy,
 };
@@ -495,6 +710,7 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	b->ops = &fan_ops;
 	b->priv = f;
 	f->stopfd = -1;
+	f->ofd = -1;
 	f->mountsfd = -1;
 	pthread_mutex_init(&f->mu, NULL);
 	f->kernel_cache = opts->kernel_cache;
@@ -509,6 +725,11 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 		                    strerror(errno));
 		goto fail;
 	}
+	/* the opens group: without FAN_REPORT_TID (before 4.20) reads cannot be told from
+	 * writes, so it would decide every open as read-write: refuse to guess and run
+	 * without opens (status says watch items are not enforced) */
+	f->ofd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
+	                       FAN_REPORT_TID, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if ((f->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		rc = ward_error_set(err, WARD_E_IO, "eventfd: %s", strerror(errno));
 		goto fail;

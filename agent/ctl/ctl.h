@@ -23,6 +23,7 @@ int ctl_approve(int argc, char **argv);
 int ctl_deny(int argc, char **argv);
 int ctl_blocked(int argc, char **argv);
 int ctl_sync(int argc, char **argv);     /* agent/ctl/sync.c: runs warden-sync --once */
+int ctl_fileaccess(int argc, char **argv); /* agent/ctl/fileaccess.c */
 
 /* After a rule change at generation gen of the store at db, have a running agent confirm
  * it enforces it from that store (agent/ctl/rule.c); true without an agent; false with

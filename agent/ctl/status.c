@@ -155,6 +155,36 @@ static void print_sync(const json_t *sy)
 	row("Spool", "%lld waiting (max %lld), %lld uploaded, %lld dropped", (long long)num(sy, "spool.depth"),
 	    (long long)num(sy, "spool.max"), (long long)num(sy, "spool.uploaded"),
 	    (long long)num(sy, "spool.dropped"));
+
+static void print_fileaccess(const json_t *fa)
+{
+	const json_t *it;
+	size_t i;
+
+	if (fa == NULL)
+		return;
+	printf(">>> File access\n");
+	if (!json_is_true(json_object_get(fa, "active"))) {
+		row("Policy", "none");
+		return;
+	}
+	row("Policy version", "%s", str(fa, "version", NULL));
+	row("Opens reported", "%s", json_is_true(json_object_get(fa, "opens_reported"))
+	                                ? "yes" : "NO: some watched paths are not enforced (see the agent's log)");
+	row("Decisions", "%lld (remembered ALLOWs %lld, identity errors %lld)",
+	    (long long)num(fa, "decisions"), (long long)num(fa, "cache_hits"),
+	    (long long)num(fa, "identity_errors"));
+	row("Log records dropped", "%lld", (long long)num(fa, "log_dropped"));
+	json_array_foreach(json_object_get(fa, "not_enforced"), i, it)
+		row("NOT ENFORCED", "%s (on no --watch filesystem)", json_string_value(it));
+	json_array_foreach(json_object_get(fa, "items"), i, it) {
+		char label[96];
+		snprintf(label, sizeof(label), "%.80s", str(it, "name", NULL));
+		row(label, "%s%s%s: allowed %lld, audited %lld, denied %lld",
+		    str(it, "rule_type", NULL), json_is_true(json_object_get(it, "audit_only")) ? ", AuditOnly" : "",
+		    json_is_true(json_object_get(it, "allow_read_access")) ? ", AllowReadAccess" : "",
+		    (long long)num(it, "allowed"), (long long)num(it, "audited"), (long long)num(it, "denied"));
+	}
 }
 
 static void print_configuration(const json_t *c)
@@ -283,6 +313,7 @@ static void print_text(const json_t *r)
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
 	print_scan(json_object_get(r, "scan"));
 	print_sync(json_object_get(r, "sync"));
+	print_fileaccess(json_object_get(r, "fileaccess"));
 	print_ground(r);
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));

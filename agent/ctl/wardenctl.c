@@ -29,6 +29,7 @@ static const struct ctl_cmd commands[] = {
 	{ "deny", ctl_deny, "deny an exception request" },
 	{ "blocked", ctl_blocked, "your recent denials, with the command to request each" },
 	{ "sync", ctl_sync, "sync with the fleet's sync server now (runs warden-sync --once)" },
+	{ "fileaccess", ctl_fileaccess, "explain which file-access watch item decides an open, and why" },
 	{ "version", ctl_version, "print the version" },
 	{ "help", ctl_help, "show this help" },
 };

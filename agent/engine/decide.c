@@ -5,6 +5,7 @@
  * first and its subscribers log afterwards.
  */
 #include "agent/engine/decide.h"
+#include "agent/progopen.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -251,18 +252,94 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 }
 
 /*
- * An OPEN is never decided by the exec policy. The file-access policy (issue 13) plugs
- * in here; without one, the kernel should not have asked (no watch item marks the
- * path): allow what was asked, and do not cache it.
+ * An OPEN is never decided by the exec policy: the file-access policy decides it
+ * (agent/fileaccess.c). No item covers the path: allow what was asked; if no item can
+ * reach any file of its directory, the answer is cacheable, which for an OPEN means the
+ * kernel may stop asking about that directory's files (the backend's ignore mark). A
+ * watched file is never cacheable in the kernel (the answer depends on the opener);
+ * fileaccess remembers plain ALLOWs per opener itself.
  */
 static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r)
 {
-	(void)ctx;
-	r->v.decision = WARD_ALLOW;
-	r->v.reason = WARD_RSN_NO_POLICY;
+	ward_fa_verdict_t fv;
+	char path[PATH_MAX];
+	const char *p = ev->path;
+
+	bool program = false;
+
+	/*
+	 * A program loaded without an exec (the loader run as a command, an interpreter's
+	 * script argument) is decided as an exec of it: LOCKDOWN denies the unknown,
+	 * MONITOR logs it, rules allow it as they allow its exec (agent/progopen.h). A
+	 * denied one stops here; an allowed one is still subject to the file-access policy.
+	 */
+	if (ctx->snap != NULL && ev->fd >= 0) {
+		char why[WARD_FAA_WHY_MAX];
+		if (ward_progopen_classify(&ctx->snap->cfg, ev->proc.pid, ev->fd, why, sizeof(why)) !=
+		    WARD_PROG_NONE) {
+			decide_exec(ctx, ev, r);
+			r->v.cacheable = false; /* an OPEN's cache bit means its directory */
+			r->notes |= WARD_NOTE_PROGRAM;
+			snprintf(r->faa_why, sizeof(r->faa_why), "%s", why);
+			if (r->v.decision == WARD_DENY) {
+				r->v.allowed = 0;
+				return;
+			}
+			program = true;
+		}
+	}
+	if (!program) {
+		r->v.decision = WARD_ALLOW;
+		r->v.reason = WARD_RSN_NO_POLICY;
+		r->v.cacheable = false;
+		r->v.quiet = true;
+	}
 	r->v.allowed = ev->access ? ev->access : WARD_ACC_READ | WARD_ACC_WRITE;
+	if (!p && ctx->backend && ctx->backend->ops->path(ctx->backend, ev, path, sizeof(path)))
+		p = path;
+	if (ctx->fa == NULL || p == NULL || !ward_fileaccess_active(ctx->fa)) {
+		if (!program)
+			r->notes |= WARD_NOTE_NO_POLICY;
+		return;
+	}
+	snprintf(r->path, sizeof(r->path), "%s", p);
+	ward_fileaccess_decide(ctx->fa, &(ward_fa_request_t){ .path = p, .key_ok = ev->key_ok,
+	                                                      .key = ev->key, .access = ev->access,
+	                                                      .pid = ev->proc.pid }, &fv);
+	if (fv.r.outcome == WARD_FAA_UNWATCHED) {
+		char dir[PATH_MAX], *slash;
+		if (program)
+			return; /* the exec verdict stands */
+		r->notes |= WARD_NOTE_NO_POLICY;
+		/* with interpreters watched, any file may be a script: the kernel must keep
+		 * reporting every directory */
+		if (ctx->snap != NULL && ctx->snap->cfg.ninterpreters > 0)
+			return;
+		snprintf(dir, sizeof(dir), "%s", p);
+		if ((slash = strrchr(dir, '/')) != NULL) {
+			*(slash == dir ? slash + 1 : slash) = '\0';
+			r->v.cacheable = !ward_fileaccess_dir_may_watch(ctx->fa, dir);
+		}
+		return;
+	}
+	r->v.reason = WARD_RSN_FILE_ACCESS;
+	r->notes &= ~WARD_NOTE_PROGRAM;
 	r->v.cacheable = false;
-	r->notes |= WARD_NOTE_NO_POLICY;
+	r->v.decision = fv.r.outcome == WARD_FAA_DENY ? WARD_DENY : WARD_ALLOW;
+	r->v.allowed = fv.r.outcome == WARD_FAA_DENY ? fv.r.allowed : r->v.allowed;
+	r->v.cached = fv.cached;
+	r->v.audit = fv.r.outcome == WARD_FAA_AUDIT;
+	r->v.silent = fv.r.silent;
+	r->v.quiet = !fv.log;
+	if (fv.has_sha256) {
+		/* the opener's, not the target's: the log names who opened */
+		r->faa_has_opener_sha = true;
+		memcpy(r->faa_opener_sha, fv.opener_sha256, 32);
+	}
+	snprintf(r->faa_item, sizeof(r->faa_item), "%s", fv.item);
+	snprintf(r->faa_version, sizeof(r->faa_version), "%.79s", fv.policy_version);
+	snprintf(r->faa_opener, sizeof(r->faa_opener), "%s", fv.opener_path);
+	snprintf(r->faa_why, sizeof(r->faa_why), "%s", fv.r.why);
 }
 
 /* Whether a user other than root can change the file's bytes: its owner, or anyone
@@ -309,7 +386,9 @@ void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why,
 
 bool ward_decide_loggable(const ward_verdict_t *v, bool log_allows)
 {
-	if (v->decision == WARD_DENY || log_allows)
+	if (v->quiet)
+		return false;
+	if (v->decision == WARD_DENY || log_allows || v->audit)
 		return true;
 	/* An unknown program allowed in MONITOR is logged when it is decided, not on every
 	 * cache hit: the kernel cache hides repeats anyway, so this keeps the log the same
@@ -338,6 +417,7 @@ static const char *const reason_names[WARD_RSN__COUNT] = {
 	[WARD_RSN_SCAN] = "scan",
 	[WARD_RSN_STOPPING] = "stopping",
 	[WARD_RSN_NO_POLICY] = "no_policy",
+	[WARD_RSN_FILE_ACCESS] = "file_access",
 	[WARD_RSN_GROUND] = "unseen_filesystem",
 };
 

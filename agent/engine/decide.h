@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "agent/backend.h"
+#include "agent/fileaccess.h"
 #include "agent/engine/cache.h"
 #include "agent/engine/policy.h"
 #include "agent/engine/record.h"
@@ -64,6 +65,7 @@ typedef struct ward_decide_ctx {
 	const ward_snapshot_t *snap;
 	ward_cache_t *cache;        /* NULL: step 1 was done by the caller (the reader) */
 	ward_backend_t *backend;    /* for the target's path */
+	ward_fileaccess_t *fa;      /* the file-access policy (OPEN events); NULL: none */
 	ward_scan_fn scan;          /* NULL: no scan step */
 	void *scan_arg;
 	uint64_t now_ms;            /* CLOCK_MONOTONIC, for the cache */

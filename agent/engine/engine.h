@@ -56,6 +56,7 @@ typedef struct ward_engine_opts {
 	ward_forget_fn forget;       /* NULL: none */
 	void *forget_arg;
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
+	ward_fileaccess_t *fileaccess; /* decides OPEN events; NULL: every OPEN is allowed */
 	/* Called with the mode of every snapshot published (creation included), under
 	 * policy_mu: the BPF ground follows the mode (ward_bpfground_set_mode). NULL: none. */
 	void (*on_publish)(void *arg, ward_mode_t mode);

@@ -191,7 +191,8 @@ ward_err_t ward_engine_refresh(ward_engine_t *e, ward_store_t *st, const ward_co
 static void remember(ward_engine_t *e, const ward_event_t *ev, const ward_verdict_t *v,
                      uint64_t epoch)
 {
-	if (e->o.cache == NULL || !v->cacheable || v->cached || !ev->key_ok)
+	if (e->o.cache == NULL || !v->cacheable || v->cached || !ev->key_ok ||
+	    ev->kind != WARD_EV_EXEC) /* an OPEN's cacheable means its directory (decide.c) */
 		return;
 	pthread_rwlock_rdlock(&e->flush_lk);
 	if (atomic_load(&e->epoch) == epoch)
@@ -462,6 +463,7 @@ static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 		.snap = snap,
 		.cache = NULL, /* the reader looked it up before queueing: one lookup per event */
 		.backend = b,
+		.fa = e->o.fileaccess,
 		.scan = e->o.scan,
 		.scan_arg = e->o.scan_arg,
 		.now_ms = ward_mono_ns() / 1000000,

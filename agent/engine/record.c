@@ -16,6 +16,8 @@ void ward_record_reset(ward_record_t *r, ward_event_kind_t k)
 	r->pinfo.ok = false;
 	r->pinfo.argv_len = 0;
 	r->pinfo.argv_truncated = false;
+	r->faa_item[0] = r->faa_version[0] = r->faa_opener[0] = r->faa_why[0] = '\0';
+	r->faa_has_opener_sha = false;
 }
 
 const char *ward_event_kind_name(ward_event_kind_t k)
@@ -126,6 +128,8 @@ void ward_record_detail(const ward_record_t *r, char *buf, size_t len)
 		add(buf, len, "the user's share of the decision workers was in use");
 	if (r->notes & WARD_NOTE_NO_POLICY)
 		add(buf, len, "no file-access policy covers the path");
+	if ((r->v.reason == WARD_RSN_FILE_ACCESS || (r->notes & WARD_NOTE_PROGRAM)) && r->faa_why[0])
+		add(buf, len, r->faa_why);
 	if (r->v.reason == WARD_RSN_DEADLINE && !(r->notes & (WARD_NOTE_OUT_OF_TIME | WARD_NOTE_TOO_BIG))) {
 		snprintf(tmp, sizeof(tmp), "no verdict within %u ms", r->budget_ms);
 		add(buf, len, tmp);

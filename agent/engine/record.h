@@ -16,6 +16,7 @@
 #include "agent/backend.h"
 #include "agent/engine/trust.h"
 #include "agent/engine/verdict.h"
+#include "rules/faa.h"
 #include "profiles/config.h"
 
 /* Facts about how a decision was reached that the log states (bit set). */
@@ -33,6 +34,8 @@ enum {
 	WARD_NOTE_SCAN_AUDIT  = 1u << 9,  /* a YARA audit rule matched (scan_rule names it) */
 	WARD_NOTE_NO_POLICY   = 1u << 10, /* OPEN with no file-access policy for the path */
 	WARD_NOTE_BUSY_USER   = 1u << 11, /* the user's share of the workers was full */
+	WARD_NOTE_PROGRAM     = 1u << 12, /* OPEN of a program by the loader or an interpreter:
+	                                     decided as an exec (faa_why says by whom) */
 };
 
 typedef struct ward_record {
@@ -65,6 +68,13 @@ typedef struct ward_record {
 	uint32_t budget_ms;         /* the decision budget in force (deadline records) */
 	char path[PATH_MAX];        /* the target's path (empty: unknown) */
 	ward_procinfo_t pinfo;      /* the subject's details (only for logged records) */
+	/* ---- OPEN decided by a watch item (reason file_access) ---- */
+	char faa_item[WARD_FAA_MAX_NAME + 1];
+	char faa_version[80];       /* the policy's Version (truncated) */
+	char faa_opener[PATH_MAX];  /* the opener's executable */
+	bool faa_has_opener_sha;
+	uint8_t faa_opener_sha[32];
+	char faa_why[WARD_FAA_WHY_MAX];
 } ward_record_t;
 
 /* Reset r to an empty record of kind k (cheap: clears the fixed fields, not the big

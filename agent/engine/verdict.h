@@ -27,6 +27,7 @@ typedef enum {
 	WARD_RSN_SCAN,        /* the YARA scan decided (issue 6) */
 	WARD_RSN_STOPPING,    /* answered while the agent shuts down */
 	WARD_RSN_NO_POLICY,   /* an OPEN no file-access policy covers */
+	WARD_RSN_FILE_ACCESS, /* an OPEN a watch item decided (record: faa_item) */
 	WARD_RSN_GROUND,      /* the BPF ground decided: a filesystem fanotify cannot see
 	                         (user-namespace mount, memfd) (agent/backends/bpfground.h) */
 	WARD_RSN__COUNT
@@ -46,6 +47,8 @@ typedef struct ward_verdict {
 	bool compiler;    /* ALLOWLIST_COMPILER matched */
 	bool has_rule;
 	bool scan_pending; /* the YARA scan ran out of its budget: the mode decided, not cached */
+	bool quiet;       /* never logged (file access: a plain ALLOW, or over the log budget) */
+	bool audit;       /* file access: an AuditOnly violation, allowed and logged */
 	ward_rule_type_t rule_type;
 	ward_policy_t rule_policy;
 	int64_t rule_id;

@@ -45,7 +45,10 @@ has "profile" "command table has profile"
 # ---- validate
 expect 0 "examples validate" -- "$ctl" profile validate \
 	profiles/examples/lockdown-engineering.mobileconfig profiles/examples/monitor-rollout.mobileconfig \
-	profiles/examples/santa-compatible.mobileconfig profiles/examples/signed-lockdown-engineering.mobileconfig
+	profiles/examples/santa-compatible.mobileconfig profiles/examples/signed-lockdown-engineering.mobileconfig \
+	profiles/examples/santa-file-access.mobileconfig
+has "santa-file-access.mobileconfig:55: warning: FileAccessPolicy.WatchItems.ChromeCookies.Processes[0]: SigningID: no Linux process" \
+	"a watch item entry no Linux process can match is said, with its line"
 expect 1 "explicit missing --config" -- "$ctl" profile validate --config "$tmp/none.conf" profiles/examples/monitor-rollout.mobileconfig
 has "none.conf" "missing --config is named"
 expect 0 "santa profile: warnings for Santa-only keys" -- "$ctl" profile validate profiles/examples/santa-compatible.mobileconfig

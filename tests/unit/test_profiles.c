@@ -200,8 +200,8 @@ static void test_merge_order_and_provenance(void **state)
 	assert_string_equal(r[1].created_by, "profile:10-base.plist");
 	/* unknown keys are warnings, not errors */
 	assert_int_equal(ward_diag_count(diags, WARD_DIAG_ERROR), 0);
-	assert_int_equal(ward_diag_count(diags, WARD_DIAG_WARNING), 5);
-	assert_int_equal(json_array_size(ward_confset_warnings(cs)), 5);
+	assert_int_equal(ward_diag_count(diags, WARD_DIAG_WARNING), 4);
+	assert_int_equal(json_array_size(ward_confset_warnings(cs)), 4);
 	ward_confset_free(cs);
 	json_decref(diags);
 }

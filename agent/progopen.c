@@ -1,0 +1,227 @@
+/*
+ * Programs loaded without an exec: see agent/progopen.h.
+ */
+#include "agent/progopen.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+bool ward_progopen_is_loader(const char *exe)
+{
+	const char *b = base(exe);
+
+	return fnmatch("ld-linux*.so*", b, 0) == 0 || fnmatch("ld-musl-*.so*", b, 0) == 0 ||
+	       fnmatch("ld-[0-9]*.so*", b, 0) == 0 || strcmp(b, "ld.so") == 0 ||
+	       strcmp(b, "ld.so.1") == 0;
+}
+
+bool ward_progopen_is_interpreter(const ward_config_t *cfg, const char *exe)
+{
+	const char *b = base(exe);
+
+	for (unsigned i = 0; i < cfg->ninterpreters; i++) {
+		const char *e = cfg->interpreters[i];
+		if (e[0] == '/' ? strcmp(e, exe) == 0 : fnmatch(e, b, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Options that take the next word as their value, per interpreter family. */
+static bool takes_value(const char *interp, const char *opt)
+{
+	static const char *const sh[] = { "-o", "+o", "-O", "+O", "--rcfile", "--init-file", NULL };
+	static const char *const py[] = { "-W", "-X", "-Q", "--check-hash-based-pycs", NULL };
+	static const char *const pl[] = { "-I", "-M", "-m", "-x", "-C", "-d", "-D", "-l", "-0", NULL };
+	static const char *const rb[] = { "-I", "-r", "-C", "-E", "-F", "-K", "-T", "-W", "-x",
+	                                  "--encoding", "--external-encoding", "--internal-encoding", NULL };
+	static const char *const nd[] = { "-r", "--require", "--import", "--loader",
+	                                  "--experimental-loader", "--inspect-port", "--title",
+	                                  "--input-type", "-C", "--conditions", NULL };
+	const char *const *t = NULL;
+
+	if (fnmatch("python*", interp, 0) == 0 || fnmatch("pypy*", interp, 0) == 0)
+		t = py;
+	else if (fnmatch("perl*", interp, 0) == 0)
+		t = pl;
+	else if (fnmatch("ruby*", interp, 0) == 0)
+		t = rb;
+	else if (strcmp(interp, "node") == 0 || strcmp(interp, "nodejs") == 0)
+		t = nd;
+	else
+		t = sh;
+	for (; *t; t++)
+		if (strcmp(*t, opt) == 0)
+			return true;
+	return false;
+}
+
+/* Options whose code is not a file (or is stdin): no script argument at all. */
+static bool is_eval(const char *interp, const char *opt)
+{
+	const char *eval = "cs"; /* shells: -c string, -s stdin */
+
+	if (fnmatch("python*", interp, 0) == 0 || fnmatch("pypy*", interp, 0) == 0)
+		eval = "cm";
+	else if (fnmatch("perl*", interp, 0) == 0)
+		eval = "eE";
+	else if (fnmatch("ruby*", interp, 0) == 0)
+		eval = "e";
+	else if (strcmp(interp, "node") == 0 || strcmp(interp, "nodejs") == 0)
+		eval = "ep";
+	else if (fnmatch("*awk", interp, 0) == 0)
+		eval = ""; /* awk's program is its first word unless -f names a file */
+	if (opt[0] == '-' && opt[1] == '-')
+		return strcmp(opt, "--eval") == 0 || strcmp(opt, "--print") == 0 ||
+		       strcmp(opt, "--command") == 0;
+	for (const char *c = opt + 1; *c; c++)
+		if (strchr(eval, *c))
+			return true;
+	return false;
+}
+
+int ward_progopen_script_arg(const char *interp, const char *argv, size_t len)
+{
+	size_t off = 0;
+	int idx = 0;
+	const char *b = base(interp);
+
+	/* busybox runs an applet: "busybox sh script" */
+	while (off < len) {
+		const char *w = argv + off;
+		size_t wl = strnlen(w, len - off);
+		if (idx == 0) {
+			/* argv[0] */
+		} else if (strcmp(b, "busybox") == 0 && idx == 1) {
+			b = w; /* the applet decides the syntax */
+		} else if (strcmp(w, "--") == 0) {
+			return off + wl + 1 < len ? idx + 1 : -1;
+		} else if (strcmp(w, "-") == 0) {
+			return -1; /* stdin */
+		} else if (w[0] == '-' || (w[0] == '+' && fnmatch("*sh", b, 0) == 0)) {
+			if (is_eval(b, w))
+				return -1;
+			if (takes_value(b, w)) {
+				off += wl + 1;
+				idx++;
+				if (off >= len)
+					return -1;
+				wl = strnlen(argv + off, len - off);
+			}
+		} else {
+			return idx;
+		}
+		off += wl + 1;
+		idx++;
+	}
+	return -1;
+}
+
+static bool elf_program(int fd)
+{
+	Elf64_Ehdr eh;
+	ssize_t n = pread(fd, &eh, sizeof(eh), 0);
+
+	if (n < (ssize_t)EI_NIDENT + 4 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return false;
+	if (eh.e_ident[EI_CLASS] == ELFCLASS64 && n == (ssize_t)sizeof(eh)) {
+		if (eh.e_type == ET_EXEC)
+			return true;
+		if (eh.e_type != ET_DYN || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256)
+			return false;
+		for (unsigned i = 0; i < eh.e_phnum; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+				return false;
+			if (ph.p_type == PT_INTERP)
+				return true;
+		}
+		return false;
+	}
+	if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr e32;
+		if (pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
+			return false;
+		if (e32.e_type == ET_EXEC)
+			return true;
+		if (e32.e_type != ET_DYN || e32.e_phentsize != sizeof(Elf32_Phdr) || e32.e_phnum > 256)
+			return false;
+		for (unsigned i = 0; i < e32.e_phnum; i++) {
+			Elf32_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), (off_t)(e32.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+				return false;
+			if (ph.p_type == PT_INTERP)
+				return true;
+		}
+	}
+	return false;
+}
+
+ward_progopen_t ward_progopen_classify(const ward_config_t *cfg, pid_t pid, int fd, char *why,
+                                       size_t whylen)
+{
+	char link[64], exe[1024], argv[4096];
+	ssize_t n;
+	int afd, cwd, idx, sfd;
+	struct stat a, s;
+	size_t off = 0;
+
+	if (why && whylen)
+		why[0] = '\0';
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	if ((n = readlink(link, exe, sizeof(exe) - 1)) <= 0)
+		return WARD_PROG_NONE;
+	exe[n] = '\0';
+	if (ward_progopen_is_loader(exe)) {
+		if (!elf_program(fd))
+			return WARD_PROG_NONE;
+		if (why)
+			snprintf(why, whylen, "loaded as a program by %s run as a command", exe);
+		return WARD_PROG_LOADER;
+	}
+	if (!ward_progopen_is_interpreter(cfg, exe))
+		return WARD_PROG_NONE;
+	snprintf(link, sizeof(link), "/proc/%d/cmdline", (int)pid);
+	if ((afd = open(link, O_RDONLY | O_CLOEXEC)) < 0)
+		return WARD_PROG_NONE;
+	n = read(afd, argv, sizeof(argv) - 1);
+	close(afd);
+	if (n <= 0)
+		return WARD_PROG_NONE;
+	argv[n] = '\0';
+	if ((idx = ward_progopen_script_arg(exe, argv, (size_t)n)) < 0)
+		return WARD_PROG_NONE;
+	for (int i = 0; i < idx; i++)
+		off += strlen(argv + off) + 1;
+	if (off >= (size_t)n)
+		return WARD_PROG_NONE;
+	/* the argument resolved as the interpreter resolves it: against its cwd */
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	if ((cwd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return WARD_PROG_NONE;
+	sfd = openat(cwd, argv + off, O_PATH | O_CLOEXEC);
+	close(cwd);
+	if (sfd < 0)
+		return WARD_PROG_NONE;
+	if (fstat(sfd, &s) != 0 || fstat(fd, &a) != 0 || s.st_dev != a.st_dev || s.st_ino != a.st_ino) {
+		close(sfd);
+		return WARD_PROG_NONE;
+	}
+	close(sfd);
+	if (why)
+		snprintf(why, whylen, "read as a script by %s", exe);
+	return WARD_PROG_SCRIPT;
+}
