@@ -155,6 +155,7 @@ static void print_sync(const json_t *sy)
 	row("Spool", "%lld waiting (max %lld), %lld uploaded, %lld dropped", (long long)num(sy, "spool.depth"),
 	    (long long)num(sy, "spool.max"), (long long)num(sy, "spool.uploaded"),
 	    (long long)num(sy, "spool.dropped"));
+}
 
 static void print_fileaccess(const json_t *fa)
 {
