@@ -24,6 +24,7 @@
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
+#include "common/platform.h"
 
 #define MAX_SAVED_GROUPS 256
 
