@@ -25,15 +25,16 @@ export CC=$WRAP/cc AR=$WRAP/ar RANLIB=$WRAP/ranlib CFLAGS="-O2" CPPFLAGS="-I$SYS
 
 # Debian source packages through a private deb-src list: the machine's apt state is
 # left alone.
-fetch_src() { # package -> prints the unpacked directory
-	local pkg=$1 d
+fetch_src() { # package [suite] -> prints the unpacked directory
+	local pkg=$1 suite=${2:-bookworm} d
 	d=$(ls -d "$SRC/$pkg"-*/ 2>/dev/null | head -1 || true)
 	if [ -z "$d" ]; then
-		local apt=$CACHE/apt
+		local apt=$CACHE/apt-$suite
 		mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
 		if [ ! -f "$apt/sources.list" ]; then
-			echo "deb-src http://deb.debian.org/debian bookworm main" >"$apt/sources.list"
-			echo "deb-src http://deb.debian.org/debian-security bookworm-security main" >>"$apt/sources.list"
+			echo "deb-src http://deb.debian.org/debian $suite main" >"$apt/sources.list"
+			[ "$suite" != bookworm ] ||
+				echo "deb-src http://deb.debian.org/debian-security bookworm-security main" >>"$apt/sources.list"
 		fi
 		local o=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
 		         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Get::Only-Source=true)
@@ -91,15 +92,18 @@ build_openssl() {
 
 build_yara() {
 	have libyara.a && return 0
-	local s b; s=$(fetch_src yara); b=$BLD/yara; rm -rf "$b"; cp -a "$s" "$b"
-	(cd "$b" && { [ -x configure ] || ./bootstrap.sh; } &&
+	# bookworm's yara orig tarball is not served by the mirror reachable here; trixie's
+	# 4.5 source is (same C API as the 4.2 the Linux build uses).
+	local s b; s=$(fetch_src yara trixie); b=$BLD/yara; rm -rf "$b"; cp -a "$s" "$b"
+	(cd "$b" && autoreconf -fi >/dev/null 2>&1 && \
 		./configure -q --host="$HOST" --prefix="$SYSROOT" --disable-shared --enable-static \
-		--without-crypto --disable-magic --disable-cuckoo --disable-dotnet && \
-		make -s -j"$JOBS" libyara.la && make -s install-libLTLIBRARIES install-includeHEADERS \
-		install-yarainclude_HEADERS 2>/dev/null || make -s install) >&2
+		--without-crypto --disable-magic --disable-cuckoo --disable-dotnet --disable-proc-scan && \
+		make -s -j"$JOBS" libyara.la >/dev/null && \
+		cp .libs/libyara.a "$SYSROOT/lib/" && cp -r libyara/include/yara libyara/include/yara.h \
+		"$SYSROOT/include/") >&2
 }
 
-for dep in ${DEPS:-jansson sqlite libxml2 yara openssl}; do
+for dep in ${DEPS:-jansson sqlite libxml2 openssl yara}; do
 	if "build_$dep"; then echo "cross-deps: $dep ok for $ARCH"
 	else echo "cross-deps: $dep FAILED for $ARCH" >&2; fi
 done
