@@ -18,7 +18,8 @@
  *     so a backend that reads past its version gate crashes.
  * Limits (fanotify has no equivalent): AUTH_OPEN reports FREAD only (fanotify does not
  * say which mode was asked for); NOTIFY_EXIT, RENAME, UNLINK and UNMOUNT are never
- * delivered; there are no code signatures (codesigning_flags 0).
+ * delivered; there are no code signatures (codesigning_flags 0); a child forked by the
+ * client holds the fanotify group until its exec succeeds.
  *
  * Configuration: ward_es_emul_configure() before the first es_new_client, or the
  * environment: WARD_ES_EMUL_WATCH (':'-separated paths whose mounts are marked,
