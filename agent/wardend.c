@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/daemon.h"
+#include "agent/backends/open/open.h"
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
 #include "agent/log.h"
@@ -392,8 +393,9 @@ int main(int argc, char **argv)
 	a->nworkers = (unsigned)workers;
 	a->kernel_cache = d.kernel_cache;
 
-	ward_fanotify_opts_t fo = { .watch = watch, .kernel_cache = d.kernel_cache, .mount_marks = mount_marks };
-	if (ward_fanotify_open(&fo, &a->backend, &err) != WARD_OK)
+	ward_backend_args_t ba = { .watch = watch, .kernel_cache = d.kernel_cache,
+	                           .mount_marks = mount_marks, .agent = a };
+	if (ward_backend_open(&ba, &a->backend, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	mkdir_parent(d.socket_path, 0755);
 	if (ward_ctl_listen(d.socket_path, ward_daemon_commands, ward_daemon_ncommands, &d,

@@ -37,7 +37,7 @@ w_expect_allowed "$W_MNT/unknown"
 
 # Without --foreground it detaches (diagnostics to syslog) and still enforces.
 rm -f "$W_SOCK"
-"$WARDEN_BUILD/wardend" --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+"$WARDEN_BUILD/$W_WARDEND" --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" </dev/null || w_fail "detached start failed"
 for _ in $(seq 100); do [ -S "$W_SOCK" ] && w_ctl '{"cmd":"status"}' | grep -q '"ok":true' && break; sleep 0.05; done
 dpid=$(w_status '.pid')

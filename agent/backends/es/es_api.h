@@ -347,6 +347,14 @@ void es_release_message(const es_message_t *msg);
 typedef void (*ward_es_handler_fn)(void *ctx, es_client_t *client, const es_message_t *msg);
 es_new_client_result_t ward_es_new_client(es_client_t **client, ward_es_handler_fn fn, void *ctx);
 
+/* The calling process's audit token, for es_mute_process (macOS: task_info
+ * TASK_AUDIT_TOKEN; emulation: pid and start time). false on failure. */
+bool ward_es_self_token(audit_token_t *out);
+
+/* Read the clock ES deadlines are in: mach_absolute_time() with its timebase, and
+ * CLOCK_MONOTONIC in ns at the same moment (the emulation: both are CLOCK_MONOTONIC). */
+void ward_es_clock_now(uint32_t *numer, uint32_t *denom, uint64_t *mach, uint64_t *mono_ns);
+
 /* Open flags as ES reports them in es_event_open_t.fflag (sys/fcntl.h, kernel FFLAGS). */
 enum { WARD_DARWIN_FREAD = 0x0001, WARD_DARWIN_FWRITE = 0x0002 };
 

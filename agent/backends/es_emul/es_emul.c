@@ -784,3 +784,20 @@ es_clear_cache_result_t es_clear_cache(es_client_t *cl)
 	pthread_mutex_unlock(&cl->mu);
 	return r;
 }
+
+bool ward_es_self_token(audit_token_t *out)
+{
+	es_process_t p;
+	es_file_t exe;
+	char path[PATH_MAX];
+
+	fill_proc(&p, &exe, path, getpid(), 7);
+	*out = p.audit_token;
+	return out->val[WARD_AT_PIDVERSION] != 0;
+}
+
+void ward_es_clock_now(uint32_t *numer, uint32_t *denom, uint64_t *mach, uint64_t *mono)
+{
+	*numer = *denom = 1;
+	*mach = *mono = mono_ns();
+}
