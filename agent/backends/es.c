@@ -60,6 +60,7 @@ struct esb {
 	es_ev_t inflight;     /* list head */
 	bool stop, flush;
 	bool threads;
+	atomic_bool ready;
 	pthread_t timer, flusher;
 	struct {
 		_Atomic uint64_t auth, notify, modified, renamed, unlinked, exited, unmounted;
@@ -294,6 +295,7 @@ static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *ar
 		return rc;
 	if ((rc = new_client(b, &b->auth, h_auth, auth_ev, 1, err)) != WARD_OK)
 		return rc;
+	atomic_store(&b->ready, true);
 	pthread_mutex_lock(&b->mu);
 	while (!b->stop)
 		pthread_cond_wait(&b->cv, &b->mu);
@@ -440,4 +442,5 @@ void ward_es_counts(const ward_backend_t *base, ward_es_counts_t *out)
 	out->late_fallbacks = atomic_load(&b->n.late_fallbacks);
 	out->mismatched = atomic_load(&b->n.mismatched);
 	out->clear_throttled = atomic_load(&b->n.clear_throttled);
+	out->ready = atomic_load(&b->ready);
 }

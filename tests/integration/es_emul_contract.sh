@@ -37,4 +37,17 @@ grep -q "missed the deadline" "$W_WORK/late.err" || w_fail "no deadline report"
 for _ in $(seq 100); do [ -e "$W_MNT/late/late.done" ] && break; sleep 0.05; done
 [ -e "$W_MNT/late/late.done" ] || w_fail "the exec held by the killed client did not proceed"
 w_log "late client killed; its pending exec proceeded"
+# The backend (agent/backends/es.c) keeps the contract where it owns it.
+B=$WARDEN_BUILD/tests/es_backend_check
+backend() { # name
+	local rc=0 d=$W_MNT/b-$1
+	mkdir -p "$d"
+	timeout -k 2 30 "$B" "$1" "$d" >"$W_WORK/b-$1.out" 2>"$W_WORK/b-$1.err" || rc=$?
+	[ "$rc" = 0 ] || { cat "$W_WORK/b-$1.out" "$W_WORK/b-$1.err" >&2; w_fail "es_backend_check $1: exit $rc"; }
+	w_log "es_backend_check $1: ok"
+}
+# ES gives 2 s: the backend answers at 1 s (half, the headroom floor), ES would kill at 2 s.
+WARD_ES_EMUL_DEADLINE_MS=2000 WARD_ES_EMUL_STRICT=1 backend timer
+WARD_ES_EMUL_STRICT=1 backend cache
+WARD_ES_EMUL_STRICT=1 backend stop
 echo "es_emul_contract: ok"

@@ -29,6 +29,7 @@ typedef struct ward_es_counts {
 	uint64_t late_fallbacks; /* AUTH answered by the backend's own deadline timer */
 	uint64_t mismatched;     /* file opened by path was not the file ES reported */
 	uint64_t clear_throttled;
+	bool ready;              /* both clients subscribed: events flow */
 } ward_es_counts_t;
 void ward_es_counts(const ward_backend_t *b, ward_es_counts_t *out);
 
