@@ -91,5 +91,7 @@
 #define WARD_ES_HEADROOM_MIN_NS  1000000000ull /* answer at least 1 s before msg->deadline */
 #define WARD_ES_HEADROOM_MAX_NS  5000000000ull /* and keep no more than 5 s back */
 #define WARD_ES_HEADROOM_DIV     10u        /* headroom: a tenth of the time left, clamped */
+#define WARD_ESLOGGER_MAX_LINE   (1u << 20) /* one eslogger JSON line (exec env can be long) */
+#define WARD_ESLOGGER_MAX_LINES  (1u << 24) /* lines in one recording */
 
 #endif

@@ -22,6 +22,7 @@ int ctl_blocked(int argc, char **argv);
 /* Poke a running agent after a rule change (agent/ctl/rule.c); no-op without one. */
 void ctl_notify_agent(void);
 int ctl_scan(int argc, char **argv);
+int ctl_simulate(int argc, char **argv); /* agent/ctl/simulate.c: eslogger replay */
 
 /* Exit codes shared by every subcommand. */
 #define CTL_EXIT_OK    0

@@ -4,7 +4,11 @@
  */
 #include "agent/backends/es/es_map.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "common/hex.h"
+#include "rules/rules.h"
 
 /* Code-signing flags (Apple's cs_blobs.h, public in xnu). */
 #define WARD_CS_VALID  0x00000001u
@@ -252,4 +256,25 @@ ward_err_t ward_es_map(const es_message_t *msg, const ward_es_clock_t *clk,
 		break;
 	}
 	return WARD_OK;
+}
+
+void ward_es_match_key(const ward_es_hints_t *h, ward_match_key_t *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (!h->valid)
+		return;
+	ward_hex_encode(h->cdhash, sizeof(h->cdhash), key->cdhash);
+	if (h->adhoc)
+		return; /* an ad-hoc signature names no team and proves no signing ID */
+	snprintf(key->team_id, sizeof(key->team_id), "%s", h->team_id);
+	if (h->signing_id[0] == '\0')
+		return;
+	/* Never truncate: a cut signing ID could equal another program's allowlisted one. */
+	const char *prefix = h->platform ? "platform" : h->team_id;
+	size_t pl = strlen(prefix), sl = strlen(h->signing_id);
+	if (pl == 0 || pl + 1 + sl >= sizeof(key->signing_id))
+		return;
+	memcpy(key->signing_id, prefix, pl);
+	key->signing_id[pl] = ':';
+	memcpy(key->signing_id + pl + 1, h->signing_id, sl + 1);
 }

@@ -132,6 +132,14 @@ uint32_t ward_es_flags_result(uint32_t fflag, uint32_t allowed);
 ward_err_t ward_es_map(const es_message_t *msg, const ward_es_clock_t *clk,
                        ward_es_event_t *out, ward_error_t *err);
 
+/*
+ * The rule identities the kernel vouched for (no file read): cdhash, team ID, signing ID
+ * as "TEAMID:id", or "platform:id" for a platform binary (only ES can say that), in the
+ * canonical form ward_index_match takes. Empty fields when hints are not valid.
+ */
+struct ward_match_key;
+void ward_es_match_key(const ward_es_hints_t *h, struct ward_match_key *key);
+
 /* Copy a token into buf (NUL-terminated); false if it does not fit or holds a NUL. */
 bool ward_es_token_copy(const es_string_token_t *tok, char *buf, size_t len);
 
