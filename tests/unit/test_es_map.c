@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "agent/backends/es/es_map.h"
+#include "agent/backends/es/eslogger.h"
+#include "rules/rules.h"
 
 #define SEC 1000000000ull
 
@@ -362,6 +364,118 @@ static void test_bad_messages_still_report_auth(void **state)
 	free(f);
 }
 
+static void test_match_key_from_kernel_hints(void **state)
+{
+	(void)state;
+	ward_es_hints_t h;
+	ward_match_key_t k;
+
+	memset(&h, 0, sizeof(h));
+	h.valid = true;
+	memset(h.cdhash, 0xab, sizeof(h.cdhash));
+	strcpy(h.team_id, "EQHXZ8M8AV");
+	strcpy(h.signing_id, "com.google.Chrome");
+	ward_es_match_key(&h, &k);
+	assert_string_equal(k.cdhash, "abababababababababababababababababababab");
+	assert_string_equal(k.team_id, "EQHXZ8M8AV");
+	assert_string_equal(k.signing_id, "EQHXZ8M8AV:com.google.Chrome");
+	assert_string_equal(k.sha256, "");
+
+	/* platform binary: only the kernel can say so */
+	h.platform = true;
+	h.team_id[0] = '\0';
+	strcpy(h.signing_id, "com.apple.ls");
+	ward_es_match_key(&h, &k);
+	assert_string_equal(k.signing_id, "platform:com.apple.ls");
+
+	/* ad-hoc: cdhash only */
+	h.platform = false;
+	h.adhoc = true;
+	ward_es_match_key(&h, &k);
+	assert_string_equal(k.team_id, "");
+	assert_string_equal(k.signing_id, "");
+	assert_int_equal(strlen(k.cdhash), 40);
+
+	/* a signing ID that does not fit whole is dropped, never cut to another's prefix */
+	h.adhoc = false;
+	memset(h.team_id, 'A', WARD_MAX_TEAM_ID);
+	h.team_id[WARD_MAX_TEAM_ID] = '\0';
+	memset(h.signing_id, 'x', WARD_MAX_SIGNING_ID);
+	h.signing_id[WARD_MAX_SIGNING_ID] = '\0';
+	ward_es_match_key(&h, &k);
+	assert_string_equal(k.signing_id, "");
+
+	/* not valid: nothing */
+	h.valid = false;
+	ward_es_match_key(&h, &k);
+	assert_string_equal(k.cdhash, "");
+	assert_string_equal(k.team_id, "");
+}
+
+static void test_eslogger_lines(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *all = tu_slurp(FIXTURES "/eslogger/pilot.jsonl", &len);
+	char *line = (char *)all, *nl;
+	ward_es_event_t *ev = malloc(sizeof(*ev));
+	ward_error_t err;
+	int n = 0;
+
+	assert_non_null(ev);
+	all[len] = '\0';
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		ward_err_t rc = ward_eslogger_parse(line, (size_t)(nl - line), ev, &err);
+		n++;
+		switch (n) {
+		case 1: /* Chrome: team and signing ID from the kernel's signing facts */
+			assert_int_equal(rc, WARD_OK);
+			assert_int_equal(ev->kind, WARD_ES_K_EXEC);
+			assert_string_equal(ev->file.path, "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome");
+			assert_true(ev->target.hints.valid);
+			assert_string_equal(ev->target.hints.team_id, "EQHXZ8M8AV");
+			assert_int_equal(ev->target.pid, 801);
+			assert_int_equal(ev->proc.pid, 700);
+			assert_int_equal(ev->file.key.ino, 21);
+			break;
+		case 3: /* ad-hoc: no team */
+			assert_int_equal(rc, WARD_OK);
+			assert_true(ev->target.hints.adhoc);
+			assert_string_equal(ev->target.hints.team_id, "");
+			break;
+		case 4: /* open */
+			assert_int_equal(rc, WARD_OK);
+			assert_int_equal(ev->kind, WARD_ES_K_OPEN);
+			assert_int_equal(ev->access, WARD_ES_ACC_READ);
+			assert_string_equal(ev->file.path, "/Users/alice/secret.txt");
+			break;
+		case 5: /* cut short */
+			assert_int_equal(rc, WARD_E_MALFORMED);
+			break;
+		case 7: /* unsigned: no hints */
+			assert_int_equal(rc, WARD_OK);
+			assert_false(ev->target.hints.valid);
+			break;
+		case 9: /* close: not replayed */
+			assert_int_equal(rc, WARD_E_UNSUPPORTED);
+			break;
+		default:
+			assert_int_equal(rc, WARD_OK);
+		}
+	}
+	assert_int_equal(n, 10);
+
+	/* wrong types and bad cdhash are named */
+	const char *bad = "{\"event_type\":9,\"process\":{\"executable\":{\"path\":\"/x\"},\"codesigning_flags\":536870913,"
+	                  "\"cdhash\":\"xyz\"},\"event\":{}}";
+	assert_int_equal(ward_eslogger_parse(bad, strlen(bad), ev, &err), WARD_E_MALFORMED);
+	assert_non_null(strstr(err.msg, "cdhash"));
+	const char *dup = "{\"event_type\":9,\"event_type\":10}";
+	assert_int_equal(ward_eslogger_parse(dup, strlen(dup), ev, &err), WARD_E_MALFORMED);
+	free(ev);
+	free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_untrustworthy_paths_are_dropped),
 		cmocka_unit_test(test_notify_kinds),
 		cmocka_unit_test(test_bad_messages_still_report_auth),
+		cmocka_unit_test(test_match_key_from_kernel_hints),
+		cmocka_unit_test(test_eslogger_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
