@@ -1,8 +1,16 @@
 /*
- * The backend interface: a platform turns kernel permission events into ward_event_t
- * (events in) and turns verdicts into kernel responses (verdicts out). decide() never
- * sees a platform type; the backends never decide. agent/backends/fanotify.c is the Linux
- * backend; the EndpointSecurity one (agent/es.c) implements the same operations.
+ * The backend interface: the one header a platform implements. A backend turns kernel
+ * events into ward_event_t (events in) and turns one ward_answer_t per permission event
+ * into the kernel's response (answers out). The engine (agent/engine/) never sees a
+ * platform type; the backends never decide.
+ *
+ *   agent/backends/fanotify.c   Linux: fanotify(7) permission events
+ *   agent/backends/es.c         macOS: EndpointSecurity (AUTH_EXEC, AUTH_OPEN)
+ *   tests/unit/fakebackend.h    the test double the engine's unit tests drive
+ *
+ * To add a backend: fill a struct ward_backend_ops, deliver events to the sink with
+ * every field below that the platform knows (and no guess for those it does not), answer
+ * in respond() exactly as told, and give the event back in release().
  */
 #ifndef WARD_AGENT_BACKEND_H
 #define WARD_AGENT_BACKEND_H
@@ -14,59 +22,161 @@
 #include <sys/types.h>
 
 #include "agent/engine/verdict.h"
+#include "common/limits.h"
 #include "common/error.h"
 
 typedef enum {
-	WARD_EV_EXEC = 1,    /* permission: may this file be executed? */
-	WARD_EV_OPEN = 2,    /* permission: may this file be opened? */
-	WARD_EV_WRITTEN = 3, /* notification: pid closed this file after writing (no answer) */
-	WARD_EV_SCAN = 4,    /* never from a backend: an event-log record of a YARA verdict
-	                        that arrived after its exec was decided (agent/yarascan.c) */
+	WARD_EV_EXEC = 1,     /* permission: may this file be executed? */
+	WARD_EV_OPEN = 2,     /* permission: may this file be opened with ev->access? */
+	WARD_EV_MODIFIED = 3, /* notification: the file was written (closed after writing,
+	                         ES NOTIFY_CLOSE modified, truncated); no answer */
+	WARD_EV_RENAME = 4,   /* notification: the file was renamed (ES); no answer */
+	WARD_EV_UNLINK = 5,   /* notification: the file was unlinked (ES); no answer */
+	WARD_EV_EXIT = 6,     /* notification: the subject process exited (ES); no answer */
+	WARD_EV_SCAN = 7,     /* never from a backend: an event-log record of a YARA verdict
+	                         that arrived after its exec was decided (agent/yarascan.c) */
 } ward_event_kind_t;
 
-/* One permission event. The backend owns fd; the pipeline gives the event back with
- * ops->release exactly once, after it has been answered. */
+/* Whether an event of this kind waits for an answer. */
+static inline bool ward_event_is_perm(ward_event_kind_t k)
+{
+	return k == WARD_EV_EXEC || k == WARD_EV_OPEN;
+}
+
+/* Access requested by an OPEN (ev->access) and allowed by its answer (answer.allowed). */
+#define WARD_ACC_READ  0x1u
+#define WARD_ACC_WRITE 0x2u
+
+/*
+ * The process an event is about. pidversion tells two processes with the same pid
+ * apart: ES's audit-token pidversion, Linux's start time in clock ticks since boot
+ * (/proc/<pid>/stat field 22). 0 means the backend does not know it (yet).
+ */
+typedef struct ward_subject {
+	pid_t pid;
+	uint64_t pidversion;
+	bool creds_ok;        /* uid and gid are known */
+	uid_t uid;            /* effective uid */
+	gid_t gid;
+	bool exe_ok;          /* exe is known */
+	ward_filekey_t exe;   /* the file the process runs */
+} ward_subject_t;
+
+/*
+ * What a kernel already verified about the target's code signature (ES: es_process_t
+ * of the exec'd image: cdhash, team_id, signing_id, is_platform_binary,
+ * codesigning_flags). With hints, decide() matches CDHASH, SIGNINGID and TEAMID rules
+ * without reading the file; it reads the file only if a BINARY rule or a scan needs
+ * its bytes.
+ */
+typedef struct ward_id_hints {
+	bool has_cdhash;
+	uint8_t cdhash[WARD_CDHASH_LEN];
+	char team_id[WARD_MAX_TEAM_ID + 1];        /* "" when none */
+	char signing_id[WARD_MAX_SIGNING_ID + 1];  /* "" when none */
+	bool platform;        /* an Apple platform binary */
+	bool signature_valid; /* the kernel validated the signature (CS_VALID) */
+	uint32_t cs_flags;
+} ward_id_hints_t;
+
+/*
+ * One event. The backend owns fd and path; the engine gives every event back with
+ * ops->release exactly once (a permission event after it has been answered).
+ */
 typedef struct ward_event {
 	ward_event_kind_t kind;
-	int fd;               /* the target file, opened for us by the kernel (-1: none) */
-	pid_t pid;            /* the process that asked */
-	uint64_t t_recv_ns;   /* CLOCK_MONOTONIC when the backend read the event */
-	bool key_ok;          /* key is valid (fstat succeeded) */
+	ward_subject_t proc;  /* who asked (OPEN: the opener; EXEC: the process calling exec) */
+	int fd;               /* the target, opened for us by the kernel (-1: none) */
+	const char *path;     /* the target's path if the kernel reported it (NULL: ask
+	                         ops->path); valid until release */
+	bool key_ok;          /* key, st_uid and st_mode are valid */
 	ward_filekey_t key;
-	uint32_t st_uid;      /* owner and mode of the target, from the same fstat */
+	uint32_t st_uid;      /* owner and mode of the target */
 	uint32_t st_mode;
-	uint64_t cookie;      /* backend-private (ES: the message) */
+	uint32_t access;      /* OPEN: WARD_ACC_* requested (0: the kernel cannot tell) */
+	uint64_t t_recv_ns;   /* CLOCK_MONOTONIC when the backend read the event */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC by which the answer must be written: the
+	                         kernel's (ES, less headroom) or t_recv + DecisionBudgetMs
+	                         (set by the engine when the backend leaves it 0) */
+	const ward_id_hints_t *hints; /* NULL: none; valid until release */
+	uint64_t cookie;      /* backend-private (ES: the retained message) */
 } ward_event_t;
+
+/* The answer to one permission event: everything the kernel is told, in one call. */
+typedef struct ward_answer {
+	ward_decision_t decision;
+	uint32_t allowed;     /* OPEN: WARD_ACC_* allowed (ES flags result); 0 for EXEC */
+	bool cache;           /* the kernel may remember this answer until the file is
+	                         modified; the engine sets it only for plain ALLOWs and only
+	                         while no flush happened since the verdict's snapshot */
+} ward_answer_t;
+
+/* The process details the event log wants (parent, uid, command line). */
+typedef struct ward_procinfo {
+	bool ok;                /* read */
+	pid_t ppid;
+	uid_t uid;              /* real uid */
+	bool argv_is_caller;    /* argv is the caller's (Linux: read before the exec
+	                           completes), not the new program's (ES) */
+	size_t argv_len;        /* bytes of argv used (NUL-separated strings) */
+	bool argv_truncated;
+	char argv[WARD_EVLOG_MAX_ARGV];
+} ward_procinfo_t;
 
 typedef struct ward_backend ward_backend_t;
 
+/* ops->proc_fill: what to fill. */
+#define WARD_PROC_CREDS   0x1u
+#define WARD_PROC_VERSION 0x2u
+#define WARD_PROC_EXE     0x4u
+/* ops->proc_state: answers. */
+enum { WARD_PROC_OTHER = 0, WARD_PROC_SAME, WARD_PROC_GONE };
+
 /*
- * Called by the backend's reader thread for every permission event. The sink must
- * answer (ops->respond) quickly or hand the event to a worker; it must never block on
- * disk, logging or a lock held across a decision.
+ * Called by the backend's reader thread for every event. The sink answers permission
+ * events itself (cache hits, the agent's own pid, a full queue) or hands them to a
+ * worker; it never blocks on disk, logging or a lock held across a decision.
  */
 typedef void (*ward_event_sink_fn)(void *arg, ward_event_t *ev);
+
+/* The answer was not written because the target changed while it was decided; the
+ * engine decides again (fanotify: content changed before the cache mark held). */
+#define WARD_RESPOND_STALE WARD_E_BUSY
 
 struct ward_backend_ops {
 	const char *name;
 	/* Read events and pass each to sink until ops->stop. Returns on stop or fatal error. */
 	ward_err_t (*run)(ward_backend_t *b, ward_event_sink_fn sink, void *arg, ward_error_t *err);
-	/* Make run() return soon. Async-signal-safe is not required; thread-safe is. */
+	/* Make run() return soon. Thread-safe. */
 	void (*stop)(ward_backend_t *b);
-	/* Answer the kernel. Thread-safe; the pipeline calls it at most once per event. */
-	ward_err_t (*respond)(ward_backend_t *b, const ward_event_t *ev, ward_decision_t d);
-	/* Ask the kernel to remember an ALLOW for this file until it is modified. */
-	void (*cache_allow)(ward_backend_t *b, const ward_event_t *ev);
-	/* Forget every verdict the kernel remembers (rule, mode or config change). */
+	/*
+	 * Answer a permission event. Thread-safe; the engine calls it once per event (once
+	 * more only after WARD_RESPOND_STALE, which means nothing was written). With
+	 * a->cache the backend also makes the kernel remember the answer, and must make sure
+	 * that a modification after the verdict's content check cannot leave it remembered.
+	 */
+	ward_err_t (*respond)(ward_backend_t *b, const ward_event_t *ev, const ward_answer_t *a);
+	/* Forget every answer the kernel remembers (rule, mode or config change). */
 	void (*cache_flush)(ward_backend_t *b);
-	/* Path of the target, for trusted-path checks and the log. Returns false if none. */
+	/* Path of the target (for trusted paths and the log). False if none. */
 	bool (*path)(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len);
-	/* Report WARD_EV_WRITTEN events too (on) or stop (off): ALLOWLIST_COMPILER needs to
-	 * see what compilers write; nothing else does. Returns false on failure. */
+	/* Details of the subject for the log: before the answer for a logged denial, after
+	 * it for a logged ALLOW (the process may run the new program by then: say whose
+	 * argv it is, argv_is_caller, or leave it empty). False if unknown. NULL ok. */
+	bool (*proc_info)(ward_backend_t *b, const ward_event_t *ev, ward_procinfo_t *out);
+	/* Fill what the backend left out of ev->proc because it costs a lookup (fanotify:
+	 * /proc): WARD_PROC_CREDS (creds_ok, uid, gid), WARD_PROC_VERSION (pidversion),
+	 * WARD_PROC_EXE (exe_ok, exe). Best effort. NULL: the events are always complete. */
+	void (*proc_fill)(ward_backend_t *b, ward_event_t *ev, unsigned what);
+	/* Whether pid is still the process pidversion names, running exe: WARD_PROC_SAME,
+	 * WARD_PROC_GONE (no such process, or a zombie) or WARD_PROC_OTHER. NULL: OTHER. */
+	int (*proc_state)(ward_backend_t *b, pid_t pid, uint64_t pidversion, const ward_filekey_t *exe);
+	/* Report WARD_EV_MODIFIED for every file written on the watched filesystems (on) or
+	 * stop (off). False on failure. NULL: the backend always reports them (ES). */
 	bool (*watch_writes)(ward_backend_t *b, bool on);
-	/* Give the event back (closes fd). */
+	/* Give the event back (closes fd, releases the message). */
 	void (*release)(ward_backend_t *b, ward_event_t *ev);
-	/* Close the group: the kernel allows whatever is still pending. NULL ok. */
+	/* Close the client: the kernel allows whatever is still pending. NULL ok. */
 	void (*destroy)(ward_backend_t *b);
 };
 
@@ -77,12 +187,14 @@ struct ward_backend {
 	_Atomic uint64_t overflows;   /* kernel queue overflow events seen */
 	_Atomic uint64_t read_errors; /* failed reads of the event stream */
 	_Atomic uint64_t mark_errors; /* kernel cache marks that could not be added or flushed */
+	_Atomic uint64_t stale;       /* answers withheld because the target changed */
+	atomic_bool cache_evictable;  /* the kernel's remembered answers do not pin memory */
 };
 
 /* ---- the Linux backend (agent/backends/fanotify.c) ---- */
 typedef struct ward_fanotify_opts {
 	const char *const *watch; /* paths whose filesystems are marked; NULL-terminated */
-	bool kernel_cache;        /* add inode ignore marks for ALLOW verdicts */
+	bool kernel_cache;        /* honour answer.cache with inode ignore marks */
 	bool mount_marks;         /* FAN_MARK_MOUNT instead of FAN_MARK_FILESYSTEM */
 } ward_fanotify_opts_t;
 
@@ -92,8 +204,5 @@ typedef struct ward_fanotify_opts {
  */
 ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t **out,
                               ward_error_t *err);
-
-/* Whether the running kernel accepted FAN_MARK_EVICTABLE for cache marks. */
-bool ward_fanotify_evictable(const ward_backend_t *b);
 
 #endif

@@ -22,9 +22,9 @@ static double rate(uint64_t part, uint64_t total)
 static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)
 {
 	ward_daemon_t *d = ctx;
-	ward_agent_t *a = &d->agent;
-	ward_metrics_t *m = &a->metrics;
-	ward_snapshot_t *s = ward_agent_snapshot(a, NULL);
+	ward_metrics_t *m = ward_engine_metrics(d->engine);
+	ward_snapshot_t *s = ward_engine_snapshot(d->engine, NULL);
+	ward_engine_info_t ei;
 	ward_cache_stats_t cs = { 0 };
 	uint64_t written, dropped, errors, total = 0;
 	json_t *o = json_object(), *j, *k;
@@ -32,12 +32,13 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	(void)peer;
 	(void)req;
 	(void)err;
+	ward_engine_info(d->engine, &ei);
 	json_object_set_new(o, "version", json_string(WARD_VERSION));
-	json_object_set_new(o, "pid", json_integer(a->self));
+	json_object_set_new(o, "pid", json_integer(ei.self));
 	json_object_set_new(o, "mode", json_string(ward_mode_name(s->cfg.mode)));
 	json_object_set_new(o, "fail_closed", json_boolean(s->cfg.fail_closed));
-	json_object_set_new(o, "uptime_s", json_integer((json_int_t)((ward_mono_ns() - a->started_ns) / 1000000000ull)));
-	json_object_set_new(o, "backend", json_string(a->backend->ops->name));
+	json_object_set_new(o, "uptime_s", json_integer((json_int_t)((ward_mono_ns() - ei.started_ns) / 1000000000ull)));
+	json_object_set_new(o, "backend", json_string(ei.backend));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
 	if (d->watch)
@@ -62,10 +63,10 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "by_type", k);
 	json_object_set_new(o, "rules", j);
 
-	if (a->cache)
-		ward_cache_stats(a->cache, &cs);
+	if (d->cache)
+		ward_cache_stats(d->cache, &cs);
 	j = json_object();
-	json_object_set_new(j, "enabled", json_boolean(a->cache != NULL));
+	json_object_set_new(j, "enabled", json_boolean(d->cache != NULL));
 	json_object_set_new(j, "entries", json_integer((json_int_t)cs.entries));
 	json_object_set_new(j, "capacity", json_integer((json_int_t)cs.capacity));
 	json_object_set_new(j, "bytes", json_integer((json_int_t)cs.bytes));
@@ -74,15 +75,17 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "hit_rate", json_real(rate(cs.hits, cs.hits + cs.misses)));
 	json_object_set_new(j, "evictions", json_integer((json_int_t)cs.evictions));
 	json_object_set_new(j, "expired", json_integer((json_int_t)cs.expired));
-	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&a->cache_flushes)));
+	json_object_set_new(j, "forgotten", json_integer((json_int_t)cs.forgotten));
+	json_object_set_new(j, "flushes", json_integer((json_int_t)ei.cache_flushes));
 	json_object_set_new(o, "cache", j);
 
 	j = json_object();
 	json_object_set_new(j, "enabled", json_boolean(d->kernel_cache));
-	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && ward_fanotify_evictable(a->backend)));
+	json_object_set_new(j, "evictable", json_boolean(d->kernel_cache && atomic_load(&d->backend->cache_evictable)));
 	json_object_set_new(j, "marks_added", json_integer((json_int_t)atomic_load(&m->kernel_cache_adds)));
 	json_object_set_new(j, "flushes", json_integer((json_int_t)atomic_load(&m->kernel_cache_flushes)));
-	json_object_set_new(j, "mark_errors", json_integer((json_int_t)atomic_load(&a->backend->mark_errors)));
+	json_object_set_new(j, "mark_errors", json_integer((json_int_t)atomic_load(&d->backend->mark_errors)));
+	json_object_set_new(j, "stale", json_integer((json_int_t)atomic_load(&d->backend->stale)));
 	json_object_set_new(o, "kernel_cache", j);
 
 	j = json_object();
@@ -101,11 +104,12 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "events", json_integer((json_int_t)atomic_load(&m->events)));
 
 	j = json_object();
-	json_object_set_new(j, "depth", json_integer(ward_queue_depth(a->queue)));
-	json_object_set_new(j, "capacity", json_integer(ward_queue_capacity(a->queue)));
-	json_object_set_new(j, "high_water", json_integer(ward_queue_high_water(a->queue)));
+	json_object_set_new(j, "depth", json_integer(ward_queue_depth(d->queue)));
+	json_object_set_new(j, "capacity", json_integer(ward_queue_capacity(d->queue)));
+	json_object_set_new(j, "high_water", json_integer(ward_queue_high_water(d->queue)));
 	json_object_set_new(j, "full", json_integer((json_int_t)atomic_load(&m->queue_full)));
-	json_object_set_new(j, "workers", json_integer(a->nworkers));
+	json_object_set_new(j, "workers", json_integer(ei.nworkers));
+	json_object_set_new(j, "user_share", json_integer(ei.share));
 	json_object_set_new(o, "queue", j);
 
 	j = json_object();
@@ -121,25 +125,31 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(j, "max", json_integer((json_int_t)atomic_load(&m->lat_max_us)));
 	json_object_set_new(o, "latency_us", j);
 
-	ward_evlog_stats(a->evlog, &written, &dropped, &errors);
+	ward_evlog_stats(d->evlog, &written, &dropped, &errors);
 	j = json_object();
-	json_object_set_new(j, "path", a->evlog ? json_string(d->event_log_path) : json_null());
+	json_object_set_new(j, "path", d->evlog ? json_string(d->event_log_path) : json_null());
 	json_object_set_new(j, "written", json_integer((json_int_t)written));
 	json_object_set_new(j, "dropped", json_integer((json_int_t)dropped));
 	json_object_set_new(j, "errors", json_integer((json_int_t)errors));
 	json_object_set_new(o, "event_log", j);
 
 	j = json_object();
-	json_object_set_new(j, "watching_writes", json_boolean(a->watching_writes));
+	json_object_set_new(j, "watching_writes", json_boolean(ei.watching_writes));
 	json_object_set_new(j, "rules_added", json_integer((json_int_t)d->transitive_added));
-	json_object_set_new(j, "dropped", json_integer((json_int_t)(a->compilers ? ward_compilers_dropped(a->compilers) : 0)));
+	json_object_set_new(j, "dropped", json_integer((json_int_t)(d->compilers ? ward_compilers_dropped(d->compilers) : 0)));
 	json_object_set_new(o, "transitive", j);
+
+	j = json_object();
+	json_object_set_new(j, "changed_while_deciding",
+	                    json_integer((json_int_t)atomic_load(&m->changed_while_deciding)));
+	json_object_set_new(j, "forgotten", json_integer((json_int_t)atomic_load(&m->forgotten)));
+	json_object_set_new(o, "decide", j);
 
 	j = json_object();
 	json_object_set_new(j, "respond", json_integer((json_int_t)atomic_load(&m->respond_errors)));
 	json_object_set_new(j, "identity", json_integer((json_int_t)atomic_load(&m->identity_errors)));
-	json_object_set_new(j, "read", json_integer((json_int_t)atomic_load(&a->backend->read_errors)));
-	json_object_set_new(j, "overflows", json_integer((json_int_t)atomic_load(&a->backend->overflows)));
+	json_object_set_new(j, "read", json_integer((json_int_t)atomic_load(&d->backend->read_errors)));
+	json_object_set_new(j, "overflows", json_integer((json_int_t)atomic_load(&d->backend->overflows)));
 	json_object_set_new(o, "errors", j);
 	ward_snapshot_unref(s);
 	return o;
@@ -200,7 +210,7 @@ static json_t *cmd_check(void *ctx, const ward_ctl_peer_t *peer, json_t *req, wa
 		ward_error_set(err, WARD_E_INVAL, "check: give at least one of sha256, cdhash, signing_id, certificate, team_id");
 		return NULL;
 	}
-	ward_snapshot_t *s = ward_agent_snapshot(&d->agent, NULL);
+	ward_snapshot_t *s = ward_engine_snapshot(d->engine, NULL);
 	if (s->ix)
 		r = ward_index_match(s->ix, &key, time(NULL));
 	o = json_object();
@@ -348,7 +358,7 @@ static json_t *cmd_flush_cache(void *ctx, const ward_ctl_peer_t *peer, json_t *r
 	(void)peer;
 	(void)req;
 	(void)err;
-	ward_agent_flush(&d->agent);
+	ward_engine_flush(d->engine);
 	return json_object();
 }
 
@@ -361,7 +371,7 @@ static json_t *cmd_rules_changed(void *ctx, const ward_ctl_peer_t *peer, json_t 
 
 	(void)peer;
 	(void)req;
-	if (ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+	if (ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err) != WARD_OK)
 		return NULL;
 	return json_pack("{s:b}", "rebuilt", changed);
 }
@@ -376,7 +386,7 @@ static json_t *cmd_rule_add(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
 	json_t *exp = json_object_get(req, "expires_at");
 	bool changed;
 
-	if (d->agent.store == NULL) {
+	if (d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "the agent runs without a rule store");
 		return NULL;
 	}
@@ -407,8 +417,8 @@ static json_t *cmd_rule_add(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
 	r.custom_msg = msg;
 	r.custom_url = url;
 	r.created_by = who;
-	if (ward_store_put(d->agent.store, &r, err) != WARD_OK ||
-	    ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+	if (ward_store_put(d->store, &r, err) != WARD_OK ||
+	    ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err) != WARD_OK)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s}", "type", ward_rule_type_name(r.type), "policy",
 	                 ward_policy_name(r.policy), "identifier", canon);
@@ -424,15 +434,15 @@ static json_t *cmd_rule_remove(void *ctx, const ward_ctl_peer_t *peer, json_t *r
 	bool changed;
 
 	(void)peer;
-	if (d->agent.store == NULL) {
+	if (d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "the agent runs without a rule store");
 		return NULL;
 	}
 	if (!ward_ctl_get_str(req, "type", true, &type, err) || !ward_ctl_get_str(req, "identifier", true, &ident, err) ||
 	    ward_rule_type_parse(type, &t, err) != WARD_OK ||
 	    ward_rule_identifier_canon(t, ident, canon, err) != WARD_OK ||
-	    ward_store_remove(d->agent.store, t, canon, WARD_SRC_LOCAL, err) != WARD_OK ||
-	    ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err) != WARD_OK)
+	    ward_store_remove(d->store, t, canon, WARD_SRC_LOCAL, err) != WARD_OK ||
+	    ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err) != WARD_OK)
 		return NULL;
 	return json_pack("{s:s, s:s}", "type", ward_rule_type_name(t), "identifier", canon);
 }

@@ -12,7 +12,8 @@
 
 struct proc {
 	pid_t pid;
-	uint64_t dev, ino;
+	uint64_t pidversion;
+	ward_filekey_t exe;
 	uint64_t tick;
 };
 
@@ -61,7 +62,8 @@ void ward_compilers_destroy(ward_compilers_t *c)
 	free(c);
 }
 
-void ward_compilers_add(ward_compilers_t *c, pid_t pid, uint64_t dev, uint64_t ino)
+void ward_compilers_add(ward_compilers_t *c, pid_t pid, uint64_t pidversion,
+                        const ward_filekey_t *exe)
 {
 	struct proc *victim = &c->procs[0];
 
@@ -75,42 +77,27 @@ void ward_compilers_add(ward_compilers_t *c, pid_t pid, uint64_t dev, uint64_t i
 			victim = &c->procs[i];
 	}
 	victim->pid = pid;
-	victim->dev = dev;
-	victim->ino = ino;
+	victim->pidversion = pidversion;
+	victim->exe = *exe;
 	victim->tick = ++c->tick;
 	pthread_mutex_unlock(&c->mu);
 }
 
-bool ward_compilers_is_compiler(ward_compilers_t *c, pid_t pid)
+bool ward_compilers_lookup(ward_compilers_t *c, pid_t pid, uint64_t *pidversion,
+                           ward_filekey_t *exe)
 {
-	uint64_t dev = 0, ino = 0;
 	bool found = false;
-	char exe[64];
-	struct stat st;
 
 	pthread_mutex_lock(&c->mu);
 	for (unsigned i = 0; i < WARD_COMPILER_PIDS; i++)
 		if (c->procs[i].pid == pid && c->procs[i].tick != 0) {
-			dev = c->procs[i].dev;
-			ino = c->procs[i].ino;
+			*pidversion = c->procs[i].pidversion;
+			*exe = c->procs[i].exe;
 			found = true;
 			break;
 		}
 	pthread_mutex_unlock(&c->mu);
-	if (!found)
-		return false;
-	/*
-	 * Still that binary? A live process with this pid must run the compiler (not a
-	 * reused pid, not a later exec of something else). A process that is gone (or a
-	 * zombie) is accepted: fanotify delivers a group's events in order, so this write
-	 * came after the compiler's exec, and a compiler that writes its output and exits at
-	 * once is the common case. The residual risk is a pid reused between the compiler's
-	 * exit and its write being read, by a process that also wrote and exited.
-	 */
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	if (stat(exe, &st) != 0)
-		return errno == ENOENT || errno == ESRCH;
-	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+	return found;
 }
 
 bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)

@@ -11,6 +11,7 @@
 #include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/yarascan.h"
+#include "common/fdpath.h"
 #include "common/hex.h"
 #include "profiles/diag.h"
 
@@ -52,18 +53,18 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_
 		goto fail;
 	}
 	/* 2. the managed rules (one transaction; the store is unchanged on error) */
-	if (d->agent.store != NULL && (rc = ward_confset_sync_rules(cs, d->agent.store, NULL, err)) != WARD_OK) {
+	if (d->store != NULL && (rc = ward_confset_sync_rules(cs, d->store, NULL, err)) != WARD_OK) {
 		log_warnx("reload (%s): rule store: %s; keeping the configuration in force", trigger, err->msg);
 		goto fail;
 	}
 	/* 3. the new snapshot, published with both caches flushed (a mode change must not
 	 * leave MONITOR allows in the kernel) */
-	if ((rc = ward_agent_refresh(&d->agent, &cfg, true, &changed, err)) != WARD_OK) {
+	if ((rc = ward_engine_refresh(d->engine, d->store, &cfg, true, &changed, err)) != WARD_OK) {
 		ward_error_t e2 = { 0 };
-		if (d->agent.store != NULL && d->confset != NULL &&
-		    ward_confset_sync_rules(d->confset, d->agent.store, NULL, &e2) != WARD_OK)
+		if (d->store != NULL && d->confset != NULL &&
+		    ward_confset_sync_rules(d->confset, d->store, NULL, &e2) != WARD_OK)
 			log_warnx("reload: cannot restore the managed rules: %s", e2.msg);
-		if (d->agent.store != NULL && d->confset == NULL)
+		if (d->store != NULL && d->confset == NULL)
 			log_warnx("reload: the managed rules are those of the new sources now (the last good configuration has no StaticRules to restore)");
 		log_warnx("reload (%s): %s; keeping the configuration in force", trigger, err->msg);
 		goto fail;
@@ -143,23 +144,19 @@ gid_t ward_daemon_admin_gid(const ward_config_t *cfg)
 
 void ward_daemon_compiler_outputs(ward_daemon_t *d)
 {
-	ward_agent_t *a = &d->agent;
 	unsigned added = 0;
 	int fd;
 	pid_t pid;
 
-	if (a->compilers == NULL)
+	if (d->compilers == NULL)
 		return;
-	while (ward_compilers_pop_output(a->compilers, &fd, &pid)) {
+	while (ward_compilers_pop_output(d->compilers, &fd, &pid)) {
 		ward_identity_t id;
 		ward_error_t err = { 0 };
-		char link[64], path[PATH_MAX], sha[2 * WARD_SHA256_LEN + 1], comment[WARD_MAX_RULE_TEXT + 1];
+		char path[PATH_MAX], sha[2 * WARD_SHA256_LEN + 1], comment[WARD_MAX_RULE_TEXT + 1];
 		char by[64];
-		ssize_t n;
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, path, sizeof(path) - 1);
-		path[n > 0 ? n : 0] = '\0';
+		(void)ward_fd_path(fd, path, sizeof(path));
 		if (ward_identity_read(fd, WARD_ID_SHA256, &id, &err) != WARD_OK || !id.has_sha256) {
 			close(fd);
 			continue;
@@ -179,7 +176,7 @@ void ward_daemon_compiler_outputs(ward_daemon_t *d)
 			.comment = comment,
 			.created_by = by,
 		};
-		if (ward_store_put(a->store, &r, &err) != WARD_OK) {
+		if (ward_store_put(d->store, &r, &err) != WARD_OK) {
 			log_warnx("transitive rule for %s: %s", path, err.msg);
 			continue;
 		}
@@ -190,7 +187,7 @@ void ward_daemon_compiler_outputs(ward_daemon_t *d)
 	if (added > 0) {
 		ward_error_t err = { 0 };
 		bool changed;
-		if (ward_agent_refresh(a, &d->cfg, false, &changed, &err) != WARD_OK)
+		if (ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, &err) != WARD_OK)
 			log_warnx("rules: %s", err.msg);
 	}
 }

@@ -9,12 +9,19 @@
 #include <stdbool.h>
 
 #include "agent/engine/engine.h"
+#include "agent/eventlog.h"
 #include "agent/control.h"
 #include "agent/profwatch.h"
 #include "profiles/config.h"
 
 typedef struct ward_daemon {
-	ward_agent_t agent;
+	ward_engine_t *engine;        /* the decision engine (agent/engine/engine.h) */
+	ward_backend_t *backend;      /* the kernel side (agent/backend.h) */
+	ward_store_t *store;          /* rules, requests, audit (rules/rules.h) */
+	ward_evlog_t *evlog;          /* NULL: no event log */
+	ward_cache_t *cache;          /* NULL: no user-space verdict cache */
+	ward_queue_t *queue;
+	ward_compilers_t *compilers;
 	ward_config_t cfg;            /* effective configuration (mode override applied) */
 	ward_confset_t *confset;      /* the loaded sources cfg comes from (in force) */
 	char config_path[PATH_MAX];   /* warden.conf: --config, or the default (may not exist) */

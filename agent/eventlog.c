@@ -1,7 +1,7 @@
 /*
- * The event log writer. Producers (reader, workers, keeper) copy a fixed-size record
- * into a ring under a mutex; the writer thread takes it out, reads /proc for the
- * process details, formats a JSON line with jansson and write(2)s it with O_APPEND.
+ * The event log writer: a subscriber of the engine. Producers (reader, workers, keeper,
+ * after their answer) copy a fixed-size record into a ring under a mutex; the writer
+ * thread takes it out, formats a JSON line with jansson and write(2)s it with O_APPEND.
  */
 #include "agent/eventlog.h"
 
@@ -27,6 +27,8 @@ struct ward_evlog {
 	unsigned cap, head, count;
 	bool stop, reopen, started;
 	uint64_t written, dropped, errors;
+	char *lines[WARD_EVLOG_LINES]; /* preformatted lines (ward_evlog_submit_json) */
+	unsigned lhead, lcount;
 	ward_evlog_hook_fn hook;    /* sees each record before it is written (agent/exceptions.c) */
 	void *hook_arg;
 };
@@ -55,8 +57,8 @@ static json_t *json_bytes(const char *s, size_t n)
 
 char *ward_evlog_format(const ward_evrec_t *r)
 {
-	const ward_procinfo_t *pi = &r->proc;
-	char ts[64], hex[2 * WARD_SHA256_LEN + 1];
+	const ward_procinfo_t *pi = &r->pinfo;
+	char ts[64], hex[2 * WARD_SHA256_LEN + 1], detail[WARD_ERRMSG_MAX + 64 + WARD_SCAN_REASON_MAX];
 	struct tm tm;
 	json_t *o = json_object();
 	char *line;
@@ -68,8 +70,7 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	         r->when.tv_nsec / 1000000);
 	json_object_set_new(o, "time", json_string(ts));
-	json_object_set_new(o, "kind", json_string(r->kind == WARD_EV_OPEN ? "open" :
-	                                           r->kind == WARD_EV_SCAN ? "scan" : "exec"));
+	json_object_set_new(o, "kind", json_string(ward_event_kind_name(r->kind)));
 	json_object_set_new(o, "decision", json_string(ward_decision_name(r->v.decision)));
 	json_object_set_new(o, "reason", json_string(ward_reason_name(r->v.reason)));
 	json_object_set_new(o, "cached", json_boolean(r->v.cached));
@@ -105,7 +106,7 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	}
 	json_object_set_new(o, "team_id", str_or_null(r->team_id));
 	json_object_set_new(o, "signing_id", str_or_null(r->signing_id));
-	json_object_set_new(o, "pid", r->kind == WARD_EV_SCAN ? json_null() : json_integer(r->pid));
+	json_object_set_new(o, "pid", r->kind == WARD_EV_SCAN ? json_null() : json_integer(r->proc.pid));
 	if (pi->ok) {
 		json_t *argv = json_array();
 		size_t i = 0;
@@ -118,7 +119,8 @@ char *ward_evlog_format(const ward_evrec_t *r)
 			json_array_append_new(argv, s);
 			i += n + 1;
 		}
-		json_object_set_new(o, "argv", argv);
+		/* Named for what it is: Linux reads it before the exec completes (the caller's). */
+		json_object_set_new(o, pi->argv_is_caller ? "caller_argv" : "argv", argv);
 		if (pi->argv_truncated)
 			json_object_set_new(o, "argv_truncated", json_true());
 	} else {
@@ -127,8 +129,17 @@ char *ward_evlog_format(const ward_evrec_t *r)
 		json_object_set_new(o, "argv", json_null());
 	}
 	json_object_set_new(o, "latency_us", json_integer((json_int_t)r->latency_us));
-	if (r->detail[0])
-		json_object_set_new(o, "detail", str_or_null(r->detail));
+	if (r->kind == WARD_EV_OPEN && r->access) {
+		json_t *acc = json_array();
+		if (r->access & WARD_ACC_READ)
+			json_array_append_new(acc, json_string("read"));
+		if (r->access & WARD_ACC_WRITE)
+			json_array_append_new(acc, json_string("write"));
+		json_object_set_new(o, "access", acc);
+	}
+	ward_record_detail(r, detail, sizeof(detail));
+	if (detail[0])
+		json_object_set_new(o, "detail", json_string(detail));
 	/* A denial an exception could lift says how to ask for one (docs/exceptions.md). */
 	if (r->v.decision == WARD_DENY && !r->v.silent && ward_denial_requestable(r->v.reason)) {
 		char hint[PATH_MAX * 4 + 64];
@@ -176,8 +187,22 @@ static void *writer_main(void *arg)
 		return NULL;
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
-		while (l->count == 0 && !l->stop && !l->reopen)
+		while (l->count == 0 && l->lcount == 0 && !l->stop && !l->reopen)
 			pthread_cond_wait(&l->cv, &l->mu);
+		if (l->lcount > 0) {
+			char *pre = l->lines[l->lhead];
+			l->lhead = (l->lhead + 1) % WARD_EVLOG_LINES;
+			l->lcount--;
+			pthread_mutex_unlock(&l->mu);
+			bool wok = write_line(l->fd, pre);
+			free(pre);
+			pthread_mutex_lock(&l->mu);
+			if (wok)
+				l->written++;
+			else
+				l->errors++;
+			continue;
+		}
 		if (l->reopen) {
 			l->reopen = false;
 			pthread_mutex_unlock(&l->mu);
@@ -278,6 +303,37 @@ bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r)
 	return ok;
 }
 
+bool ward_evlog_submit_json(ward_evlog_t *l, json_t *o)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64], *line;
+	bool ok = false;
+
+	if (l == NULL || o == NULL)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	json_object_set_new(o, "time", json_string(when));
+	if ((line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS)) == NULL)
+		return false;
+	pthread_mutex_lock(&l->mu);
+	if (l->lcount < WARD_EVLOG_LINES && !l->stop) {
+		l->lines[(l->lhead + l->lcount) % WARD_EVLOG_LINES] = line;
+		l->lcount++;
+		line = NULL;
+		ok = true;
+		pthread_cond_signal(&l->cv);
+	} else {
+		l->dropped++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	free(line);
+	return ok;
+}
+
 void ward_evlog_set_hook(ward_evlog_t *l, ward_evlog_hook_fn fn, void *arg)
 {
 	if (l == NULL)
@@ -322,6 +378,11 @@ void ward_evlog_close(ward_evlog_t *l)
 	if (l->started)
 		pthread_join(l->thread, NULL);
 	close(l->fd);
+	while (l->lcount > 0) {
+		free(l->lines[l->lhead]);
+		l->lhead = (l->lhead + 1) % WARD_EVLOG_LINES;
+		l->lcount--;
+	}
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l->ring);

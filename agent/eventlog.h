@@ -4,7 +4,8 @@
  * record is dropped and counted. Reopened on request (SIGHUP, for logrotate).
  *
  * Line format (docs/agent.md): time, kind, decision, reason, cached, mode, rule, path,
- * sha256, cdhash, team_id, signing_id, pid, ppid, uid, argv, latency_us, detail.
+ * sha256, cdhash, team_id, signing_id, pid, ppid, uid, argv or caller_argv, latency_us,
+ * detail. The writer turns the record's typed facts into the detail sentence.
  */
 #ifndef WARD_AGENT_EVENTLOG_H
 #define WARD_AGENT_EVENTLOG_H
@@ -14,26 +15,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "agent/backend.h"
-#include "agent/backends/procinfo.h"
-#include "agent/engine/verdict.h"
+#include "agent/engine/record.h"
 #include "common/error.h"
 #include "profiles/config.h"
 
-typedef struct ward_evrec {
-	struct timespec when;       /* CLOCK_REALTIME of the decision */
-	ward_event_kind_t kind;
-	ward_verdict_t v;
-	ward_mode_t mode;
-	pid_t pid;
-	uint64_t latency_us;        /* event read -> response written */
-	char path[PATH_MAX];
-	char team_id[WARD_MAX_TEAM_ID + 1];
-	char signing_id[WARD_RULE_ID_MAX + 1];
-	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
-	char detail[WARD_ERRMSG_MAX + 64]; /* why, when the reason needs words (error text, trust) */
-	ward_procinfo_t proc;       /* the caller, read from /proc when the event was decided */
-} ward_evrec_t;
+/* The log writes the engine's decision records (agent/engine/record.h). */
+typedef ward_record_t ward_evrec_t;
 
 typedef struct ward_evlog ward_evlog_t;
 
@@ -47,6 +37,12 @@ ward_err_t ward_evlog_start(ward_evlog_t *l, ward_error_t *err);
 
 /* Copy r into the ring. Never blocks on I/O; returns false (and counts a drop) if full. */
 bool ward_evlog_submit(ward_evlog_t *l, const ward_evrec_t *r);
+
+/* Queue a line that is not a decision (an exception's state change: request, approve,
+ * deny, expire): "time" is added and o is written as one line by the writer thread, in
+ * order with the decisions. Does not take o's reference. False (and a drop counted)
+ * when the small ring of such lines is full. */
+bool ward_evlog_submit_json(ward_evlog_t *l, json_t *o);
 
 /* Called by the writer thread with every record, before it is formatted (never on the
  * decision path). Used by agent/exceptions.c to remember recent denials per user.

@@ -21,6 +21,8 @@
 #include "agent/control.h"
 #include "agent/denials.h"
 #include "agent/log.h"
+#include "agent/yarascan.h"
+#include "common/fdpath.h"
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
@@ -63,11 +65,11 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
 	ward_exc_t *x = arg;
 	char sha[2 * WARD_SHA256_LEN + 1] = "";
 
-	if (x == NULL || r->v.decision != WARD_DENY || r->v.silent || !r->proc.ok)
+	if (x == NULL || r->v.decision != WARD_DENY || r->v.silent || !r->pinfo.ok)
 		return;
 	if (r->v.has_sha256)
 		ward_hex_encode(r->v.sha256, WARD_SHA256_LEN, sha);
-	ward_denials_note(x->denials, r->proc.uid, (int64_t)r->when.tv_sec, r->path, sha,
+	ward_denials_note(x->denials, r->pinfo.uid, (int64_t)r->when.tv_sec, r->path, sha,
 	                  r->v.reason);
 }
 
@@ -75,7 +77,7 @@ void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
 
 static ward_exc_t *ready(ward_daemon_t *d, ward_error_t *err)
 {
-	if (d->exc == NULL || d->agent.store == NULL) {
+	if (d->exc == NULL || d->store == NULL) {
 		ward_error_set(err, WARD_E_UNSUPPORTED, "exception requests need the agent's rule store");
 		return NULL;
 	}
@@ -171,41 +173,18 @@ static bool get_bool(json_t *req, const char *name, bool *out, ward_error_t *err
 }
 
 /*
- * One line in the event log for a state change. Written by the main thread with its
- * own O_APPEND descriptor (one write per line, so it never interleaves with the
- * writer thread's decision lines); rare, human-driven, and never on a decision path.
+ * One line in the event log for a state change, through the log's writer thread like
+ * every other line (rare, human-driven, never on a decision path).
  */
 static void evlog_line(ward_daemon_t *d, const char *action, json_t *o)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[64], *line;
-	int fd;
-
-	if (d->event_log_path[0] == '\0' || o == NULL) {
-		json_decref(o);
+	if (o == NULL)
 		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "kind", json_string("exception"));
 	json_object_set_new(o, "action", json_string(action));
-	line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	if (d->evlog == NULL || !ward_evlog_submit_json(d->evlog, o))
+		log_warnx("event log: exception record (%s) dropped", action);
 	json_decref(o);
-	if (line == NULL)
-		return;
-	fd = open(d->event_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd >= 0) {
-		size_t n = strlen(line);
-		line[n] = '\n'; /* json_dumps's NUL: the length is explicit from here on */
-		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
-			log_warn("event log %s: exception record", d->event_log_path);
-		close(fd);
-	}
-	free(line);
 }
 
 /* After a change to rules: rebuild the index now (flushing both verdict caches) and
@@ -215,7 +194,7 @@ static ward_err_t after_change(ward_daemon_t *d, ward_error_t *err)
 	bool changed;
 
 	d->exc->next_known = false;
-	return ward_agent_refresh(&d->agent, &d->cfg, false, &changed, err);
+	return ward_engine_refresh(d->engine, d->store, &d->cfg, false, &changed, err);
 }
 
 struct one {
@@ -252,7 +231,7 @@ static ward_err_t load_one(ward_daemon_t *d, int64_t id, int64_t uid, struct one
 	ward_req_filter_init(&f);
 	f.id = id;
 	f.uid = uid;
-	if ((rc = ward_requests_foreach(d->agent.store, &f, time(NULL), keep_one, one, err)) != WARD_OK)
+	if ((rc = ward_requests_foreach(d->store, &f, time(NULL), keep_one, one, err)) != WARD_OK)
 		return rc;
 	if (one->o == NULL)
 		return ward_error_set(err, WARD_E_NOTFOUND, uid >= 0 ? "you have no request %lld"
@@ -332,7 +311,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 {
 	ward_daemon_t *d = ctx;
 	const char *path, *reason;
-	char name[64], host[256] = "", canon[PATH_MAX], proc[64], scanbuf[256], detail[256] = "";
+	char name[64], host[256] = "", canon[PATH_MAX], scanbuf[256];
 	ward_identity_t *id = NULL;
 	ward_match_key_t key;
 	ward_request_t r;
@@ -343,7 +322,6 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	json_t *o = NULL;
 	int64_t rid = 0;
 	bool existing = false;
-	ssize_t n;
 	int fd = -1;
 
 	if (ready(d, err) == NULL)
@@ -377,7 +355,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	ward_match_key_from_identity(id, &key);
 
 	/* Nothing to ask for when the file already runs, or a rule blocks it. */
-	snap = ward_agent_snapshot(&d->agent, NULL);
+	snap = ward_engine_snapshot(d->engine, NULL);
 	if (snap->ix != NULL && (rule = ward_index_match(snap->ix, &key, time(NULL))) != NULL) {
 		if (ward_policy_blocks(rule->policy))
 			ward_error_set(err, WARD_E_PERM, "%s is blocked by %s rule %lld (%s %s); an exception "
@@ -391,10 +369,8 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 			               rule->expires_at ? " until its expiry" : "");
 		goto out;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, canon, sizeof(canon) - 1)) > 0) {
-		canon[n] = '\0';
-		if (ward_trust_check(&snap->cfg, fd, canon, NULL, 0)) {
+	if (ward_fd_path(fd, canon, sizeof(canon))) {
+		if (ward_trust_check(&snap->cfg, fd, canon, NULL) == WARD_TRUST_OK) {
 			ward_error_set(err, WARD_E_EXISTS, "%s is already allowed (a root-owned file under "
 			               "TrustedPaths)", path);
 			goto out;
@@ -404,18 +380,18 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	memset(&r, 0, sizeof(r));
 	/* The YARA verdict an approver sees (agent/yarascan.c). */
 	r.scan_result = "";
-	if (d->agent.scan != NULL) {
+	if (d->yara != NULL) {
 		/* as an exec of the file would be scanned; the budget counts from now */
 		ward_event_t ev = {
-			.kind = WARD_EV_EXEC, .fd = fd, .pid = peer->pid, .t_recv_ns = ward_mono_ns(),
+			.kind = WARD_EV_EXEC, .fd = fd, .proc = { .pid = peer->pid }, .t_recv_ns = ward_mono_ns(),
 			.key_ok = true,
-			.key = { .dev = (uint64_t)sb.st_dev, .ino = (uint64_t)sb.st_ino,
-			         .ctime_sec = sb.st_ctim.tv_sec, .ctime_nsec = sb.st_ctim.tv_nsec,
-			         .size = (uint64_t)sb.st_size },
 		};
-		ward_scanstep_t sr = d->agent.scan(d->agent.scan_arg, &ev, path, id,
-		                                   snap->cfg.scan_budget_ms, detail, sizeof(detail));
-		r.scan_result = scan_name(sr, detail, scanbuf, sizeof(scanbuf));
+		ward_scan_out_t so;
+		ward_filekey_from_stat(&sb, &ev.key);
+		memset(&so, 0, sizeof(so));
+		ward_scanstep_t sr = ward_yarascan_step(d->yara, &ev, path, id,
+		                                        ev.t_recv_ns + (uint64_t)snap->cfg.scan_budget_ms * 1000000ull, &so);
+		r.scan_result = scan_name(sr, so.what, scanbuf, sizeof(scanbuf));
 	}
 	user_name(peer->uid, name, sizeof(name));
 	if (gethostname(host, sizeof(host) - 1) != 0)
@@ -430,7 +406,7 @@ json_t *ward_exc_cmd_request(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	r.team_id = key.team_id;
 	r.signing_id = key.signing_id;
 	r.proposed_scope = key.signing_id[0] && key.team_id[0] ? WARD_RT_SIGNINGID : WARD_RT_BINARY;
-	if (ward_request_file(d->agent.store, &r, time(NULL), &rid, &existing, err) != WARD_OK)
+	if (ward_request_file(d->store, &r, time(NULL), &rid, &existing, err) != WARD_OK)
 		goto out;
 	if (load_one(d, rid, -1, &one, err) != WARD_OK)
 		goto out;
@@ -473,7 +449,7 @@ json_t *ward_exc_cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req,
 		return NULL;
 	if ((audit = json_array()) == NULL)
 		goto nomem;
-	if (ward_audit_foreach(d->agent.store, id, 0, 0, add_audit, audit, err) != WARD_OK) {
+	if (ward_audit_foreach(d->store, id, 0, 0, add_audit, audit, err) != WARD_OK) {
 		json_decref(audit);
 		json_decref(one.o);
 		return NULL;
@@ -536,7 +512,7 @@ json_t *ward_exc_cmd_requests(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_request, &p, err) != WARD_OK) {
+	if (ward_requests_foreach(d->store, &f, time(NULL), add_request, &p, err) != WARD_OK) {
 		json_decref(p.arr);
 		return NULL;
 	}
@@ -555,7 +531,7 @@ static json_t *effective(ward_daemon_t *d, const ward_match_key_t *key)
 	const ward_rule_t *r;
 	json_t *o;
 
-	if (ward_index_build_for_key(d->agent.store, key, &ix, &e) != WARD_OK)
+	if (ward_index_build_for_key(d->store, key, &ix, &e) != WARD_OK)
 		return json_pack("{s:s}", "error", e.msg);
 	r = ward_index_match(ix, key, time(NULL));
 	if (r != NULL)
@@ -603,7 +579,7 @@ static ward_err_t apply(ward_daemon_t *d, const ward_ctl_peer_t *peer, ward_req_
 	who.uid = peer->uid;
 	who.name = name;
 	policy_of(d, &pol);
-	if ((rc = ward_requests_decide(d->agent.store, ds, n, &pol, &who, time(NULL), outs, err)) != WARD_OK)
+	if ((rc = ward_requests_decide(d->store, ds, n, &pol, &who, time(NULL), outs, err)) != WARD_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		log_decision(d, peer, name, &ds[i], &outs[i]);
@@ -744,7 +720,7 @@ json_t *ward_exc_cmd_blocked(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	}
 	ward_req_filter_init(&f);
 	f.uid = peer->uid;
-	if (ward_requests_foreach(d->agent.store, &f, time(NULL), add_mine, &m, err) != WARD_OK) {
+	if (ward_requests_foreach(d->store, &f, time(NULL), add_mine, &m, err) != WARD_OK) {
 		json_decref(list);
 		json_decref(m.by_sha);
 		return NULL;
@@ -776,7 +752,7 @@ json_t *ward_exc_cmd_audit(void *ctx, const ward_ctl_peer_t *peer, json_t *req, 
 		ward_error_set(err, WARD_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (ward_audit_foreach(d->agent.store, rid, after, (size_t)limit, add_audit, arr, err) != WARD_OK) {
+	if (ward_audit_foreach(d->store, rid, after, (size_t)limit, add_audit, arr, err) != WARD_OK) {
 		json_decref(arr);
 		return NULL;
 	}
@@ -792,10 +768,10 @@ void ward_exc_tick(ward_daemon_t *d)
 	int64_t now = time(NULL), ids[64];
 	size_t n;
 
-	if (x == NULL || d->agent.store == NULL)
+	if (x == NULL || d->store == NULL)
 		return;
 	if (!x->next_known) {
-		if (ward_requests_next_expiry(d->agent.store, &x->next_expiry, &err) != WARD_OK) {
+		if (ward_requests_next_expiry(d->store, &x->next_expiry, &err) != WARD_OK) {
 			log_warnx("exceptions: %s", err.msg);
 			return;
 		}
@@ -805,7 +781,7 @@ void ward_exc_tick(ward_daemon_t *d)
 		return;
 	/* The rule already stopped matching at its expiry (the index checks it on every
 	 * decision); this records the state change. */
-	if (ward_requests_sweep(d->agent.store, now, ids, sizeof(ids) / sizeof(ids[0]), &n, &err) != WARD_OK) {
+	if (ward_requests_sweep(d->store, now, ids, sizeof(ids) / sizeof(ids[0]), &n, &err) != WARD_OK) {
 		log_warnx("exceptions: recording expiries: %s", err.msg);
 		return;
 	}

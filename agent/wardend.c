@@ -155,11 +155,11 @@ static void raise_nofile(void)
 }
 
 /* Say once per poll period when the kernel side went wrong (the counters are in status). */
-static void report_backend_errors(ward_agent_t *a)
+static void report_backend_errors(ward_backend_t *b)
 {
 	static uint64_t overflows, read_errors, mark_errors;
-	uint64_t o = atomic_load(&a->backend->overflows), r = atomic_load(&a->backend->read_errors);
-	uint64_t m = atomic_load(&a->backend->mark_errors);
+	uint64_t o = atomic_load(&b->overflows), r = atomic_load(&b->read_errors);
+	uint64_t m = atomic_load(&b->mark_errors);
 
 	if (o != overflows)
 		log_warnx("fanotify queue overflow: %llu events lost so far", (unsigned long long)o);
@@ -172,18 +172,65 @@ static void report_backend_errors(ward_agent_t *a)
 	mark_errors = m;
 }
 
+/* The scan step's hooks into the engine (agent/yarascan.h). */
+static void yara_flush(void *arg)
+{
+	ward_daemon_t *d = arg;
+	ward_engine_info_t ei;
+
+	ward_engine_info(d->engine, &ei);
+	if (ei.started) /* before the start nothing is cached */
+		ward_engine_flush(d->engine);
+}
+
+static void yara_emit(void *arg, const ward_record_t *r)
+{
+	ward_daemon_t *d = arg;
+	ward_engine_emit(d->engine, r);
+}
+
+static ward_mode_t yara_mode(void *arg)
+{
+	ward_daemon_t *d = arg;
+	return ward_engine_mode(d->engine);
+}
+
+/*
+ * The backend's last resort (ES: its own timer, when the engine has not answered by the
+ * kernel's deadline less half the headroom): the engine itself failed, so FailClosed
+ * decides in LOCKDOWN. Lock-free: it runs while the engine may be stuck.
+ */
+static ward_decision_t backend_fallback(void *arg)
+{
+	ward_daemon_t *d = arg;
+	ward_verdict_t v;
+
+	if (d->engine == NULL)
+		return WARD_ALLOW;
+	ward_decide_fallback(ward_engine_mode(d->engine),
+	                     __atomic_load_n(&d->cfg.fail_closed, __ATOMIC_RELAXED),
+	                     WARD_RSN_DEADLINE, false, &v);
+	return v.decision;
+}
+
+/* The event log subscribes to the engine's decision records. */
+static void evlog_subscriber(void *arg, const ward_record_t *r)
+{
+	(void)ward_evlog_submit(arg, r);
+}
+
 /* The scan step: load the YARA rules (a set that does not compile is logged and shown
  * by status; the agent then runs without scanning until a reload fixes it). */
 static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 {
 	ward_error_t err = { 0 };
+	ward_yarascan_hooks_t h = { .flush = yara_flush, .emit = yara_emit, .mode = yara_mode, .arg = d };
 
-	if (ward_yarascan_create(&d->agent, &d->yara, &err) != WARD_OK ||
+	if (ward_yarascan_create(&h, &d->yara, &err) != WARD_OK ||
 	    ward_yarascan_override(d->yara, paths, n, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	ward_yarascan_reload(d->yara, &d->cfg, NULL, NULL);
-	d->agent.scan = ward_yarascan_step;
-	d->agent.scan_arg = d->yara;
+	ward_engine_set_scan(d->engine, ward_yarascan_step, d->yara, ward_yarascan_forget, d->yara);
 }
 
 int main(int argc, char **argv)
@@ -369,33 +416,31 @@ int main(int argc, char **argv)
 		fatal("sigprocmask");
 	raise_nofile();
 
-	ward_agent_t *a = &d.agent;
 	mkdir_parent(d.db_path, 0700);
-	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &a->store, &err) != WARD_OK)
+	if (ward_store_open(d.db_path, WARD_STORE_CREATE, &d.store, &err) != WARD_OK)
 		fatalx("rule store: %s", err.msg);
 	/* On the last good configuration the managed rules stay as the last sync left them
 	 * (a sync needs the sources' StaticRules; without them it would drop every one). */
-	if (!fallback && ward_confset_sync_rules(d.confset, a->store, NULL, &err) != WARD_OK)
+	if (!fallback && ward_confset_sync_rules(d.confset, d.store, NULL, &err) != WARD_OK)
 		fatalx("StaticRules: %s", err.msg);
-	if (ward_snapshot_build(&d.cfg, a->store, &snap, &err) != WARD_OK)
+	if (ward_snapshot_build(&d.cfg, d.store, &snap, &err) != WARD_OK)
 		fatalx("rules: %s", err.msg);
 	mkdir_parent(d.event_log_path, 0750);
-	if (ward_evlog_open(d.event_log_path, WARD_EVLOG_RING, &a->evlog, &err) != WARD_OK)
+	if (ward_evlog_open(d.event_log_path, WARD_EVLOG_RING, &d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	if (ward_exc_create(&d.exc, &err) != WARD_OK)
 		fatalx("%s", err.msg);
-	ward_evlog_set_hook(a->evlog, ward_exc_evlog_hook, d.exc);
-	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &a->cache, &err) != WARD_OK)
+	ward_evlog_set_hook(d.evlog, ward_exc_evlog_hook, d.exc);
+	if (user_cache && ward_cache_create(WARD_CACHE_ENTRIES, WARD_CACHE_DENY_TTL_MS, &d.cache, &err) != WARD_OK)
 		fatalx("%s", err.msg);
-	if (ward_queue_create(WARD_MAX_QUEUE, &a->queue, &err) != WARD_OK ||
-	    ward_compilers_create(&a->compilers, &err) != WARD_OK)
+	if (ward_queue_create(WARD_MAX_QUEUE, &d.queue, &err) != WARD_OK ||
+	    ward_compilers_create(&d.compilers, &err) != WARD_OK)
 		fatalx("%s", err.msg);
-	a->nworkers = (unsigned)workers;
-	a->kernel_cache = d.kernel_cache;
 
 	ward_backend_args_t ba = { .watch = watch, .kernel_cache = d.kernel_cache,
-	                           .mount_marks = mount_marks, .agent = a };
-	if (ward_backend_open(&ba, &a->backend, &err) != WARD_OK)
+	                           .mount_marks = mount_marks, .fallback = backend_fallback,
+	                           .fallback_arg = &d };
+	if (ward_backend_open(&ba, &d.backend, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	mkdir_parent(d.socket_path, 0755);
 	if (ward_ctl_listen(d.socket_path, ward_daemon_commands, ward_daemon_ncommands, &d,
@@ -411,10 +456,20 @@ int main(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		fatal("signalfd");
-	if (ward_evlog_start(a->evlog, &err) != WARD_OK)
+	if (ward_evlog_start(d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 
-	ward_agent_init(a, snap);
+	ward_engine_opts_t eo = {
+		.backend = d.backend,
+		.cache = d.cache,
+		.queue = d.queue,
+		.nworkers = (unsigned)workers,
+		.kernel_cache = d.kernel_cache,
+		.compilers = d.compilers,
+	};
+	if (ward_engine_create(&eo, snap, &d.engine, &err) != WARD_OK ||
+	    ward_engine_subscribe(d.engine, evlog_subscriber, d.evlog, &err) != WARD_OK)
+		fatalx("%s", err.msg);
 	if (fallback) {
 		ward_profwatch_fallback(d.watch, d.lastgood_path, fallback_at, fallback_sources,
 		                        &fallback_err, fallback_diags);
@@ -425,12 +480,12 @@ int main(int argc, char **argv)
 	}
 	ward_daemon_log_config(&d, "start");
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
-	ward_agent_watch_writes(a);
+	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
-	if (ward_agent_start(a, &err) != WARD_OK)
+	if (ward_engine_start(d.engine, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
-	         snap->rule_count, a->nworkers, nwatch ? watch[0] : "every local filesystem",
+	         snap->rule_count, (unsigned)workers, nwatch ? watch[0] : "every local filesystem",
 	         nwatch > 1 ? " and more" : "", (int)getpid());
 	notify_ready();
 
@@ -449,7 +504,7 @@ int main(int argc, char **argv)
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(a->compilers), .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(d.compilers), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = ward_profwatch_fd(d.watch), .events = POLLIN };
 		n = 3 + ward_ctl_pollfds(d.ctl, pfd + 3, sizeof(pfd) / sizeof(pfd[0]) - 3);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
@@ -467,11 +522,11 @@ int main(int argc, char **argv)
 				break;
 			if (hup) {
 				log_info("SIGHUP: reopening the event log, reloading the configuration");
-				ward_evlog_reopen(a->evlog);
+				ward_evlog_reopen(d.evlog);
 				(void)ward_daemon_reload(&d, "SIGHUP", &err); /* logs what failed */
 			}
 		}
-		if (atomic_load(&a->reader_failed)) {
+		if (ward_engine_failed(d.engine, NULL)) {
 			status = 1;
 			break;
 		}
@@ -485,29 +540,29 @@ int main(int argc, char **argv)
 			(void)ward_daemon_reload(&d, "inotify", &err); /* logs what failed */
 		if (now >= next_poll) {
 			bool changed;
-			if (ward_agent_refresh(a, &d.cfg, false, &changed, &err) != WARD_OK)
+			if (ward_engine_refresh(d.engine, d.store, &d.cfg, false, &changed, &err) != WARD_OK)
 				log_warnx("store watcher: %s", err.msg);
 			else if (changed)
 				log_info("rules changed: index rebuilt, caches flushed");
 			ward_exc_tick(&d);
 			next_poll = now + WARD_STORE_POLL_MS;
-			report_backend_errors(a);
+			report_backend_errors(d.backend);
 			ward_profwatch_tick(d.watch, now);
 		}
 	}
 
 	log_info("stopping");
-	ward_agent_stop(a);
+	ward_engine_stop(d.engine);
 	ward_ctl_close(d.ctl);
-	a->backend->ops->destroy(a->backend); /* the kernel allows whatever is still pending */
-	ward_yarascan_destroy(d.yara);        /* before the event log it writes to */
-	ward_evlog_close(a->evlog);
+	d.backend->ops->destroy(d.backend); /* the kernel allows whatever is still pending */
+	ward_yarascan_destroy(d.yara);      /* before the event log it writes to */
+	ward_evlog_close(d.evlog);
 	ward_exc_destroy(d.exc);
-	ward_snapshot_unref(a->snap);
-	ward_store_close(a->store);
-	ward_cache_destroy(a->cache);
-	ward_queue_destroy(a->queue);
-	ward_compilers_destroy(a->compilers);
+	ward_engine_destroy(d.engine);
+	ward_store_close(d.store);
+	ward_cache_destroy(d.cache);
+	ward_queue_destroy(d.queue);
+	ward_compilers_destroy(d.compilers);
 	ward_profwatch_destroy(d.watch);
 	ward_confset_free(d.confset);
 	close(sfd);

@@ -6,8 +6,9 @@
  * new rule set goes in, so nothing decided under old rules survives new ones.
  *
  * A verdict that arrives after its exec was decided (the budget ran out) reaches the
- * event log through the pool's completion callback, as a "kind": "scan" line; the next
- * exec of the file is decided from the pool's cache.
+ * engine's subscribers (the event log: a "kind": "scan" line) through the pool's
+ * completion callback; the next exec of the file is decided from the pool's cache.
+ * The step knows nothing of the engine but the hooks it was given.
  */
 #include "agent/yarascan.h"
 
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "agent/log.h"
+#include "common/clock.h"
 #include "common/platform.h"
 
 /* Files whose exec got PENDING, remembered so the late verdict's line can name the
@@ -36,7 +38,7 @@ struct pending {
 };
 
 struct ward_yarascan {
-	ward_agent_t *agent;
+	ward_yarascan_hooks_t hooks;
 	_Atomic(ward_scanpool_t *) pool; /* NULL until a set with rules is loaded */
 	_Atomic uint64_t max_bytes;      /* ScanMaxBytes */
 	_Atomic uint64_t skipped_size;   /* execs over ScanMaxBytes (never submitted) */
@@ -64,21 +66,6 @@ struct ward_yarascan {
 	uint64_t reloads, failures;
 };
 
-static void key_from_file(const ward_filekey_t *fk, ward_scan_key_t *k)
-{
-	k->dev = fk->dev;
-	k->ino = fk->ino;
-	k->ctime_sec = fk->ctime_sec;
-	k->ctime_nsec = fk->ctime_nsec;
-	k->size = fk->size;
-}
-
-static bool key_eq(const ward_scan_key_t *a, const ward_scan_key_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
-}
-
 /* ------------------------------------------------------------------ late verdicts */
 
 static void pending_note(ward_yarascan_t *y, const ward_scan_key_t *key, const ward_identity_t *id)
@@ -87,7 +74,7 @@ static void pending_note(ward_yarascan_t *y, const ward_scan_key_t *key, const w
 
 	pthread_mutex_lock(&y->mu);
 	for (unsigned i = 0; i < PENDING_SLOTS && slot == NULL; i++)
-		if (y->pend[i].used && key_eq(&y->pend[i].key, key))
+		if (y->pend[i].used && ward_filekey_eq(&y->pend[i].key, key))
 			slot = &y->pend[i];
 	if (slot == NULL)
 		slot = &y->pend[y->pend_next++ % PENDING_SLOTS];
@@ -103,7 +90,7 @@ static bool pending_take(ward_yarascan_t *y, const ward_scan_key_t *key, uint8_t
 {
 	for (unsigned i = 0; i < PENDING_SLOTS; i++) {
 		struct pending *p = &y->pend[i];
-		if (p->used && key_eq(&p->key, key)) {
+		if (p->used && ward_filekey_eq(&p->key, key)) {
 			p->used = false;
 			if (p->has_sha256)
 				memcpy(sha256, p->sha256, WARD_SHA256_LEN);
@@ -122,60 +109,64 @@ static void on_done(void *ctx, const ward_scan_key_t *key, const char *path,
                     const ward_scan_verdict_t *sv, bool late)
 {
 	ward_yarascan_t *y = ctx;
-	ward_agent_t *a = y->agent;
-	ward_evrec_t *rec;
+	ward_record_t *rec;
 	ward_mode_t mode;
 
-	if (!late || a->evlog == NULL || (rec = calloc(1, sizeof(*rec))) == NULL)
+	if (!late || y->hooks.emit == NULL || (rec = calloc(1, sizeof(*rec))) == NULL)
 		return;
-	mode = (ward_mode_t)atomic_load(&a->cur_mode);
+	mode = y->hooks.mode ? y->hooks.mode(y->hooks.arg) : WARD_MODE_MONITOR;
+	ward_record_reset(rec, WARD_EV_SCAN);
 	clock_gettime(CLOCK_REALTIME, &rec->when);
-	rec->kind = WARD_EV_SCAN;
 	rec->mode = mode;
 	rec->latency_us = sv->scan_us;
+	rec->key_ok = true;
+	rec->key = *key;
 	if (sv->status == WARD_SCAN_DONE && sv->action == WARD_SCAN_BLOCK) {
 		rec->v.decision = WARD_DENY;
 		rec->v.reason = WARD_RSN_SCAN;
+		rec->scan_step = WARD_SCANSTEP_BLOCK + 1;
 	} else {
 		rec->v.decision = mode == WARD_MODE_LOCKDOWN ? WARD_DENY : WARD_ALLOW;
 		rec->v.reason = WARD_RSN_MODE;
+		rec->scan_step = (sv->status == WARD_SCAN_DONE ? WARD_SCANSTEP_CLEAN : WARD_SCANSTEP_UNSCANNED) + 1;
+		if (sv->status == WARD_SCAN_DONE && sv->action == WARD_SCAN_AUDIT)
+			rec->notes |= WARD_NOTE_SCAN_AUDIT;
 	}
+	if (sv->status != WARD_SCAN_DONE || sv->action != WARD_SCAN_NONE)
+		snprintf(rec->scan_rule, sizeof(rec->scan_rule), "%s", sv->reason);
 	snprintf(rec->path, sizeof(rec->path), "%s", path ? path : "");
-	if (sv->status == WARD_SCAN_DONE && sv->action != WARD_SCAN_NONE)
-		snprintf(rec->detail, sizeof(rec->detail), "late scan verdict: %.240s (%s), scan took %llu ms",
-		         sv->reason, ward_scan_action_name(sv->action),
-		         (unsigned long long)(sv->scan_us / 1000));
-	else if (sv->status == WARD_SCAN_DONE)
-		snprintf(rec->detail, sizeof(rec->detail), "late scan verdict: no match, scan took %llu ms",
-		         (unsigned long long)(sv->scan_us / 1000));
-	else
-		snprintf(rec->detail, sizeof(rec->detail), "late scan verdict: %s: %.240s",
-		         ward_scan_status_name(sv->status), sv->reason);
 	pthread_mutex_lock(&y->mu);
 	rec->v.has_sha256 = pending_take(y, key, rec->v.sha256);
+	if (!rec->v.has_sha256 && sv->has_sha256) {
+		/* the scan's own read hashed it */
+		rec->v.has_sha256 = true;
+		memcpy(rec->v.sha256, sv->sha256, sizeof(rec->v.sha256));
+	}
 	/* Never after the log is closed: destroy sets closing under this lock first. */
-	if (!y->closing && ward_evlog_submit(a->evlog, rec))
+	if (!y->closing) {
+		y->hooks.emit(y->hooks.arg, rec);
 		atomic_fetch_add_explicit(&y->late_logged, 1, memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&y->mu);
 	free(rec);
 }
 
 /* ------------------------------------------------------------------ the step */
 
-static uint32_t budget_left(const ward_event_t *ev, uint32_t budget_ms)
+static uint32_t ms_left(uint64_t deadline_ns)
 {
-	uint64_t deadline = ev->t_recv_ns + (uint64_t)budget_ms * 1000000u, now = ward_mono_ns();
+	uint64_t now = ward_mono_ns();
 
-	if (ev->t_recv_ns == 0)
-		return budget_ms; /* no arrival time: the whole budget from now */
-	if (now >= deadline)
+	if (deadline_ns == 0)
+		return UINT32_MAX;
+	if (now >= deadline_ns)
 		return 0;
-	return (uint32_t)((deadline - now + 999999u) / 1000000u);
+	return (uint32_t)((deadline_ns - now + 999999u) / 1000000u);
 }
 
 ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char *path,
-                                   const ward_identity_t *id, uint32_t budget_ms, char *detail,
-                                   size_t detail_len)
+                                   const ward_identity_t *id, uint64_t deadline_ns,
+                                   ward_scan_out_t *out)
 {
 	ward_yarascan_t *y = arg;
 	ward_scanpool_t *p = atomic_load_explicit(&y->pool, memory_order_acquire);
@@ -187,49 +178,51 @@ ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char
 		return WARD_SCANSTEP_SKIPPED;
 	if (ev->key.size > max) {
 		atomic_fetch_add_explicit(&y->skipped_size, 1, memory_order_relaxed);
-		snprintf(detail, detail_len, "not scanned: %llu bytes is over ScanMaxBytes (%llu)",
+		snprintf(out->what, sizeof(out->what), "%llu bytes is over ScanMaxBytes (%llu)",
 		         (unsigned long long)ev->key.size, (unsigned long long)max);
 		return WARD_SCANSTEP_SKIPPED;
 	}
-	key_from_file(&ev->key, &req.key);
-	req.budget_ms = budget_left(ev, budget_ms);
+	req.key = ev->key;
+	req.budget_ms = ms_left(deadline_ns);
 	if (ward_scanpool_submit(p, &req, &v, NULL) != WARD_OK) {
-		snprintf(detail, detail_len, "not scanned: %s", v.reason);
+		snprintf(out->what, sizeof(out->what), "%s", v.reason);
 		return WARD_SCANSTEP_UNSCANNED;
+	}
+	if (v.has_sha256) {
+		out->has_sha256 = true;
+		memcpy(out->sha256, v.sha256, sizeof(out->sha256));
 	}
 	switch (v.status) {
 	case WARD_SCAN_DONE:
 		if (v.action == WARD_SCAN_BLOCK) {
-			snprintf(detail, detail_len, "%s (block)", v.reason);
+			snprintf(out->what, sizeof(out->what), "%s", v.reason);
 			return WARD_SCANSTEP_BLOCK;
 		}
-		if (v.action == WARD_SCAN_AUDIT)
-			snprintf(detail, detail_len, "%s (audit)", v.reason);
-		else if (v.nmatches > 0)
-			snprintf(detail, detail_len, "yara: %u matching rules, none block or audit (%s)",
-			         v.nmatches, v.reason);
-		else
-			snprintf(detail, detail_len, "yara: no match");
+		if (v.action == WARD_SCAN_AUDIT) {
+			snprintf(out->what, sizeof(out->what), "%s", v.reason);
+			out->audit = true;
+		} else if (v.nmatches > 0) {
+			snprintf(out->what, sizeof(out->what), "%s", v.reason);
+			out->other_matches = v.nmatches;
+		}
 		return WARD_SCANSTEP_CLEAN;
 	case WARD_SCAN_PENDING:
 		pending_note(y, &req.key, id);
-		snprintf(detail, detail_len, "scan pending: no YARA verdict within %u ms; the scan goes on",
-		         budget_ms);
 		return WARD_SCANSTEP_PENDING;
 	case WARD_SCAN_SKIPPED:
 		/* No rules in the active set: nothing worth a word in every log line. */
 		if (v.generation != 0)
-			snprintf(detail, detail_len, "not scanned: %s", v.reason);
+			snprintf(out->what, sizeof(out->what), "%s", v.reason);
 		return WARD_SCANSTEP_SKIPPED;
 	case WARD_SCAN_ABORTED:
 		/* Cached by the pool: the file would hit the hard limit again. */
-		snprintf(detail, detail_len, "not scanned: %s", v.reason);
+		snprintf(out->what, sizeof(out->what), "%s", v.reason);
 		return WARD_SCANSTEP_SKIPPED;
 	case WARD_SCAN_BUSY:
 	case WARD_SCAN_FAILED:
 		break;
 	}
-	snprintf(detail, detail_len, "not scanned: %s", v.reason);
+	snprintf(out->what, sizeof(out->what), "%s", v.reason);
 	return WARD_SCANSTEP_UNSCANNED;
 }
 
@@ -304,14 +297,15 @@ static void diag_log(void *ctx, bool warning, const char *file, int line, const 
 		log_warnx("YARA rules: %s:%d: warning: %s", file ? file : "-", line, msg);
 }
 
-ward_err_t ward_yarascan_create(ward_agent_t *a, ward_yarascan_t **out, ward_error_t *err)
+ward_err_t ward_yarascan_create(const ward_yarascan_hooks_t *h, ward_yarascan_t **out,
+                                ward_error_t *err)
 {
 	ward_yarascan_t *y;
 
 	*out = NULL;
 	if ((y = calloc(1, sizeof(*y))) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "scan step: out of memory");
-	y->agent = a;
+	y->hooks = *h;
 	atomic_init(&y->pool, NULL);
 	atomic_init(&y->max_bytes, UINT64_MAX);
 	pthread_mutex_init(&y->mu, NULL);
@@ -429,8 +423,8 @@ ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bo
 	y->active_fp = fp;
 	/* Verdicts decided with the old set (or with none: a cached ALLOW of a file that was
 	 * never scanned) must not outlive it. Before the agent starts nothing is cached. */
-	if (y->agent->started_threads)
-		ward_agent_flush(y->agent);
+	if (y->hooks.flush != NULL)
+		y->hooks.flush(y->hooks.arg);
 	if (y->nrules > 0)
 		log_info("YARA rules: %u rules from %u files, generation %llu", y->nrules, y->nfiles,
 		         (unsigned long long)y->generation);
@@ -565,4 +559,13 @@ void ward_yarascan_destroy(ward_yarascan_t *y)
 	}
 	pthread_mutex_destroy(&y->mu);
 	free(y);
+}
+
+void ward_yarascan_forget(void *arg, const ward_filekey_t *k)
+{
+	ward_yarascan_t *y = arg;
+	ward_scanpool_t *p = atomic_load_explicit(&y->pool, memory_order_acquire);
+
+	if (p != NULL)
+		ward_scanpool_forget(p, k);
 }

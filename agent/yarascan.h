@@ -16,19 +16,31 @@
 
 #include <jansson.h>
 
-#include "agent/engine/engine.h"
+#include "agent/engine/decide.h"
+#include "agent/engine/record.h"
 #include "profiles/config.h"
 #include "scanner/scan.h"
 
 typedef struct ward_yarascan ward_yarascan_t;
 
+/* What the scan step needs of the engine, and nothing more. */
+typedef struct ward_yarascan_hooks {
+	/* A new rule set is in: flush every verdict cache (NULL: none to flush). */
+	void (*flush)(void *arg);
+	/* A late verdict's record (kind WARD_EV_SCAN) for the subscribers (NULL: dropped). */
+	void (*emit)(void *arg, const ward_record_t *r);
+	/* The mode in force (what the late verdict's record says the mode made of it). */
+	ward_mode_t (*mode)(void *arg);
+	void *arg;
+} ward_yarascan_hooks_t;
+
 /*
- * A scan step for agent a (its caches are flushed when the rule set changes, its event
- * log gets the late verdicts). No rules and no pool yet: the first ward_yarascan_reload
- * loads them. Creates no thread: the pool is started by the first reload that finds at
- * least one rule (call it after any fork).
+ * A scan step with these hooks (copied). No rules and no pool yet: the first
+ * ward_yarascan_reload loads them. Creates no thread: the pool is started by the first
+ * reload that finds at least one rule (call it after any fork).
  */
-ward_err_t ward_yarascan_create(ward_agent_t *a, ward_yarascan_t **out, ward_error_t *err);
+ward_err_t ward_yarascan_create(const ward_yarascan_hooks_t *h, ward_yarascan_t **out,
+                                ward_error_t *err);
 
 /* Use these rule paths (wardend --yara) instead of YaraRulesPaths, from now on.
  * WARD_E_LIMIT past WARD_MAX_YARA_PATHS, WARD_E_INVAL for an empty or too long path. */
@@ -41,7 +53,7 @@ ward_err_t ward_yarascan_override(ward_yarascan_t *y, const char *const *paths, 
  * with those the active set was built from. Unchanged: nothing is rebuilt (SIGHUP from
  * logrotate must not make every file scan again) and any earlier reload error is
  * cleared. Changed: a new set is compiled and swapped in atomically, and the agent's
- * verdict caches are flushed (not before the agent has started), so no verdict of the
+ * verdict caches are flushed (the flush hook), so no verdict of the
  * old set outlives it. A set that does not compile leaves the previous one active (or
  * none: scanning stays off); the error is kept for the status and returned. A missing
  * directory or a pattern that matches nothing is an empty set: no scanning, no error.
@@ -53,8 +65,12 @@ ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bo
 
 /* decide()'s ward_scan_fn (arg: the ward_yarascan_t). See agent/engine/decide.h. */
 ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char *path,
-                                   const ward_identity_t *id, uint32_t budget_ms, char *detail,
-                                   size_t detail_len);
+                                   const ward_identity_t *id, uint64_t deadline_ns,
+                                   ward_scan_out_t *out);
+
+/* The engine's ward_forget_fn (arg: the ward_yarascan_t): a modified file's verdicts
+ * are forgotten. */
+void ward_yarascan_forget(void *arg, const ward_filekey_t *k);
 
 /*
  * `wardenctl status` "scan" object (a new reference): enabled, budget_ms and max_bytes

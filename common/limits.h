@@ -67,8 +67,15 @@
 /* ---- agent: decision pipeline ---- */
 #define WARD_MAX_QUEUE           1024u      /* events in flight (queued or being decided) */
 #define WARD_MAX_WORKERS         16u
+#define WARD_LOG_HASH_MAX_BYTES  (64ull << 20) /* after the answer, the log's SHA-256 of
+                                                  files up to this size */
+#define WARD_LOG_HASH_BUDGET_MS  1000u
+#define WARD_ENGINE_SUBSCRIBERS  8u         /* decision-record subscribers */
+#define WARD_UNKNOWN_MAX_BYTES   (512ull << 20) /* a file a BINARY rule could name is hashed
+                                                  up to this size; bigger: not identified */
 #define WARD_CACHE_ENTRIES       32768u     /* user-space verdict cache (entries; memory = entries * 144 B) */
 #define WARD_CACHE_DENY_TTL_MS   5000u      /* DENY verdicts are forgotten after this */
+#define WARD_EVLOG_LINES         64u        /* non-decision lines waiting for the writer */
 #define WARD_EVLOG_RING          512u       /* event log records waiting for the writer */
 #define WARD_EVLOG_MAX_ARGV      2048u      /* bytes of argv kept per event log line */
 #define WARD_STORE_POLL_MS       250u       /* store generation poll period (rule change < 1 s) */

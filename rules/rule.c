@@ -448,3 +448,23 @@ void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *k
 			memcpy(key->signing_id, canon, strlen(canon) + 1);
 	}
 }
+
+void ward_match_key_from_signature(const uint8_t *cdhash, const char *team_id,
+                                   const char *signing_id, bool platform, ward_match_key_t *key)
+{
+	char team[TEAM_ID_LEN + 1];
+
+	memset(key, 0, sizeof(*key));
+	if (cdhash != NULL)
+		ward_hex_encode(cdhash, WARD_CDHASH_LEN, key->cdhash);
+	if (team_id != NULL && team_id[0] != '\0' &&
+	    canon_team_id(team_id, strnlen(team_id, WARD_MAX_TEAM_ID + 1), team) &&
+	    strcmp(team, team_id) == 0)
+		memcpy(key->team_id, team, sizeof(team));
+	if (signing_id != NULL && signing_id[0] != '\0' && (platform || key->team_id[0] != '\0')) {
+		char sid[WARD_RULE_ID_MAX + 1], canon[WARD_RULE_ID_MAX + 1];
+		snprintf(sid, sizeof(sid), "%s:%s", platform ? "platform" : key->team_id, signing_id);
+		if (canon_signing_id(sid, canon, NULL) == WARD_OK && strcmp(sid, canon) == 0)
+			memcpy(key->signing_id, canon, strlen(canon) + 1);
+	}
+}

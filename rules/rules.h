@@ -131,6 +131,16 @@ void ward_rule_time_format(int64_t t, char buf[32]);
  */
 void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *key);
 
+/*
+ * The key of a signature a kernel already verified (EndpointSecurity: cdhash, team ID,
+ * signing ID, platform binary). cdhash may be NULL; a malformed team or signing ID is
+ * left out (it could never be a rule). A platform binary's signing ID is keyed
+ * "platform:<id>", another's "<team>:<id>". No SHA-256 or certificate: the caller adds
+ * them if it read the file.
+ */
+void ward_match_key_from_signature(const uint8_t *cdhash, const char *team_id,
+                                   const char *signing_id, bool platform, ward_match_key_t *key);
+
 /* ---------------------------------------------------------------- store */
 typedef struct ward_store ward_store_t;
 

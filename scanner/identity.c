@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -128,7 +129,21 @@ static void *sha_reader(void *arg)
 	}
 }
 
-static ward_err_t sha256_threaded(int fd, EVP_MD_CTX *ctx, ward_error_t *err)
+/* CLOCK_MONOTONIC in ns, for read deadlines. */
+static uint64_t id_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool past(uint64_t deadline_ns)
+{
+	return deadline_ns != 0 && id_mono_ns() >= deadline_ns;
+}
+
+static ward_err_t sha256_threaded(int fd, EVP_MD_CTX *ctx, uint64_t deadline_ns, ward_error_t *err)
 {
 	struct sha_ring rg = { .fd = fd };
 	pthread_t th;
@@ -165,6 +180,10 @@ static ward_err_t sha256_threaded(int fd, EVP_MD_CTX *ctx, ward_error_t *err)
 		}
 		if (n == 0)
 			break;
+		if (past(deadline_ns)) {
+			rc = ward_error_set(err, WARD_E_TIMEOUT, "sha256: out of time");
+			break;
+		}
 		if (EVP_DigestUpdate(ctx, rg.buf[slot], (size_t)n) != 1) {
 			rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestUpdate failed");
 			break;
@@ -190,6 +209,12 @@ free:
 
 ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err)
 {
+	return ward_sha256_fd_until(fd, 0, out, err);
+}
+
+ward_err_t ward_sha256_fd_until(int fd, uint64_t deadline_ns, uint8_t out[WARD_SHA256_LEN],
+                                ward_error_t *err)
+{
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t *buf = NULL;
 	ward_err_t rc = WARD_OK;
@@ -206,7 +231,7 @@ ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *er
 	}
 	ward_fadvise_sequential(fd);
 	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)WARD_SHA256_THREADED_MIN) {
-		if ((rc = sha256_threaded(fd, ctx, err)) != WARD_OK)
+		if ((rc = sha256_threaded(fd, ctx, deadline_ns, err)) != WARD_OK)
 			goto out;
 		goto final;
 	}
@@ -223,6 +248,11 @@ ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *er
 		}
 		if (n == 0)
 			break;
+		if (past(deadline_ns)) {
+			rc = ward_error_set(err, WARD_E_TIMEOUT, "sha256: out of time at offset %lld",
+			                    (long long)off);
+			goto out;
+		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
 			rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestUpdate failed");
 			goto out;
@@ -278,7 +308,7 @@ static ward_err_t identity_read(const ward_reader_t *r, unsigned flags, ward_ide
 		out->type = WARD_FT_OTHER;
 	}
 	if ((flags & WARD_ID_SHA256) && r->fd >= 0) {
-		ward_err_t rc = ward_sha256_fd(r->fd, out->sha256, err);
+		ward_err_t rc = ward_sha256_fd_until(r->fd, r->deadline_ns, out->sha256, err);
 		if (rc != WARD_OK)
 			return rc;
 		out->has_sha256 = true;
@@ -293,8 +323,14 @@ static ward_err_t identity_read(const ward_reader_t *r, unsigned flags, ward_ide
 
 ward_err_t ward_identity_read(int fd, unsigned flags, ward_identity_t *out, ward_error_t *err)
 {
+	return ward_identity_read_until(fd, flags, 0, out, err);
+}
+
+ward_err_t ward_identity_read_until(int fd, unsigned flags, uint64_t deadline_ns,
+                                    ward_identity_t *out, ward_error_t *err)
+{
 	struct stat st;
-	ward_reader_t r = { .fd = fd, .buf = NULL, .size = 0 };
+	ward_reader_t r = { .fd = fd, .buf = NULL, .size = 0, .deadline_ns = deadline_ns };
 
 	if (fstat(fd, &st) != 0)
 		return ward_error_set(err, WARD_E_IO, "fstat: %s", strerror(errno));

@@ -84,6 +84,12 @@ typedef struct ward_identity {
  */
 ward_err_t ward_identity_read(int fd, unsigned flags, ward_identity_t *out, ward_error_t *err);
 
+/* Same, giving up with WARD_E_TIMEOUT once CLOCK_MONOTONIC passes deadline_ns while the
+ * whole file is hashed (0: no deadline). The decision path passes the event's deadline
+ * so that a huge or slow file cannot hold a worker past it. */
+ward_err_t ward_identity_read_until(int fd, unsigned flags, uint64_t deadline_ns,
+                                    ward_identity_t *out, ward_error_t *err);
+
 /* Same, on an in-memory image of len bytes (tests, fuzzing). */
 ward_err_t ward_identity_read_buf(const uint8_t *buf, size_t len, unsigned flags,
                                   ward_identity_t *out, ward_error_t *err);
@@ -105,6 +111,10 @@ const ward_slice_t *ward_identity_primary(const ward_identity_t *id);
  * copy out of the page cache overlaps the hashing instead of adding to it.
  */
 ward_err_t ward_sha256_fd(int fd, uint8_t out[WARD_SHA256_LEN], ward_error_t *err);
+
+/* Same, giving up with WARD_E_TIMEOUT once CLOCK_MONOTONIC passes deadline_ns (0: never). */
+ward_err_t ward_sha256_fd_until(int fd, uint64_t deadline_ns, uint8_t out[WARD_SHA256_LEN],
+                                ward_error_t *err);
 
 /* Names for printing: "macho", "fat", "elf", "script", "other"; and
  * "unsigned", "adhoc", "signed", "invalid". */

@@ -16,6 +16,7 @@ typedef struct ward_reader {
 	int fd;              /* >= 0: read with pread */
 	const uint8_t *buf;  /* fd < 0: read from buf */
 	uint64_t size;       /* bytes available */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC: whole-file hashing stops past it (0: none) */
 } ward_reader_t;
 
 /*

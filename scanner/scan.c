@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <yara.h>
 #include "common/platform.h"
 
@@ -800,6 +803,11 @@ ward_err_t ward_yscanner_scan_fd(ward_yscanner_t *s, int fd, uint64_t max_bytes,
 		got += (size_t)n;
 	}
 	rc = scan_buf(s, s->buf, got, t0, match, match_ctx, v, err);
+	/* One read feeds both: the bytes just scanned are the SHA-256 the log names. */
+	if (rc == WARD_OK && got == size) {
+		unsigned int hl = 0;
+		v->has_sha256 = EVP_Digest(s->buf, got, v->sha256, &hl, EVP_sha256(), NULL) == 1;
+	}
 out:
 	if (s->cap > WARD_SCAN_KEEP_BUFFER)
 		buf_release(s);

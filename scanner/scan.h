@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
+#include "common/filekey.h"
 #include "common/limits.h"
 
 /* Rules compiled when no YaraRulesPaths is configured. */
@@ -60,13 +61,7 @@ typedef enum {
  * The identity of a file's contents as the cache sees it: any write changes ctime (and
  * usually size), so a modified file has a new key and never hits an old verdict.
  */
-typedef struct ward_scan_key {
-	uint64_t dev;
-	uint64_t ino;
-	int64_t ctime_sec;
-	int64_t ctime_nsec;
-	uint64_t size;
-} ward_scan_key_t;
+typedef ward_filekey_t ward_scan_key_t; /* one file-key type: common/filekey.h */
 
 /* The outcome of a scan or a submission. Fixed size: nothing to free. */
 typedef struct ward_scan_verdict {
@@ -78,6 +73,8 @@ typedef struct ward_scan_verdict {
 	uint64_t scan_us;                /* read + scan time of the scan itself */
 	uint64_t file_size;
 	bool cached;                     /* answered from the verdict cache */
+	bool has_sha256;                 /* the scan read the whole file and hashed it too */
+	uint8_t sha256[32];
 	char reason[WARD_SCAN_REASON_MAX]; /* "yara:<ns>:<rule>" of the deciding match (first
 	                                    block, else first audit, else first match); why
 	                                    for SKIPPED/ABORTED/FAILED */
@@ -263,6 +260,10 @@ bool ward_scanpool_lookup(ward_scanpool_t *p, const ward_scan_key_t *key, ward_s
 
 /* Forget every cached verdict. */
 void ward_scanpool_flush(ward_scanpool_t *p);
+
+/* Forget every verdict held for the file k names (same device and inode, any content):
+ * the file was modified. */
+void ward_scanpool_forget(ward_scanpool_t *p, const ward_scan_key_t *k);
 
 typedef struct ward_scanpool_stats {
 	uint64_t submitted;      /* submit calls */

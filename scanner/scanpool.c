@@ -109,16 +109,11 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static bool key_eq(const ward_scan_key_t *a, const ward_scan_key_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
-}
-
 static struct cache_ent *cache_set(ward_scanpool_t *p, const ward_scan_key_t *k)
 {
-	uint64_t h = mix64(k->dev ^ mix64(k->ino ^ mix64((uint64_t)k->ctime_sec ^
-	                   mix64((uint64_t)k->ctime_nsec ^ mix64(k->size)))));
+	/* By file (device, inode) only: one file's entries share a set, so a modified file
+	 * is forgotten (ward_scanpool_forget) and a new content replaces the old. */
+	uint64_t h = mix64(k->dev ^ mix64(k->ino));
 
 	return &p->cache[(h & (p->cache_sets - 1)) * CACHE_WAYS];
 }
@@ -129,7 +124,7 @@ static bool cache_get(ward_scanpool_t *p, const ward_scan_key_t *k, uint64_t gen
 	struct cache_ent *e = cache_set(p, k);
 
 	for (unsigned i = 0; i < CACHE_WAYS; i++) {
-		if (e[i].used && e[i].gen == gen && key_eq(&e[i].key, k)) {
+		if (e[i].used && e[i].gen == gen && ward_filekey_eq(&e[i].key, k)) {
 			e[i].stamp = ++p->cache_clock;
 			*v = e[i].v;
 			v->cached = true;
@@ -145,8 +140,8 @@ static void cache_put(ward_scanpool_t *p, const ward_scan_key_t *k, uint64_t gen
 	struct cache_ent *e = cache_set(p, k), *slot = NULL;
 
 	for (unsigned i = 0; i < CACHE_WAYS && slot == NULL; i++)
-		if (e[i].used && key_eq(&e[i].key, k))
-			slot = &e[i]; /* same file, older generation: replace */
+		if (e[i].used && ward_filekey_same_file(&e[i].key, k))
+			slot = &e[i]; /* same file, older content or generation: replace */
 	for (unsigned i = 0; i < CACHE_WAYS && slot == NULL; i++)
 		if (!e[i].used)
 			slot = &e[i];
@@ -162,6 +157,16 @@ static void cache_put(ward_scanpool_t *p, const ward_scan_key_t *k, uint64_t gen
 	slot->gen = gen;
 	slot->v = *v;
 	slot->v.cached = false;
+}
+
+void ward_scanpool_forget(ward_scanpool_t *p, const ward_scan_key_t *k)
+{
+	pthread_mutex_lock(&p->mu);
+	struct cache_ent *e = cache_set(p, k);
+	for (unsigned i = 0; i < CACHE_WAYS; i++)
+		if (e[i].used && ward_filekey_same_file(&e[i].key, k))
+			e[i].used = false;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* ------------------------------------------------------------------ stats */
@@ -222,7 +227,7 @@ static struct job *find_inflight(ward_scanpool_t *p, const ward_scan_key_t *k, u
 	for (unsigned i = 0; i < p->njobs; i++) {
 		struct job *j = &p->jobs[i];
 		if ((j->state == JOB_QUEUED || j->state == JOB_RUNNING) && j->gen == gen &&
-		    key_eq(&j->key, k))
+		    ward_filekey_eq(&j->key, k))
 			return j;
 	}
 	return NULL;
@@ -257,7 +262,7 @@ static bool run_job(ward_scanpool_t *p, struct worker *w, struct job *j, ward_sc
 		goto failed;
 	}
 	ward_scan_key_from_stat(&st, &now);
-	if (!key_eq(&now, &j->key)) {
+	if (!ward_filekey_eq(&now, &j->key)) {
 		ward_error_set(&e, WARD_E_INVAL, "file changed since it was submitted");
 		goto failed;
 	}
@@ -269,7 +274,7 @@ static bool run_job(ward_scanpool_t *p, struct worker *w, struct job *j, ward_sc
 	            fstat(j->fd, &st) == 0;
 	if (cacheable) {
 		ward_scan_key_from_stat(&st, &now);
-		cacheable = key_eq(&now, &j->key);
+		cacheable = ward_filekey_eq(&now, &j->key);
 	}
 	return cacheable;
 failed:

@@ -1,25 +1,28 @@
 /*
- * The EndpointSecurity backend: ES messages in, ward_event_t out; verdicts back as ES
- * responses. The same source runs on macOS (libEndpointSecurity) and on Linux against
- * the emulation (agent/backends/es_emul/), which enforces ES's contract in the tests.
+ * The EndpointSecurity backend: ES messages in, ward_event_t out; one ward_answer_t back
+ * as one ES response. The same source runs on macOS (libEndpointSecurity) and on Linux
+ * against the emulation (agent/backends/es_emul/), which enforces ES's contract in tests.
  *
- * Two clients, as Apple recommends and Santa does: an AUTH client (AUTH_EXEC) whose
- * handler maps, retains the message and hands it to the engine, and a NOTIFY client
- * (CLOSE, EXIT, RENAME, UNLINK, UNMOUNT) that only observes. Both mute this process by
- * audit token (our own opens of the files we decide on must not come back to us).
+ * Clients, as Apple recommends and Santa does: an AUTH client (AUTH_EXEC), a NOTIFY
+ * client (CLOSE with modified, EXIT, RENAME, UNLINK, UNMOUNT: cache eviction), and, when
+ * there are watch items, an OPEN client (AUTH_OPEN) whose target-path muting is
+ * inverted so only opens under the watch items reach us. Each mutes this process by
+ * audit token: our own reads of the files we decide on must not come back to us.
  *
- * The ES contract (EndpointSecurity docs: es_respond_auth_result, es_retain_message):
+ * The ES contract (EndpointSecurity docs: es_respond_auth_result, es_respond_flags_result,
+ * es_retain_message, es_clear_cache):
  *   - every AUTH message is answered exactly once, before msg->deadline, or ES kills the
- *     client: an atomic "answered" flag arbitrates between the engine's answer and this
- *     backend's own timer, which answers with the fallback verdict at the budget
- *     ward_es_budget_ns() gives (Santa's discipline: keep 1-5 s of headroom);
- *   - a message handed to another thread is retained first and released once, after
- *     the answer (ops->release);
- *   - the cache bit goes with the answer itself, and only on a plain ALLOW;
+ *     client. The event's deadline_ns is ES's less headroom (ward_es_budget_ns: Santa's
+ *     discipline), and the engine answers by then. If the engine has not answered half
+ *     way into the headroom, this backend's timer answers with the fallback; an atomic
+ *     "answered" flag makes whichever comes second a no-op;
+ *   - a message handed to the engine is retained first and released once (ops->release);
+ *   - the cache bit goes with the answer, only for a plain ALLOW (an open: every flag
+ *     asked for), and only if the file still has the key the verdict was about;
  *   - es_clear_cache runs on its own thread, never on the event path, and is retried
  *     when ES throttles it.
  * ES gives no file descriptor: the backend opens the path and checks that the file it
- * opened is the one ES described (device and inode), or decides without one.
+ * opened is the one ES described (device and inode), or hands the engine no fd.
  */
 #include "agent/backends/es/es_backend.h"
 
@@ -40,31 +43,34 @@ typedef struct esb esb_t;
 
 typedef struct es_ev {
 	ward_event_t ev;
-	struct es_ev *prev, *next; /* in flight (b->mu) */
+	struct es_ev *prev, *next; /* in flight (b->mu), permission events only */
+	es_client_t *client;       /* the client that delivered it (answers go back there) */
 	const es_message_t *msg;
 	atomic_bool answered;
-	atomic_bool cache;
-	uint64_t fallback_ns; /* when the backend answers by itself */
-	bool path_ok;
+	uint32_t fflag;
+	uint64_t last_ns;          /* the backend's own fallback answer is due */
+	pid_t ppid;
+	uid_t ruid;
+	ward_id_hints_t hints;
 	char path[WARD_ES_MAX_PATH];
 } es_ev_t;
 
 struct esb {
 	ward_backend_t base;
 	ward_es_opts_t o;
-	es_client_t *auth, *notify;
+	es_client_t *auth, *notify, *open;
 	ward_event_sink_fn sink;
 	void *sink_arg;
+	pthread_mutex_t sink_mu; /* the engine's sink expects one reader; ES has one per client */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;    /* stop, new in-flight message, flush request */
-	es_ev_t inflight;     /* list head */
-	bool stop, flush;
-	bool threads;
+	pthread_cond_t cv;       /* stop, a new in-flight message, a flush request */
+	es_ev_t inflight;        /* list head */
+	bool stop, flush, threads;
 	atomic_bool ready;
 	pthread_t timer, flusher;
 	struct {
-		_Atomic uint64_t auth, notify, modified, renamed, unlinked, exited, unmounted;
-		_Atomic uint64_t late_fallbacks, mismatched, clear_throttled;
+		_Atomic uint64_t auth, opens, notify, modified, renamed, unlinked, exited, unmounted;
+		_Atomic uint64_t late_fallbacks, mismatched, clear_throttled, stale, clears;
 	} n;
 };
 
@@ -73,17 +79,32 @@ static ward_decision_t fallback(esb_t *b)
 	return b->o.fallback ? b->o.fallback(b->o.fallback_arg) : WARD_ALLOW;
 }
 
-static void answer(esb_t *b, const es_message_t *msg, ward_decision_t d, bool cache)
-{
-	/* Our own answer can only fail for a message ES no longer knows; nothing to do. */
-	(void)es_respond_auth_result(b->auth, msg,
-	                             d == WARD_DENY ? ES_AUTH_RESULT_DENY : ES_AUTH_RESULT_ALLOW,
-	                             cache && d == WARD_ALLOW);
-}
-
 static void read_clock(ward_es_clock_t *clk)
 {
 	ward_es_clock_now(&clk->numer, &clk->denom, &clk->now_mach, &clk->now_ns);
+}
+
+/* One ES response. Only a plain ALLOW may carry the cache bit. */
+static void es_answer(es_client_t *c, const es_message_t *msg, uint32_t fflag,
+                      ward_decision_t d, uint32_t allowed, bool cache)
+{
+	/* Our own answer can only fail for a message ES no longer knows: nothing to do. */
+	if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
+		uint32_t flags = d == WARD_DENY ? 0 : ward_es_flags_result(fflag, allowed);
+		(void)es_respond_flags_result(c, msg, flags, cache && flags == UINT32_MAX);
+	} else {
+		(void)es_respond_auth_result(c, msg, d == WARD_DENY ? ES_AUTH_RESULT_DENY
+		                                                    : ES_AUTH_RESULT_ALLOW,
+		                             cache && d == WARD_ALLOW);
+	}
+}
+
+/* Answer a message nobody will decide on (unmappable, out of memory). */
+static void answer_now(esb_t *b, es_client_t *c, const es_message_t *msg)
+{
+	ward_decision_t d = fallback(b);
+	uint32_t fflag = msg->event_type == ES_EVENT_TYPE_AUTH_OPEN ? (uint32_t)msg->event.open.fflag : 0;
+	es_answer(c, msg, fflag, d, d == WARD_ALLOW ? WARD_ACC_READ | WARD_ACC_WRITE : 0, false);
 }
 
 /* Open what ES described, and only that: same device and inode, else no fd. */
@@ -103,6 +124,39 @@ static int open_checked(esb_t *b, const char *path, const ward_filekey_t *key)
 	return fd;
 }
 
+static void hints_of(const ward_es_hints_t *h, ward_id_hints_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->signature_valid = h->valid;
+	out->cs_flags = h->cs_flags;
+	if (!h->valid)
+		return;
+	out->has_cdhash = true;
+	memcpy(out->cdhash, h->cdhash, sizeof(out->cdhash));
+	memcpy(out->team_id, h->team_id, sizeof(out->team_id));
+	memcpy(out->signing_id, h->signing_id, sizeof(out->signing_id));
+	out->platform = h->platform;
+}
+
+static void subject_of(const ward_es_proc_t *p, ward_subject_t *s)
+{
+	s->pid = p->pid;
+	s->pidversion = p->pidversion;
+	s->creds_ok = true;
+	s->uid = p->euid;
+	s->gid = p->egid;
+	s->exe_ok = p->exe.key_ok;
+	s->exe = p->exe.key;
+}
+
+static void deliver(esb_t *b, es_ev_t *w)
+{
+	pthread_mutex_lock(&b->sink_mu);
+	b->sink(b->sink_arg, &w->ev);
+	pthread_mutex_unlock(&b->sink_mu);
+}
+
+/* AUTH_EXEC and AUTH_OPEN: map, retain, hand to the engine. */
 static void h_auth(void *ctx, es_client_t *c, const es_message_t *msg)
 {
 	esb_t *b = ctx;
@@ -110,33 +164,45 @@ static void h_auth(void *ctx, es_client_t *c, const es_message_t *msg)
 	ward_es_event_t *m = malloc(sizeof(*m));
 	es_ev_t *w = NULL;
 
-	(void)c;
-	atomic_fetch_add(&b->n.auth, 1);
+	atomic_fetch_add(msg->event_type == ES_EVENT_TYPE_AUTH_OPEN ? &b->n.opens : &b->n.auth, 1);
 	read_clock(&clk);
-	if (m == NULL || ward_es_map(msg, &clk, m, NULL) != WARD_OK || m->kind != WARD_ES_K_EXEC ||
+	if (m == NULL || ward_es_map(msg, &clk, m, NULL) != WARD_OK ||
+	    (m->kind != WARD_ES_K_EXEC && m->kind != WARD_ES_K_OPEN) || !m->auth ||
 	    (w = calloc(1, sizeof(*w))) == NULL) {
-		/* Nothing the engine could decide on: the fallback, now. */
 		if (msg->action_type == ES_ACTION_TYPE_AUTH)
-			answer(b, msg, fallback(b), false);
+			answer_now(b, c, msg);
 		free(m);
 		return;
 	}
 	es_retain_message(msg);
 	w->msg = msg;
+	w->client = c;
 	atomic_init(&w->answered, false);
-	atomic_init(&w->cache, false);
-	w->fallback_ns = m->deadline_ns;
-	w->path_ok = m->file.path_ok;
-	memcpy(w->path, m->file.path, sizeof(w->path));
-	w->ev.kind = WARD_EV_EXEC;
-	w->ev.pid = m->proc.pid;
-	w->ev.t_recv_ns = clk.now_ns;
+	w->fflag = m->fflag;
+	w->ppid = m->proc.ppid;
+	w->ruid = m->proc.ruid;
+	/* The engine answers by deadline_ns; we step in half way to ES's own deadline. */
+	w->last_ns = m->deadline_ns + (clk.now_ns + m->left_ns - m->deadline_ns) / 2;
+	w->ev.kind = m->kind == WARD_ES_K_EXEC ? WARD_EV_EXEC : WARD_EV_OPEN;
+	subject_of(&m->proc, &w->ev.proc);
 	w->ev.key_ok = m->file.key_ok;
 	w->ev.key = m->file.key;
 	w->ev.st_uid = m->file.st_uid;
 	w->ev.st_mode = m->file.st_mode;
+	w->ev.access = m->kind == WARD_ES_K_OPEN ? m->access : 0;
+	w->ev.t_recv_ns = clk.now_ns;
+	w->ev.deadline_ns = m->deadline_ns;
+	if (m->file.path_ok) {
+		memcpy(w->path, m->file.path, sizeof(w->path));
+		w->ev.path = w->path;
+	}
+	if (m->kind == WARD_ES_K_EXEC) {
+		/* The kernel validated the new image's signature: hints for decide(). */
+		hints_of(&m->target.hints, &w->hints);
+		w->ev.hints = &w->hints;
+	}
 	w->ev.cookie = (uint64_t)(uintptr_t)w;
-	w->ev.fd = w->path_ok && w->ev.key_ok ? open_checked(b, w->path, &w->ev.key) : -1;
+	w->ev.fd = w->ev.path && w->ev.key_ok ? open_checked(b, w->path, &w->ev.key) : -1;
 	free(m);
 
 	pthread_mutex_lock(&b->mu);
@@ -146,14 +212,17 @@ static void h_auth(void *ctx, es_client_t *c, const es_message_t *msg)
 	b->inflight.prev = w;
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
-	b->sink(b->sink_arg, &w->ev);
+	deliver(b, w);
 }
 
+/* NOTIFY: modified, renamed, unlinked files and exits go to the engine (no answer). */
 static void h_notify(void *ctx, es_client_t *c, const es_message_t *msg)
 {
 	esb_t *b = ctx;
 	ward_es_clock_t clk;
 	ward_es_event_t *m = malloc(sizeof(*m));
+	ward_event_kind_t kind = 0;
+	const ward_es_file_t *f = NULL;
 
 	(void)c;
 	atomic_fetch_add(&b->n.notify, 1);
@@ -162,21 +231,70 @@ static void h_notify(void *ctx, es_client_t *c, const es_message_t *msg)
 		free(m);
 		return;
 	}
-	/* The user-space caches key on (dev, ino, ctime, size): a modified or replaced file
-	 * misses on its own. These counters show the traffic; eviction by key joins the
-	 * engine's event kinds (MODIFIED, RENAME, UNLINK, EXIT). */
 	switch (m->kind) {
-	case WARD_ES_K_MODIFIED: atomic_fetch_add(&b->n.modified, 1); break;
-	case WARD_ES_K_RENAME: atomic_fetch_add(&b->n.renamed, 1); break;
-	case WARD_ES_K_UNLINK: atomic_fetch_add(&b->n.unlinked, 1); break;
-	case WARD_ES_K_EXIT: atomic_fetch_add(&b->n.exited, 1); break;
-	case WARD_ES_K_UNMOUNT: atomic_fetch_add(&b->n.unmounted, 1); break;
-	default: break;
+	case WARD_ES_K_MODIFIED:
+		atomic_fetch_add(&b->n.modified, 1);
+		kind = WARD_EV_MODIFIED;
+		f = &m->file;
+		break;
+	case WARD_ES_K_RENAME:
+		atomic_fetch_add(&b->n.renamed, 1);
+		kind = WARD_EV_RENAME;
+		f = &m->file;
+		break;
+	case WARD_ES_K_UNLINK:
+		atomic_fetch_add(&b->n.unlinked, 1);
+		kind = WARD_EV_UNLINK;
+		f = &m->file;
+		break;
+	case WARD_ES_K_EXIT:
+		atomic_fetch_add(&b->n.exited, 1);
+		kind = WARD_EV_EXIT;
+		break;
+	case WARD_ES_K_UNMOUNT:
+		/* The verdict keys hold the device: a remount's files get new keys anyway. */
+		atomic_fetch_add(&b->n.unmounted, 1);
+		break;
+	default:
+		break;
+	}
+	es_ev_t *w = kind ? calloc(1, sizeof(*w)) : NULL;
+	if (w != NULL) {
+		atomic_init(&w->answered, true); /* nothing to answer */
+		w->ev.kind = kind;
+		subject_of(&m->proc, &w->ev.proc);
+		w->ev.fd = -1;
+		w->ev.t_recv_ns = clk.now_ns;
+		if (f != NULL && f->present) {
+			w->ev.key_ok = f->key_ok;
+			w->ev.key = f->key;
+			w->ev.st_uid = f->st_uid;
+			w->ev.st_mode = f->st_mode;
+			if (f->path_ok) {
+				memcpy(w->path, f->path, sizeof(w->path));
+				w->ev.path = w->path;
+			}
+		}
+		w->ev.cookie = (uint64_t)(uintptr_t)w;
+		deliver(b, w);
+	}
+	/* RENAME over an existing file replaces it: forget the replaced one too. */
+	if (m->kind == WARD_ES_K_RENAME && m->dest.present && m->dest.key_ok &&
+	    (w = calloc(1, sizeof(*w))) != NULL) {
+		atomic_init(&w->answered, true);
+		w->ev.kind = WARD_EV_UNLINK;
+		subject_of(&m->proc, &w->ev.proc);
+		w->ev.fd = -1;
+		w->ev.t_recv_ns = clk.now_ns;
+		w->ev.key_ok = true;
+		w->ev.key = m->dest.key;
+		w->ev.cookie = (uint64_t)(uintptr_t)w;
+		deliver(b, w);
 	}
 	free(m);
 }
 
-/* The backend's own deadline: answer with the fallback before ES would kill us. */
+/* The backend's last resort: answer before ES would kill us. */
 static void *timer_main(void *arg)
 {
 	esb_t *b = arg;
@@ -190,13 +308,15 @@ static void *timer_main(void *arg)
 		for (es_ev_t *w = b->inflight.next; w != &b->inflight; w = w->next) {
 			if (atomic_load(&w->answered))
 				continue;
-			if (w->fallback_ns <= clk.now_ns) {
+			if (w->last_ns <= clk.now_ns) {
 				if (!atomic_exchange(&w->answered, true)) {
-					answer(b, w->msg, fallback(b), false);
+					ward_decision_t d = fallback(b);
+					es_answer(w->client, w->msg, w->fflag, d,
+					          d == WARD_ALLOW ? w->ev.access : 0, false);
 					atomic_fetch_add(&b->n.late_fallbacks, 1);
 				}
-			} else if (w->fallback_ns < next) {
-				next = w->fallback_ns;
+			} else if (w->last_ns < next) {
+				next = w->last_ns;
 			}
 		}
 		if (next == UINT64_MAX)
@@ -221,8 +341,14 @@ static void *flusher_main(void *arg)
 		}
 		b->flush = false;
 		pthread_mutex_unlock(&b->mu);
-		es_clear_cache_result_t r = es_clear_cache(b->auth);
+		es_clear_cache_result_t r = ES_CLEAR_CACHE_RESULT_SUCCESS;
+		if (b->auth)
+			r = es_clear_cache(b->auth);
+		if (r == ES_CLEAR_CACHE_RESULT_SUCCESS && b->open)
+			r = es_clear_cache(b->open);
 		pthread_mutex_lock(&b->mu);
+		if (r == ES_CLEAR_CACHE_RESULT_SUCCESS)
+			atomic_fetch_add(&b->n.clears, 1);
 		if (r != ES_CLEAR_CACHE_RESULT_SUCCESS) {
 			ward_es_clock_t clk;
 			atomic_fetch_add(&b->n.clear_throttled, 1);
@@ -237,7 +363,8 @@ static void *flusher_main(void *arg)
 }
 
 static ward_err_t new_client(esb_t *b, es_client_t **c, ward_es_handler_fn fn,
-                             const es_event_type_t *ev, uint32_t n, ward_error_t *err)
+                             const es_event_type_t *ev, uint32_t n,
+                             const char *const *targets, ward_error_t *err)
 {
 	audit_token_t self;
 	es_new_client_result_t r = ward_es_new_client(c, fn, b);
@@ -257,21 +384,36 @@ static ward_err_t new_client(esb_t *b, es_client_t **c, ward_es_handler_fn fn,
 		                      : r == ES_NEW_CLIENT_RESULT_ERR_TOO_MANY_CLIENTS ? "too many clients"
 		                                                                       : "failed");
 	}
-	if (!ward_es_self_token(&self) || es_mute_process(*c, &self) != ES_RETURN_SUCCESS ||
-	    es_subscribe(*c, ev, n) != ES_RETURN_SUCCESS) {
+	bool ok = ward_es_self_token(&self) && es_mute_process(*c, &self) == ES_RETURN_SUCCESS;
+	if (ok && targets != NULL) {
+		/* Inverted target-path muting: only the watch items' targets are delivered. */
+		ok = es_invert_muting(*c, ES_MUTE_INVERSION_TYPE_TARGET_PATH) == ES_RETURN_SUCCESS;
+		for (size_t i = 0; ok && targets[i] != NULL; i++)
+			ok = es_mute_path(*c, targets[i], ES_MUTE_PATH_TYPE_TARGET_PREFIX) == ES_RETURN_SUCCESS;
+	}
+	if (!ok || es_subscribe(*c, ev, n) != ES_RETURN_SUCCESS) {
 		es_delete_client(*c);
 		*c = NULL;
-		return ward_error_set(err, WARD_E_IO, "es: cannot mute self or subscribe");
+		return ward_error_set(err, WARD_E_IO, "es: cannot mute or subscribe");
 	}
 	return WARD_OK;
 }
 
-static void es_stop(ward_backend_t *base);
+static void es_stop(ward_backend_t *base)
+{
+	esb_t *b = base->priv;
+
+	pthread_mutex_lock(&b->mu);
+	b->stop = true;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
 
 static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *arg, ward_error_t *err)
 {
 	esb_t *b = base->priv;
 	static const es_event_type_t auth_ev[] = { ES_EVENT_TYPE_AUTH_EXEC };
+	static const es_event_type_t open_ev[] = { ES_EVENT_TYPE_AUTH_OPEN };
 	static const es_event_type_t notify_ev[] = {
 		ES_EVENT_TYPE_NOTIFY_CLOSE, ES_EVENT_TYPE_NOTIFY_EXIT, ES_EVENT_TYPE_NOTIFY_RENAME,
 		ES_EVENT_TYPE_NOTIFY_UNLINK, ES_EVENT_TYPE_NOTIFY_UNMOUNT,
@@ -291,9 +433,12 @@ static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *ar
 		}
 		b->threads = true;
 	}
-	if ((rc = new_client(b, &b->notify, h_notify, notify_ev, 5, err)) != WARD_OK)
+	if ((rc = new_client(b, &b->notify, h_notify, notify_ev, 5, NULL, err)) != WARD_OK)
 		return rc;
-	if ((rc = new_client(b, &b->auth, h_auth, auth_ev, 1, err)) != WARD_OK)
+	if ((rc = new_client(b, &b->auth, h_auth, auth_ev, 1, NULL, err)) != WARD_OK)
+		return rc;
+	if (b->o.open_prefixes != NULL && b->o.open_prefixes[0] != NULL &&
+	    (rc = new_client(b, &b->open, h_auth, open_ev, 1, b->o.open_prefixes, err)) != WARD_OK)
 		return rc;
 	atomic_store(&b->ready, true);
 	pthread_mutex_lock(&b->mu);
@@ -303,34 +448,37 @@ static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *ar
 	return WARD_OK;
 }
 
-static void es_stop(ward_backend_t *base)
+/* Does the file still have the key the verdict was about? (The cache bit must not
+ * outlive a modification that raced the decision.) */
+static bool unchanged(const ward_event_t *ev)
 {
-	esb_t *b = base->priv;
+	struct stat st;
 
-	pthread_mutex_lock(&b->mu);
-	b->stop = true;
-	pthread_cond_broadcast(&b->cv);
-	pthread_mutex_unlock(&b->mu);
+	if (ev->fd < 0 || !ev->key_ok || fstat(ev->fd, &st) != 0)
+		return false;
+	return (uint64_t)st.st_ctim.tv_sec == (uint64_t)ev->key.ctime_sec &&
+	       (uint64_t)st.st_ctim.tv_nsec == (uint64_t)ev->key.ctime_nsec &&
+	       (uint64_t)st.st_size == ev->key.size;
 }
 
-static ward_err_t es_respond(ward_backend_t *base, const ward_event_t *ev, ward_decision_t d)
+static ward_err_t es_respond(ward_backend_t *base, const ward_event_t *ev, const ward_answer_t *a)
 {
 	esb_t *b = base->priv;
 	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
+	bool cache = a->cache && a->decision == WARD_ALLOW;
 
-	if (atomic_exchange(&w->answered, true))
+	if (atomic_load(&w->answered))
 		return WARD_OK; /* the timer answered first: ES takes one answer only */
-	answer(b, w->msg, d, atomic_load(&w->cache));
+	if (cache && !unchanged(ev)) {
+		atomic_fetch_add(&b->n.stale, 1);
+		atomic_fetch_add(&base->stale, 1);
+		return WARD_RESPOND_STALE; /* nothing written: the engine decides again */
+	}
+	if (atomic_exchange(&w->answered, true))
+		return WARD_OK;
+	es_answer(w->client, w->msg, w->fflag, a->decision,
+	          ev->kind == WARD_EV_OPEN ? a->allowed : 0, cache);
 	return WARD_OK;
-}
-
-/* ES remembers a verdict only if told with the answer; the pipeline says "cache" before
- * it answers (the engine's answer record carries it), never after. */
-static void es_cache_allow(ward_backend_t *base, const ward_event_t *ev)
-{
-	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
-	(void)base;
-	atomic_store(&w->cache, true);
 }
 
 static void es_cache_flush(ward_backend_t *base)
@@ -345,19 +493,24 @@ static void es_cache_flush(ward_backend_t *base)
 
 static bool es_path(ward_backend_t *base, const ward_event_t *ev, char *buf, size_t len)
 {
-	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
-	size_t n = strlen(w->path);
+	size_t n;
 	(void)base;
-	if (!w->path_ok || n >= len)
+	if (ev->path == NULL || (n = strlen(ev->path)) >= len)
 		return false;
-	memcpy(buf, w->path, n + 1);
+	memcpy(buf, ev->path, n + 1);
 	return true;
 }
 
-static bool es_watch_writes(ward_backend_t *base, bool on)
+/* The process details ES gave with the message; the new program's argv is not read. */
+static bool es_proc_info(ward_backend_t *base, const ward_event_t *ev, ward_procinfo_t *out)
 {
+	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
 	(void)base;
-	return !on; /* compiler output tracking needs the engine's MODIFIED events */
+	memset(out, 0, offsetof(ward_procinfo_t, argv) + 1);
+	out->ok = true;
+	out->ppid = w->ppid;
+	out->uid = w->ruid;
+	return true;
 }
 
 static void es_release(ward_backend_t *base, ward_event_t *ev)
@@ -365,18 +518,22 @@ static void es_release(ward_backend_t *base, ward_event_t *ev)
 	esb_t *b = base->priv;
 	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
 
-	/* Exactly once, whatever happened: the pipeline gives back unanswered events when it
-	 * stops (fanotify allows them when the group closes; ES needs an answer). */
-	if (!atomic_exchange(&w->answered, true))
-		answer(b, w->msg, fallback(b), false);
-	pthread_mutex_lock(&b->mu);
-	w->prev->next = w->next;
-	w->next->prev = w->prev;
-	pthread_mutex_unlock(&b->mu);
+	if (w->msg != NULL) {
+		/* Exactly once, whatever happened: the engine gives back unanswered events when
+		 * it stops (fanotify allows them when the group closes; ES needs an answer). */
+		if (!atomic_exchange(&w->answered, true)) {
+			ward_decision_t d = fallback(b);
+			es_answer(w->client, w->msg, w->fflag, d, d == WARD_ALLOW ? ev->access : 0, false);
+		}
+		pthread_mutex_lock(&b->mu);
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		pthread_mutex_unlock(&b->mu);
+		es_release_message(w->msg);
+	}
 	if (ev->fd >= 0)
 		close(ev->fd);
 	ev->fd = -1;
-	es_release_message(w->msg);
 	free(w);
 }
 
@@ -389,11 +546,14 @@ static void es_destroy(ward_backend_t *base)
 		pthread_join(b->timer, NULL);
 		pthread_join(b->flusher, NULL);
 	}
+	if (b->open)
+		es_delete_client(b->open);
 	if (b->auth)
 		es_delete_client(b->auth);
 	if (b->notify)
 		es_delete_client(b->notify);
 	pthread_mutex_destroy(&b->mu);
+	pthread_mutex_destroy(&b->sink_mu);
 	pthread_cond_destroy(&b->cv);
 	free(b);
 }
@@ -403,10 +563,12 @@ static const struct ward_backend_ops es_ops = {
 	.run = es_run,
 	.stop = es_stop,
 	.respond = es_respond,
-	.cache_allow = es_cache_allow,
 	.cache_flush = es_cache_flush,
 	.path = es_path,
-	.watch_writes = es_watch_writes,
+	.proc_info = es_proc_info,
+	.proc_fill = NULL,    /* ES messages carry the subject's credentials and image */
+	.proc_state = NULL,
+	.watch_writes = NULL, /* NOTIFY_CLOSE(modified) always comes */
 	.release = es_release,
 	.destroy = es_destroy,
 };
@@ -422,8 +584,11 @@ ward_err_t ward_es_open(const ward_es_opts_t *opts, ward_backend_t **out, ward_e
 		b->o = *opts;
 	b->base.ops = &es_ops;
 	b->base.priv = b;
+	/* ES's cache holds results, not inodes: nothing is pinned in memory. */
+	atomic_store(&b->base.cache_evictable, true);
 	b->inflight.next = b->inflight.prev = &b->inflight;
 	pthread_mutex_init(&b->mu, NULL);
+	pthread_mutex_init(&b->sink_mu, NULL);
 	ward_cond_init_mono(&b->cv);
 	*out = &b->base;
 	return WARD_OK;
@@ -433,6 +598,7 @@ void ward_es_counts(const ward_backend_t *base, ward_es_counts_t *out)
 {
 	esb_t *b = base->priv;
 	out->auth = atomic_load(&b->n.auth);
+	out->opens = atomic_load(&b->n.opens);
 	out->notify = atomic_load(&b->n.notify);
 	out->modified = atomic_load(&b->n.modified);
 	out->renamed = atomic_load(&b->n.renamed);
@@ -442,5 +608,7 @@ void ward_es_counts(const ward_backend_t *base, ward_es_counts_t *out)
 	out->late_fallbacks = atomic_load(&b->n.late_fallbacks);
 	out->mismatched = atomic_load(&b->n.mismatched);
 	out->clear_throttled = atomic_load(&b->n.clear_throttled);
+	out->stale = atomic_load(&b->n.stale);
+	out->clears = atomic_load(&b->n.clears);
 	out->ready = atomic_load(&b->ready);
 }

@@ -8,10 +8,13 @@
  * fail with EPERM. If the group is closed (we exit or are killed), the kernel allows
  * every pending event (fanotify_release), so a dead agent never wedges the system.
  *
- * Kernel verdict cache: for an ALLOW we add an inode mark whose ignore mask holds
- * FAN_OPEN_EXEC_PERM, without FAN_MARK_IGNORED_SURV_MODIFY: "the ignore mask is
- * cleared when the file is modified" (fanotify_mark(2)), so the next exec after a write
- * or truncate reaches us again. A rename-over is a new inode without the mark. With
+ * Kernel verdict cache: for an answer with the cache bit we add an inode mark whose
+ * ignore mask holds FAN_OPEN_EXEC_PERM, without FAN_MARK_IGNORED_SURV_MODIFY: "the
+ * ignore mask is cleared when the file is modified" (fanotify_mark(2)), so the next
+ * exec after a write or truncate reaches us again. The mark is added BEFORE the
+ * response is written and the file's key is checked after it: a write that came after
+ * the engine's content check and before the mark existed would not clear it, so a
+ * changed key removes the mark and the engine decides again (WARD_RESPOND_STALE). A rename-over is a new inode without the mark. With
  * FAN_MARK_EVICTABLE (Linux 5.19+) the mark does not pin the inode in memory. On a
  * rule/mode change, FAN_MARK_FLUSH (without MOUNT/FILESYSTEM) drops every inode mark.
  *
@@ -20,6 +23,8 @@
  * bounded by the number of processes blocked in exec.
  */
 #include "agent/backend.h"
+#include "agent/backends/procinfo.h"
+#include "common/fdpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,20 +110,19 @@ static ward_err_t fan_run(ward_backend_t *b, ward_event_sink_fn sink, void *arg,
 				close(md->fd);
 				continue;
 			}
+			/* fanotify says nothing of the process but its pid: the credentials, start
+			 * time and executable cost a /proc lookup each, and the engine asks for
+			 * them only when it needs them (proc_fill). */
 			ward_event_t ev = {
-				.kind = (md->mask & FAN_OPEN_EXEC_PERM) ? WARD_EV_EXEC : WARD_EV_WRITTEN,
+				.kind = (md->mask & FAN_OPEN_EXEC_PERM) ? WARD_EV_EXEC : WARD_EV_MODIFIED,
+				.proc = { .pid = md->pid },
 				.fd = md->fd,
-				.pid = md->pid,
 				.t_recv_ns = mono_ns(),
 			};
 			struct stat st;
 			if (fstat(md->fd, &st) == 0) {
 				ev.key_ok = true;
-				ev.key.dev = st.st_dev;
-				ev.key.ino = st.st_ino;
-				ev.key.ctime_sec = st.st_ctim.tv_sec;
-				ev.key.ctime_nsec = st.st_ctim.tv_nsec;
-				ev.key.size = (uint64_t)st.st_size;
+				ward_filekey_from_stat(&st, &ev.key);
 				ev.st_uid = st.st_uid;
 				ev.st_mode = st.st_mode;
 			}
@@ -135,13 +139,9 @@ static void fan_stop(ward_backend_t *b)
 	(void)!write(f->stopfd, &one, sizeof(one));
 }
 
-static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, ward_decision_t d)
+static ward_err_t write_response(struct fan *f, int fd, bool allow)
 {
-	struct fan *f = b->priv;
-	struct fanotify_response r = {
-		.fd = ev->fd,
-		.response = d == WARD_DENY ? FAN_DENY : FAN_ALLOW,
-	};
+	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
 
 	for (;;) {
 		if (write(f->fd, &r, sizeof(r)) == (ssize_t)sizeof(r))
@@ -151,24 +151,48 @@ static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, ward_de
 	}
 }
 
-static void fan_cache_allow(ward_backend_t *b, const ward_event_t *ev)
+/* Add the ignore mark that makes the kernel remember an ALLOW. */
+static bool add_mark(ward_backend_t *b, struct fan *f, int fd)
 {
-	struct fan *f = b->priv;
 	unsigned flags = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK;
 
-	if (!f->kernel_cache)
-		return;
-	if (f->evictable) {
-		if (fanotify_mark(f->fd, flags | FAN_MARK_EVICTABLE, FAN_OPEN_EXEC_PERM, ev->fd, NULL) == 0)
-			return;
+	if (atomic_load(&f->evictable)) {
+		if (fanotify_mark(f->fd, flags | FAN_MARK_EVICTABLE, FAN_OPEN_EXEC_PERM, fd, NULL) == 0)
+			return true;
 		if (errno != EINVAL) {
 			b->mark_errors++;
-			return;
+			return false;
 		}
-		f->evictable = false; /* kernel older than 5.19 */
+		atomic_store(&f->evictable, false); /* kernel older than 5.19 */
+		atomic_store(&b->cache_evictable, false);
 	}
-	if (fanotify_mark(f->fd, flags, FAN_OPEN_EXEC_PERM, ev->fd, NULL) != 0)
-		b->mark_errors++;
+	if (fanotify_mark(f->fd, flags, FAN_OPEN_EXEC_PERM, fd, NULL) == 0)
+		return true;
+	b->mark_errors++;
+	return false;
+}
+
+static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, const ward_answer_t *a)
+{
+	struct fan *f = b->priv;
+	bool allow = a->decision == WARD_ALLOW;
+
+	if (allow && a->cache && f->kernel_cache && ev->fd >= 0 && ev->key_ok &&
+	    add_mark(b, f, ev->fd)) {
+		struct stat st;
+		ward_filekey_t now;
+		if (fstat(ev->fd, &st) == 0) {
+			ward_filekey_from_stat(&st, &now);
+			if (!ward_filekey_eq(&now, &ev->key)) {
+				/* Changed before the mark held: the mark may outlive the change. */
+				if (fanotify_mark(f->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
+				                  FAN_OPEN_EXEC_PERM, ev->fd, NULL) != 0)
+					b->mark_errors++;
+				return WARD_RESPOND_STALE;
+			}
+		}
+	}
+	return write_response(f, ev->fd, allow);
 }
 
 static void fan_cache_flush(ward_backend_t *b)
@@ -181,20 +205,63 @@ static void fan_cache_flush(ward_backend_t *b)
 
 static bool fan_path(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
 {
-	char link[64];
-	ssize_t n;
+	(void)b;
+	return ward_fd_path(ev->fd, buf, len);
+}
+
+/*
+ * The process details for the log. Called before the answer for a denial (the caller
+ * stays the caller: its exec fails) and after it for an ALLOW, so that logging never
+ * delays an exec; by then the process may already run the new program. The executable
+ * is read before and after the command line to say whose arguments they are: the new
+ * program's (exe is the target), the caller's (exe is something else), or unknown (it
+ * changed in between: dropped).
+ */
+static bool fan_proc_info(ward_backend_t *b, const ward_event_t *ev, ward_procinfo_t *out)
+{
+	ward_filekey_t x1, x2;
+	bool e1, e2;
 
 	(void)b;
-	if (len == 0 || ev->fd < 0)
+	e1 = ward_procinfo_exe(ev->proc.pid, &x1);
+	if (!ward_procinfo_read(ev->proc.pid, out))
 		return false;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", ev->fd);
-	n = readlink(link, buf, len - 1);
-	if (n < 0) {
-		buf[0] = '\0';
-		return false;
+	e2 = ward_procinfo_exe(ev->proc.pid, &x2);
+	if (!e1 || !e2 || !ward_filekey_same_file(&x1, &x2)) {
+		out->argv_len = 0; /* whose they are is unknown */
+		out->argv_truncated = false;
+		return true;
 	}
-	buf[n] = '\0';
+	out->argv_is_caller = !(ev->key_ok && ward_filekey_same_file(&x1, &ev->key));
 	return true;
+}
+
+static void fan_proc_fill(ward_backend_t *b, ward_event_t *ev, unsigned what)
+{
+	ward_subject_t *p = &ev->proc;
+
+	(void)b;
+	if ((what & WARD_PROC_CREDS) && !p->creds_ok)
+		p->creds_ok = ward_procinfo_creds(p->pid, &p->uid, &p->gid);
+	if ((what & WARD_PROC_VERSION) && p->pidversion == 0)
+		p->pidversion = ward_procinfo_start_time(p->pid);
+	if ((what & WARD_PROC_EXE) && !p->exe_ok)
+		p->exe_ok = ward_procinfo_exe(p->pid, &p->exe);
+}
+
+static int fan_proc_state(ward_backend_t *b, pid_t pid, uint64_t pidversion, const ward_filekey_t *exe)
+{
+	ward_filekey_t now;
+	uint64_t start = ward_procinfo_start_time(pid);
+
+	(void)b;
+	if (start == 0)
+		return WARD_PROC_GONE;
+	if (pidversion != 0 && start != pidversion)
+		return WARD_PROC_OTHER;
+	if (!ward_procinfo_exe(pid, &now))
+		return WARD_PROC_GONE; /* a zombie has no exe */
+	return ward_filekey_same_file(&now, exe) ? WARD_PROC_SAME : WARD_PROC_OTHER;
 }
 
 static bool fan_watch_writes(ward_backend_t *b, bool on)
@@ -245,9 +312,11 @@ static const struct ward_backend_ops fan_ops = {
 	.run = fan_run,
 	.stop = fan_stop,
 	.respond = fan_respond,
-	.cache_allow = fan_cache_allow,
 	.cache_flush = fan_cache_flush,
 	.path = fan_path,
+	.proc_info = fan_proc_info,
+	.proc_fill = fan_proc_fill,
+	.proc_state = fan_proc_state,
 	.watch_writes = fan_watch_writes,
 	.release = fan_release,
 	.destroy = fan_destroy,
@@ -325,6 +394,7 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	f->kernel_cache = opts->kernel_cache;
 	f->mount_marks = opts->mount_marks;
 	atomic_init(&f->evictable, true);
+	atomic_init(&b->cache_evictable, opts->kernel_cache);
 	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 	                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (f->fd < 0) {
@@ -353,13 +423,4 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 fail:
 	fan_destroy(b);
 	return rc;
-}
-
-bool ward_fanotify_evictable(const ward_backend_t *b)
-{
-	const struct fan *f = b->priv;
-
-	if (b->ops != &fan_ops) /* another backend */
-		return false;
-	return f->kernel_cache && atomic_load(&f->evictable);
 }

@@ -1,4 +1,4 @@
-/* Reading /proc/<pid>/{status,cmdline} for the event log. */
+/* Reading /proc/<pid> for the fanotify backend (agent/backends/procinfo.h). */
 #include "agent/backends/procinfo.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static ssize_t read_file(const char *path, char *buf, size_t cap)
@@ -84,4 +85,64 @@ bool ward_procinfo_read(pid_t pid, ward_procinfo_t *out)
 		}
 	}
 	return out->ok;
+}
+
+uint64_t ward_procinfo_parse_start_time(const char *text)
+{
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count the
+	 * fields from the last ')'. starttime is field 22, the 20th after it. */
+	const char *p = strrchr(text, ')');
+	unsigned field = 2;
+
+	if (p == NULL)
+		return 0;
+	for (p++; *p != '\0'; p++) {
+		if (*p != ' ')
+			continue;
+		if (++field == 22) {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(p + 1, &end, 10);
+			return errno == 0 && end != p + 1 ? (uint64_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+uint64_t ward_procinfo_start_time(pid_t pid)
+{
+	char path[64], text[1024];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	return ward_procinfo_parse_start_time(text);
+}
+
+bool ward_procinfo_creds(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) != 0)
+		return false;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return true;
+}
+
+bool ward_procinfo_exe(pid_t pid, ward_filekey_t *out)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) != 0)
+		return false;
+	ward_filekey_from_stat(&st, out);
+	return true;
 }

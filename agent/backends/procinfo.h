@@ -1,32 +1,39 @@
 /*
- * What the event log says about the process behind an event: parent, real uid, argv.
- * Read from /proc just before a logged event is answered, while the caller is still
- * blocked in execve: fanotify reports FAN_OPEN_EXEC_PERM before the new image exists,
- * so argv is that of the image calling execve (a shell, a launcher), never the new
- * program's (Linux does not expose those before the exec completes).
+ * Linux process details from /proc, for the fanotify backend: the event log's parent,
+ * uid and command line; the start time that tells a reused pid apart; the effective
+ * credentials; the executable's file key.
+ *
+ * fanotify reports FAN_OPEN_EXEC_PERM before the new image exists, so the command line
+ * read while the exec waits is that of the image calling execve (a shell, a launcher),
+ * never the new program's: the log names it caller_argv.
  */
 #ifndef WARD_AGENT_PROCINFO_H
 #define WARD_AGENT_PROCINFO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "common/limits.h"
+#include "agent/backend.h"
 
-typedef struct ward_procinfo {
-	bool ok;                            /* status was read */
-	pid_t ppid;
-	uid_t uid;
-	size_t argv_len;                    /* bytes of argv used (NUL-separated strings) */
-	bool argv_truncated;
-	char argv[WARD_EVLOG_MAX_ARGV];
-} ward_procinfo_t;
-
-/* Fill out for pid from /proc. Returns out->ok. */
+/* Fill out for pid from /proc/<pid>/{status,cmdline}. Returns out->ok. */
 bool ward_procinfo_read(pid_t pid, ward_procinfo_t *out);
 
 /* Parse the text of /proc/<pid>/status (exposed for tests). */
 bool ward_procinfo_parse_status(const char *text, pid_t *ppid, uid_t *uid);
+
+/* The start time of pid in clock ticks since boot (/proc/<pid>/stat field 22); 0 if
+ * the process is gone. Two processes with one pid never share it. */
+uint64_t ward_procinfo_start_time(pid_t pid);
+
+/* Parse the text of /proc/<pid>/stat for the start time (exposed for tests). */
+uint64_t ward_procinfo_parse_start_time(const char *text);
+
+/* Effective uid and gid of pid (the owner of /proc/<pid>: one stat). False if gone. */
+bool ward_procinfo_creds(pid_t pid, uid_t *uid, gid_t *gid);
+
+/* The file key of /proc/<pid>/exe. False if gone or unreadable. */
+bool ward_procinfo_exe(pid_t pid, ward_filekey_t *out);
 
 #endif

@@ -26,7 +26,7 @@ struct ward_cache {
 	uint32_t deny_ttl_ms;
 	uint64_t tick;
 	uint64_t entries;
-	uint64_t hits, misses, evictions, expired, inserts, flushes;
+	uint64_t hits, misses, evictions, expired, inserts, flushes, forgotten;
 };
 
 static uint64_t mix(uint64_t x)
@@ -43,12 +43,6 @@ static struct entry *set_of(ward_cache_t *c, const ward_filekey_t *k)
 {
 	uint64_t h = mix(k->ino ^ mix(k->dev));
 	return &c->tab[(h & (c->nsets - 1)) * WAYS];
-}
-
-static bool key_eq(const ward_filekey_t *a, const ward_filekey_t *b)
-{
-	return a->ino == b->ino && a->dev == b->dev && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
 }
 
 ward_err_t ward_cache_create(size_t min_entries, uint32_t deny_ttl_ms, ward_cache_t **out,
@@ -92,7 +86,7 @@ bool ward_cache_lookup(ward_cache_t *c, const ward_filekey_t *k, uint64_t now_ms
 	struct entry *s = set_of(c, k);
 	for (unsigned w = 0; w < WAYS; w++) {
 		struct entry *e = &s[w];
-		if (e->used == 0 || !key_eq(&e->key, k))
+		if (e->used == 0 || !ward_filekey_eq(&e->key, k))
 			continue;
 		if (e->expires_ms != 0 && now_ms >= e->expires_ms) {
 			e->used = 0;
@@ -148,6 +142,19 @@ void ward_cache_insert(ward_cache_t *c, const ward_filekey_t *k, const ward_verd
 	pthread_mutex_unlock(&c->mu);
 }
 
+void ward_cache_forget(ward_cache_t *c, const ward_filekey_t *k)
+{
+	pthread_mutex_lock(&c->mu);
+	struct entry *s = set_of(c, k);
+	for (unsigned w = 0; w < WAYS; w++)
+		if (s[w].used != 0 && ward_filekey_same_file(&s[w].key, k)) {
+			s[w].used = 0;
+			c->entries--;
+			c->forgotten++;
+		}
+	pthread_mutex_unlock(&c->mu);
+}
+
 void ward_cache_flush(ward_cache_t *c)
 {
 	pthread_mutex_lock(&c->mu);
@@ -169,5 +176,6 @@ void ward_cache_stats(ward_cache_t *c, ward_cache_stats_t *out)
 	out->expired = c->expired;
 	out->inserts = c->inserts;
 	out->flushes = c->flushes;
+	out->forgotten = c->forgotten;
 	pthread_mutex_unlock(&c->mu);
 }

@@ -20,7 +20,7 @@ typedef struct ward_cache_stats {
 	uint64_t capacity;  /* entries */
 	uint64_t entries;   /* in use */
 	uint64_t bytes;     /* memory held by the table */
-	uint64_t hits, misses, evictions, expired, inserts, flushes;
+	uint64_t hits, misses, evictions, expired, inserts, flushes, forgotten;
 } ward_cache_stats_t;
 
 /* Create a cache of at least min_entries (rounded up to a power of two, >= 4). */
@@ -36,6 +36,9 @@ bool ward_cache_lookup(ward_cache_t *c, const ward_filekey_t *k, uint64_t now_ms
 /* Remember v for k (replacing any entry for the same dev+ino). Ignores !v->cacheable. */
 void ward_cache_insert(ward_cache_t *c, const ward_filekey_t *k, const ward_verdict_t *v,
                        uint64_t now_ms);
+
+/* Forget the file k names (same device and inode, any ctime/size): it was modified. */
+void ward_cache_forget(ward_cache_t *c, const ward_filekey_t *k);
 
 /* Forget everything. */
 void ward_cache_flush(ward_cache_t *c);

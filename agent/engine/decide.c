@@ -1,14 +1,16 @@
 /*
  * The decision path. Reads like ../DESIGN.md: each numbered step either decides and
  * returns, or falls through to the next. No SQLite, no locks held across steps, no
- * logging: the pipeline answers the kernel first and logs afterwards.
+ * logging and no formatting: the record is typed data; the pipeline answers the kernel
+ * first and its subscribers log afterwards.
  */
 #include "agent/engine/decide.h"
 
-#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent/engine/trust.h"
+#include "common/limits.h"
 
 static void by_mode(const ward_config_t *cfg, ward_reason_t why, bool cacheable,
                     ward_verdict_t *v)
@@ -18,75 +20,137 @@ static void by_mode(const ward_config_t *cfg, ward_reason_t why, bool cacheable,
 	v->cacheable = cacheable;
 }
 
-static void by_rule(const ward_rule_t *r, ward_verdict_t *v, ward_evrec_t *rec)
+static void copy_str(char *dst, size_t cap, const char *src)
 {
-	v->has_rule = true;
-	v->rule_type = r->type;
-	v->rule_policy = r->policy;
-	v->rule_id = r->id;
-	v->reason = WARD_RSN_RULE;
-	v->decision = (r->policy == WARD_POL_BLOCKLIST || r->policy == WARD_POL_SILENT_BLOCKLIST)
-	                  ? WARD_DENY : WARD_ALLOW;
-	v->silent = r->policy == WARD_POL_SILENT_BLOCKLIST;
-	v->compiler = r->policy == WARD_POL_ALLOWLIST_COMPILER;
-	/* An expiring rule must stop matching on the second: never cache what it decided. */
-	v->cacheable = r->expires_at == 0;
-	snprintf(rec->rule_identifier, sizeof(rec->rule_identifier), "%s", r->identifier);
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
-static void keep_identity(const ward_identity_t *id, ward_verdict_t *v, ward_evrec_t *rec)
+static void by_rule(const ward_rule_t *rule, ward_record_t *r)
+{
+	ward_verdict_t *v = &r->v;
+
+	v->has_rule = true;
+	v->rule_type = rule->type;
+	v->rule_policy = rule->policy;
+	v->rule_id = rule->id;
+	v->reason = WARD_RSN_RULE;
+	v->decision = (rule->policy == WARD_POL_BLOCKLIST || rule->policy == WARD_POL_SILENT_BLOCKLIST)
+	                  ? WARD_DENY : WARD_ALLOW;
+	v->silent = rule->policy == WARD_POL_SILENT_BLOCKLIST;
+	v->compiler = rule->policy == WARD_POL_ALLOWLIST_COMPILER;
+	/* An expiring rule must stop matching on the second: never cache what it decided. */
+	v->cacheable = rule->expires_at == 0;
+	copy_str(r->rule_identifier, sizeof(r->rule_identifier), rule->identifier);
+}
+
+/* What the log keeps of an identity read from the file. */
+static void keep_identity(const ward_identity_t *id, ward_record_t *r)
 {
 	const ward_slice_t *s = ward_identity_primary(id);
 
 	if (id->has_sha256) {
-		v->has_sha256 = true;
-		memcpy(v->sha256, id->sha256, sizeof(v->sha256));
+		r->v.has_sha256 = true;
+		memcpy(r->v.sha256, id->sha256, sizeof(r->v.sha256));
 	}
-	if (s != NULL && s->has_cdhash) {
-		v->has_cdhash = true;
-		memcpy(v->cdhash, s->cdhash, sizeof(v->cdhash));
+	if (s == NULL)
+		return;
+	if (s->has_cdhash) {
+		r->v.has_cdhash = true;
+		memcpy(r->v.cdhash, s->cdhash, sizeof(r->v.cdhash));
 	}
-	if (s != NULL) {
-		snprintf(rec->team_id, sizeof(rec->team_id), "%s", s->team_id);
-		snprintf(rec->signing_id, sizeof(rec->signing_id), "%s", s->signing_id);
-	}
+	copy_str(r->team_id, sizeof(r->team_id), s->team_id);
+	copy_str(r->signing_id, sizeof(r->signing_id), s->signing_id);
 }
 
-/* Append a sentence to the log record's detail ("; " between sentences). */
-static void detail_add(ward_evrec_t *rec, const char *why)
+/* The same from the kernel's hints. */
+static void keep_hints(const ward_id_hints_t *h, ward_record_t *r)
 {
-	size_t n = strlen(rec->detail);
-
-	if (why[0] == '\0' || n + 3 >= sizeof(rec->detail))
-		return;
-	snprintf(rec->detail + n, sizeof(rec->detail) - n, "%s%s", n ? "; " : "", why);
+	if (h->has_cdhash) {
+		r->v.has_cdhash = true;
+		memcpy(r->v.cdhash, h->cdhash, sizeof(r->v.cdhash));
+	}
+	copy_str(r->team_id, sizeof(r->team_id), h->team_id);
+	copy_str(r->signing_id, sizeof(r->signing_id), h->signing_id);
 }
 
 /*
- * The file's identity. A file that is not a well-formed container (a truncated Mach-O,
- * say) is still named by its SHA-256, as `wardenctl rule --path` names it: only a file
- * that cannot be read at all has no identity.
+ * Step 2: the target's identity, reading no more of the file than a rule could use.
+ * SHA-256 only while BINARY rules exist; with kernel hints the file is read only when a
+ * BINARY or CERTIFICATE rule needs its bytes. A file that is not a well-formed
+ * container (a truncated Mach-O, say) is still named by its SHA-256, as `wardenctl rule
+ * --path` names it. Returns false when the file could not be identified (r->notes and
+ * r->err_code say why; WARD_NOTE_OUT_OF_TIME or WARD_NOTE_TOO_BIG when it was the
+ * file's size or speed).
  */
-static bool identify(const ward_event_t *ev, ward_identity_t *id, ward_evrec_t *rec)
+static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_identity_t *id,
+                     ward_match_key_t *key, ward_record_t *r)
 {
-	ward_error_t err = { 0 }, herr = { 0 };
+	const ward_snapshot_t *snap = ctx->snap;
+	bool need_sha = ward_snapshot_has_type(snap, WARD_RT_BINARY);
+	bool need_cert = ward_snapshot_has_type(snap, WARD_RT_CERTIFICATE);
+	const ward_id_hints_t *h = ev->hints;
+	ward_error_t err = { 0 };
 	ward_err_t rc;
 
-	if (!ev->key_ok) {
-		snprintf(rec->detail, sizeof(rec->detail), "identity: cannot stat the file");
-		return false;
-	}
-	rc = ward_identity_read(ev->fd, WARD_ID_SHA256, id, &err);
-	if (rc == WARD_OK)
-		return true;
 	memset(id, 0, sizeof(*id));
-	if (rc == WARD_E_IO || rc == WARD_E_NOMEM || ward_sha256_fd(ev->fd, id->sha256, &herr) != WARD_OK) {
-		snprintf(rec->detail, sizeof(rec->detail), "identity: %s", herr.msg[0] ? herr.msg : err.msg);
+	if (h != NULL) {
+		ward_match_key_from_signature(h->has_cdhash ? h->cdhash : NULL, h->team_id,
+		                              h->signing_id, h->platform, key);
+		keep_hints(h, r);
+		if (!need_sha && !need_cert) {
+			r->notes |= WARD_NOTE_HINTS;
+			return true;
+		}
+	}
+	if (!ev->key_ok || ev->fd < 0) {
+		r->notes |= WARD_NOTE_NOSTAT;
 		return false;
 	}
-	id->has_sha256 = true;
-	id->file_size = ev->key.size;
-	snprintf(rec->detail, sizeof(rec->detail), "identity by SHA-256 only: %s", err.msg);
+	if (need_sha && ev->key.size > WARD_UNKNOWN_MAX_BYTES) {
+		/* Too big to hash within any budget: a BINARY rule could name it, so it is
+		 * neither known nor unknown. */
+		r->notes |= WARD_NOTE_TOO_BIG;
+		need_sha = false;
+	}
+	rc = ward_identity_read_until(ev->fd, need_sha ? WARD_ID_SHA256 : 0, ev->deadline_ns, id, &err);
+	if (rc == WARD_E_IO || rc == WARD_E_NOMEM || rc == WARD_E_TIMEOUT) {
+		r->err_code = rc;
+		r->notes |= rc == WARD_E_TIMEOUT ? WARD_NOTE_OUT_OF_TIME : WARD_NOTE_UNREADABLE;
+		return false;
+	}
+	if (rc != WARD_OK) {
+		/* Not a well-formed container: the bytes are its only identity. */
+		memset(id, 0, sizeof(*id));
+		id->file_size = ev->key.size;
+		r->err_code = rc;
+		r->notes |= WARD_NOTE_SHA_ONLY;
+		if (need_sha) {
+			rc = ward_sha256_fd_until(ev->fd, ev->deadline_ns, id->sha256, &err);
+			if (rc != WARD_OK) {
+				r->err_code = rc;
+				r->notes |= rc == WARD_E_TIMEOUT ? WARD_NOTE_OUT_OF_TIME : WARD_NOTE_UNREADABLE;
+				return false;
+			}
+			id->has_sha256 = true;
+		}
+	}
+	if (h != NULL) {
+		/* Hints name the signature; the file adds what they lack. */
+		ward_match_key_t fk;
+		ward_match_key_from_identity(id, &fk);
+		memcpy(key->sha256, fk.sha256, sizeof(key->sha256));
+		memcpy(key->certificate, fk.certificate, sizeof(key->certificate));
+		if (id->has_sha256) {
+			r->v.has_sha256 = true;
+			memcpy(r->v.sha256, id->sha256, sizeof(r->v.sha256));
+		}
+		return true;
+	}
+	ward_match_key_from_identity(id, key);
+	keep_identity(id, r);
 	return true;
 }
 
@@ -96,52 +160,73 @@ bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	       ward_cache_lookup(ctx->cache, &ev->key, ctx->now_ms, v);
 }
 
-void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verdict_t *v,
-                 ward_evrec_t *rec)
+static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r)
 {
 	const ward_config_t *cfg = &ctx->snap->cfg;
+	ward_verdict_t *v = &r->v;
 	const ward_rule_t *rule;
 	ward_identity_t id;
 	ward_match_key_t key;
-
-	memset(v, 0, sizeof(*v));
 
 	/* 1. verdict cache: (dev, ino, ctime, size) */
 	if (ward_decide_cached(ctx, ev, v))
 		return;
 
-	/* 2. identity of the target (ELF: SHA-256; Mach-O: CodeDirectory too) */
-	if (!identify(ev, &id, rec)) {
-		by_mode(cfg, WARD_RSN_ERROR, false, v);
+	/* 2. identity of the target: kernel hints, else the file (Mach-O signature; SHA-256
+	 *    only if a BINARY rule could decide) */
+	if (!identify(ctx, ev, &id, &key, r)) {
+		bool out_of_time = (r->notes & (WARD_NOTE_OUT_OF_TIME | WARD_NOTE_TOO_BIG)) != 0;
+		by_mode(cfg, out_of_time ? WARD_RSN_DEADLINE : WARD_RSN_ERROR, false, v);
 		return;
 	}
-	keep_identity(&id, v, rec);
 
 	/* 3. rules, first hit in precedence order (CDHASH > BINARY > SIGNINGID > CERT > TEAMID) */
-	ward_match_key_from_identity(&id, &key);
 	if (ctx->snap->ix != NULL && (rule = ward_index_match(ctx->snap->ix, &key, ctx->now)) != NULL) {
-		by_rule(rule, v, rec);
+		/* A file too big to hash is decided by a rule only if that rule outranks
+		 * every BINARY rule (CDHASH): any other could be overridden by one. */
+		if (!(r->notes & WARD_NOTE_TOO_BIG) || rule->type == WARD_RT_CDHASH) {
+			by_rule(rule, r);
+			return;
+		}
+	}
+	if (r->notes & WARD_NOTE_TOO_BIG) {
+		by_mode(cfg, WARD_RSN_DEADLINE, false, v);
 		return;
 	}
 
 	/* 4. platform: a root-owned file in a root-owned directory chain under TrustedPaths */
-	if (ctx->backend->ops->path(ctx->backend, ev, rec->path, sizeof(rec->path))) {
-		char why[200];
-		if (ward_trust_check(cfg, ev->fd, rec->path, why, sizeof(why))) {
+	if (cfg->ntrusted_paths > 0 &&
+	    ctx->backend->ops->path(ctx->backend, ev, r->path, sizeof(r->path))) {
+		size_t dirlen = 0;
+		r->trust = ward_trust_check(cfg, ev->fd, r->path, &dirlen);
+		r->trust_dirlen = (uint16_t)(dirlen < sizeof(r->path) ? dirlen : 0);
+		if (r->trust == WARD_TRUST_OK) {
 			v->decision = WARD_ALLOW;
 			v->reason = WARD_RSN_TRUSTED;
 			v->cacheable = true;
 			return;
 		}
-		detail_add(rec, why);
 	}
 
-	/* 5. scan: the bounded-time YARA pool; its budget counts from the event's arrival */
+	/* 5. scan: the bounded-time YARA pool, never past the event's deadline */
 	if (ctx->scan != NULL) {
-		char why[WARD_SCAN_DETAIL_MAX] = "";
-		ward_scanstep_t sr = ctx->scan(ctx->scan_arg, ev, rec->path[0] ? rec->path : NULL, &id,
-		                               cfg->scan_budget_ms, why, sizeof(why));
-		detail_add(rec, why);
+		ward_scan_out_t so;
+		const char *path = r->path[0] ? r->path : NULL;
+		uint64_t deadline = ev->t_recv_ns + (uint64_t)cfg->scan_budget_ms * 1000000ull;
+
+		if (ev->deadline_ns != 0 && ev->deadline_ns < deadline)
+			deadline = ev->deadline_ns;
+		memset(&so, 0, sizeof(so));
+		ward_scanstep_t sr = ctx->scan(ctx->scan_arg, ev, path, &id, deadline, &so);
+		r->scan_step = (int)sr + 1;
+		copy_str(r->scan_rule, sizeof(r->scan_rule), so.what);
+		if (so.audit)
+			r->notes |= WARD_NOTE_SCAN_AUDIT;
+		r->scan_other = so.other_matches > 0;
+		if (so.has_sha256 && !v->has_sha256) {
+			v->has_sha256 = true;
+			memcpy(v->sha256, so.sha256, sizeof(v->sha256));
+		}
 		switch (sr) {
 		case WARD_SCANSTEP_BLOCK:
 			v->decision = WARD_DENY;
@@ -165,11 +250,59 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verd
 	by_mode(cfg, WARD_RSN_MODE, true, v);
 }
 
-void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why,
+/*
+ * An OPEN is never decided by the exec policy. The file-access policy (issue 13) plugs
+ * in here; without one, the kernel should not have asked (no watch item marks the
+ * path): allow what was asked, and do not cache it.
+ */
+static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r)
+{
+	(void)ctx;
+	r->v.decision = WARD_ALLOW;
+	r->v.reason = WARD_RSN_NO_POLICY;
+	r->v.allowed = ev->access ? ev->access : WARD_ACC_READ | WARD_ACC_WRITE;
+	r->v.cacheable = false;
+	r->notes |= WARD_NOTE_NO_POLICY;
+}
+
+/* Whether a user other than root can change the file's bytes: its owner, or anyone
+ * through group/other write bits. Such a file may be changed through a shared writable
+ * mapping with no event and no ctime change, so no verdict of it is ever cached. */
+static bool user_writable(const ward_event_t *ev)
+{
+	return ev->st_uid != 0 || (ev->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r)
+{
+	memset(&r->v, 0, sizeof(r->v));
+	switch (ev->kind) {
+	case WARD_EV_EXEC:
+		decide_exec(ctx, ev, r);
+		break;
+	case WARD_EV_OPEN:
+		decide_open(ctx, ev, r);
+		break;
+	default:
+		/* Notifications are never decided; answer-less kinds get an inert verdict. */
+		r->v.decision = WARD_ALLOW;
+		r->v.reason = WARD_RSN_ERROR;
+		return;
+	}
+	if (r->v.cacheable && !r->v.cached && ev->key_ok && user_writable(ev)) {
+		r->v.cacheable = false;
+		r->notes |= WARD_NOTE_USER_WRITABLE;
+	}
+}
+
+void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why, bool own_fault,
                           ward_verdict_t *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->decision = mode == WARD_MODE_LOCKDOWN && fail_closed ? WARD_DENY : WARD_ALLOW;
+	if (mode == WARD_MODE_LOCKDOWN && (fail_closed || (why == WARD_RSN_DEADLINE && own_fault)))
+		v->decision = WARD_DENY;
+	else
+		v->decision = WARD_ALLOW;
 	v->reason = why;
 	v->cacheable = false;
 }
@@ -187,6 +320,7 @@ bool ward_decide_loggable(const ward_verdict_t *v, bool log_allows)
 	case WARD_RSN_RULE:
 	case WARD_RSN_TRUSTED:
 	case WARD_RSN_SELF:
+	case WARD_RSN_NO_POLICY:
 		return false;
 	default:
 		return true;
@@ -203,6 +337,7 @@ static const char *const reason_names[WARD_RSN__COUNT] = {
 	[WARD_RSN_ERROR] = "error",
 	[WARD_RSN_SCAN] = "scan",
 	[WARD_RSN_STOPPING] = "stopping",
+	[WARD_RSN_NO_POLICY] = "no_policy",
 };
 
 const char *ward_reason_name(ward_reason_t r)

@@ -1,7 +1,11 @@
 /*
- * decide(): the hot path, in the order of ../DESIGN.md — verdict cache, identity, rules,
- * trusted paths, scan, mode. Platform-free: a backend turned the kernel event into a
- * ward_event_t; the pipeline answers the kernel with the verdict.
+ * decide(): the hot path, in the order of ../DESIGN.md. Platform-free: a backend turned
+ * the kernel event into a ward_event_t; the pipeline answers the kernel with the
+ * verdict and hands the record to its subscribers afterwards.
+ *
+ *   EXEC: cache -> identity -> rules -> platform (trusted paths) -> scan -> mode
+ *   OPEN: never the exec policy: the file-access policy decides (none: allow, not
+ *         cached, the kernel should not have asked)
  */
 #ifndef WARD_AGENT_DECIDE_H
 #define WARD_AGENT_DECIDE_H
@@ -11,20 +15,19 @@
 
 #include "agent/backend.h"
 #include "agent/engine/cache.h"
-#include "agent/eventlog.h"
 #include "agent/engine/policy.h"
+#include "agent/engine/record.h"
 #include "agent/engine/verdict.h"
 
 /*
  * The scan step: the bounded-time YARA pool (scanner/scan.h) behind an adapter,
- * agent/yarascan.c. Called for a file no rule and no trusted path decided, with
- * budget_ms counted from the event's arrival (ev->t_recv_ns), so that a decision never
- * waits on a scan past that point whatever came before it. path is the target's path
- * (NULL when the backend has none). Returns:
- *   WARD_SCANSTEP_BLOCK      a block rule matched: deny in every mode (detail names
+ * agent/yarascan.c. Called for a file no rule and no trusted path decided; it must
+ * return by deadline_ns (CLOCK_MONOTONIC; the event's), whatever came before it.
+ * path is the target's path (NULL when the backend has none). Returns:
+ *   WARD_SCANSTEP_BLOCK      a block rule matched: deny in every mode (out->what names
  *                            "yara:<namespace>:<rule>")
  *   WARD_SCANSTEP_CLEAN      scanned: the mode decides, cacheable (an audit match is
- *                            named in detail)
+ *                            named in out->what)
  *   WARD_SCANSTEP_SKIPPED    not scanned and never will be as things stand (no rules,
  *                            over ScanMaxBytes, hard limit hit once): the mode decides,
  *                            cacheable
@@ -33,7 +36,8 @@
  *   WARD_SCANSTEP_UNSCANNED  not scanned this time (scan queue full, read error): the
  *                            mode decides, NOT cached (a flood of scans must not buy an
  *                            unscanned file a cached ALLOW)
- * detail receives a sentence for the log (may be left empty).
+ * When the scan read the file it may fill sha256 (*has_sha256 = true): one read of an
+ * unknown file feeds both YARA and the log's SHA-256.
  */
 typedef enum {
 	WARD_SCANSTEP_SKIPPED = 0,
@@ -43,16 +47,22 @@ typedef enum {
 	WARD_SCANSTEP_UNSCANNED,
 } ward_scanstep_t;
 
-/* Room for the scan step's sentence: a "yara:<ns>:<rule>" reason plus words. */
-#define WARD_SCAN_DETAIL_MAX (WARD_SCAN_REASON_MAX + 96)
+typedef struct ward_scan_out {
+	char what[WARD_SCAN_REASON_MAX]; /* the deciding match ("yara:<ns>:<rule>"), or why
+	                                    the file was not scanned ("" nothing to say) */
+	bool audit;                      /* what is an audit match */
+	uint32_t other_matches;          /* matching rules that neither block nor audit */
+	bool has_sha256;
+	uint8_t sha256[WARD_SHA256_LEN];
+} ward_scan_out_t;
 
 typedef ward_scanstep_t (*ward_scan_fn)(void *arg, const ward_event_t *ev, const char *path,
-                                        const ward_identity_t *id, uint32_t budget_ms,
-                                        char *detail, size_t detail_len);
+                                        const ward_identity_t *id, uint64_t deadline_ns,
+                                        ward_scan_out_t *out);
 
 typedef struct ward_decide_ctx {
 	const ward_snapshot_t *snap;
-	ward_cache_t *cache;        /* NULL: no user-space cache */
+	ward_cache_t *cache;        /* NULL: step 1 was done by the caller (the reader) */
 	ward_backend_t *backend;    /* for the target's path */
 	ward_scan_fn scan;          /* NULL: no scan step */
 	void *scan_arg;
@@ -61,19 +71,26 @@ typedef struct ward_decide_ctx {
 } ward_decide_ctx_t;
 
 /*
- * Decide ev. Fills *v, and in rec the identity strings, path (when it was needed) and a
- * detail sentence for the log. Never fails: an unreadable file is decided by the mode
- * with reason "error" and is not cacheable.
+ * Decide ev into r (r->v is the verdict; r's identity fields, notes and the path when
+ * it was needed are filled). Never fails: an unreadable file is decided by the mode
+ * with reason "error" and is not cacheable. Reads the file only when a rule type that
+ * needs its bytes exists (BINARY, CERTIFICATE without kernel hints) or a scan runs;
+ * whole-file reads stop at ev->deadline_ns.
  */
-void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verdict_t *v,
-                 ward_evrec_t *rec);
+void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r);
 
 /* Step 1 alone (the reader's fast path): true and *v filled on a cache hit. */
 bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verdict_t *v);
 
-/* The verdict when no decision could be made in time (or at all): FailClosed in
- * LOCKDOWN denies, everything else allows. Never cacheable. */
-void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why,
+/*
+ * The verdict when no decision was made in time (or at all). why says who failed:
+ *   WARD_RSN_DEADLINE with own_fault: the file itself or its own user's load took the
+ *     time (a decision was running, or the user had others in flight): LOCKDOWN denies
+ *     whatever FailClosed says (time is not a way in);
+ *   anything else is the agent's own failure: FailClosed in LOCKDOWN denies, everything
+ *     else allows. Never cacheable.
+ */
+void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why, bool own_fault,
                           ward_verdict_t *v);
 
 /* Whether a verdict is written to the event log: denies, unknowns and fallbacks always;

@@ -1,117 +1,128 @@
 /*
- * The running agent: the pipeline that joins a backend, decide(), the caches, the
- * queue, the workers, the deadline keeper and the event log. wardend.c fills the
- * configuration part, calls ward_agent_start, and drives the control socket and the
- * store watcher from its main loop.
+ * The decision engine: joins a backend (agent/backend.h), decide(), the verdict cache,
+ * the queue, the workers and the deadline keeper, and hands every decision record to
+ * its subscribers once the kernel has its answer. It knows no platform: wardend (or a
+ * test) creates the backend, the cache and the queue, and gives them to the engine.
  *
- * Threads: one reader (the backend's run loop; answers cache hits, its own pid and
- * queue-full fallbacks itself), nworkers workers (decide and answer), one deadline
- * keeper, the event log writer, and the main thread (signals, control, store watch).
+ * Answering (one path, exactly once): every permission event is answered by
+ * engine_answer() (pipeline.c), whoever gets there first: the reader (the agent's own
+ * pid, a cache hit, a full queue), a worker (a decision), or the deadline keeper (the
+ * fallback). A slot's atomic claim decides who; the keeper pins what it claimed so the
+ * worker cannot give the event back under its write. No lock another answer needs is
+ * held while /proc is read or anything is logged.
+ *
+ * Threads: one reader (the backend's run loop), nworkers workers, one deadline keeper.
  */
 #ifndef WARD_AGENT_ENGINE_H
 #define WARD_AGENT_ENGINE_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
+#include <sys/types.h>
 
 #include "agent/backend.h"
-#include "agent/engine/cache.h"
 #include "agent/compiler.h"
+#include "agent/engine/cache.h"
 #include "agent/engine/decide.h"
-#include "agent/eventlog.h"
 #include "agent/engine/metrics.h"
 #include "agent/engine/policy.h"
 #include "agent/engine/queue.h"
+#include "agent/engine/record.h"
+#include "common/clock.h"
 #include "common/limits.h"
 #include "rules/rules.h"
 
-typedef struct ward_agent {
-	/* ---- set by the caller before ward_agent_start ---- */
+typedef struct ward_engine ward_engine_t;
+
+/*
+ * A subscriber: called with every record that is logged (ward_decide_loggable) after
+ * its answer was written, and with the records given to ward_engine_emit, on the thread
+ * that answered. It must not block: copy what it needs into a bounded ring of its own.
+ */
+typedef void (*ward_record_fn)(void *arg, const ward_record_t *r);
+
+/* Told when a file was modified, renamed or unlinked: caches outside the engine (the
+ * scan results) forget it too. */
+typedef void (*ward_forget_fn)(void *arg, const ward_filekey_t *k);
+
+typedef struct ward_engine_opts {
 	ward_backend_t *backend;
-	ward_cache_t *cache;       /* NULL: no user-space cache */
+	ward_cache_t *cache;         /* NULL: no user-space cache */
 	ward_queue_t *queue;
-	ward_evlog_t *evlog;       /* NULL: no event log */
-	ward_store_t *store;       /* NULL: no rules */
-	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
-	unsigned nworkers;
-	bool kernel_cache;         /* the backend adds kernel cache marks for ALLOWs */
-	ward_scan_fn scan;         /* the YARA scan step (agent/yarascan.c); NULL: none */
+	unsigned nworkers;           /* 1..WARD_MAX_WORKERS */
+	bool kernel_cache;           /* let the kernel remember plain ALLOWs */
+	ward_scan_fn scan;           /* the scan step; NULL: none (settable later) */
 	void *scan_arg;
+	ward_forget_fn forget;       /* NULL: none */
+	void *forget_arg;
+	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
+} ward_engine_opts_t;
 
-	/* ---- state ---- */
-	ward_metrics_t metrics;
-	pid_t self;
-	time_t started;
-	uint64_t started_ns;
-	pthread_mutex_t policy_mu; /* guards snap and epoch, and orders cache inserts vs flushes */
-	ward_snapshot_t *snap;
-	_Atomic uint64_t epoch;    /* changed under policy_mu; the reader may peek without it */
-	/* Copies of the snapshot's scalars the reader and keeper read without the lock. */
-	_Atomic int cur_mode;
-	atomic_bool cur_fail_closed;
-	atomic_bool cur_log_allows;
-	_Atomic uint32_t cur_budget_ms;
-	atomic_bool stopping;
-	_Atomic uint64_t cache_flushes;
-	_Atomic int64_t last_refresh; /* unix seconds of the last index rebuild */
-	bool watching_writes;      /* compiler rules exist: the backend reports close-writes */
+/* Create the engine with its first snapshot (ownership passes). No thread yet. */
+ward_err_t ward_engine_create(const ward_engine_opts_t *o, ward_snapshot_t *snap,
+                              ward_engine_t **out, ward_error_t *err);
 
-	pthread_t reader, keeper, workers[WARD_MAX_WORKERS];
-	pthread_mutex_t keeper_mu;
-	pthread_cond_t keeper_cv;
-	bool keeper_stop;
-	bool started_threads;
-	ward_error_t reader_err;   /* why the reader stopped, if it failed */
-	atomic_bool reader_failed;
-} ward_agent_t;
+/* Add a subscriber (before ward_engine_start; at most WARD_ENGINE_SUBSCRIBERS). */
+ward_err_t ward_engine_subscribe(ward_engine_t *e, ward_record_fn fn, void *arg, ward_error_t *err);
 
-/* Initialise the state part and publish the first snapshot (takes ownership of snap). */
-void ward_agent_init(ward_agent_t *a, ward_snapshot_t *snap);
+/* Set the scan step (before ward_engine_start). */
+void ward_engine_set_scan(ward_engine_t *e, ward_scan_fn fn, void *arg, ward_forget_fn forget,
+                          void *forget_arg);
 
 /* Start the reader, the workers and the deadline keeper. */
-ward_err_t ward_agent_start(ward_agent_t *a, ward_error_t *err);
+ward_err_t ward_engine_start(ward_engine_t *e, ward_error_t *err);
 
 /*
  * Stop: the reader stops reading, queued events are given back unanswered, workers in
- * a decision finish it, then the group is closed (the kernel allows what is pending).
+ * a decision finish it. The caller then destroys the backend (the kernel allows what
+ * is pending when the group closes).
  */
-void ward_agent_stop(ward_agent_t *a);
+void ward_engine_stop(ward_engine_t *e);
+
+/* Free the engine and its snapshot (after stop). NULL ok. */
+void ward_engine_destroy(ward_engine_t *e);
 
 /* The current snapshot, referenced (release with ward_snapshot_unref); *epoch if not NULL. */
-ward_snapshot_t *ward_agent_snapshot(ward_agent_t *a, uint64_t *epoch);
+ward_snapshot_t *ward_engine_snapshot(ward_engine_t *e, uint64_t *epoch);
 
-/* Publish snap (ownership passes) as current, and flush both verdict caches. */
-void ward_agent_publish(ward_agent_t *a, ward_snapshot_t *snap);
+/* Publish snap (ownership passes) as current, and flush every verdict cache. */
+void ward_engine_publish(ward_engine_t *e, ward_snapshot_t *snap);
 
-/* Start or stop close-write reporting to match the current snapshot's compiler rules. */
-void ward_agent_watch_writes(ward_agent_t *a);
+/* Flush every verdict cache (the flush-cache command, a new YARA rule set). */
+void ward_engine_flush(ward_engine_t *e);
 
-/* Flush both verdict caches (the flush-cache command). */
-void ward_agent_flush(ward_agent_t *a);
+/* Start or stop modified-file reporting to match the current snapshot's compiler rules. */
+void ward_engine_watch_writes(ward_engine_t *e);
 
 /*
- * The store watcher: if the store's generation differs from the current snapshot's (or
- * force), build a new snapshot with cfg and publish it. *changed tells whether it did.
+ * The store watcher: if st's generation differs from the current snapshot's (or force),
+ * build a new snapshot with cfg and publish it. *changed tells whether it did.
  */
-ward_err_t ward_agent_refresh(ward_agent_t *a, const ward_config_t *cfg, bool force,
-                              bool *changed, ward_error_t *err);
+ward_err_t ward_engine_refresh(ward_engine_t *e, ward_store_t *st, const ward_config_t *cfg,
+                               bool force, bool *changed, ward_error_t *err);
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t ward_mono_ns(void);
+/* Hand r to the subscribers (a late scan verdict: agent/yarascan.c). Any thread. */
+void ward_engine_emit(ward_engine_t *e, const ward_record_t *r);
 
-/* The deadline keeper's thread (agent/engine/deadline.c). */
-void *ward_deadline_main(void *arg);
+/* The mode in force (lock-free). */
+ward_mode_t ward_engine_mode(const ward_engine_t *e);
 
-/* Answer ev with v now, count it, and log it if it is loggable (used by every thread
- * that answers: reader, workers, keeper). Returns the latency in microseconds. */
-uint64_t ward_agent_answer(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                           ward_evrec_t *rec);
+/* What status shows. */
+typedef struct ward_engine_info {
+	const char *backend;         /* the backend's name */
+	pid_t self;
+	uint64_t started_ns;         /* CLOCK_MONOTONIC */
+	unsigned nworkers;
+	unsigned share;              /* workers one non-root user may hold at once */
+	bool watching_writes;
+	bool started;
+	uint64_t cache_flushes;
+	int64_t last_refresh;        /* unix seconds of the last index rebuild */
+} ward_engine_info_t;
+void ward_engine_info(ward_engine_t *e, ward_engine_info_t *out);
+ward_metrics_t *ward_engine_metrics(ward_engine_t *e);
 
-/* Submit a log record for ev/v if loggable (rec may be partly filled by decide). */
-void ward_agent_log(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                    uint64_t latency_us, ward_evrec_t *rec);
+/* Whether the reader stopped on an error (why in *err if not NULL). */
+bool ward_engine_failed(ward_engine_t *e, ward_error_t *err);
 
 #endif

@@ -1,296 +1,421 @@
 /*
- * The pipeline: the reader's sink, the worker pool, answering and logging, publishing
- * policy snapshots. The rule for every path here: the kernel is answered first, then
- * the caches learn the verdict, then the event log gets a record.
+ * The pipeline: the reader's sink, the worker pool, the one answer path, the record's
+ * subscribers, publishing policy snapshots. The order on every path: the kernel is
+ * answered first, then the caches learn the verdict, then the subscribers (event log,
+ * denials, sync spool) get the record.
  *
- * Epochs: a verdict may only enter a cache if no flush happened since the snapshot it
- * was decided with was taken. Inserts and flushes both run under policy_mu and compare
- * the epoch, so a rule change can never be undone by a decision that was in flight.
+ * Epochs: a verdict may only enter a cache (ours or, through the answer's cache bit,
+ * the kernel's) if no flush happened since the snapshot it was decided with was taken.
+ * Cache inserts and cache-bit answers hold flush_lk shared and compare the epoch; a
+ * flush holds it exclusive and bumps the epoch, so a rule change can never be undone by
+ * a decision that was in flight.
  */
-#include "agent/engine/engine.h"
+#include "agent/engine/engine_int.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/log.h"
 
-uint64_t ward_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ snapshots, caches */
 
-static void set_scalars(ward_agent_t *a, const ward_snapshot_t *s)
+static void set_scalars(ward_engine_t *e, const ward_snapshot_t *s)
 {
-	atomic_store(&a->cur_mode, (int)s->cfg.mode);
-	atomic_store(&a->cur_fail_closed, s->cfg.fail_closed);
-	atomic_store(&a->cur_log_allows, s->cfg.event_log_allows);
-	atomic_store(&a->cur_budget_ms, s->cfg.decision_budget_ms);
+	atomic_store(&e->cur_mode, (int)s->cfg.mode);
+	atomic_store(&e->cur_fail_closed, s->cfg.fail_closed);
+	atomic_store(&e->cur_log_allows, s->cfg.event_log_allows);
+	atomic_store(&e->cur_budget_ms, s->cfg.decision_budget_ms);
 }
 
-void ward_agent_init(ward_agent_t *a, ward_snapshot_t *snap)
+ward_err_t ward_engine_create(const ward_engine_opts_t *o, ward_snapshot_t *snap,
+                              ward_engine_t **out, ward_error_t *err)
 {
-	ward_metrics_init(&a->metrics);
-	a->self = getpid();
-	a->started = time(NULL);
-	a->started_ns = ward_mono_ns();
-	pthread_mutex_init(&a->policy_mu, NULL);
-	pthread_mutex_init(&a->keeper_mu, NULL);
-	pthread_cond_init(&a->keeper_cv, NULL);
-	a->snap = snap;
-	a->epoch = 1;
+	ward_engine_t *e;
+
+	*out = NULL;
+	if (o->backend == NULL || o->queue == NULL)
+		return ward_error_set(err, WARD_E_INVAL, "engine: a backend and a queue are needed");
+	if (o->nworkers == 0 || o->nworkers > WARD_MAX_WORKERS)
+		return ward_error_set(err, WARD_E_INVAL, "workers: %u not in [1, %u]", o->nworkers,
+		                      WARD_MAX_WORKERS);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return ward_error_set(err, WARD_E_NOMEM, "engine: out of memory");
+	e->o = *o;
+	ward_metrics_init(&e->metrics);
+	e->self = getpid();
+	e->started_ns = ward_mono_ns();
+	pthread_rwlock_init(&e->flush_lk, NULL);
+	pthread_mutex_init(&e->policy_mu, NULL);
+	pthread_mutex_init(&e->keeper_mu, NULL);
+	pthread_cond_init(&e->keeper_cv, NULL);
+	e->snap = snap;
+	e->epoch = 1;
 	snap->epoch = 1;
-	set_scalars(a, snap);
-	atomic_store(&a->last_refresh, (int64_t)time(NULL));
+	set_scalars(e, snap);
+	atomic_store(&e->last_refresh, (int64_t)time(NULL));
+	/* One user may hold half the workers (at least one): the rest always serve others. */
+	e->share = o->nworkers / 2 ? o->nworkers / 2 : 1;
+	if (o->nworkers > 1)
+		ward_queue_set_share(o->queue, e->share);
+	*out = e;
+	return WARD_OK;
 }
 
+ward_err_t ward_engine_subscribe(ward_engine_t *e, ward_record_fn fn, void *arg, ward_error_t *err)
+{
+	if (e->started_threads)
+		return ward_error_set(err, WARD_E_INVAL, "engine: subscribe before start");
+	if (e->nsubs >= WARD_ENGINE_SUBSCRIBERS)
+		return ward_error_set(err, WARD_E_LIMIT, "engine: more than %u subscribers",
+		                      WARD_ENGINE_SUBSCRIBERS);
+	e->subs[e->nsubs].fn = fn;
+	e->subs[e->nsubs].arg = arg;
+	e->nsubs++;
+	return WARD_OK;
+}
 
-ward_snapshot_t *ward_agent_snapshot(ward_agent_t *a, uint64_t *epoch)
+void ward_engine_set_scan(ward_engine_t *e, ward_scan_fn fn, void *arg, ward_forget_fn forget,
+                          void *forget_arg)
+{
+	e->o.scan = fn;
+	e->o.scan_arg = arg;
+	e->o.forget = forget;
+	e->o.forget_arg = forget_arg;
+}
+
+ward_snapshot_t *ward_engine_snapshot(ward_engine_t *e, uint64_t *epoch)
 {
 	ward_snapshot_t *s;
 
-	pthread_mutex_lock(&a->policy_mu);
-	s = ward_snapshot_ref(a->snap);
+	pthread_mutex_lock(&e->policy_mu);
+	s = ward_snapshot_ref(e->snap);
 	if (epoch)
-		*epoch = a->epoch;
-	pthread_mutex_unlock(&a->policy_mu);
+		*epoch = atomic_load(&e->epoch);
+	pthread_mutex_unlock(&e->policy_mu);
 	return s;
 }
 
-/* Caller holds policy_mu. */
-static void flush_locked(ward_agent_t *a)
+/* Caller holds policy_mu. After it returns no answer decided before carries a cache
+ * bit and no earlier verdict enters a cache. */
+static void flush_locked(ward_engine_t *e)
 {
-	a->epoch++;
-	if (a->cache)
-		ward_cache_flush(a->cache);
-	a->backend->ops->cache_flush(a->backend);
-	atomic_fetch_add(&a->cache_flushes, 1);
-	atomic_fetch_add_explicit(&a->metrics.kernel_cache_flushes, 1, memory_order_relaxed);
+	pthread_rwlock_wrlock(&e->flush_lk);
+	atomic_fetch_add(&e->epoch, 1);
+	if (e->o.cache)
+		ward_cache_flush(e->o.cache);
+	e->o.backend->ops->cache_flush(e->o.backend);
+	pthread_rwlock_unlock(&e->flush_lk);
+	atomic_fetch_add(&e->cache_flushes, 1);
+	atomic_fetch_add_explicit(&e->metrics.kernel_cache_flushes, 1, memory_order_relaxed);
 }
 
-/* Close-write events are only worth their cost while compiler rules exist. */
-static void watch_writes(ward_agent_t *a, const ward_snapshot_t *s)
+/* Modified-file events are only worth their cost while compiler rules exist (a
+ * backend that always reports them has no watch_writes). */
+static void watch_writes(ward_engine_t *e, const ward_snapshot_t *s)
 {
-	bool want = a->compilers != NULL && ward_snapshot_has_compilers(s);
+	bool want = e->o.compilers != NULL && ward_snapshot_has_compilers(s);
 
-	if (want == a->watching_writes || a->backend->ops->watch_writes == NULL)
+	if (want == e->watching_writes || e->o.backend->ops->watch_writes == NULL)
 		return;
-	if (!a->backend->ops->watch_writes(a->backend, want))
-		log_warnx("cannot %s close-write events for compiler rules", want ? "watch" : "unwatch");
-	a->watching_writes = want;
+	if (!e->o.backend->ops->watch_writes(e->o.backend, want))
+		log_warnx("cannot %s modified-file events for compiler rules", want ? "watch" : "unwatch");
+	e->watching_writes = want;
 }
 
-void ward_agent_publish(ward_agent_t *a, ward_snapshot_t *snap)
+void ward_engine_publish(ward_engine_t *e, ward_snapshot_t *snap)
 {
 	ward_snapshot_t *old;
 
-	pthread_mutex_lock(&a->policy_mu);
-	old = a->snap;
-	a->snap = snap;
-	flush_locked(a);
-	snap->epoch = a->epoch;
-	set_scalars(a, snap);
-	watch_writes(a, snap);
-	pthread_mutex_unlock(&a->policy_mu);
+	pthread_mutex_lock(&e->policy_mu);
+	old = e->snap;
+	e->snap = snap;
+	flush_locked(e);
+	snap->epoch = atomic_load(&e->epoch);
+	set_scalars(e, snap);
+	watch_writes(e, snap);
+	pthread_mutex_unlock(&e->policy_mu);
 	ward_snapshot_unref(old);
 }
 
-/* Called once the backend exists (the first snapshot is published before). */
-void ward_agent_watch_writes(ward_agent_t *a)
+void ward_engine_watch_writes(ward_engine_t *e)
 {
-	pthread_mutex_lock(&a->policy_mu);
-	watch_writes(a, a->snap);
-	pthread_mutex_unlock(&a->policy_mu);
+	pthread_mutex_lock(&e->policy_mu);
+	watch_writes(e, e->snap);
+	pthread_mutex_unlock(&e->policy_mu);
 }
 
-void ward_agent_flush(ward_agent_t *a)
+void ward_engine_flush(ward_engine_t *e)
 {
-	pthread_mutex_lock(&a->policy_mu);
-	flush_locked(a);
-	pthread_mutex_unlock(&a->policy_mu);
+	pthread_mutex_lock(&e->policy_mu);
+	flush_locked(e);
+	pthread_mutex_unlock(&e->policy_mu);
 }
 
-ward_err_t ward_agent_refresh(ward_agent_t *a, const ward_config_t *cfg, bool force,
-                              bool *changed, ward_error_t *err)
+ward_err_t ward_engine_refresh(ward_engine_t *e, ward_store_t *st, const ward_config_t *cfg,
+                               bool force, bool *changed, ward_error_t *err)
 {
 	ward_snapshot_t *cur, *next;
 	uint64_t gen = 0;
 	ward_err_t rc;
 
 	*changed = false;
-	if (a->store != NULL && !force) {
-		if ((rc = ward_store_generation(a->store, &gen, err)) != WARD_OK)
+	if (!force) {
+		if (st == NULL)
+			return WARD_OK;
+		if ((rc = ward_store_generation(st, &gen, err)) != WARD_OK)
 			return rc;
-		cur = ward_agent_snapshot(a, NULL);
+		cur = ward_engine_snapshot(e, NULL);
 		bool same = cur->store_gen == gen;
 		ward_snapshot_unref(cur);
 		if (same)
 			return WARD_OK;
-	} else if (a->store == NULL && !force) {
-		return WARD_OK;
 	}
-	if ((rc = ward_snapshot_build(cfg, a->store, &next, err)) != WARD_OK)
+	if ((rc = ward_snapshot_build(cfg, st, &next, err)) != WARD_OK)
 		return rc;
-	ward_agent_publish(a, next);
-	atomic_fetch_add_explicit(&a->metrics.index_rebuilds, 1, memory_order_relaxed);
-	atomic_store(&a->last_refresh, (int64_t)time(NULL));
+	ward_engine_publish(e, next);
+	atomic_fetch_add_explicit(&e->metrics.index_rebuilds, 1, memory_order_relaxed);
+	atomic_store(&e->last_refresh, (int64_t)time(NULL));
 	*changed = true;
 	return WARD_OK;
 }
 
-/* Teach the caches v for ev, unless a flush happened since epoch. ALLOWs also go to the
- * kernel; DENYs stay in user space (briefly: the cache gives them a TTL). */
-static void remember(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                     uint64_t epoch, bool user_cache)
+/* Teach the user-space cache v for ev, unless a flush happened since epoch. */
+static void remember(ward_engine_t *e, const ward_event_t *ev, const ward_verdict_t *v,
+                     uint64_t epoch)
 {
-	bool kernel = a->kernel_cache && v->decision == WARD_ALLOW && !v->compiler;
-
-	if (!v->cacheable || !ev->key_ok || (!kernel && (!user_cache || a->cache == NULL)))
+	if (e->o.cache == NULL || !v->cacheable || v->cached || !ev->key_ok)
 		return;
-	pthread_mutex_lock(&a->policy_mu);
-	if (a->epoch == epoch) {
-		if (user_cache && a->cache)
-			ward_cache_insert(a->cache, &ev->key, v, ward_mono_ns() / 1000000);
-		/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
-		if (kernel) {
-			a->backend->ops->cache_allow(a->backend, ev);
-			atomic_fetch_add_explicit(&a->metrics.kernel_cache_adds, 1, memory_order_relaxed);
-		}
+	pthread_rwlock_rdlock(&e->flush_lk);
+	if (atomic_load(&e->epoch) == epoch)
+		ward_cache_insert(e->o.cache, &ev->key, v, ward_mono_ns() / 1000000);
+	pthread_rwlock_unlock(&e->flush_lk);
+}
+
+/* Forget a modified file everywhere user space remembers it. */
+static void forget(ward_engine_t *e, const ward_filekey_t *k)
+{
+	if (e->o.cache)
+		ward_cache_forget(e->o.cache, k);
+	if (e->o.forget)
+		e->o.forget(e->o.forget_arg, k);
+	atomic_fetch_add_explicit(&e->metrics.forgotten, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ answering */
+
+ward_err_t ward_engine_answer(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r,
+                              uint64_t epoch)
+{
+	ward_backend_t *b = e->o.backend;
+	const ward_verdict_t *v = &r->v;
+	ward_answer_t *a = &r->answer;
+	bool want_cache = e->o.kernel_cache && v->decision == WARD_ALLOW && v->cacheable &&
+	                  !v->compiler && ev->key_ok;
+	ward_err_t rc;
+
+	a->decision = v->decision;
+	a->allowed = ev->kind == WARD_EV_OPEN && v->decision == WARD_ALLOW ? v->allowed : 0;
+	a->cache = false;
+	if (!want_cache)
+		return b->ops->respond(b, ev, a);
+	/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
+	pthread_rwlock_rdlock(&e->flush_lk);
+	a->cache = atomic_load(&e->epoch) == epoch;
+	rc = b->ops->respond(b, ev, a);
+	pthread_rwlock_unlock(&e->flush_lk);
+	if (rc == WARD_OK && a->cache)
+		atomic_fetch_add_explicit(&e->metrics.kernel_cache_adds, 1, memory_order_relaxed);
+	return rc;
+}
+
+/* Details of the asking process for a record that will be logged. */
+static void capture(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r)
+{
+	ward_backend_t *b = e->o.backend;
+
+	if (!r->pinfo.ok && b->ops->proc_info != NULL)
+		b->ops->proc_info(b, ev, &r->pinfo);
+}
+
+static bool loggable(ward_engine_t *e, const ward_record_t *r)
+{
+	return e->nsubs > 0 && ward_decide_loggable(&r->v, atomic_load(&e->cur_log_allows));
+}
+
+void ward_engine_post(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r)
+{
+	ward_backend_t *b = e->o.backend;
+
+	ward_metrics_decision(&e->metrics, &r->v);
+	if (!loggable(e, r))
+		return;
+	clock_gettime(CLOCK_REALTIME, &r->when);
+	r->kind = ev->kind;
+	r->proc = ev->proc;
+	r->key_ok = ev->key_ok;
+	r->key = ev->key;
+	r->access = ev->access;
+	r->mode = (ward_mode_t)atomic_load(&e->cur_mode);
+	if (r->path[0] == '\0') {
+		if (ev->path != NULL)
+			snprintf(r->path, sizeof(r->path), "%s", ev->path);
+		else
+			b->ops->path(b, ev, r->path, sizeof(r->path));
 	}
-	pthread_mutex_unlock(&a->policy_mu);
+	capture(e, ev, r);
+	for (unsigned i = 0; i < e->nsubs; i++)
+		e->subs[i].fn(e->subs[i].arg, r);
 }
 
-/* ------------------------------------------------------------ answering, logging */
-
-/* The caller's details, while it still is the process that asked: only for events
- * that will be logged (a /proc read costs ~20 us; the verdict is not waiting on disk). */
-static void capture(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                    ward_evrec_t *rec)
+void ward_engine_emit(ward_engine_t *e, const ward_record_t *r)
 {
-	if (a->evlog == NULL || !ward_decide_loggable(v, atomic_load(&a->cur_log_allows)))
-		return;
-	ward_procinfo_read(ev->pid, &rec->proc);
+	for (unsigned i = 0; i < e->nsubs; i++)
+		e->subs[i].fn(e->subs[i].arg, r);
 }
 
-void ward_agent_log(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                    uint64_t latency_us, ward_evrec_t *rec)
+/*
+ * Answer and count. Nothing the log wants is read before the answer but the details of
+ * a denied process (its exec fails, so it stays what it was, but it may exit at once):
+ * an ALLOW is never delayed by logging. Returns the backend's code.
+ */
+static ward_err_t answer_counted(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r,
+                                  uint64_t epoch)
 {
-	if (a->evlog == NULL || !ward_decide_loggable(v, atomic_load(&a->cur_log_allows)))
-		return;
-	clock_gettime(CLOCK_REALTIME, &rec->when);
-	rec->kind = ev->kind;
-	rec->v = *v;
-	rec->mode = (ward_mode_t)atomic_load(&a->cur_mode);
-	rec->pid = ev->pid;
-	rec->latency_us = latency_us;
-	if (rec->path[0] == '\0')
-		a->backend->ops->path(a->backend, ev, rec->path, sizeof(rec->path));
-	if (!rec->proc.ok)
-		ward_procinfo_read(ev->pid, &rec->proc);
-	ward_evlog_submit(a->evlog, rec);
-}
+	ward_err_t rc;
 
-static void rec_reset(ward_evrec_t *rec)
-{
-	rec->path[0] = rec->team_id[0] = rec->signing_id[0] = '\0';
-	rec->rule_identifier[0] = rec->detail[0] = '\0';
-	rec->proc.ok = false;
-	rec->proc.argv_len = 0;
-}
-
-uint64_t ward_agent_answer(ward_agent_t *a, const ward_event_t *ev, const ward_verdict_t *v,
-                           ward_evrec_t *rec)
-{
-	uint64_t us;
-
-	capture(a, ev, v, rec);
-	if (v->compiler && v->decision == WARD_ALLOW && a->compilers && ev->key_ok)
-		ward_compilers_add(a->compilers, ev->pid, ev->key.dev, ev->key.ino);
-	if (a->backend->ops->respond(a->backend, ev, v->decision) != WARD_OK)
-		atomic_fetch_add_explicit(&a->metrics.respond_errors, 1, memory_order_relaxed);
-	us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
-	ward_metrics_decision(&a->metrics, v);
-	ward_metrics_latency(&a->metrics, us);
-	ward_agent_log(a, ev, v, us, rec);
-	return us;
+	if (r->v.decision == WARD_DENY && loggable(e, r))
+		capture(e, ev, r);
+	rc = ward_engine_answer(e, ev, r, epoch);
+	if (rc == WARD_RESPOND_STALE)
+		return rc;
+	if (rc != WARD_OK)
+		atomic_fetch_add_explicit(&e->metrics.respond_errors, 1, memory_order_relaxed);
+	r->latency_us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
+	ward_metrics_latency(&e->metrics, r->latency_us);
+	return rc;
 }
 
 /* ------------------------------------------------------------ the reader's sink */
 
-static _Thread_local ward_evrec_t reader_rec;
+static _Thread_local ward_record_t reader_rec;
+
+/* A modified file: forget it; a compiler's output goes to the main thread. */
+static void notified(ward_engine_t *e, ward_event_t *ev)
+{
+	ward_backend_t *b = e->o.backend;
+	uint64_t pv;
+	ward_filekey_t exe;
+
+	if (ev->key_ok && (ev->kind == WARD_EV_MODIFIED || ev->kind == WARD_EV_RENAME ||
+	                   ev->kind == WARD_EV_UNLINK))
+		forget(e, &ev->key);
+	if (ev->kind == WARD_EV_MODIFIED && ev->fd >= 0 && ev->proc.pid != e->self &&
+	    e->o.compilers != NULL && ward_compilers_lookup(e->o.compilers, ev->proc.pid, &pv, &exe)) {
+		/*
+		 * Still that compiler? A live process with this pid must be the one that exec'd
+		 * the compiler (same start time) and still run it. A process that is gone is
+		 * accepted: a group's events arrive in order, so this write came after the
+		 * compiler's exec, and a compiler that writes its output and exits at once is
+		 * the common case; the start time rules out a reused pid that is alive.
+		 */
+		int st = b->ops->proc_state ? b->ops->proc_state(b, ev->proc.pid, pv, &exe) : WARD_PROC_OTHER;
+		if (st == WARD_PROC_SAME || st == WARD_PROC_GONE) {
+			ward_compilers_push_output(e->o.compilers, ev->fd, ev->proc.pid);
+			ev->fd = -1;
+		}
+	}
+	b->ops->release(b, ev);
+}
+
+/* The fallback for an event no worker could take: the user's own storm is the user's
+ * fault (LOCKDOWN denies); otherwise FailClosed decides. */
+static void queue_full(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
+{
+	bool own = ev->proc.creds_ok && ev->proc.uid != 0 &&
+	           ward_queue_user_load(e->o.queue, ev->proc.uid) >= e->share;
+
+	ward_decide_fallback((ward_mode_t)atomic_load(&e->cur_mode), atomic_load(&e->cur_fail_closed),
+	                     own ? WARD_RSN_DEADLINE : WARD_RSN_QUEUE_FULL, own, &r->v);
+	if (own)
+		r->notes |= WARD_NOTE_BUSY_USER;
+	atomic_fetch_add_explicit(&e->metrics.queue_full, 1, memory_order_relaxed);
+}
 
 static void sink(void *arg, ward_event_t *ev)
 {
-	ward_agent_t *a = arg;
-	ward_verdict_t v;
+	ward_engine_t *e = arg;
+	ward_backend_t *b = e->o.backend;
+	ward_record_t *r = &reader_rec;
 	ward_slot_t *slot;
 
-	/* A file closed after writing: a compiler's output goes to the main thread. */
-	if (ev->kind == WARD_EV_WRITTEN) {
-		if (ev->pid != a->self && a->compilers && ward_compilers_is_compiler(a->compilers, ev->pid)) {
-			ward_compilers_push_output(a->compilers, ev->fd, ev->pid);
-			ev->fd = -1;
-		} else {
-			a->backend->ops->release(a->backend, ev);
-		}
+	if (!ward_event_is_perm(ev->kind)) {
+		notified(e, ev);
 		return;
 	}
-	atomic_fetch_add_explicit(&a->metrics.events, 1, memory_order_relaxed);
-	rec_reset(&reader_rec);
+	atomic_fetch_add_explicit(&e->metrics.events, 1, memory_order_relaxed);
+	if (ev->deadline_ns == 0)
+		ev->deadline_ns = ev->t_recv_ns + (uint64_t)atomic_load(&e->cur_budget_ms) * 1000000ull;
+	ward_record_reset(r, ev->kind);
 
 	/* The agent's own process is never waited on (it would wait on itself). */
-	if (ev->pid == a->self) {
-		memset(&v, 0, sizeof(v));
-		v.reason = WARD_RSN_SELF;
-		ward_agent_answer(a, ev, &v, &reader_rec);
-		a->backend->ops->release(a->backend, ev);
+	if (ev->proc.pid == e->self) {
+		r->v.reason = WARD_RSN_SELF;
+		r->v.allowed = ev->access;
+		(void)answer_counted(e, ev, r, 0);
+		ward_engine_post(e, ev, r);
+		b->ops->release(b, ev);
 		return;
 	}
 
-	/* Cache hit: answered here, without a trip through the queue. */
-	if (a->cache != NULL && ev->key_ok) {
-		/* A stale peek only means remember() below declines to add a mark. */
-		uint64_t epoch = atomic_load(&a->epoch);
-		ward_decide_ctx_t ctx = { .cache = a->cache, .now_ms = ev->t_recv_ns / 1000000 };
-		if (ward_decide_cached(&ctx, ev, &v)) {
-			ward_agent_answer(a, ev, &v, &reader_rec);
-			/* The kernel asked although we had said ALLOW: its mark was evicted or
-			 * flushed; give it back. */
-			remember(a, ev, &v, epoch, false);
-			a->backend->ops->release(a->backend, ev);
+	/* Cache hit: answered here, without a trip through the queue. An ALLOW the kernel
+	 * asks about again lost its kernel mark (evicted or flushed): the answer's cache
+	 * bit gives it back. */
+	if (e->o.cache != NULL && ev->key_ok && ev->kind == WARD_EV_EXEC) {
+		uint64_t epoch = atomic_load(&e->epoch);
+		ward_decide_ctx_t ctx = { .cache = e->o.cache, .now_ms = ev->t_recv_ns / 1000000 };
+		if (ward_decide_cached(&ctx, ev, &r->v)) {
+			if (answer_counted(e, ev, r, epoch) == WARD_RESPOND_STALE) {
+				/* Changed since it was read: forget it and answer without the bit. */
+				ward_cache_forget(e->o.cache, &ev->key);
+				r->v.cacheable = false;
+				r->notes |= WARD_NOTE_CHANGED;
+				(void)answer_counted(e, ev, r, epoch);
+			}
+			ward_engine_post(e, ev, r);
+			b->ops->release(b, ev);
 			return;
 		}
 	}
 
+	/* Who asks: the fair share of the workers is per user. */
+	if (!ev->proc.creds_ok && b->ops->proc_fill != NULL)
+		b->ops->proc_fill(b, ev, WARD_PROC_CREDS);
+
 	/* Queue full: the fallback verdict now, never block the reader. */
-	if ((slot = ward_queue_get(a->queue)) == NULL) {
-		ward_decide_fallback((ward_mode_t)atomic_load(&a->cur_mode),
-		                     atomic_load(&a->cur_fail_closed), WARD_RSN_QUEUE_FULL, &v);
-		atomic_fetch_add_explicit(&a->metrics.queue_full, 1, memory_order_relaxed);
-		ward_agent_answer(a, ev, &v, &reader_rec);
-		a->backend->ops->release(a->backend, ev);
+	if ((slot = ward_queue_get(e->o.queue)) == NULL) {
+		queue_full(e, ev, r);
+		(void)answer_counted(e, ev, r, 0);
+		ward_engine_post(e, ev, r);
+		b->ops->release(b, ev);
 		return;
 	}
 	slot->ev = *ev;
-	slot->deadline_ns = ev->t_recv_ns + (uint64_t)atomic_load(&a->cur_budget_ms) * 1000000ull;
-	ward_queue_push(a->queue, slot);
+	ward_queue_push(e->o.queue, slot);
+	ward_deadline_kick(e, ev->deadline_ns);
 }
 
 static void *reader_main(void *arg)
 {
-	ward_agent_t *a = arg;
+	ward_engine_t *e = arg;
 
-	if (a->backend->ops->run(a->backend, sink, a, &a->reader_err) != WARD_OK) {
-		atomic_store(&a->reader_failed, true);
-		log_warnx("event reader stopped: %s", a->reader_err.msg);
-		/* wake the main loop: it checks reader_failed and exits (the kernel then
+	if (e->o.backend->ops->run(e->o.backend, sink, e, &e->reader_err) != WARD_OK) {
+		atomic_store(&e->reader_failed, true);
+		log_warnx("event reader stopped: %s", e->reader_err.msg);
+		/* wake the main loop: it checks ward_engine_failed and exits (the kernel then
 		 * allows whatever is pending when the group closes) */
 		kill(getpid(), SIGTERM);
 	}
@@ -299,95 +424,201 @@ static void *reader_main(void *arg)
 
 /* ------------------------------------------------------------ workers */
 
+/* The target's key now, if it can be read. */
+static bool key_now(const ward_event_t *ev, ward_filekey_t *k)
+{
+	struct stat st;
+
+	if (ev->fd < 0 || fstat(ev->fd, &st) != 0)
+		return false;
+	ward_filekey_from_stat(&st, k);
+	return true;
+}
+
+/* The log wants the SHA-256 of what it names; when no rule needed it, it is taken after
+ * the answer, bounded in size and time. */
+static void hash_for_log(ward_engine_t *e, const ward_event_t *ev, ward_record_t *r)
+{
+	if (r->v.has_sha256 || ev->fd < 0 || !ev->key_ok || ev->key.size > WARD_LOG_HASH_MAX_BYTES ||
+	    !loggable(e, r))
+		return;
+	if (ward_sha256_fd_until(ev->fd, ward_mono_ns() + WARD_LOG_HASH_BUDGET_MS * 1000000ull,
+	                         r->v.sha256, NULL) == WARD_OK)
+		r->v.has_sha256 = true;
+}
+
+static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
+{
+	/* A copy: the keeper may read slot->ev while this worker updates the key. */
+	ward_event_t evc = slot->ev, *ev = &evc;
+	ward_backend_t *b = e->o.backend;
+	uint64_t epoch;
+	ward_snapshot_t *snap = ward_engine_snapshot(e, &epoch);
+	ward_decide_ctx_t ctx = {
+		.snap = snap,
+		.cache = NULL, /* the reader looked it up before queueing: one lookup per event */
+		.backend = b,
+		.scan = e->o.scan,
+		.scan_arg = e->o.scan_arg,
+		.now_ms = ward_mono_ns() / 1000000,
+		.now = time(NULL),
+	};
+	bool answered = false, stale_once = false;
+	ward_filekey_t now;
+
+	for (unsigned attempt = 0;; attempt++) {
+		ward_record_reset(r, ev->kind);
+		ward_decide(&ctx, ev, r);
+		if (r->v.reason == WARD_RSN_ERROR)
+			atomic_fetch_add_explicit(&e->metrics.identity_errors, 1, memory_order_relaxed);
+		/* A write raced the decision: what was checked is not what would run. */
+		if (r->v.decision == WARD_ALLOW && ev->key_ok && key_now(ev, &now) &&
+		    !ward_filekey_eq(&now, &ev->key)) {
+			ev->key = now;
+			atomic_fetch_add_explicit(&e->metrics.changed_while_deciding, 1, memory_order_relaxed);
+			if (attempt < 2)
+				continue;
+			/* Still changing: not a program anyone can vouch for. */
+			memset(&r->v, 0, sizeof(r->v));
+			r->v.decision = snap->cfg.mode == WARD_MODE_LOCKDOWN ? WARD_DENY : WARD_ALLOW;
+			r->v.reason = WARD_RSN_ERROR;
+			r->notes |= WARD_NOTE_CHANGED;
+		}
+		if (!answered && !ward_slot_claim(slot))
+			break; /* the keeper answered with the fallback */
+		answered = true;
+		if (stale_once)
+			r->v.cacheable = false;
+		if (answer_counted(e, ev, r, epoch) != WARD_RESPOND_STALE)
+			break;
+		/* The backend saw the file change before its cache mark held: nothing was
+		 * written. Decide the new content once more, then answer without the bit. */
+		atomic_fetch_add_explicit(&b->stale, 1, memory_order_relaxed);
+		stale_once = true;
+		if (key_now(ev, &now))
+			ev->key = now;
+	}
+	if (!answered) {
+		/* The keeper answered with the fallback; the real verdict still teaches the
+		 * cache and is logged, so the next exec of this file gets it. */
+		atomic_fetch_add_explicit(&e->metrics.late_verdicts, 1, memory_order_relaxed);
+		r->notes |= WARD_NOTE_LATE;
+		r->latency_us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
+	}
+	if (r->v.compiler && r->v.decision == WARD_ALLOW && e->o.compilers != NULL && ev->key_ok) {
+		if (b->ops->proc_fill != NULL)
+			b->ops->proc_fill(b, ev, WARD_PROC_VERSION);
+		ward_compilers_add(e->o.compilers, ev->proc.pid, ev->proc.pidversion, &ev->key);
+	}
+	remember(e, ev, &r->v, epoch);
+	hash_for_log(e, ev, r);
+	ward_engine_post(e, ev, r);
+	ward_snapshot_unref(snap);
+}
+
 static void *worker_main(void *arg)
 {
-	ward_agent_t *a = arg;
-	ward_evrec_t *rec = malloc(sizeof(*rec));
+	ward_engine_t *e = arg;
+	ward_record_t *r = malloc(sizeof(*r));
 	ward_slot_t *slot;
 
-	if (rec == NULL)
+	if (r == NULL)
 		fatalx("worker: out of memory");
-	while ((slot = ward_queue_pop(a->queue)) != NULL) {
-		ward_event_t ev = slot->ev;
-		ward_verdict_t v;
-		uint64_t epoch, us = 0;
-
-		if (atomic_load(&a->stopping)) {
-			/* Unanswered on purpose: closing the group allows it (see ward_agent_stop). */
-			ward_queue_put(a->queue, slot);
-			a->backend->ops->release(a->backend, &ev);
+	while ((slot = ward_queue_pop(e->o.queue)) != NULL) {
+		if (atomic_load(&e->stopping)) {
+			/* Unanswered on purpose: closing the group allows it (see ward_engine_stop). */
+			ward_event_t ev = slot->ev;
+			ward_queue_put(e->o.queue, slot);
+			e->o.backend->ops->release(e->o.backend, &ev);
 			continue;
 		}
-		ward_snapshot_t *snap = ward_agent_snapshot(a, &epoch);
-		ward_decide_ctx_t ctx = {
-			.snap = snap,
-			.cache = NULL, /* the reader looked it up before queueing: one lookup per event */
-			.backend = a->backend,
-			.scan = a->scan,
-			.scan_arg = a->scan_arg,
-			.now_ms = ward_mono_ns() / 1000000,
-			.now = time(NULL),
-		};
-		rec_reset(rec);
-		ward_decide(&ctx, &ev, &v, rec);
-		if (v.reason == WARD_RSN_ERROR)
-			atomic_fetch_add_explicit(&a->metrics.identity_errors, 1, memory_order_relaxed);
-		if (ward_slot_claim(slot)) {
-			us = ward_agent_answer(a, &ev, &v, rec);
-		} else {
-			/* The keeper answered with the fallback; the real verdict still teaches the
-			 * caches and is logged, so the next exec of this file gets it. */
-			atomic_fetch_add_explicit(&a->metrics.late_verdicts, 1, memory_order_relaxed);
-			snprintf(rec->detail + strlen(rec->detail), sizeof(rec->detail) - strlen(rec->detail),
-			         "%slate verdict: the deadline keeper had answered", rec->detail[0] ? "; " : "");
-			ward_agent_log(a, &ev, &v, (ward_mono_ns() - ev.t_recv_ns) / 1000, rec);
-		}
-		(void)us;
-		remember(a, &ev, &v, epoch, !v.cached);
-		ward_snapshot_unref(snap);
-		/* Give the slot back before closing the fd: the keeper answers under the queue
-		 * lock, so once put returns nobody can still write a response for this fd. */
-		ward_queue_put(a->queue, slot);
-		a->backend->ops->release(a->backend, &ev);
+		decide_one(e, slot, r);
+		/* Give the slot back before the event: put waits while the keeper has the slot
+		 * pinned, so nobody can still write a response for this event afterwards. */
+		ward_event_t ev = slot->ev;
+		ward_queue_put(e->o.queue, slot);
+		e->o.backend->ops->release(e->o.backend, &ev);
 	}
-	free(rec);
+	free(r);
 	return NULL;
 }
 
-/* ------------------------------------------------------------ start / stop */
+/* ------------------------------------------------------------ start / stop / info */
 
-ward_err_t ward_agent_start(ward_agent_t *a, ward_error_t *err)
+ward_err_t ward_engine_start(ward_engine_t *e, ward_error_t *err)
 {
-	if (a->nworkers == 0 || a->nworkers > WARD_MAX_WORKERS)
-		return ward_error_set(err, WARD_E_INVAL, "workers: %u not in [1, %u]", a->nworkers,
-		                      WARD_MAX_WORKERS);
-	for (unsigned i = 0; i < a->nworkers; i++)
-		if (pthread_create(&a->workers[i], NULL, worker_main, a) != 0)
+	for (unsigned i = 0; i < e->o.nworkers; i++)
+		if (pthread_create(&e->workers[i], NULL, worker_main, e) != 0)
 			return ward_error_set(err, WARD_E_NOMEM, "cannot start worker %u", i);
-	if (pthread_create(&a->keeper, NULL, ward_deadline_main, a) != 0)
+	if (pthread_create(&e->keeper, NULL, ward_deadline_main, e) != 0)
 		return ward_error_set(err, WARD_E_NOMEM, "cannot start the deadline keeper");
-	if (pthread_create(&a->reader, NULL, reader_main, a) != 0)
+	if (pthread_create(&e->reader, NULL, reader_main, e) != 0)
 		return ward_error_set(err, WARD_E_NOMEM, "cannot start the event reader");
-	a->started_threads = true;
+	e->started_threads = true;
 	return WARD_OK;
 }
 
-void ward_agent_stop(ward_agent_t *a)
+void ward_engine_stop(ward_engine_t *e)
 {
-	if (!a->started_threads)
+	if (e == NULL || !e->started_threads)
 		return;
-	atomic_store(&a->stopping, true);
-	a->backend->ops->stop(a->backend);
-	pthread_join(a->reader, NULL);
-	ward_queue_shutdown(a->queue);
-	for (unsigned i = 0; i < a->nworkers; i++)
-		pthread_join(a->workers[i], NULL);
-	pthread_mutex_lock(&a->keeper_mu);
-	a->keeper_stop = true;
-	pthread_cond_signal(&a->keeper_cv);
-	pthread_mutex_unlock(&a->keeper_mu);
-	pthread_join(a->keeper, NULL);
-	a->started_threads = false;
-	/* Only now close the group (the caller destroys the backend): no thread can write a
-	 * response to a reused descriptor number. */
+	atomic_store(&e->stopping, true);
+	e->o.backend->ops->stop(e->o.backend);
+	pthread_join(e->reader, NULL);
+	ward_queue_shutdown(e->o.queue);
+	for (unsigned i = 0; i < e->o.nworkers; i++)
+		pthread_join(e->workers[i], NULL);
+	pthread_mutex_lock(&e->keeper_mu);
+	e->keeper_stop = true;
+	pthread_cond_signal(&e->keeper_cv);
+	pthread_mutex_unlock(&e->keeper_mu);
+	pthread_join(e->keeper, NULL);
+	e->started_threads = false;
+	/* Only now may the caller close the group: no thread can write a response to a
+	 * reused descriptor number. */
+}
+
+void ward_engine_destroy(ward_engine_t *e)
+{
+	if (e == NULL)
+		return;
+	ward_engine_stop(e);
+	ward_snapshot_unref(e->snap);
+	pthread_cond_destroy(&e->keeper_cv);
+	pthread_mutex_destroy(&e->keeper_mu);
+	pthread_mutex_destroy(&e->policy_mu);
+	pthread_rwlock_destroy(&e->flush_lk);
+	free(e);
+}
+
+ward_mode_t ward_engine_mode(const ward_engine_t *e)
+{
+	return (ward_mode_t)atomic_load(&e->cur_mode);
+}
+
+void ward_engine_info(ward_engine_t *e, ward_engine_info_t *out)
+{
+	out->backend = e->o.backend->ops->name;
+	out->self = e->self;
+	out->started_ns = e->started_ns;
+	out->nworkers = e->o.nworkers;
+	out->share = e->share;
+	out->watching_writes = e->watching_writes;
+	out->started = e->started_threads;
+	out->cache_flushes = atomic_load(&e->cache_flushes);
+	out->last_refresh = atomic_load(&e->last_refresh);
+}
+
+ward_metrics_t *ward_engine_metrics(ward_engine_t *e)
+{
+	return &e->metrics;
+}
+
+bool ward_engine_failed(ward_engine_t *e, ward_error_t *err)
+{
+	if (!atomic_load(&e->reader_failed))
+		return false;
+	if (err)
+		*err = e->reader_err;
+	return true;
 }

@@ -60,3 +60,13 @@ bool ward_snapshot_has_compilers(const ward_snapshot_t *s)
 			return true;
 	return false;
 }
+
+bool ward_snapshot_has_type(const ward_snapshot_t *s, ward_rule_type_t t)
+{
+	if ((unsigned)t >= WARD_RT__COUNT)
+		return false;
+	for (int p = 0; p < WARD_POL__COUNT; p++)
+		if (s->rule_counts[t][p])
+			return true;
+	return false;
+}

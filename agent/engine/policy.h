@@ -27,6 +27,8 @@ typedef struct ward_snapshot {
 ward_err_t ward_snapshot_build(const ward_config_t *cfg, ward_store_t *st, ward_snapshot_t **out,
                                ward_error_t *err);
 ward_snapshot_t *ward_snapshot_ref(ward_snapshot_t *s);
+/* Whether s holds any rule of type t (any policy). */
+bool ward_snapshot_has_type(const ward_snapshot_t *s, ward_rule_type_t t);
 /* Whether s holds any ALLOWLIST_COMPILER rule. */
 bool ward_snapshot_has_compilers(const ward_snapshot_t *s);
 void ward_snapshot_unref(ward_snapshot_t *s); /* NULL ok; frees on the last reference */

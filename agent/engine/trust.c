@@ -37,53 +37,56 @@ static bool safe_owner(const struct stat *st)
 	return st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-bool ward_trust_check(const ward_config_t *cfg, int fd, const char *path, char *why,
-                      size_t whylen)
+ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path, size_t *dirlen)
 {
 	char dir[PATH_MAX];
 	struct stat fst, pst;
 	unsigned i;
 
-	if (why && whylen)
-		why[0] = '\0';
 	if (path[0] != '/')
-		return false;
+		return WARD_TRUST_NOT_UNDER;
 	for (i = 0; i < cfg->ntrusted_paths; i++)
 		if (ward_path_under(path, cfg->trusted_paths[i]))
 			break;
 	if (i == cfg->ntrusted_paths)
-		return false;
-	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		return false;
-	}
-	if (!safe_owner(&fst)) {
-		snprintf(why, whylen, "under trusted path %s but not root-owned or group/other-writable",
-		         cfg->trusted_paths[i]);
-		return false;
-	}
+		return WARD_TRUST_NOT_UNDER;
+	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode))
+		return WARD_TRUST_NOT_REGULAR;
+	if (!safe_owner(&fst))
+		return WARD_TRUST_FILE_WRITABLE;
 	/* The path must still name this very file (not renamed or replaced meanwhile). */
-	if (stat(path, &pst) != 0 || pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino) {
-		snprintf(why, whylen, "path no longer names the executed file");
-		return false;
-	}
+	if (stat(path, &pst) != 0 || pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino)
+		return WARD_TRUST_MOVED;
 	if (strlen(path) >= sizeof(dir))
-		return false;
-	snprintf(dir, sizeof(dir), "%s", path);
+		return WARD_TRUST_NOT_UNDER;
+	memcpy(dir, path, strlen(path) + 1);
 	for (;;) {
 		char *slash = strrchr(dir, '/');
 		if (slash == NULL)
-			return false;
+			return WARD_TRUST_NOT_UNDER;
 		if (slash == dir)
 			slash[1] = '\0';
 		else
 			*slash = '\0';
 		if (lstat(dir, &pst) != 0 || !S_ISDIR(pst.st_mode) || !safe_owner(&pst)) {
-			snprintf(why, whylen, "directory %s is not root-owned or is group/other-writable",
-			         dir);
-			return false;
+			if (dirlen != NULL)
+				*dirlen = strlen(dir);
+			return WARD_TRUST_DIR_WRITABLE;
 		}
 		if (dir[1] == '\0')
-			return true;
+			return WARD_TRUST_OK;
 	}
+}
+
+const char *ward_trust_name(ward_trust_t t)
+{
+	static const char *const names[WARD_TRUST__COUNT] = {
+		[WARD_TRUST_OK] = "trusted",
+		[WARD_TRUST_NOT_UNDER] = "not under a trusted path",
+		[WARD_TRUST_NOT_REGULAR] = "under a trusted path but not a regular file",
+		[WARD_TRUST_FILE_WRITABLE] = "under a trusted path but not root-owned or group/other-writable",
+		[WARD_TRUST_MOVED] = "under a trusted path but the path no longer names the executed file",
+		[WARD_TRUST_DIR_WRITABLE] = "under a trusted path but a directory above it is not root-owned or is group/other-writable",
+	};
+	return (unsigned)t < WARD_TRUST__COUNT ? names[t] : "?";
 }

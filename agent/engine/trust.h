@@ -13,15 +13,29 @@
 
 #include "profiles/config.h"
 
+/* The outcome of a trust check. */
+typedef enum {
+	WARD_TRUST_OK = 0,
+	WARD_TRUST_NOT_UNDER,       /* under no trusted path (not worth a log word) */
+	WARD_TRUST_NOT_REGULAR,     /* not a regular file */
+	WARD_TRUST_FILE_WRITABLE,   /* not root-owned, or group/other-writable */
+	WARD_TRUST_MOVED,           /* the path no longer names the file */
+	WARD_TRUST_DIR_WRITABLE,    /* a directory above is not root-owned or is writable */
+	WARD_TRUST__COUNT
+} ward_trust_t;
+
 /*
- * True if the regular file open as fd, whose canonical path is path, lies under one of
- * cfg's trusted paths (whole components: /usr matches /usr/bin/x, not /usrx) and it and
- * its directory chain up to / are root-owned and not group/other-writable, and path
- * still names the same inode as fd. On false, why (if not NULL) says which check failed.
- * cfg's trusted paths must be canonical (ward_trust_canon).
+ * WARD_TRUST_OK if the regular file open as fd, whose canonical path is path, lies under
+ * one of cfg's trusted paths (whole components: /usr matches /usr/bin/x, not /usrx) and
+ * it and its directory chain up to / are root-owned and not group/other-writable, and
+ * path still names the same inode as fd; otherwise which check failed. cfg's trusted
+ * paths must be canonical (ward_trust_canon). With WARD_TRUST_DIR_WRITABLE, *dirlen (if
+ * not NULL) is the length of the prefix of path that names the offending directory.
  */
-bool ward_trust_check(const ward_config_t *cfg, int fd, const char *path, char *why,
-                      size_t whylen);
+ward_trust_t ward_trust_check(const ward_config_t *cfg, int fd, const char *path, size_t *dirlen);
+
+/* The log's words for a trust outcome. */
+const char *ward_trust_name(ward_trust_t t);
 
 /* Replace each trusted path by its realpath(3) when it resolves (/bin -> /usr/bin on a
  * merged-/usr system) and strip trailing slashes. Paths that do not exist stay as given. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/filekey.h"
 #include "rules/rules.h"
 #include "scanner/identity.h"
 
@@ -25,23 +26,18 @@ typedef enum {
 	WARD_RSN_ERROR,       /* file unreadable or vanished: decided as unknown, not cached */
 	WARD_RSN_SCAN,        /* the YARA scan decided (issue 6) */
 	WARD_RSN_STOPPING,    /* answered while the agent shuts down */
+	WARD_RSN_NO_POLICY,   /* an OPEN no file-access policy covers */
 	WARD_RSN__COUNT
 } ward_reason_t;
 
-/* Cache key: a file's identity as the kernel sees it. Any write to the file changes
- * ctime (and usually size); a rename-over replaces the inode. */
-typedef struct ward_filekey {
-	uint64_t dev;
-	uint64_t ino;
-	int64_t ctime_sec;
-	int64_t ctime_nsec;
-	uint64_t size;
-} ward_filekey_t;
 
-/* What decide() returns. Small and fixed-size: it is also what the cache stores. */
+/* What decide() returns. Small and fixed-size: it is also what the cache stores. The
+ * SHA-256 and CDHash ride along so that a cache hit is logged with the identity it was
+ * decided for (the cache is keyed by file, not by content). */
 typedef struct ward_verdict {
 	ward_decision_t decision;
 	ward_reason_t reason;
+	uint32_t allowed;  /* OPEN: WARD_ACC_* allowed */
 	bool cacheable;   /* may go to the user-space cache (and, if ALLOW, the kernel's) */
 	bool cached;      /* came from the user-space cache */
 	bool silent;      /* SILENT_BLOCKLIST: deny without a user-facing message */

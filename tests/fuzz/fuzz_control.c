@@ -20,24 +20,38 @@ static void noop_flush(ward_backend_t *b)
 	(void)b;
 }
 
-static const struct ward_backend_ops fake_ops = { .name = "fuzz", .cache_flush = noop_flush };
+static bool no_path(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
+{
+	(void)b;
+	(void)ev;
+	(void)buf;
+	(void)len;
+	return false;
+}
+
+static const struct ward_backend_ops fake_ops = { .name = "fuzz", .cache_flush = noop_flush,
+                                                  .path = no_path };
 static ward_backend_t fake_backend = { .ops = &fake_ops };
 static ward_daemon_t d;
 
 static void init(void)
 {
 	ward_snapshot_t *snap;
+	ward_engine_opts_t o = { .backend = &fake_backend, .nworkers = 1 };
+	ward_yarascan_hooks_t h = { 0 };
 
 	ward_config_defaults(&d.cfg);
-	d.agent.backend = &fake_backend;
-	if (ward_cache_create(64, 1000, &d.agent.cache, NULL) != WARD_OK ||
-	    ward_queue_create(8, &d.agent.queue, NULL) != WARD_OK ||
+	d.backend = &fake_backend;
+	if (ward_cache_create(64, 1000, &d.cache, NULL) != WARD_OK ||
+	    ward_queue_create(8, &d.queue, NULL) != WARD_OK ||
 	    ward_snapshot_build(&d.cfg, NULL, &snap, NULL) != WARD_OK)
 		abort();
-	d.agent.nworkers = 1;
-	ward_agent_init(&d.agent, snap);
+	o.cache = d.cache;
+	o.queue = d.queue;
+	if (ward_engine_create(&o, snap, &d.engine, NULL) != WARD_OK)
+		abort();
 	/* the scan step without rules: status, scan-result and reload reach it */
-	if (ward_yarascan_create(&d.agent, &d.yara, NULL) != WARD_OK)
+	if (ward_yarascan_create(&h, &d.yara, NULL) != WARD_OK)
 		abort();
 }
 

@@ -49,5 +49,7 @@ backend() { # name
 # ES gives 2 s: the backend answers at 1 s (half, the headroom floor), ES would kill at 2 s.
 WARD_ES_EMUL_DEADLINE_MS=2000 WARD_ES_EMUL_STRICT=1 backend timer
 WARD_ES_EMUL_STRICT=1 backend cache
+WARD_ES_EMUL_STRICT=1 backend open
+WARD_ES_EMUL_STRICT=1 backend notify
 WARD_ES_EMUL_STRICT=1 backend stop
 echo "es_emul_contract: ok"

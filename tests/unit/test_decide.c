@@ -1,6 +1,7 @@
 /*
  * Unit tests for agent/engine/decide.c and agent/engine/trust.c: the decision order (cache, identity,
- * rules, trusted paths, scan, mode), cacheability, fallbacks and the ownership check.
+ * rules, trusted paths, scan, mode), cacheability, fallbacks and the ownership check;
+ * lazy identity (kernel hints, no bytes read), OPEN events, the file's own size and time.
  */
 #include "tests/unit/testutil.h"
 
@@ -10,6 +11,7 @@
 
 #include "agent/engine/decide.h"
 #include "agent/engine/trust.h"
+#include "common/clock.h"
 #include "common/hex.h"
 
 static char fake_path[4096];
@@ -78,15 +80,13 @@ static int teardown(void **state)
 static ward_event_t event(const struct fx *f)
 {
 	struct stat sb;
-	ward_event_t ev = { .kind = WARD_EV_EXEC, .fd = f->fd, .pid = 1 };
+	ward_event_t ev = { .kind = WARD_EV_EXEC, .fd = f->fd, .proc = { .pid = 1 } };
 
 	assert_int_equal(fstat(f->fd, &sb), 0);
 	ev.key_ok = true;
-	ev.key.dev = sb.st_dev;
-	ev.key.ino = sb.st_ino;
-	ev.key.ctime_sec = sb.st_ctim.tv_sec;
-	ev.key.ctime_nsec = sb.st_ctim.tv_nsec;
-	ev.key.size = (uint64_t)sb.st_size;
+	ward_filekey_from_stat(&sb, &ev.key);
+	ev.st_uid = sb.st_uid;
+	ev.st_mode = sb.st_mode;
 	return ev;
 }
 
@@ -99,7 +99,7 @@ static void add_rule(struct fx *f, ward_policy_t pol, int64_t expires)
 }
 
 /* Decide once with the current store, mode and scan hook. */
-static void decide(struct fx *f, ward_scan_fn scan, ward_verdict_t *v, ward_evrec_t *rec)
+static void decide(struct fx *f, ward_scan_fn scan, ward_verdict_t *v, ward_record_t *rec)
 {
 	ward_snapshot_t *snap;
 	ward_event_t ev = event(f);
@@ -107,16 +107,25 @@ static void decide(struct fx *f, ward_scan_fn scan, ward_verdict_t *v, ward_evre
 	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
 	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend,
 	                          .scan = scan, .scan_arg = &f->scan_arg_budget, .now_ms = 1000, .now = time(NULL) };
-	memset(rec, 0, sizeof(*rec));
-	ward_decide(&ctx, &ev, v, rec);
+	ward_record_reset(rec, ev.kind);
+	ward_decide(&ctx, &ev, rec);
+	*v = rec->v;
 	ward_snapshot_unref(snap);
+}
+
+/* The log's sentence for a record. */
+static const char *detail(const ward_record_t *r)
+{
+	static char buf[1024];
+	ward_record_detail(r, buf, sizeof(buf));
+	return buf;
 }
 
 static void test_rule_allow_then_cache(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 	char hex[65];
 
 	add_rule(f, WARD_POL_ALLOWLIST, 0);
@@ -146,7 +155,7 @@ static void test_blocklists_and_expiry(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 
 	f->cfg.mode = WARD_MODE_MONITOR;
 	add_rule(f, WARD_POL_BLOCKLIST, 0);
@@ -172,7 +181,7 @@ static void test_unknown_by_mode(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 
 	f->cfg.mode = WARD_MODE_MONITOR;
 	decide(f, NULL, &v, &rec);
@@ -189,7 +198,7 @@ static void test_unreadable_is_not_cached(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 	ward_snapshot_t *snap;
 	ward_event_t ev = event(f);
 
@@ -197,11 +206,13 @@ static void test_unreadable_is_not_cached(void **state)
 	f->cfg.mode = WARD_MODE_LOCKDOWN;
 	assert_int_equal(ward_snapshot_build(&f->cfg, NULL, &snap, NULL), WARD_OK);
 	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend };
-	ward_decide(&ctx, &ev, &v, &rec);
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	v = rec.v;
 	assert_int_equal(v.reason, WARD_RSN_ERROR);
 	assert_int_equal(v.decision, WARD_DENY);
 	assert_false(v.cacheable);
-	assert_non_null(strstr(rec.detail, "identity"));
+	assert_non_null(strstr(detail(&rec), "identity"));
 	ward_snapshot_unref(snap);
 }
 
@@ -209,7 +220,7 @@ static void test_malformed_container_still_has_a_sha256(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 	char hex[65];
 	ward_identity_t id;
 
@@ -221,13 +232,17 @@ static void test_malformed_container_still_has_a_sha256(void **state)
 	assert_int_equal(ward_sha256_fd(f->fd, id.sha256, NULL), WARD_OK);
 	ward_hex_encode(id.sha256, 32, f->sha);
 	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	/* SHA-256 is read only while a BINARY rule could use it: some other file's rule. */
+	ward_rule_t other = { .type = WARD_RT_BINARY, .policy = WARD_POL_BLOCKLIST, .source = WARD_SRC_LOCAL,
+	                      .identifier = "0000000000000000000000000000000000000000000000000000000000000001" };
+	assert_int_equal(ward_store_put(f->st, &other, NULL), WARD_OK);
 	decide(f, NULL, &v, &rec);
 	assert_int_equal(v.reason, WARD_RSN_MODE);
 	assert_int_equal(v.decision, WARD_DENY);
 	assert_true(v.has_sha256);
 	ward_hex_encode(v.sha256, 32, hex);
 	assert_string_equal(hex, f->sha);
-	assert_non_null(strstr(rec.detail, "SHA-256 only"));
+	assert_non_null(strstr(detail(&rec), "SHA-256 only"));
 	/* and a BINARY rule for that hash decides it */
 	add_rule(f, WARD_POL_ALLOWLIST, 0);
 	decide(f, NULL, &v, &rec);
@@ -236,41 +251,46 @@ static void test_malformed_container_still_has_a_sha256(void **state)
 }
 
 static ward_scanstep_t scan_block(void *arg, const ward_event_t *ev, const char *path,
-                                     const ward_identity_t *id, uint32_t budget_ms,
-                                     char *detail, size_t len)
+                                     const ward_identity_t *id, uint64_t deadline_ns,
+                                  ward_scan_out_t *out)
 {
-	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms;
-	snprintf(detail, len, "yara:test:marker");
+	(void)arg; (void)ev; (void)path; (void)id; (void)deadline_ns;
+	snprintf(out->what, sizeof(out->what), "yara:test:marker");
 	return WARD_SCANSTEP_BLOCK;
 }
 
 static ward_scanstep_t scan_pending(void *arg, const ward_event_t *ev, const char *path,
-                                       const ward_identity_t *id, uint32_t budget_ms,
-                                       char *detail, size_t len)
+                                       const ward_identity_t *id, uint64_t deadline_ns,
+                                  ward_scan_out_t *out)
 {
-	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms; (void)detail; (void)len;
+	(void)arg; (void)ev; (void)path; (void)id; (void)deadline_ns; (void)out;
 	return WARD_SCANSTEP_PENDING;
 }
 
 static ward_scanstep_t scan_unscanned(void *arg, const ward_event_t *ev, const char *path,
-                                      const ward_identity_t *id, uint32_t budget_ms,
-                                      char *detail, size_t len)
+                                      const ward_identity_t *id, uint64_t deadline_ns,
+                                  ward_scan_out_t *out)
 {
-	(void)arg; (void)ev; (void)path; (void)id; (void)budget_ms;
-	snprintf(detail, len, "not scanned: scan queue full");
+	(void)arg; (void)ev; (void)path; (void)id; (void)deadline_ns;
+	snprintf(out->what, sizeof(out->what), "scan queue full");
 	return WARD_SCANSTEP_UNSCANNED;
 }
 
 static ward_scanstep_t scan_clean(void *arg, const ward_event_t *ev, const char *path,
-                                  const ward_identity_t *id, uint32_t budget_ms,
-                                  char *detail, size_t len)
+                                  const ward_identity_t *id, uint64_t deadline_ns,
+                                  ward_scan_out_t *out)
 {
-	/* what the adapter is given: the event, its path, the identity, the budget */
+	/* what the adapter is given: the event, its path, the identity (no SHA-256: no
+	 * BINARY rule needed it; the scan's own read gives it), a deadline within the
+	 * scan budget from the event's arrival */
 	assert_true(ev->fd >= 0);
 	assert_non_null(path);
-	assert_true(id->has_sha256);
-	assert_int_equal(budget_ms, *(uint32_t *)arg);
-	snprintf(detail, len, "yara:test:watched (audit)");
+	assert_false(id->has_sha256);
+	assert_true(deadline_ns <= ev->t_recv_ns + (uint64_t)*(uint32_t *)arg * 1000000ull);
+	snprintf(out->what, sizeof(out->what), "yara:test:watched");
+	out->audit = true;
+	out->has_sha256 = true;
+	memset(out->sha256, 0xab, sizeof(out->sha256));
 	return WARD_SCANSTEP_CLEAN;
 }
 
@@ -278,7 +298,7 @@ static void test_scan_step(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
-	ward_evrec_t rec;
+	ward_record_t rec;
 
 	f->cfg.mode = WARD_MODE_MONITOR;
 	decide(f, scan_block, &v, &rec);
@@ -286,7 +306,7 @@ static void test_scan_step(void **state)
 	assert_int_equal(v.reason, WARD_RSN_SCAN);
 	assert_true(v.cacheable);
 	assert_false(v.scan_pending);
-	assert_non_null(strstr(rec.detail, "yara:test:marker"));
+	assert_non_null(strstr(detail(&rec), "yara:test:marker"));
 	decide(f, scan_pending, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW);
 	assert_int_equal(v.reason, WARD_RSN_MODE);
@@ -298,14 +318,15 @@ static void test_scan_step(void **state)
 	assert_int_equal(v.decision, WARD_ALLOW);
 	assert_false(v.cacheable);
 	assert_false(v.scan_pending);
-	assert_non_null(strstr(rec.detail, "scan queue full"));
+	assert_non_null(strstr(detail(&rec), "scan queue full"));
 	/* Clean (an audit match only): the mode decides, cacheable, the match in detail. */
 	f->scan_arg_budget = f->cfg.scan_budget_ms = 123;
 	decide(f, scan_clean, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW);
 	assert_int_equal(v.reason, WARD_RSN_MODE);
 	assert_true(v.cacheable);
-	assert_non_null(strstr(rec.detail, "yara:test:watched (audit)"));
+	assert_non_null(strstr(detail(&rec), "yara:test:watched (audit)"));
+	assert_true(v.has_sha256 && v.sha256[0] == 0xab); /* one read fed YARA and the SHA-256 */
 	/* A block match denies in LOCKDOWN too, with its own reason (not "unknown"). */
 	f->cfg.mode = WARD_MODE_LOCKDOWN;
 	decide(f, scan_block, &v, &rec);
@@ -326,12 +347,18 @@ static void test_fallback_and_logging(void **state)
 	ward_verdict_t v;
 	(void)state;
 
-	ward_decide_fallback(WARD_MODE_LOCKDOWN, true, WARD_RSN_DEADLINE, &v);
+	ward_decide_fallback(WARD_MODE_LOCKDOWN, true, WARD_RSN_DEADLINE, false, &v);
 	assert_int_equal(v.decision, WARD_DENY);
 	assert_false(v.cacheable);
-	ward_decide_fallback(WARD_MODE_LOCKDOWN, false, WARD_RSN_DEADLINE, &v);
+	/* The agent's own failure (waited behind other users): FailClosed decides. */
+	ward_decide_fallback(WARD_MODE_LOCKDOWN, false, WARD_RSN_DEADLINE, false, &v);
 	assert_int_equal(v.decision, WARD_ALLOW);
-	ward_decide_fallback(WARD_MODE_MONITOR, true, WARD_RSN_QUEUE_FULL, &v);
+	/* The file's own time, or its user's own load: LOCKDOWN denies whatever FailClosed. */
+	ward_decide_fallback(WARD_MODE_LOCKDOWN, false, WARD_RSN_DEADLINE, true, &v);
+	assert_int_equal(v.decision, WARD_DENY);
+	ward_decide_fallback(WARD_MODE_MONITOR, false, WARD_RSN_DEADLINE, true, &v);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	ward_decide_fallback(WARD_MODE_MONITOR, true, WARD_RSN_QUEUE_FULL, false, &v);
 	assert_int_equal(v.decision, WARD_ALLOW); /* FailClosed means nothing in MONITOR */
 	assert_true(ward_decide_loggable(&v, false));
 	ward_verdict_t r = { .decision = WARD_ALLOW, .reason = WARD_RSN_RULE };
@@ -353,7 +380,6 @@ static void test_trust(void **state)
 {
 	struct fx *f = *state;
 	ward_config_t cfg;
-	char why[300];
 	(void)f;
 
 	assert_true(ward_path_under("/usr/bin/true", "/usr"));
@@ -368,23 +394,220 @@ static void test_trust(void **state)
 	ward_trust_canon(&cfg);
 	int fd = open("/usr/bin/true", O_RDONLY);
 	assert_true(fd >= 0);
-	assert_true(ward_trust_check(&cfg, fd, "/usr/bin/true", why, sizeof(why)));
+	assert_int_equal(ward_trust_check(&cfg, fd, "/usr/bin/true", NULL), WARD_TRUST_OK);
 	/* ... but not when the path names some other file */
-	assert_false(ward_trust_check(&cfg, fd, "/usr/bin/env", why, sizeof(why)));
+	assert_int_equal(ward_trust_check(&cfg, fd, "/usr/bin/env", NULL), WARD_TRUST_MOVED);
 	close(fd);
 
 	/* A program under /tmp, even with /tmp trusted: /tmp is world-writable. */
 	snprintf(cfg.trusted_paths[0], WARD_MAX_PATH, "%s", f->dir);
 	cfg.ntrusted_paths = 1;
-	assert_false(ward_trust_check(&cfg, f->fd, f->file, why, sizeof(why)));
-	if (geteuid() == 0)
-		assert_non_null(strstr(why, "directory /tmp"));
-	else
-		assert_non_null(strstr(why, "not root-owned"));
+	assert_int_equal(ward_trust_check(&cfg, f->fd, f->file, NULL),
+	                 geteuid() == 0 ? WARD_TRUST_DIR_WRITABLE : WARD_TRUST_FILE_WRITABLE);
+	assert_non_null(strstr(ward_trust_name(WARD_TRUST_DIR_WRITABLE), "directory above"));
 	/* Not under any trusted path: no, and no reason to give. */
 	snprintf(cfg.trusted_paths[0], WARD_MAX_PATH, "/opt/none");
-	assert_false(ward_trust_check(&cfg, f->fd, f->file, why, sizeof(why)));
-	assert_string_equal(why, "");
+	assert_int_equal(ward_trust_check(&cfg, f->fd, f->file, NULL), WARD_TRUST_NOT_UNDER);
+}
+
+/* An OPEN is never decided by the exec policy: a BINARY block rule for the very file
+ * does not touch it (the file-access policy does; none here: allowed, not cached). */
+static void test_open_never_exec_policy(void **state)
+{
+	struct fx *f = *state;
+	ward_record_t rec;
+	ward_snapshot_t *snap;
+	ward_event_t ev = event(f);
+
+	add_rule(f, WARD_POL_BLOCKLIST, 0);
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	ev.kind = WARD_EV_OPEN;
+	ev.access = WARD_ACC_READ;
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .cache = f->cache, .backend = &fake_backend, .now = time(NULL) };
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_int_equal(rec.v.reason, WARD_RSN_NO_POLICY);
+	assert_false(rec.v.has_rule);
+	assert_false(rec.v.cacheable);
+	assert_int_equal(rec.v.allowed, WARD_ACC_READ);
+	/* the same file exec'd: the rule blocks it */
+	ev.kind = WARD_EV_EXEC;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.reason, WARD_RSN_RULE);
+	ward_snapshot_unref(snap);
+}
+
+/* With the kernel's identity hints and no BINARY or CERTIFICATE rule, decide reads no
+ * byte of the file: the event has no descriptor at all, and a TEAMID / SIGNINGID /
+ * CDHASH rule still decides. */
+static void test_hints_read_no_byte(void **state)
+{
+	struct fx *f = *state;
+	ward_record_t rec;
+	ward_snapshot_t *snap;
+	ward_event_t ev = event(f);
+	ward_id_hints_t h = { .has_cdhash = true, .team_id = "EQHXZ8M8AV", .signing_id = "com.google.Chrome",
+	                      .signature_valid = true };
+	ward_rule_t team = { .type = WARD_RT_TEAMID, .policy = WARD_POL_ALLOWLIST, .source = WARD_SRC_LOCAL,
+	                     .identifier = "EQHXZ8M8AV" };
+	ward_rule_t sid = { .type = WARD_RT_SIGNINGID, .policy = WARD_POL_BLOCKLIST, .source = WARD_SRC_LOCAL,
+	                    .identifier = "EQHXZ8M8AV:com.google.Chrome" };
+	char cd[41];
+
+	memset(h.cdhash, 0x5a, sizeof(h.cdhash));
+	ward_hex_encode(h.cdhash, 20, cd);
+	ward_rule_t cdr = { .type = WARD_RT_CDHASH, .policy = WARD_POL_ALLOWLIST, .source = WARD_SRC_LOCAL,
+	                    .identifier = cd };
+	ev.fd = -1;       /* nothing to read */
+	ev.key_ok = false;
+	ev.hints = &h;
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	assert_int_equal(ward_store_put(f->st, &team, NULL), WARD_OK);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .backend = &fake_backend, .now = time(NULL) };
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_int_equal(rec.v.reason, WARD_RSN_RULE);
+	assert_int_equal(rec.v.rule_type, WARD_RT_TEAMID);
+	assert_true(rec.notes & WARD_NOTE_HINTS);
+	assert_string_equal(rec.team_id, "EQHXZ8M8AV");
+	assert_true(rec.v.has_cdhash && !rec.v.has_sha256);
+	ward_snapshot_unref(snap);
+	/* precedence holds on hints: SIGNINGID over TEAMID, CDHASH over both */
+	assert_int_equal(ward_store_put(f->st, &sid, NULL), WARD_OK);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ctx.snap = snap;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.rule_type, WARD_RT_SIGNINGID);
+	ward_snapshot_unref(snap);
+	assert_int_equal(ward_store_put(f->st, &cdr, NULL), WARD_OK);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ctx.snap = snap;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_int_equal(rec.v.rule_type, WARD_RT_CDHASH);
+	ward_snapshot_unref(snap);
+	/* a platform binary's signing ID is keyed platform:<id> */
+	ward_match_key_t k;
+	ward_match_key_from_signature(NULL, "", "com.apple.ls", true, &k);
+	assert_string_equal(k.signing_id, "platform:com.apple.ls");
+	/* once a BINARY rule exists, the hints are not enough: the file must be read */
+	add_rule(f, WARD_POL_BLOCKLIST, 0);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ctx.snap = snap;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.reason, WARD_RSN_ERROR); /* no descriptor: cannot be checked */
+	assert_false(rec.v.cacheable);
+	ward_snapshot_unref(snap);
+}
+
+/* Without BINARY rules no SHA-256 is taken on the decision path (the log gets it after
+ * the answer); with one, it is. */
+static void test_sha256_only_for_binary_rules(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	f->cfg.ntrusted_paths = 0;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_false(v.has_sha256);
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_true(v.has_sha256);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+}
+
+/* A file that a user other than root can write may change through a shared mapping with
+ * no event and no ctime change: no verdict of it is ever cached. */
+static void test_user_writable_never_cached(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_true(v.cacheable);
+	assert_int_equal(fchmod(f->fd, 0775), 0); /* group-writable */
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_false(v.cacheable);
+	assert_true(rec.notes & WARD_NOTE_USER_WRITABLE);
+	assert_int_equal(fchmod(f->fd, 0755), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(fchown(f->fd, 1000, 1000), 0); /* a user's own file */
+		decide(f, NULL, &v, &rec);
+		assert_false(v.cacheable);
+	}
+}
+
+/* Time is not a way in: a file too big to hash while a BINARY rule could name it, or one
+ * that cannot be read before the event's deadline, is denied in LOCKDOWN (allowed and
+ * logged in MONITOR), never cached; a CDHASH-ranked decision needs no hash. */
+static void test_file_size_and_time_deny(void **state)
+{
+	struct fx *f = *state;
+	ward_record_t rec;
+	ward_snapshot_t *snap;
+	ward_event_t ev;
+
+	add_rule(f, WARD_POL_BLOCKLIST, 0); /* a BINARY rule exists: SHA-256 is wanted */
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	f->cfg.ntrusted_paths = 0;
+	int w = open(f->file, O_WRONLY);
+	assert_true(w >= 0);
+	assert_int_equal(ftruncate(w, (off_t)WARD_UNKNOWN_MAX_BYTES + 4096), 0); /* sparse */
+	close(w);
+	ev = event(f);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .backend = &fake_backend, .now = time(NULL) };
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.reason, WARD_RSN_DEADLINE);
+	assert_true(rec.notes & WARD_NOTE_TOO_BIG);
+	assert_false(rec.v.cacheable);
+	/* the same in MONITOR: allowed, logged */
+	ward_snapshot_unref(snap);
+	f->cfg.mode = WARD_MODE_MONITOR;
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ctx.snap = snap;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_true(ward_decide_loggable(&rec.v, false));
+	ward_snapshot_unref(snap);
+
+	/* Under the cap but past the deadline: hashing stops, LOCKDOWN denies. */
+	w = open(f->file, O_WRONLY | O_TRUNC);
+	assert_int_equal(ftruncate(w, 256 << 20), 0);
+	close(w);
+	ev = event(f);
+	ev.t_recv_ns = ward_mono_ns();
+	ev.deadline_ns = ev.t_recv_ns; /* already due */
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ctx.snap = snap;
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.reason, WARD_RSN_DEADLINE);
+	assert_true(rec.notes & WARD_NOTE_OUT_OF_TIME);
+	assert_non_null(strstr(detail(&rec), "ran out of the decision's time"));
+	ward_snapshot_unref(snap);
 }
 
 int main(void)
@@ -398,6 +621,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_step, setup, teardown),
 		cmocka_unit_test(test_fallback_and_logging),
 		cmocka_unit_test_setup_teardown(test_trust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_never_exec_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hints_read_no_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_only_for_binary_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_writable_never_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_size_and_time_deny, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

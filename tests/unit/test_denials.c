@@ -155,9 +155,9 @@ static void rec(ward_evrec_t *r, ward_decision_t dec, ward_reason_t why)
 	r->v.has_sha256 = true;
 	memset(r->v.sha256, 0xab, sizeof(r->v.sha256));
 	r->mode = WARD_MODE_LOCKDOWN;
-	r->pid = 42;
-	r->proc.ok = true;
-	r->proc.uid = 1000;
+	r->proc.pid = 42;
+	r->pinfo.ok = true;
+	r->pinfo.uid = 1000;
 	strcpy(r->path, "/opt/x/tool");
 }
 
@@ -219,13 +219,13 @@ static void test_hook_filters(void **state)
 	ward_exc_evlog_hook(x, r);             /* not a denial */
 	rec(r, WARD_DENY, WARD_RSN_MODE);
 	strcpy(r->path, "/opt/gone");
-	r->proc.ok = false;
+	r->pinfo.ok = false;
 	ward_exc_evlog_hook(x, r);             /* no uid known */
 
 	/* Through the control handler, as uid 1000 and as another uid. */
 	assert_int_equal(ward_store_open(":memory:", WARD_STORE_CREATE, &st, &err), WARD_OK);
 	ward_config_defaults(&d->cfg);
-	d->agent.store = st;
+	d->store = st;
 	d->exc = x;
 	reply = ward_exc_cmd_blocked(d, &peer, NULL, &err);
 	assert_non_null(reply);

@@ -21,7 +21,7 @@ static void fill(ward_evrec_t *r)
 	r->v.has_sha256 = true;
 	memset(r->v.sha256, 0xab, sizeof(r->v.sha256));
 	r->mode = WARD_MODE_LOCKDOWN;
-	r->pid = 4321;
+	r->proc.pid = 4321;
 	r->latency_us = 77;
 	strcpy(r->path, "/opt/x/tool");
 	strcpy(r->rule_identifier, "abab");
@@ -33,11 +33,11 @@ static void test_format_fields(void **state)
 	(void)state;
 
 	fill(&r);
-	r.proc.ok = true;
-	r.proc.ppid = 1;
-	r.proc.uid = 1000;
-	memcpy(r.proc.argv, "tool\0-v\0", 8);
-	r.proc.argv_len = 8;
+	r.pinfo.ok = true;
+	r.pinfo.ppid = 1;
+	r.pinfo.uid = 1000;
+	memcpy(r.pinfo.argv, "tool\0-v\0", 8);
+	r.pinfo.argv_len = 8;
 	char *line = ward_evlog_format(&r);
 	assert_non_null(line);
 	assert_null(strchr(line, '\n'));
@@ -63,8 +63,48 @@ static void test_format_fields(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "argv")), 2);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "argv"), 1)), "-v");
 	assert_int_equal(json_integer_value(json_object_get(j, "latency_us")), 77);
+	assert_null(json_object_get(j, "caller_argv"));
 	json_decref(j);
 	free(line);
+
+	/* Linux, read before the exec completed: named for what it is */
+	r.pinfo.argv_is_caller = true;
+	line = ward_evlog_format(&r);
+	j = json_loads(line, 0, NULL);
+	assert_null(json_object_get(j, "argv"));
+	assert_int_equal(json_array_size(json_object_get(j, "caller_argv")), 2);
+	json_decref(j);
+	free(line);
+}
+
+/* Lines that are not decisions (an exception's state change) go through the writer
+ * thread too, with a time, in order. */
+static void test_submit_json(void **state)
+{
+	char path[] = "/tmp/warden-evlog-json-XXXXXX";
+	int fd = mkstemp(path);
+	ward_evlog_t *l;
+	char buf[4096];
+	ssize_t n;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ward_evlog_open(path, 4, &l, NULL), WARD_OK);
+	assert_int_equal(ward_evlog_start(l, NULL), WARD_OK);
+	json_t *o = json_pack("{s:s, s:s, s:i}", "kind", "exception", "action", "approve", "request_id", 7);
+	assert_true(ward_evlog_submit_json(l, o));
+	json_decref(o);
+	ward_evlog_close(l); /* writes what is queued */
+	n = read(fd, buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	json_t *j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "action")), "approve");
+	assert_non_null(json_string_value(json_object_get(j, "time")));
+	json_decref(j);
+	close(fd);
+	unlink(path);
 }
 
 /* The scan step's marks: scan_pending on an exec line; a late verdict's "scan" line. */
@@ -130,7 +170,7 @@ static void test_counters_add_up(void **state)
 	assert_int_equal(ward_evlog_open(path, 2, &l, NULL), WARD_OK);
 	assert_int_equal(ward_evlog_start(l, NULL), WARD_OK);
 	fill(&r);
-	assert_true(ward_procinfo_read(getpid(), &r.proc));
+	assert_true(ward_procinfo_read(getpid(), &r.pinfo));
 	for (int i = 0; i < 500; i++)
 		ok += ward_evlog_submit(l, &r);
 	/* Let the writer drain, then read the counters before closing. */
@@ -180,6 +220,17 @@ static void test_procinfo(void **state)
 	assert_int_equal(pi.uid, getuid());
 	assert_non_null(strstr(pi.argv, "test_eventlog"));
 	assert_false(ward_procinfo_read(0x7ffffff0, &pi));
+	/* the start time that tells a reused pid apart: field 22, counted after the comm,
+	 * whatever the comm holds */
+	assert_int_equal(ward_procinfo_parse_start_time(
+		"42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10"), 987654);
+	assert_int_equal(ward_procinfo_parse_start_time("42 (x"), 0);
+	assert_true(ward_procinfo_start_time(getpid()) > 0);
+	assert_int_equal(ward_procinfo_start_time(0x7ffffff0), 0);
+	uid_t eu;
+	gid_t eg;
+	assert_true(ward_procinfo_creds(getpid(), &eu, &eg));
+	assert_int_equal(eu, geteuid());
 }
 
 int main(void)
@@ -190,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_bytes_that_are_not_utf8),
 		cmocka_unit_test(test_counters_add_up),
 		cmocka_unit_test(test_procinfo),
+		cmocka_unit_test(test_submit_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,28 +16,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/eventlog.h"
 #include "agent/yarascan.h"
+#include "common/clock.h"
 
 #define SLOW_BYTES (384u << 10)
 
 static char dir[] = "/tmp/warden-test-yarascan-XXXXXX";
 static char rules_glob[256], evlog_path[256];
 static int flushes;
-
-static void f_cache_flush(ward_backend_t *b)
-{
-	(void)b;
-	flushes++;
-}
-
-static const struct ward_backend_ops fake_ops = { .name = "fake", .cache_flush = f_cache_flush };
-static ward_backend_t fake_backend = { .ops = &fake_ops };
+static bool started; /* the engine's threads run: a new rule set must flush */
 
 struct fx {
-	ward_agent_t a;
+	ward_evlog_t *evlog;
 	ward_config_t cfg;
 	ward_yarascan_t *y;
 };
+
+/* The hooks the scan step gets instead of the engine. */
+static void h_flush(void *arg)
+{
+	(void)arg;
+	if (started)
+		flushes++;
+}
+
+static void h_emit(void *arg, const ward_record_t *r)
+{
+	struct fx *f = arg;
+	assert_true(ward_evlog_submit(f->evlog, r));
+}
+
+static ward_mode_t h_mode(void *arg)
+{
+	(void)arg;
+	return WARD_MODE_MONITOR;
+}
 
 static void put(const char *name, const void *data, size_t len)
 {
@@ -77,20 +91,30 @@ static ward_event_t event(const char *name, uint64_t ago_ms)
 {
 	char path[512];
 	struct stat st;
-	ward_event_t ev = { .kind = WARD_EV_EXEC, .pid = 1 };
+	ward_event_t ev = { .kind = WARD_EV_EXEC, .proc = { .pid = 1 } };
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	ev.fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(ev.fd >= 0);
 	assert_int_equal(fstat(ev.fd, &st), 0);
 	ev.key_ok = true;
-	ev.key.dev = st.st_dev;
-	ev.key.ino = st.st_ino;
-	ev.key.ctime_sec = st.st_ctim.tv_sec;
-	ev.key.ctime_nsec = st.st_ctim.tv_nsec;
-	ev.key.size = (uint64_t)st.st_size;
+	ward_filekey_from_stat(&st, &ev.key);
 	ev.t_recv_ns = ward_mono_ns() - ago_ms * 1000000u;
 	return ev;
+}
+
+/* The step's outcome in the log's words, as the event log will write it. */
+static void words(ward_scanstep_t r, const ward_scan_out_t *so, char *detail, size_t len)
+{
+	static ward_record_t rec;
+
+	ward_record_reset(&rec, WARD_EV_EXEC);
+	rec.scan_step = (int)r + 1;
+	snprintf(rec.scan_rule, sizeof(rec.scan_rule), "%s", so->what);
+	if (so->audit)
+		rec.notes |= WARD_NOTE_SCAN_AUDIT;
+	rec.scan_other = so->other_matches > 0;
+	ward_record_detail(&rec, detail, len);
 }
 
 static ward_scanstep_t step(struct fx *f, const char *name, uint64_t ago_ms, char *detail,
@@ -100,9 +124,12 @@ static ward_scanstep_t step(struct fx *f, const char *name, uint64_t ago_ms, cha
 	ward_identity_t id = { .has_sha256 = true };
 	ward_scanstep_t r;
 
+	ward_scan_out_t so;
+
 	memset(id.sha256, 0xab, sizeof(id.sha256));
-	detail[0] = '\0';
-	r = ward_yarascan_step(f->y, &ev, name, &id, f->cfg.scan_budget_ms, detail, len);
+	memset(&so, 0, sizeof(so));
+	r = ward_yarascan_step(f->y, &ev, name, &id, ev.t_recv_ns + (uint64_t)f->cfg.scan_budget_ms * 1000000u, &so);
+	words(r, &so, detail, len);
 	close(ev.fd);
 	return r;
 }
@@ -124,9 +151,10 @@ static json_int_t rules_int(struct fx *f, const char *key)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	ward_snapshot_t *snap;
+	ward_yarascan_hooks_t h = { .flush = h_flush, .emit = h_emit, .mode = h_mode };
 
 	assert_non_null(f);
+	h.arg = f;
 	assert_non_null(mkdtemp(dir));
 	snprintf(rules_glob, sizeof(rules_glob), "%s/*.yar", dir);
 	snprintf(evlog_path, sizeof(evlog_path), "%s/events.jsonl", dir);
@@ -134,13 +162,11 @@ static int setup(void **state)
 	f->cfg.scan_budget_ms = 100;
 	f->cfg.nyara_rules_paths = 1;
 	snprintf(f->cfg.yara_rules_paths[0], WARD_MAX_PATH, "%s", rules_glob);
-	assert_int_equal(ward_snapshot_build(&f->cfg, NULL, &snap, NULL), WARD_OK);
-	f->a.backend = &fake_backend;
-	assert_int_equal(ward_evlog_open(evlog_path, 64, &f->a.evlog, NULL), WARD_OK);
-	assert_int_equal(ward_evlog_start(f->a.evlog, NULL), WARD_OK);
-	ward_agent_init(&f->a, snap);
-	assert_int_equal(ward_yarascan_create(&f->a, &f->y, NULL), WARD_OK);
+	assert_int_equal(ward_evlog_open(evlog_path, 64, &f->evlog, NULL), WARD_OK);
+	assert_int_equal(ward_evlog_start(f->evlog, NULL), WARD_OK);
+	assert_int_equal(ward_yarascan_create(&h, &f->y, NULL), WARD_OK);
 	flushes = 0;
+	started = false;
 	*state = f;
 	return 0;
 }
@@ -151,11 +177,7 @@ static int teardown(void **state)
 	char cmd[600];
 
 	ward_yarascan_destroy(f->y);
-	ward_evlog_close(f->a.evlog);
-	ward_snapshot_unref(f->a.snap);
-	pthread_mutex_destroy(&f->a.policy_mu);
-	pthread_mutex_destroy(&f->a.keeper_mu);
-	pthread_cond_destroy(&f->a.keeper_cv);
+	ward_evlog_close(f->evlog);
 	free(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -168,7 +190,7 @@ static void test_no_rules(void **state)
 {
 	struct fx *f = *state;
 	ward_error_t err = { 0 };
-	char detail[WARD_SCAN_DETAIL_MAX];
+	char detail[WARD_SCAN_REASON_MAX + 128];
 	bool changed;
 	json_t *st;
 
@@ -191,7 +213,7 @@ static void test_verdicts(void **state)
 {
 	struct fx *f = *state;
 	ward_error_t err = { 0 };
-	char detail[WARD_SCAN_DETAIL_MAX];
+	char detail[WARD_SCAN_REASON_MAX + 128];
 	ward_event_t ev;
 	ward_identity_t id = { 0 };
 
@@ -199,7 +221,7 @@ static void test_verdicts(void **state)
 	                  "rule aud : audit { strings: $m = \"YS-AUDIT\" condition: $m }\n"
 	                  "rule note { strings: $m = \"YS-NOTE\" condition: $m }\n");
 	assert_int_equal(ward_yarascan_reload(f->y, &f->cfg, NULL, &err), WARD_OK);
-	assert_int_equal(flushes, 0); /* the agent has not started: nothing to flush */
+	assert_int_equal(flushes, 0); /* the engine has not started: nothing to flush */
 	put_text("bad", "xx YS-BLOCK xx");
 	put_text("aud", "xx YS-AUDIT xx");
 	put_text("note", "xx YS-NOTE xx");
@@ -224,9 +246,10 @@ static void test_verdicts(void **state)
 	/* the file changed since the kernel's stat: not scanned this time, never cached */
 	ev = event("clean", 0);
 	ev.key.size++;
-	assert_int_equal(ward_yarascan_step(f->y, &ev, NULL, &id, 1000, detail, sizeof(detail)),
+	ward_scan_out_t so = { .what = "" };
+	assert_int_equal(ward_yarascan_step(f->y, &ev, NULL, &id, ward_mono_ns() + 1000000000ull, &so),
 	                 WARD_SCANSTEP_UNSCANNED);
-	assert_non_null(strstr(detail, "file changed"));
+	assert_non_null(strstr(so.what, "file changed"));
 	close(ev.fd);
 }
 
@@ -234,7 +257,7 @@ static void test_verdicts(void **state)
 static void test_lookup(void **state)
 {
 	struct fx *f = *state;
-	char detail[WARD_SCAN_DETAIL_MAX], path[512];
+	char detail[WARD_SCAN_REASON_MAX + 128], path[512];
 	ward_scan_key_t key;
 	struct stat st;
 	json_t *j;
@@ -291,7 +314,7 @@ static json_t *wait_scan_line(const char *path)
 static void test_budget_and_late_verdict(void **state)
 {
 	struct fx *f = *state;
-	char detail[WARD_SCAN_DETAIL_MAX];
+	char detail[WARD_SCAN_REASON_MAX + 128];
 	uint64_t t0;
 	json_t *j;
 
@@ -304,7 +327,7 @@ static void test_budget_and_late_verdict(void **state)
 	assert_int_equal(step(f, "slow", 150, detail, sizeof(detail)), WARD_SCANSTEP_PENDING);
 	/* the budget was already spent: no wait (waiting it out would take >= 100 ms) */
 	assert_true(now_ms() - t0 < 100);
-	assert_non_null(strstr(detail, "scan pending: no YARA verdict within 100 ms"));
+	assert_non_null(strstr(detail, "scan pending: no YARA verdict within the budget"));
 
 	t0 = now_ms();
 	assert_int_equal(step(f, "slow2", 60, detail, sizeof(detail)), WARD_SCANSTEP_PENDING);
@@ -340,7 +363,7 @@ static void test_reload(void **state)
 {
 	struct fx *f = *state;
 	ward_error_t err = { 0 };
-	char detail[WARD_SCAN_DETAIL_MAX];
+	char detail[WARD_SCAN_REASON_MAX + 128];
 	json_int_t gen;
 	bool changed;
 	json_t *j;
@@ -348,7 +371,7 @@ static void test_reload(void **state)
 	put_text("a.yar", "rule one : block { strings: $m = \"YS-ONE\" condition: $m }\n");
 	assert_int_equal(ward_yarascan_reload(f->y, &f->cfg, &changed, &err), WARD_OK);
 	assert_true(changed);
-	f->a.started_threads = true; /* from now on a new set must flush the agent's caches */
+	started = true; /* from now on a new set must flush the engine's caches */
 	gen = rules_int(f, "generation");
 	put_text("two", "xx YS-TWO xx");
 	assert_int_equal(step(f, "two", 0, detail, sizeof(detail)), WARD_SCANSTEP_CLEAN);

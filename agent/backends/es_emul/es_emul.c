@@ -53,10 +53,17 @@ struct es_client_s {
 	unsigned clear_count;
 	atomic_bool stop;
 	uint64_t seq;
+	/* ES calls the handler on its own queue, not on the thread that reads the kernel:
+	 * the reader keeps answering muted and cached events (the client's own opens among
+	 * them) while a handler runs. */
+	pthread_t deliverer;
+	pthread_cond_t qcv;
+	emsg_t *qhead, *qtail; /* cl->mu */
 };
 
 struct emsg {
 	emsg_t *prev, *next; /* live list (g_mu) */
+	emsg_t *qnext;       /* delivery queue (cl->mu) */
 	atomic_int refs;
 	es_client_t *cl;
 	int fd;
@@ -523,11 +530,41 @@ static void deliver(es_client_t *cl, const struct fanotify_event_metadata *md)
 		es_release_message(&m->msg);
 		return;
 	}
-	pthread_mutex_lock(&g_mu);
-	g_st.delivered++;
-	pthread_mutex_unlock(&g_mu);
-	cl->fn(cl->ctx, cl, &m->msg);
-	es_release_message(&m->msg); /* ES's own reference: the handler retained if it kept it */
+	pthread_mutex_lock(&cl->mu);
+	m->qnext = NULL;
+	if (cl->qtail)
+		cl->qtail->qnext = m;
+	else
+		cl->qhead = m;
+	cl->qtail = m;
+	pthread_cond_signal(&cl->qcv);
+	pthread_mutex_unlock(&cl->mu);
+}
+
+static void *deliverer_main(void *arg)
+{
+	es_client_t *cl = arg;
+
+	pthread_mutex_lock(&cl->mu);
+	for (;;) {
+		while (cl->qhead == NULL && !atomic_load(&cl->stop))
+			pthread_cond_wait(&cl->qcv, &cl->mu);
+		if (cl->qhead == NULL)
+			break;
+		emsg_t *m = cl->qhead;
+		cl->qhead = m->qnext;
+		if (cl->qhead == NULL)
+			cl->qtail = NULL;
+		pthread_mutex_unlock(&cl->mu);
+		pthread_mutex_lock(&g_mu);
+		g_st.delivered++;
+		pthread_mutex_unlock(&g_mu);
+		cl->fn(cl->ctx, cl, &m->msg);
+		es_release_message(&m->msg); /* ES's own reference: the handler retained if it kept it */
+		pthread_mutex_lock(&cl->mu);
+	}
+	pthread_mutex_unlock(&cl->mu);
+	return NULL;
 }
 
 static void *reader_main(void *arg)
@@ -605,6 +642,7 @@ es_new_client_result_t ward_es_new_client(es_client_t **out, ward_es_handler_fn 
 	cl->fn = fn;
 	cl->ctx = ctx;
 	pthread_mutex_init(&cl->mu, NULL);
+	pthread_cond_init(&cl->qcv, NULL);
 	cl->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_UNLIMITED_QUEUE,
 	                        O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	cl->stopfd = eventfd(0, EFD_CLOEXEC);
@@ -623,6 +661,7 @@ es_new_client_result_t ward_es_new_client(es_client_t **out, ward_es_handler_fn 
 		return ES_NEW_CLIENT_RESULT_ERR_INTERNAL;
 	}
 	pthread_create(&cl->watchdog, NULL, watchdog_main, cl);
+	pthread_create(&cl->deliverer, NULL, deliverer_main, cl);
 	*out = cl;
 	return ES_NEW_CLIENT_RESULT_SUCCESS;
 }
@@ -688,6 +727,10 @@ es_return_t es_delete_client(es_client_t *cl)
 	atomic_store(&cl->stop, true);
 	(void)write(cl->stopfd, &one, sizeof(one));
 	pthread_join(cl->reader, NULL);
+	pthread_mutex_lock(&cl->mu);
+	pthread_cond_broadcast(&cl->qcv);
+	pthread_mutex_unlock(&cl->mu);
+	pthread_join(cl->deliverer, NULL); /* it delivers what was queued, then stops */
 	pthread_join(cl->watchdog, NULL);
 	close(cl->fan); /* the kernel allows whatever is still pending */
 	close(cl->stopfd);
@@ -699,6 +742,7 @@ es_return_t es_delete_client(es_client_t *cl)
 		}
 	pthread_mutex_unlock(&g_mu);
 	pthread_mutex_destroy(&cl->mu);
+	pthread_cond_destroy(&cl->qcv);
 	free(cl);
 	return ES_RETURN_SUCCESS;
 }

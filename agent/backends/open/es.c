@@ -1,12 +1,13 @@
 /* macOS wardend: EndpointSecurity sees the whole machine; --watch has no meaning there. */
-#include "agent/backends/open/es_common.h"
+#include "agent/backends/es/es_backend.h"
+#include "agent/backends/open/open.h"
 
 const char ward_backend_flavour[] = "endpointsecurity";
 
 ward_err_t ward_backend_open(const ward_backend_args_t *args, ward_backend_t **out,
                              ward_error_t *err)
 {
-	ward_es_opts_t o = { .fallback = ward_open_es_fallback, .fallback_arg = args->agent };
+	ward_es_opts_t o = { .fallback = args->fallback, .fallback_arg = args->fallback_arg };
 
 	*out = NULL;
 	if (args->watch[0] != NULL || args->mount_marks)

@@ -1,5 +1,6 @@
 /* wardend-es: the ES backend on the Linux emulation, which marks the --watch mounts. */
-#include "agent/backends/open/es_common.h"
+#include "agent/backends/es/es_backend.h"
+#include "agent/backends/open/open.h"
 
 #include <stdlib.h>
 
@@ -10,7 +11,7 @@ const char ward_backend_flavour[] = "endpointsecurity (emulated over fanotify)";
 ward_err_t ward_backend_open(const ward_backend_args_t *args, ward_backend_t **out,
                              ward_error_t *err)
 {
-	ward_es_opts_t o = { .fallback = ward_open_es_fallback, .fallback_arg = args->agent };
+	ward_es_opts_t o = { .fallback = args->fallback, .fallback_arg = args->fallback_arg };
 	ward_es_emul_opts_t eo = {0};
 	const char *v = getenv("WARD_ES_EMUL_VERSION"), *d = getenv("WARD_ES_EMUL_DEADLINE_MS"),
 	           *s = getenv("WARD_ES_EMUL_STRICT");

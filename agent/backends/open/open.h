@@ -7,16 +7,18 @@
 #define WARD_BACKEND_OPEN_H
 
 #include "agent/backend.h"
-#include "agent/engine/engine.h"
 
 typedef struct ward_backend_args {
 	const char *const *watch; /* --watch paths; NULL-terminated */
 	bool kernel_cache;
 	bool mount_marks;
-	ward_agent_t *agent;      /* for the fallback verdict (mode, FailClosed) */
+	/* The verdict a backend gives by itself when the engine did not answer in time
+	 * (ES: before the kernel's deadline). Lock-free; NULL: ALLOW. */
+	ward_decision_t (*fallback)(void *arg);
+	void *fallback_arg;
 } ward_backend_args_t;
 
-/* The flavour's name, for --help and the log ("fanotify", "endpointsecurity"). */
+/* The flavour's name, for the log ("fanotify", "endpointsecurity"). */
 extern const char ward_backend_flavour[];
 
 /* Create this build's backend. *out NULL on error; the message names the cause. */

@@ -1,0 +1,81 @@
+/*
+ * The decision record: what decide() found and what the engine answered, as typed
+ * data (no sentences, no formatting). The engine fills it on the decision path and
+ * hands it to its subscribers after the kernel has its answer: the event log formats
+ * it, metrics count it, the denial list and the exception hint remember it, the sync
+ * spool uploads it. Fixed size: it is copied into bounded rings, never allocated.
+ */
+#ifndef WARD_AGENT_RECORD_H
+#define WARD_AGENT_RECORD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "agent/backend.h"
+#include "agent/engine/trust.h"
+#include "agent/engine/verdict.h"
+#include "profiles/config.h"
+
+/* Facts about how a decision was reached that the log states (bit set). */
+enum {
+	WARD_NOTE_NOSTAT      = 1u << 0,  /* the target could not be stat'ed */
+	WARD_NOTE_UNREADABLE  = 1u << 1,  /* the target could not be read (err_code says why) */
+	WARD_NOTE_SHA_ONLY    = 1u << 2,  /* not a well-formed container: named by SHA-256 */
+	WARD_NOTE_TOO_BIG     = 1u << 3,  /* unknown and over UnknownMaxBytes: not read */
+	WARD_NOTE_OUT_OF_TIME = 1u << 4,  /* reading the target ran into the event's deadline */
+	WARD_NOTE_CHANGED     = 1u << 5,  /* the target changed while it was decided */
+	WARD_NOTE_LATE        = 1u << 6,  /* decided after the deadline keeper had answered */
+	WARD_NOTE_HINTS       = 1u << 7,  /* identity from the kernel's hints, file not read */
+	WARD_NOTE_USER_WRITABLE = 1u << 8,/* a user other than root can write the target:
+	                                     never cached (a mapping can change it unseen) */
+	WARD_NOTE_SCAN_AUDIT  = 1u << 9,  /* a YARA audit rule matched (scan_rule names it) */
+	WARD_NOTE_NO_POLICY   = 1u << 10, /* OPEN with no file-access policy for the path */
+	WARD_NOTE_BUSY_USER   = 1u << 11, /* the user's share of the workers was full */
+};
+
+typedef struct ward_record {
+	/* ---- the event ---- */
+	ward_event_kind_t kind;
+	ward_subject_t proc;
+	bool key_ok;
+	ward_filekey_t key;
+	uint32_t access;            /* OPEN: requested */
+	/* ---- the decision (decide) ---- */
+	ward_verdict_t v;
+	ward_answer_t answer;       /* what the kernel was told (engine) */
+	ward_mode_t mode;
+	uint32_t notes;             /* WARD_NOTE_* */
+	ward_err_t err_code;        /* with WARD_NOTE_UNREADABLE / SHA_ONLY: the reader's code */
+	ward_trust_t trust;         /* with a file under a trusted path that failed the check */
+	uint16_t trust_dirlen;      /* WARD_TRUST_DIR_WRITABLE: path[0..trust_dirlen) is the directory */
+	int scan_step;              /* ward_scanstep_t + 1 when the scan step ran, else 0 */
+	bool scan_other;            /* rules matched that neither block nor audit */
+	char scan_rule[WARD_SCAN_REASON_MAX]; /* the deciding match ("yara:<ns>:<rule>") or
+	                                         why the file was not scanned */
+	char team_id[WARD_MAX_TEAM_ID + 1];
+	char signing_id[WARD_MAX_SIGNING_ID + 1];
+	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
+	/* ---- filled by the engine around the answer ---- */
+	struct timespec when;       /* CLOCK_REALTIME of the answer */
+	uint64_t latency_us;        /* event read -> answer written */
+	uint32_t budget_ms;         /* the decision budget in force (deadline records) */
+	char path[PATH_MAX];        /* the target's path (empty: unknown) */
+	ward_procinfo_t pinfo;      /* the subject's details (only for logged records) */
+} ward_record_t;
+
+/* Reset r to an empty record of kind k (cheap: clears the fixed fields, not the big
+ * buffers, which are marked empty). */
+void ward_record_reset(ward_record_t *r, ward_event_kind_t k);
+
+/* Stable log names. */
+const char *ward_event_kind_name(ward_event_kind_t k);
+
+/*
+ * One sentence for a record's "detail" in the log ("" when nothing to say), built from
+ * its notes, error code, trust result and scan outcome. Off the decision path only.
+ */
+void ward_record_detail(const ward_record_t *r, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * A file's identity as the kernel sees it: the key of every verdict and scan cache.
+ * Any write to a file changes its ctime (and usually its size); a rename-over replaces
+ * the inode. (A write through a shared mapping may change neither on some filesystems:
+ * the engine never caches files that users other than root can write, agent/engine/.)
+ */
+#ifndef WARD_COMMON_FILEKEY_H
+#define WARD_COMMON_FILEKEY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+typedef struct ward_filekey {
+	uint64_t dev;
+	uint64_t ino;
+	int64_t ctime_sec;
+	int64_t ctime_nsec;
+	uint64_t size;
+} ward_filekey_t;
+
+static inline void ward_filekey_from_stat(const struct stat *st, ward_filekey_t *k)
+{
+	k->dev = (uint64_t)st->st_dev;
+	k->ino = (uint64_t)st->st_ino;
+	k->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	k->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
+	k->size = (uint64_t)st->st_size;
+}
+
+static inline bool ward_filekey_eq(const ward_filekey_t *a, const ward_filekey_t *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
+	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
+}
+
+/* Same file (device and inode), whatever its content now. */
+static inline bool ward_filekey_same_file(const ward_filekey_t *a, const ward_filekey_t *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+#endif
