@@ -115,8 +115,11 @@ static int open_checked(esb_t *b, const char *path, const ward_filekey_t *key)
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) != 0 || (uint64_t)(uint32_t)st.st_dev != key->dev ||
-	    (uint64_t)st.st_ino != key->ino) {
+	ward_filekey_t k = { 0 };
+	bool ok = fstat(fd, &st) == 0;
+	if (ok)
+		ward_filekey_from_stat(&st, &k);
+	if (!ok || k.dev != key->dev || k.ino != key->ino) {
 		atomic_fetch_add(&b->n.mismatched, 1);
 		close(fd);
 		return -1;
@@ -453,12 +456,13 @@ static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *ar
 static bool unchanged(const ward_event_t *ev)
 {
 	struct stat st;
+	ward_filekey_t k;
 
 	if (ev->fd < 0 || !ev->key_ok || fstat(ev->fd, &st) != 0)
 		return false;
-	return (uint64_t)st.st_ctim.tv_sec == (uint64_t)ev->key.ctime_sec &&
-	       (uint64_t)st.st_ctim.tv_nsec == (uint64_t)ev->key.ctime_nsec &&
-	       (uint64_t)st.st_size == ev->key.size;
+	ward_filekey_from_stat(&st, &k);
+	return k.ino == ev->key.ino && k.ctime_sec == ev->key.ctime_sec &&
+	       k.ctime_nsec == ev->key.ctime_nsec && k.size == ev->key.size;
 }
 
 static ward_err_t es_respond(ward_backend_t *base, const ward_event_t *ev, const ward_answer_t *a)

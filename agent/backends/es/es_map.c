@@ -83,8 +83,9 @@ static void map_file(const es_file_t *f, ward_es_file_t *out)
 		return;
 	out->present = true;
 	/* es_file_t.stat is filled by the kernel for every file ES reports. Darwin's dev_t
-	 * is 32-bit signed: widen through uint32_t so the key never sign-extends. */
-	out->key.dev = (uint32_t)f->stat.st_dev;
+	 * is 32-bit signed: widen it as ward_filekey_from_stat does with an fstat of the same
+	 * file, so the engine's keys and ES's agree. */
+	out->key.dev = (uint64_t)(int64_t)f->stat.st_dev;
 	out->key.ino = f->stat.st_ino;
 	out->key.ctime_sec = f->stat.st_ctimespec.tv_sec;
 	out->key.ctime_nsec = f->stat.st_ctimespec.tv_nsec;
