@@ -186,7 +186,9 @@ struct ward_backend {
 	/* Counters the backend maintains (read by metrics). */
 	_Atomic uint64_t overflows;   /* kernel queue overflow events seen */
 	_Atomic uint64_t read_errors; /* failed reads of the event stream */
-	_Atomic uint64_t mark_errors; /* kernel cache marks that could not be added or flushed */
+	_Atomic uint64_t mark_errors; /* kernel cache marks that could not be added or flushed,
+	                                 and new mounts that could not be marked */
+	_Atomic uint64_t mount_rescans; /* mount-table changes seen (every-local-filesystem mode) */
 	_Atomic uint64_t stale;       /* answers withheld because the target changed */
 	atomic_bool cache_evictable;  /* the kernel's remembered answers do not pin memory */
 };
@@ -200,7 +202,9 @@ typedef struct ward_fanotify_opts {
 
 /*
  * Create a FAN_CLASS_CONTENT group reporting FAN_OPEN_EXEC_PERM on the filesystem of
- * every watch path (or on every local filesystem if watch is empty). *out NULL on error.
+ * every watch path, or, if watch is empty, on every local filesystem, including the
+ * ones mounted later in the caller's mount namespace (marked by run() as they appear).
+ * *out NULL on error.
  */
 ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t **out,
                               ward_error_t *err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/backends/bpfground.h"
 #include "agent/control.h"
 #include "agent/exceptions.h"
 #include "agent/version.h"
@@ -39,12 +40,14 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	json_object_set_new(o, "fail_closed", json_boolean(s->cfg.fail_closed));
 	json_object_set_new(o, "uptime_s", json_integer((json_int_t)((ward_mono_ns() - ei.started_ns) / 1000000000ull)));
 	json_object_set_new(o, "backend", json_string(ei.backend));
+	json_object_set_new(o, "mount_rescans", json_integer((json_int_t)atomic_load(&d->backend->mount_rescans)));
 	json_object_set_new(o, "config", d->config_path[0] ? json_string(d->config_path) : json_null());
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
 	if (d->watch)
 		json_object_set_new(o, "configuration", ward_profwatch_status(d->watch));
 	if (d->yara)
 		json_object_set_new(o, "scan", ward_yarascan_status_json(d->yara, &s->cfg));
+	json_object_set_new(o, "ground", ward_bpfground_status_json(d->ground));
 
 	j = json_object();
 	json_object_set_new(j, "total", json_integer((json_int_t)s->rule_count));

@@ -39,6 +39,7 @@ typedef struct ward_daemon {
 	uint64_t reloads;
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
 	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
+	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
 } ward_daemon_t;
 
 /*

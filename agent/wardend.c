@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/backends/bpfground.h"
+#include "agent/backends/procinfo.h"
 #include "agent/daemon.h"
 #include "agent/backends/open/open.h"
 #include "agent/exceptions.h"
@@ -40,7 +42,8 @@ static void usage(FILE *out)
 	"usage: wardend [--config FILE] [--profiles-dir DIR] [--foreground]\n"
 	"               [--mode monitor|lockdown] [--watch PATH]... [--db FILE]\n"
 	"               [--socket PATH] [--event-log FILE] [--workers N] [--yara PATH]...\n"
-	"               [--no-kernel-cache] [--no-cache] [--mount-marks] [--debug]\n"
+	"               [--no-kernel-cache] [--no-cache] [--mount-marks]\n"
+	"               [--no-ground] [--ground-uid UID]... [--debug]\n"
 	"               [--help] [--version]\n"
 	"\n"
 	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
@@ -56,7 +59,9 @@ static void usage(FILE *out)
 	"  --mode MODE        monitor or lockdown; overrides ClientMode from the config and\n"
 	"                     profiles, also across reloads\n"
 	"  --watch PATH       authorize execs on the filesystem holding PATH (repeatable;\n"
-	"                     default: every local filesystem)\n"
+	"                     default: every local filesystem, and each local filesystem\n"
+	"                     mounted later in the agent's mount namespace; with --watch,\n"
+	"                     exactly the listed filesystems, never a later mount)\n"
 	"  --db FILE          rule store (default " WARD_STORE_DEFAULT_PATH ")\n"
 	"  --socket PATH      control socket (default " DEFAULT_SOCKET ")\n"
 	"  --event-log FILE   event log (default: EventLogPath from the config,\n"
@@ -69,6 +74,12 @@ static void usage(FILE *out)
 	"  --no-kernel-cache  do not let the kernel remember ALLOW verdicts (benchmarks)\n"
 	"  --no-cache         no user-space verdict cache either\n"
 	"  --mount-marks      mark the mount of each --watch PATH instead of its filesystem\n"
+	"  --no-ground        do not load the BPF ground: programs on filesystems mounted in\n"
+	"                     a user namespace and memfd programs then run undecided\n"
+	"  --ground-uid UID   the BPF ground decides only execs by this real uid (repeatable,\n"
+	"                     at most 64; for tests; default: every uid). The ground denies\n"
+	"                     such execs in LOCKDOWN and logs them in MONITOR, whatever\n"
+	"                     --watch says\n"
 	"  --debug            verbose diagnostics\n"
 	"\n"
 	"The config file and the profiles directory are watched (inotify): a change is\n"
@@ -233,6 +244,46 @@ static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 	ward_engine_set_scan(d->engine, ward_yarascan_step, d->yara, ward_yarascan_forget, d->yara);
 }
 
+/* The BPF ground follows the mode of every published snapshot. */
+static void ground_set_mode(void *arg, ward_mode_t mode)
+{
+	ward_bpfground_set_mode(arg, mode);
+}
+
+/* An exec the BPF ground decided (its reader thread): one event-log line. The process
+ * may have exec'd already (MONITOR) or be back from a failed execve (LOCKDOWN). */
+static void ground_report(void *arg, const ward_ground_report_t *r)
+{
+	ward_daemon_t *d = arg;
+	static ward_record_t rec; /* one reader thread; too large for its stack */
+
+	ward_record_reset(&rec, WARD_EV_EXEC);
+	clock_gettime(CLOCK_REALTIME, &rec.when);
+	rec.v.decision = r->denied ? WARD_DENY : WARD_ALLOW;
+	rec.v.reason = WARD_RSN_GROUND;
+	rec.mode = r->denied ? WARD_MODE_LOCKDOWN : WARD_MODE_MONITOR;
+	rec.proc.pid = r->pid;
+	rec.proc.creds_ok = true;
+	rec.proc.uid = r->uid;
+	snprintf(rec.path, sizeof(rec.path), "%s", r->filename);
+	snprintf(rec.origin_detail, sizeof(rec.origin_detail),
+	         "bpf ground: %s (%s, dev %llu:%llu, inode %llu), comm %s",
+	         r->userns ? "a filesystem mounted in a user namespace" : "a kernel-internal file (memfd)",
+	         r->fstype, (unsigned long long)(r->dev >> 20), (unsigned long long)(r->dev & 0xfffff),
+	         (unsigned long long)r->ino, r->comm);
+	if (!ward_procinfo_read(r->pid, &rec.pinfo) || rec.pinfo.uid != r->uid) {
+		memset(&rec.pinfo, 0, sizeof(rec.pinfo));
+		rec.pinfo.ok = true; /* the uid the kernel saw is what matters */
+		rec.pinfo.uid = r->uid;
+		rec.pinfo.ppid = 0;
+	}
+	rec.pinfo.argv_is_caller = false;
+	ward_engine_emit(d->engine, &rec);
+	if (r->denied)
+		log_info("bpf ground: denied %s (%s) for uid %u pid %d", r->filename, r->fstype,
+		         (unsigned)r->uid, (int)r->pid);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -249,6 +300,8 @@ int main(int argc, char **argv)
 		{ "no-kernel-cache", no_argument, NULL, 'K' },
 		{ "no-cache", no_argument, NULL, 'C' },
 		{ "mount-marks", no_argument, NULL, 'M' },
+		{ "no-ground", no_argument, NULL, 'G' },
+		{ "ground-uid", required_argument, NULL, 'u' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -257,7 +310,9 @@ int main(int argc, char **argv)
 	static ward_daemon_t d;
 	static const char *watch[64];
 	static const char *yara[WARD_MAX_YARA_PATHS];
-	size_t nwatch = 0, nyara = 0;
+	size_t nwatch = 0, nyara = 0, nground_uids = 0;
+	static uint32_t ground_uids[64];
+	bool no_ground = false;
 	bool foreground = false, debug = false, user_cache = true, mount_marks = false;
 	const char *event_log = NULL;
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
@@ -336,6 +391,21 @@ int main(int argc, char **argv)
 		case 'K': d.kernel_cache = false; break;
 		case 'C': user_cache = false; break;
 		case 'M': mount_marks = true; break;
+		case 'G': no_ground = true; break;
+		case 'u': {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v >= UINT32_MAX ||
+			    nground_uids >= sizeof(ground_uids) / sizeof(ground_uids[0])) {
+				fprintf(stderr, "wardend: --ground-uid: expected a uid (at most %zu), got '%s'\n",
+				        sizeof(ground_uids) / sizeof(ground_uids[0]), optarg);
+				return 2;
+			}
+			ground_uids[nground_uids++] = (uint32_t)v;
+			break;
+		}
 		case 'D': debug = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("wardend %s\n", WARD_VERSION); return 0;
@@ -442,6 +512,22 @@ int main(int argc, char **argv)
 	                           .fallback_arg = &d };
 	if (ward_backend_open(&ba, &d.backend, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	/* The ground under fanotify. Its link lives in a descriptor of this process: it
+	 * follows us through daemon() and is detached by the kernel however we exit. */
+	ward_bpfground_opts_t go = {
+		.disabled = no_ground, .scope_uids = ground_uids, .nscope = nground_uids,
+		.mode = d.cfg.mode, .report = ground_report, .report_arg = &d,
+	};
+	if (ward_bpfground_open(&go, &d.ground, &err) != WARD_OK)
+		fatalx("%s", err.msg);
+	if (ward_bpfground_state(d.ground) == WARD_GROUND_ACTIVE)
+		log_info("bpf ground: active (%s%s%s)", nground_uids ? "scoped to --ground-uid" : "every uid",
+		         ward_bpfground_reason(d.ground)[0] ? "; " : "", ward_bpfground_reason(d.ground));
+	else if (ward_bpfground_state(d.ground) != WARD_GROUND_DISABLED)
+		log_warnx("bpf ground %s: %s; programs on user-namespace mounts and memfd programs "
+		          "run undecided (see docs/threat-model.md for the sysctls that close this)",
+		          ward_bpfground_state_name(ward_bpfground_state(d.ground)),
+		          ward_bpfground_reason(d.ground));
 	mkdir_parent(d.socket_path, 0755);
 	if (ward_ctl_listen(d.socket_path, ward_daemon_commands, ward_daemon_ncommands, &d,
 	                    ward_daemon_admin_gid(&d.cfg), &d.ctl, &err) != WARD_OK)
@@ -466,6 +552,8 @@ int main(int argc, char **argv)
 		.nworkers = (unsigned)workers,
 		.kernel_cache = d.kernel_cache,
 		.compilers = d.compilers,
+		.on_publish = ground_set_mode,
+		.on_publish_arg = d.ground,
 	};
 	if (ward_engine_create(&eo, snap, &d.engine, &err) != WARD_OK ||
 	    ward_engine_subscribe(d.engine, evlog_subscriber, d.evlog, &err) != WARD_OK)
@@ -482,6 +570,8 @@ int main(int argc, char **argv)
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
+	if (ward_bpfground_start(d.ground, &err) != WARD_OK)
+		fatalx("%s", err.msg);
 	if (ward_engine_start(d.engine, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	log_info("ready: %s, %zu rules, %u workers, watching %s%s, pid %d", ward_mode_name(d.cfg.mode),
@@ -555,6 +645,7 @@ int main(int argc, char **argv)
 	ward_engine_stop(d.engine);
 	ward_ctl_close(d.ctl);
 	d.backend->ops->destroy(d.backend); /* the kernel allows whatever is still pending */
+	ward_bpfground_destroy(d.ground);   /* before the event log it reports to */
 	ward_yarascan_destroy(d.yara);      /* before the event log it writes to */
 	ward_evlog_close(d.evlog);
 	ward_exc_destroy(d.exc);

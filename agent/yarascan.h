@@ -94,7 +94,7 @@ json_t *ward_yarascan_lookup_json(ward_yarascan_t *y, const ward_scan_key_t *key
 /*
  * Stop writing to the event log, then stop the pool: queued scans are dropped; if a
  * scan is still running (a slow one can run up to the hard limit), the pool and y are
- * left to the process exit instead of being waited for. Call after ward_agent_stop and
+ * left to the process exit instead of being waited for. Call after ward_engine_stop and
  * before the event log is closed. NULL is a no-op.
  */
 void ward_yarascan_destroy(ward_yarascan_t *y);

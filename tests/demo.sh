@@ -52,10 +52,12 @@ run() {   # run EXPECT PROGRAM ARGS...: run it the way a user would, from a shel
 }
 
 step "Start wardend in LOCKDOWN, watching only a private tmpfs ($MNT)"
+# --no-ground: the BPF ground would decide memfd and user-namespace programs of every
+# user on this machine, not only the demo's.
 echo '{"ClientMode": "LOCKDOWN", "EventLogAllows": true}' >"$WORK/warden.conf"
 show "cat warden.conf"; sed 's/^/  /' "$WORK/warden.conf"
-show "wardend --foreground --config warden.conf --watch $MNT --db ... --socket ... --event-log ..."
-"$BUILD/wardend" --foreground --config "$WORK/warden.conf" --watch "$MNT" --db "$WARDEN_DB" \
+show "wardend --foreground --no-ground --config warden.conf --watch $MNT --db ... --socket ... --event-log ..."
+"$BUILD/wardend" --foreground --no-ground --config "$WORK/warden.conf" --watch "$MNT" --db "$WARDEN_DB" \
 	--socket "$WARDEN_SOCKET" --event-log "$WORK/events.jsonl" </dev/null 2>"$WORK/wardend.log" &
 AGENT=$!
 for _ in $(seq 100); do

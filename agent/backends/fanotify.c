@@ -18,6 +18,14 @@
  * FAN_MARK_EVICTABLE (Linux 5.19+) the mark does not pin the inode in memory. On a
  * rule/mode change, FAN_MARK_FLUSH (without MOUNT/FILESYSTEM) drops every inode mark.
  *
+ * New mounts: with no --watch path ("every local filesystem") the reader also polls
+ * /proc/self/mountinfo, whose poll reports POLLPRI|POLLERR when the mount table of our
+ * mount namespace changes (proc(5)), and marks each local filesystem (or mount, with
+ * mount marks) that appeared. A program on a filesystem mounted a moment before it
+ * runs can still win that race; only root can mount such a filesystem (a mount owned
+ * by another user namespace is left to the BPF ground, agent/backends/bpfground.h).
+ * With --watch the marked set is exactly the listed filesystems (docs/agent.md).
+ *
  * FAN_UNLIMITED_QUEUE: on a bounded queue the kernel silently ALLOWS a permission event
  * it cannot queue, which LOCKDOWN must not do; the number of pending events is already
  * bounded by the number of processes blocked in exec.
@@ -31,12 +39,14 @@
 #include <limits.h>
 #include <mntent.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,18 +54,33 @@
 #define FAN_MARK_EVICTABLE 0x00000200
 #endif
 
-#define MAX_MARKED 256
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
+#define MAX_MARKED 4096 /* filesystems (or mounts) remembered; more are marked, not kept */
+
+struct marked {
+	char *path;            /* where we marked it */
+	uint64_t key;          /* st_dev (filesystem marks) or mount id (mount marks) */
+	bool present;          /* seen by the current rescan */
+	bool ok;               /* marked; false: the kernel refused (counted once, not retried) */
+};
 
 struct fan {
 	int fd;
 	int stopfd;
+	int mountsfd;          /* /proc/self/mountinfo when marking every local filesystem */
 	bool kernel_cache;
 	bool mount_marks;
+	pthread_mutex_t mu;    /* marked[], nmarked and writes: main thread vs the reader */
 	bool writes;           /* FAN_CLOSE_WRITE is in the marks' mask */
 	size_t nmarked;
-	char *marked[MAX_MARKED]; /* the paths whose filesystem (or mount) we marked */
+	struct marked marked[MAX_MARKED]; /* the filesystems (or mounts) we marked */
 	atomic_bool evictable; /* cleared once if the kernel rejects FAN_MARK_EVICTABLE */
 };
+
+static void rescan_mounts(ward_backend_t *b, struct fan *f);
 
 static uint64_t mono_ns(void)
 {
@@ -70,16 +95,22 @@ static ward_err_t fan_run(ward_backend_t *b, ward_event_sink_fn sink, void *arg,
 	struct fan *f = b->priv;
 	/* The kernel writes whole events into the buffer; align it for the struct. */
 	static _Thread_local char buf[16384] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	struct pollfd pfd[2] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stopfd, .events = POLLIN } };
+	struct pollfd pfd[3] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stopfd, .events = POLLIN },
+	                         { .fd = f->mountsfd, .events = POLLPRI } };
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		/* fd -1 is ignored by poll: no mount watching with --watch */
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return ward_error_set(err, WARD_E_IO, "fanotify: poll: %s", strerror(errno));
 		}
 		if (pfd[1].revents)
 			return WARD_OK;
+		if (pfd[2].revents & (POLLPRI | POLLERR))
+			rescan_mounts(b, f);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
 		ssize_t n = read(f->fd, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -270,13 +301,16 @@ static bool fan_watch_writes(ward_backend_t *b, bool on)
 	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
 	bool ok = true;
 
-	if (f->writes == on)
-		return true;
-	for (size_t i = 0; i < f->nmarked; i++)
-		if (fanotify_mark(f->fd, (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | where, FAN_CLOSE_WRITE,
-		                  AT_FDCWD, f->marked[i]) != 0)
-			ok = false;
-	f->writes = on;
+	pthread_mutex_lock(&f->mu);
+	if (f->writes != on) {
+		for (size_t i = 0; i < f->nmarked; i++)
+			if (f->marked[i].ok &&
+			    fanotify_mark(f->fd, (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | where, FAN_CLOSE_WRITE,
+			                  AT_FDCWD, f->marked[i].path) != 0)
+				ok = false;
+		f->writes = on;
+	}
+	pthread_mutex_unlock(&f->mu);
 	return ok;
 }
 
@@ -300,8 +334,11 @@ static void fan_destroy(ward_backend_t *b)
 			close(f->fd);
 		if (f->stopfd >= 0)
 			close(f->stopfd);
+		if (f->mountsfd >= 0)
+			close(f->mountsfd);
 		for (size_t i = 0; i < f->nmarked; i++)
-			free(f->marked[i]);
+			free(f->marked[i].path);
+		pthread_mutex_destroy(&f->mu);
 		free(f);
 	}
 	free(b);
@@ -322,15 +359,41 @@ static const struct ward_backend_ops fan_ops = {
 	.destroy = fan_destroy,
 };
 
-static int mark_fs(struct fan *f, const char *path, bool mount_marks)
+/* The identity of what a mark at path covers: its filesystem or its mount. */
+static bool mark_key(const char *path, bool mount_marks, uint64_t *key)
 {
-	unsigned where = mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	struct statx stx;
 
-	if (fanotify_mark(f->fd, FAN_MARK_ADD | where, FAN_OPEN_EXEC_PERM, AT_FDCWD, path) != 0)
-		return -1;
-	if (f->nmarked < MAX_MARKED && (f->marked[f->nmarked] = strdup(path)) != NULL)
+	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, mount_marks ? STATX_MNT_ID : STATX_BASIC_STATS, &stx) != 0)
+		return false;
+	if (mount_marks) {
+		if (!(stx.stx_mask & STATX_MNT_ID))
+			return false;
+		*key = stx.stx_mnt_id;
+	} else {
+		*key = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	}
+	return true;
+}
+
+/* Mark the filesystem (or mount) of path for exec permission events, and remember it
+ * (a refusal too, so that a rescan does not retry it). Caller holds f->mu. 0 or -1
+ * (errno set). */
+static int mark_fs(struct fan *f, const char *path, uint64_t key)
+{
+	unsigned where = f->mount_marks ? FAN_MARK_MOUNT : FAN_MARK_FILESYSTEM;
+	uint64_t mask = FAN_OPEN_EXEC_PERM | (f->writes ? FAN_CLOSE_WRITE : 0);
+	int rc = fanotify_mark(f->fd, FAN_MARK_ADD | where, mask, AT_FDCWD, path);
+	int e = errno;
+
+	if (f->nmarked < MAX_MARKED && (f->marked[f->nmarked].path = strdup(path)) != NULL) {
+		f->marked[f->nmarked].key = key;
+		f->marked[f->nmarked].present = true;
+		f->marked[f->nmarked].ok = rc == 0;
 		f->nmarked++;
-	return 0;
+	}
+	errno = e;
+	return rc;
 }
 
 /* Filesystems where programs live; pseudo filesystems (proc, sysfs, cgroup...) are not. */
@@ -346,31 +409,72 @@ static bool local_fstype(const char *t)
 	return false;
 }
 
-static ward_err_t mark_all_local(struct fan *f, bool mount_marks, ward_error_t *err)
+/*
+ * Mark every local filesystem (or mount) in the mount table that is not marked yet, and
+ * forget the ones that are gone (the kernel drops a mark with its filesystem or mount).
+ * Returns how many are marked now; *failed counts the ones that could not be.
+ */
+static size_t mark_local(struct fan *f, size_t *failed)
 {
-	FILE *m = setmntent("/proc/self/mounts", "r");
+	FILE *m = setmntent("/proc/self/mounts", "re");
 	struct mntent *e;
-	dev_t seen[256];
-	size_t nseen = 0, marked = 0;
+	size_t n = 0;
 
-	if (m == NULL)
-		return ward_error_set(err, WARD_E_IO, "/proc/self/mounts: %s", strerror(errno));
+	*failed = 0;
+	if (m == NULL) {
+		*failed = 1;
+		return f->nmarked;
+	}
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->nmarked; i++)
+		f->marked[i].present = false;
 	while ((e = getmntent(m)) != NULL) {
-		struct stat st;
+		uint64_t key;
 		size_t i;
-		if (!local_fstype(e->mnt_type) || stat(e->mnt_dir, &st) != 0)
+		if (!local_fstype(e->mnt_type) || !mark_key(e->mnt_dir, f->mount_marks, &key))
 			continue;
-		for (i = 0; i < nseen && seen[i] != st.st_dev; i++)
+		for (i = 0; i < f->nmarked && f->marked[i].key != key; i++)
 			;
-		if (i < nseen && !mount_marks)
+		if (i < f->nmarked) {
+			f->marked[i].present = true; /* marked, or refused before: not again */
 			continue;
-		if (nseen < sizeof(seen) / sizeof(seen[0]))
-			seen[nseen++] = st.st_dev;
-		if (mark_fs(f, e->mnt_dir, mount_marks) == 0)
-			marked++;
+		}
+		if (mark_fs(f, e->mnt_dir, key) != 0)
+			(*failed)++;
 	}
 	endmntent(m);
-	if (marked == 0)
+	for (size_t i = 0; i < f->nmarked; i++) {
+		if (f->marked[i].present) {
+			f->marked[n++] = f->marked[i];
+			continue;
+		}
+		free(f->marked[i].path);
+	}
+	f->nmarked = n;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* The mount table changed (reader thread): mark what appeared. */
+static void rescan_mounts(ward_backend_t *b, struct fan *f)
+{
+	size_t failed;
+
+	(void)mark_local(f, &failed);
+	if (failed)
+		b->mark_errors += failed;
+	b->mount_rescans++;
+}
+
+static ward_err_t mark_all_local(struct fan *f, ward_error_t *err)
+{
+	size_t failed, n;
+
+	/* Open the table before reading it: a mount made in between is seen by the poll. */
+	if ((f->mountsfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
+		return ward_error_set(err, WARD_E_IO, "/proc/self/mountinfo: %s", strerror(errno));
+	n = mark_local(f, &failed);
+	if (n <= failed)
 		return ward_error_set(err, WARD_E_IO, "fanotify: no local filesystem could be marked");
 	return WARD_OK;
 }
@@ -391,6 +495,8 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	b->ops = &fan_ops;
 	b->priv = f;
 	f->stopfd = -1;
+	f->mountsfd = -1;
+	pthread_mutex_init(&f->mu, NULL);
 	f->kernel_cache = opts->kernel_cache;
 	f->mount_marks = opts->mount_marks;
 	atomic_init(&f->evictable, true);
@@ -408,11 +514,17 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 		goto fail;
 	}
 	if (opts->watch == NULL || opts->watch[0] == NULL) {
-		if ((rc = mark_all_local(f, opts->mount_marks, err)) != WARD_OK)
+		if ((rc = mark_all_local(f, err)) != WARD_OK)
 			goto fail;
 	}
 	for (size_t i = 0; opts->watch && opts->watch[i]; i++) {
-		if (mark_fs(f, opts->watch[i], opts->mount_marks) != 0) {
+		uint64_t key = 0;
+		int r;
+		(void)mark_key(opts->watch[i], opts->mount_marks, &key);
+		pthread_mutex_lock(&f->mu);
+		r = mark_fs(f, opts->watch[i], key);
+		pthread_mutex_unlock(&f->mu);
+		if (r != 0) {
 			rc = ward_error_set(err, WARD_E_IO, "fanotify_mark %s: %s", opts->watch[i],
 			                    strerror(errno));
 			goto fail;

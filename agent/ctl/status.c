@@ -30,7 +30,9 @@ static void usage(FILE *out)
 	        "depth, deadline misses and decision latency (p50/p99/max, microseconds), and\n"
 	        "YARA scanning: the rule set (count, generation, the last reload error), scans\n"
 	        "done, matched, timed out (budget spent: decided without the verdict), late\n"
-	        "verdicts, scan queue depth, mean and p99 scan time.\n"
+	        "verdicts, scan queue depth, mean and p99 scan time; the BPF ground under\n"
+	        "fanotify (ground: active with its hook, or why not, with a warning naming the\n"
+	        "sysctls that close what it would cover) and the mount-table changes seen.\n"
 	        "Any user may ask.\n"
 	        "\n"
 	        "  --json         print the agent's reply as one JSON object\n"
@@ -162,6 +164,27 @@ static void print_configuration(const json_t *c)
 		row("Errors", "%s", str(e, "message", NULL));
 }
 
+/* The BPF ground: how it enforces, or a warning when it does not. */
+static void print_ground(const json_t *r)
+{
+	const json_t *g = json_object_get(r, "ground");
+	const char *state = str(g, "state", NULL);
+
+	if (g == NULL)
+		return;
+	printf(">>> Ground (user-namespace mounts, memfd programs)\n");
+	if (strcmp(state, "active") == 0) {
+		row("State", "active (%s hook: %s in LOCKDOWN)", str(g, "hook", NULL), str(g, "enforcement", NULL));
+		row("Seen / unseen / denied", "%lld / %lld / %lld", (long long)num(g, "counters.calls"),
+		    (long long)num(g, "counters.unseen"), (long long)num(g, "counters.denied"));
+	} else {
+		row("State", "%s: %s", state, str(g, "reason", NULL));
+		if (json_is_string(json_object_get(g, "warning")))
+			printf("WARNING: %s\n", str(g, "warning", NULL));
+	}
+	row("Mount-table changes", "%lld", (long long)num(r, "mount_rescans"));
+}
+
 static void print_text(const json_t *r)
 {
 	const json_t *cache = json_object_get(r, "cache");
@@ -223,6 +246,7 @@ static void print_text(const json_t *r)
 	row("Latency p50/p99/max", "%lld / %lld / %lld us", (long long)num(r, "latency_us.p50"),
 	    (long long)num(r, "latency_us.p99"), (long long)num(r, "latency_us.max"));
 	print_scan(json_object_get(r, "scan"));
+	print_ground(r);
 	printf(">>> Event log\n");
 	row("Path", "%s", str(r, "event_log", "path"));
 	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),

@@ -338,6 +338,7 @@ static const char *const reason_names[WARD_RSN__COUNT] = {
 	[WARD_RSN_SCAN] = "scan",
 	[WARD_RSN_STOPPING] = "stopping",
 	[WARD_RSN_NO_POLICY] = "no_policy",
+	[WARD_RSN_GROUND] = "unseen_filesystem",
 };
 
 const char *ward_reason_name(ward_reason_t r)

@@ -56,6 +56,10 @@ typedef struct ward_engine_opts {
 	ward_forget_fn forget;       /* NULL: none */
 	void *forget_arg;
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
+	/* Called with the mode of every snapshot published (creation included), under
+	 * policy_mu: the BPF ground follows the mode (ward_bpfground_set_mode). NULL: none. */
+	void (*on_publish)(void *arg, ward_mode_t mode);
+	void *on_publish_arg;
 } ward_engine_opts_t;
 
 /* Create the engine with its first snapshot (ownership passes). No thread yet. */

@@ -29,6 +29,8 @@ static void set_scalars(ward_engine_t *e, const ward_snapshot_t *s)
 	atomic_store(&e->cur_fail_closed, s->cfg.fail_closed);
 	atomic_store(&e->cur_log_allows, s->cfg.event_log_allows);
 	atomic_store(&e->cur_budget_ms, s->cfg.decision_budget_ms);
+	if (e->o.on_publish)
+		e->o.on_publish(e->o.on_publish_arg, s->cfg.mode);
 }
 
 ward_err_t ward_engine_create(const ward_engine_opts_t *o, ward_snapshot_t *snap,

@@ -89,6 +89,7 @@ void ward_record_detail(const ward_record_t *r, char *buf, size_t len)
 		         (unsigned long long)(r->latency_us / 1000));
 		return;
 	}
+	add(buf, len, r->origin_detail);
 	if (r->notes & WARD_NOTE_NOSTAT)
 		add(buf, len, "identity: cannot stat the file");
 	if (r->notes & WARD_NOTE_UNREADABLE) {

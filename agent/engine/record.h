@@ -57,6 +57,8 @@ typedef struct ward_record {
 	char team_id[WARD_MAX_TEAM_ID + 1];
 	char signing_id[WARD_MAX_SIGNING_ID + 1];
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
+	char origin_detail[192];    /* a sentence from a decider outside decide() (the BPF
+	                               ground), printed first in the log's detail ("" none) */
 	/* ---- filled by the engine around the answer ---- */
 	struct timespec when;       /* CLOCK_REALTIME of the answer */
 	uint64_t latency_us;        /* event read -> answer written */

@@ -27,6 +27,8 @@ typedef enum {
 	WARD_RSN_SCAN,        /* the YARA scan decided (issue 6) */
 	WARD_RSN_STOPPING,    /* answered while the agent shuts down */
 	WARD_RSN_NO_POLICY,   /* an OPEN no file-access policy covers */
+	WARD_RSN_GROUND,      /* the BPF ground decided: a filesystem fanotify cannot see
+	                         (user-namespace mount, memfd) (agent/backends/bpfground.h) */
 	WARD_RSN__COUNT
 } ward_reason_t;
 

@@ -76,7 +76,7 @@ SPAWN=$WORK/spawn
 
 start_wardend() {
 	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
-	"$WARDEN_BUILD/${WARDEND_BIN:-wardend}" --foreground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
+	"$WARDEN_BUILD/${WARDEND_BIN:-wardend}" --foreground --no-ground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
 		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" 2>>"$WORK/wardend.err" &
 	AGENT=$!
 	for _ in $(seq 200); do

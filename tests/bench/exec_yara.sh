@@ -69,7 +69,7 @@ SPAWN=$WORK/spawn
 
 start_wardend() {
 	rm -f "$WORK/ctl.sock" "$WORK/rules.db" "$WORK/events.jsonl"
-	"$WARDEN_BUILD/wardend" --foreground --config "$WORK/warden.conf" --profiles-dir "" --watch "$MNT" \
+	"$WARDEN_BUILD/wardend" --foreground --no-ground --config "$WORK/warden.conf" --profiles-dir "" --watch "$MNT" \
 		--db "$WORK/rules.db" --socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" \
 		2>>"$WORK/wardend.err" &
 	AGENT=$!

@@ -36,8 +36,9 @@ w_stop_agent
 w_expect_allowed "$W_MNT/unknown"
 
 # Without --foreground it detaches (diagnostics to syslog) and still enforces.
+# (--no-ground: as every test agent, never the BPF ground for the whole machine.)
 rm -f "$W_SOCK"
-"$WARDEN_BUILD/$W_WARDEND" --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+"$WARDEN_BUILD/$W_WARDEND" --no-ground --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" </dev/null || w_fail "detached start failed"
 for _ in $(seq 100); do [ -S "$W_SOCK" ] && w_ctl '{"cmd":"status"}' | grep -q '"ok":true' && break; sleep 0.05; done
 dpid=$(w_status '.pid')

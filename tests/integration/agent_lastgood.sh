@@ -113,7 +113,7 @@ w_log "--mode overrides the last good configuration's mode: ok"
 # --- a snapshot others can write is not trusted: exit 2, as with none
 chmod 0622 "$SNAP"
 rc=0
-timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --no-ground --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" --profiles-dir "$P" --config "$CONF" 2>"$W_WORK/start.err" || rc=$?
 [ "$rc" = 2 ] || w_fail "wardend with a group-writable snapshot: exit $rc"
 grep -q "insecure permissions" "$W_WORK/start.err" || w_fail "start error: $(cat "$W_WORK/start.err")"

@@ -204,7 +204,7 @@ mkdir -m 0700 "$W_WORK/fresh"
 cp "$REPO/tests/fixtures/profiles/bad/malformed.mobileconfig" "$P/50-bad.mobileconfig"
 printf '{}\n' >"$CONF"
 rc=0
-timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --watch "$W_MNT" --db "$W_WORK/fresh/rules.db" --socket "$W_SOCK" \
+timeout -k 2 10 "$WARDEN_BUILD/wardend" --foreground --no-ground --watch "$W_MNT" --db "$W_WORK/fresh/rules.db" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" --profiles-dir "$P" --config "$CONF" 2>"$W_WORK/start.err" || rc=$?
 [ "$rc" = 2 ] || w_fail "wardend with a broken profile at start: exit $rc"
 grep -q "$P/50-bad.mobileconfig:12: " "$W_WORK/start.err" || w_fail "start error does not name file:line: $(cat "$W_WORK/start.err")"

@@ -25,7 +25,13 @@ check_storm() {   # every loop must end by itself (exit 0), none killed by its t
 		wait "$p"; rc=$?
 		[ "$rc" = 0 ] || w_fail "storm loop $p ended with $rc (stuck exec killed by timeout?)"
 	done
-	stuck=$(grep -l fanotify /proc/[0-9]*/wchan 2>/dev/null | wc -l)
+	# Only this test's processes: other agents may run on the machine (their tmpfs,
+	# their waits). A process blocked in execve still has its caller's command line,
+	# which names this test's mount.
+	stuck=0
+	for w in $(grep -l fanotify /proc/[0-9]*/wchan 2>/dev/null); do
+		tr '\0' ' ' <"${w%/wchan}/cmdline" 2>/dev/null | grep -qF "$W_MNT" && stuck=$((stuck + 1))
+	done
 	[ "$stuck" = 0 ] || w_fail "$stuck processes still wait in fanotify"
 }
 

@@ -9,7 +9,7 @@ WARDEN_BUILD=${WARDEN_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The daemon under test: wardend (fanotify) or wardend-es (the ES backend on the ES
 # emulation; tests/integration/es_agent.sh runs the agent scenarios with it).
 W_WARDEND=${W_WARDEND:-wardend}
-W_WORK= W_MNT= W_PID= W_EXTRA_PIDS= W_EXTRA_MOUNTS=
+W_WORK= W_MNT= W_PID= W_EXTRA_PIDS= W_EXTRA_MOUNTS= W_USERS=
 
 w_log() { printf '  %s\n' "$*"; }
 w_skip() { echo "skip: $*"; exit 77; }
@@ -48,6 +48,7 @@ w_cleanup() {
 	for m in $W_EXTRA_MOUNTS $W_MNT; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
+	for u in $W_USERS; do userdel "$u" 2>/dev/null; done
 	[ -n "$W_WORK" ] && rm -rf "$W_WORK"
 	exit $rc
 }
@@ -77,11 +78,31 @@ w_extra_tmpfs() {
 	W_EXTRA_MOUNTS="$W_TMPFS $W_EXTRA_MOUNTS"
 }
 
+# A throw-away unprivileged user (removed by the cleanup); sets W_USER and W_UID.
+w_add_user() {
+	W_USER=wt$$${1:-u}
+	useradd -M -N -d /nonexistent -s /bin/sh "$W_USER" || w_fail "useradd $W_USER"
+	W_USERS="$W_USER $W_USERS"
+	W_UID=$(id -u "$W_USER")
+}
+
+# Run a command as W_USER (no PAM, no supplementary groups).
+w_as_user() {
+	setpriv --reuid "$W_UID" --regid "$(id -g "$W_USER")" --clear-groups -- "$@"
+}
+
 # Start wardend watching $W_MNT (extra args are passed on); wait for its socket.
 # Profiles come from $W_WORK/profiles (none unless a test makes it), never the host's.
+# W_WATCH=none: no --watch (every local filesystem; only ever inside a private mount
+# namespace with --mount-marks, via W_AGENT_PREFIX). The BPF ground is not loaded
+# unless W_GROUND_UID names the only uid it may decide for (it must never touch the
+# machine's other users).
 w_start_agent() {
+	local watch=(--watch "$W_MNT") ground=(--no-ground)
+	[ "${W_WATCH:-}" = none ] && watch=()
+	[ -n "${W_GROUND_UID:-}" ] && ground=(--ground-uid "$W_GROUND_UID")
 	rm -f "$W_SOCK"
-	"$WARDEN_BUILD/$W_WARDEND" --foreground --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+	${W_AGENT_PREFIX:-} "$WARDEN_BUILD/$W_WARDEND" --foreground "${watch[@]}" "${ground[@]}" --db "$W_DB" --socket "$W_SOCK" \
 		--event-log "$W_EVLOG" --profiles-dir "$W_WORK/profiles" "$@" 2>>"$W_WORK/wardend.err" &
 	W_PID=$!
 	for _ in $(seq 100); do
