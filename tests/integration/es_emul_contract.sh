@@ -11,7 +11,7 @@ scenario() { # name [expected exit]
 	local want=${2:-0} rc=0 d=$W_MNT/$1
 	mkdir -p "$d"
 	# (a subshell: the shell's own "Killed" notice for the late scenario stays quiet)
-	(timeout -k 2 30 "$C" "$1" "$d" >"$W_WORK/$1.out" 2>"$W_WORK/$1.err") 2>/dev/null || rc=$?
+	(timeout -k 2 30 "$C" "$1" "$d" >"$W_WORK/$1.out" 2>"$W_WORK/$1.err"; exit $?) 2>/dev/null || rc=$?
 	if [ "$rc" != "$want" ]; then
 		cat "$W_WORK/$1.out" "$W_WORK/$1.err" >&2
 		w_fail "es_contract $1: exit $rc, expected $want"
