@@ -279,13 +279,15 @@ int ctl_simulate(int argc, char **argv)
 		printf("\nBy rule:\n");
 		json_array_foreach(rules, i, v) {
 			const char *ty = json_string_value(json_object_get(v, "type"));
-			printf("  %-8s %7lld  %s%s%s%s\n",
-			       json_is_true(json_object_get(v, "blocks")) ? "BLOCKS" : "allows",
-			       (long long)json_integer_value(json_object_get(v, "count")),
-			       ty ? ty : "no rule: ", ty ? " " : "",
-			       ty ? json_string_value(json_object_get(v, "identifier"))
-			          : json_string_value(json_object_get(v, "reason")),
-			       ty ? "" : "");
+			long long cnt = (long long)json_integer_value(json_object_get(v, "count"));
+			const char *what = json_is_true(json_object_get(v, "blocks")) ? "BLOCKS" : "allows";
+			if (ty)
+				printf("  %-6s %7lld  %s %s %s\n", what, cnt, ty,
+				       json_string_value(json_object_get(v, "policy")),
+				       json_string_value(json_object_get(v, "identifier")));
+			else
+				printf("  %-6s %7lld  no rule (%s)\n", what, cnt,
+				       json_string_value(json_object_get(v, "reason")));
 		}
 		printf("\nBlocked programs (executions, identities for a rule):\n");
 		json_array_foreach(progs, i, v) {
