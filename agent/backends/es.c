@@ -67,6 +67,7 @@ struct esb {
 	es_ev_t inflight;        /* list head */
 	bool stop, flush, threads;
 	atomic_bool ready;
+	atomic_bool closed;      /* ops->stop was called: the sink is never called again */
 	pthread_t timer, flusher;
 	struct {
 		_Atomic uint64_t auth, opens, notify, modified, renamed, unlinked, exited, unmounted;
@@ -152,11 +153,24 @@ static void subject_of(const ward_es_proc_t *p, ward_subject_t *s)
 	s->exe = p->exe.key;
 }
 
+/*
+ * Hand an event to the engine, unless the engine has stopped: ES keeps delivering on its
+ * own queues until the clients are deleted, after the engine stopped reading. Then a
+ * permission event gets the fallback answer here (fanotify: the kernel allows what a
+ * closing group held) and is given back. es_stop waits for a sink call in progress.
+ */
+static void give_back(ward_backend_t *base, ward_event_t *ev);
+
 static void deliver(esb_t *b, es_ev_t *w)
 {
 	pthread_mutex_lock(&b->sink_mu);
-	b->sink(b->sink_arg, &w->ev);
+	if (!atomic_load(&b->closed)) {
+		b->sink(b->sink_arg, &w->ev);
+		pthread_mutex_unlock(&b->sink_mu);
+		return;
+	}
 	pthread_mutex_unlock(&b->sink_mu);
+	give_back(&b->base, &w->ev);
 }
 
 /* AUTH_EXEC and AUTH_OPEN: map, retain, hand to the engine. */
@@ -184,8 +198,9 @@ static void h_auth(void *ctx, es_client_t *c, const es_message_t *msg)
 	w->fflag = m->fflag;
 	w->ppid = m->proc.ppid;
 	w->ruid = m->proc.ruid;
-	/* The engine answers by deadline_ns; we step in half way to ES's own deadline. */
-	w->last_ns = m->deadline_ns + (clk.now_ns + m->left_ns - m->deadline_ns) / 2;
+	/* The engine answers by deadline_ns; if it has not, we do a quarter of the way into
+	 * the headroom, leaving three quarters of it for the answer to reach ES. */
+	w->last_ns = m->deadline_ns + (clk.now_ns + m->left_ns - m->deadline_ns) / 4;
 	w->ev.kind = m->kind == WARD_ES_K_EXEC ? WARD_EV_EXEC : WARD_EV_OPEN;
 	subject_of(&m->proc, &w->ev.proc);
 	w->ev.key_ok = m->file.key_ok;
@@ -406,6 +421,9 @@ static void es_stop(ward_backend_t *base)
 {
 	esb_t *b = base->priv;
 
+	atomic_store(&b->closed, true);
+	pthread_mutex_lock(&b->sink_mu); /* a sink call in progress ends before we return */
+	pthread_mutex_unlock(&b->sink_mu);
 	pthread_mutex_lock(&b->mu);
 	b->stop = true;
 	pthread_cond_broadcast(&b->cv);
@@ -517,7 +535,7 @@ static bool es_proc_info(ward_backend_t *base, const ward_event_t *ev, ward_proc
 	return true;
 }
 
-static void es_release(ward_backend_t *base, ward_event_t *ev)
+static void give_back(ward_backend_t *base, ward_event_t *ev)
 {
 	esb_t *b = base->priv;
 	es_ev_t *w = (es_ev_t *)(uintptr_t)ev->cookie;
@@ -539,6 +557,11 @@ static void es_release(ward_backend_t *base, ward_event_t *ev)
 		close(ev->fd);
 	ev->fd = -1;
 	free(w);
+}
+
+static void es_release(ward_backend_t *base, ward_event_t *ev)
+{
+	give_back(base, ev);
 }
 
 static void es_destroy(ward_backend_t *base)

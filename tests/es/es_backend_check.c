@@ -2,7 +2,7 @@
  * agent/backends/es.c against the ES emulation, with a fake engine (the sink) that this
  * program drives, so ES's contract is checked where the backend owns it:
  *   es_backend_check timer DIR   the engine never answers: the backend's own timer
- *                                answers with the fallback (DENY here) half way into the
+ *                                answers with the fallback (DENY here) a quarter into the
  *                                headroom, before ES would kill the client; the engine's
  *                                late answer is a no-op
  *   es_backend_check cache DIR   the cache bit goes with a plain ALLOW only: an allowed

@@ -47,7 +47,8 @@ backend() { # name
 	[ "$rc" = 0 ] || { cat "$W_WORK/b-$1.out" "$W_WORK/b-$1.err" >&2; w_fail "es_backend_check $1: exit $rc"; }
 	w_log "es_backend_check $1: ok"
 }
-# ES gives 2 s: the backend answers at 1 s (half, the headroom floor), ES would kill at 2 s.
+# ES gives 2 s: the engine's deadline is at 1 s (half: the headroom floor), the backend's
+# own answer at 1.25 s, ES would kill at 2 s.
 WARD_ES_EMUL_DEADLINE_MS=2000 WARD_ES_EMUL_STRICT=1 backend timer
 WARD_ES_EMUL_STRICT=1 backend cache
 WARD_ES_EMUL_STRICT=1 backend open

@@ -9,9 +9,9 @@
 #include "agent/backend.h"
 
 typedef struct ward_es_opts {
-	/* The verdict when the engine has not answered by the event's deadline_ns plus half
-	 * the headroom (the last line before ES kills the client). NULL: ALLOW. Called from
-	 * the backend's timer thread, lock-free. */
+	/* The verdict when the engine has not answered by the event's deadline_ns plus a
+	 * quarter of the headroom (the last line before ES kills the client). NULL: ALLOW.
+	 * Called from the backend's timer thread, lock-free. */
 	ward_decision_t (*fallback)(void *arg);
 	void *fallback_arg;
 	/* Watch items: path prefixes whose opens are authorized (AUTH_OPEN on a third
