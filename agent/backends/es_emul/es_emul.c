@@ -368,9 +368,8 @@ static es_respond_result_t respond(es_client_t *cl, const es_message_t *msg, boo
 
 	if (flags_kind) /* every flag the open asked for must be authorized */
 		allow = ((uint32_t)msg->event.open.fflag & ~flags) == 0;
-	kernel_answer(cl->fan, m->fd, allow);
-	close(m->fd);
-	m->fd = -1;
+	/* Cached before the kernel hears the answer: the next event for the file (which the
+	 * answer lets happen) must find it, as with ES. */
 	if (cache && m->cached_ok) {
 		pthread_mutex_lock(&cl->mu);
 		struct cslot *s = cache_slot(cl, m);
@@ -378,6 +377,9 @@ static es_respond_result_t respond(es_client_t *cl, const es_message_t *msg, boo
 		                     flags_kind ? flags : (allow ? UINT32_MAX : 0) };
 		pthread_mutex_unlock(&cl->mu);
 	}
+	kernel_answer(cl->fan, m->fd, allow);
+	close(m->fd);
+	m->fd = -1;
 	return ES_RESPOND_RESULT_SUCCESS;
 }
 
