@@ -96,8 +96,8 @@ typedef struct ward_event {
 	uint32_t access;      /* OPEN: WARD_ACC_* requested (0: the kernel cannot tell) */
 	uint64_t t_recv_ns;   /* CLOCK_MONOTONIC when the backend read the event */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC by which the answer must be written: the
-	                         kernel's (ES, less headroom) or t_recv + DecisionBudgetMs
-	                         (set by the engine when the backend leaves it 0) */
+	                         kernel's (ES, less headroom; 0: none), then the engine
+	                         makes it t_recv + DecisionBudgetMs if that is earlier */
 	const ward_id_hints_t *hints; /* NULL: none; valid until release */
 	uint64_t cookie;      /* backend-private (ES: the retained message) */
 } ward_event_t;

@@ -19,6 +19,7 @@
 
 #include "agent/confine.h"
 #include "common/limits.h"
+#include "common/platform.h"
 
 #define CTL_MAX_OUT (1u << 20) /* bytes of replies a client may leave unread */
 
@@ -241,7 +242,7 @@ ward_err_t ward_ctl_listen(const char *path, const ward_ctl_command_t *cmds, siz
 	srv->ncmds = ncmds;
 	srv->ctx = ctx;
 	srv->admin_gid = admin_gid;
-	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	srv->fd = ward_socket(AF_UNIX, SOCK_STREAM, WARD_SOCK_NONBLOCK | WARD_SOCK_CLOEXEC);
 	if (srv->fd < 0) {
 		free(srv);
 		return ward_error_set(err, WARD_E_IO, "control socket: %s", strerror(errno));
@@ -388,7 +389,7 @@ static bool accept_client(ward_ctl_server_t *srv)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = ward_accept(srv->fd, WARD_SOCK_NONBLOCK | WARD_SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return false;

@@ -30,6 +30,7 @@
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "rules/requests.h"
+#include "common/platform.h"
 
 /*
  * A file read off the main thread for a control command (request, approve): the

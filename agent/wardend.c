@@ -25,6 +25,7 @@
 #include "agent/backends/bpfground.h"
 #include "agent/backends/procinfo.h"
 #include "agent/daemon.h"
+#include "agent/backends/open/open.h"
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
 #include "agent/log.h"
@@ -205,6 +206,24 @@ static ward_mode_t yara_mode(void *arg)
 {
 	ward_daemon_t *d = arg;
 	return ward_engine_mode(d->engine);
+}
+
+/*
+ * The backend's last resort (ES: its own timer, when the engine has not answered by the
+ * kernel's deadline less half the headroom): the engine itself failed, so FailClosed
+ * decides in LOCKDOWN. Lock-free: it runs while the engine may be stuck.
+ */
+static ward_decision_t backend_fallback(void *arg)
+{
+	ward_daemon_t *d = arg;
+	ward_verdict_t v;
+
+	if (d->engine == NULL)
+		return WARD_ALLOW;
+	ward_decide_fallback(ward_engine_mode(d->engine),
+	                     __atomic_load_n(&d->cfg.fail_closed, __ATOMIC_RELAXED),
+	                     WARD_RSN_DEADLINE, false, &v);
+	return v.decision;
 }
 
 /* The event log subscribes to the engine's decision records. */
@@ -530,8 +549,10 @@ int main(int argc, char **argv)
 	    ward_compilers_create(&d.compilers, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 
-	ward_fanotify_opts_t fo = { .watch = watch, .kernel_cache = d.kernel_cache, .mount_marks = mount_marks };
-	if (ward_fanotify_open(&fo, &d.backend, &err) != WARD_OK)
+	ward_backend_args_t ba = { .watch = watch, .kernel_cache = d.kernel_cache,
+	                           .mount_marks = mount_marks, .fallback = backend_fallback,
+	                           .fallback_arg = &d };
+	if (ward_backend_open(&ba, &d.backend, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 	/* The ground under fanotify. Its link lives in a descriptor of this process: it
 	 * follows us through daemon() and is detached by the kernel however we exit. */

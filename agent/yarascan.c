@@ -26,6 +26,7 @@
 
 #include "agent/log.h"
 #include "common/clock.h"
+#include "common/platform.h"
 
 /* Files whose exec got PENDING, remembered so the late verdict's line can name the
  * SHA-256 (a rule can then be written from the log). Older entries are overwritten. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "common/platform.h" /* st_ctim on Darwin */
+
 typedef struct ward_filekey {
 	uint64_t dev;
 	uint64_t ino;

@@ -134,4 +134,12 @@
 #define WARD_DENIAL_UIDS         64u        /* users whose recent denials the agent remembers */
 #define WARD_DENIALS_PER_UID     16u        /* recent denials kept per user (wardenctl blocked) */
 
+/* ---- EndpointSecurity backend (agent/backends/es/) ---- */
+#define WARD_ES_MAX_PATH         1024u      /* Darwin MAXPATHLEN, with the NUL */
+#define WARD_ES_HEADROOM_MIN_NS  1000000000ull /* answer at least 1 s before msg->deadline */
+#define WARD_ES_HEADROOM_MAX_NS  5000000000ull /* and keep no more than 5 s back */
+#define WARD_ES_HEADROOM_DIV     10u        /* headroom: a tenth of the time left, clamped */
+#define WARD_ESLOGGER_MAX_LINE   (1u << 20) /* one eslogger JSON line (exec env can be long) */
+#define WARD_ESLOGGER_MAX_LINES  (1u << 24) /* lines in one recording */
+
 #endif

@@ -22,6 +22,7 @@
 #include <sys/random.h>
 
 #include "rules/arena.h"
+#include "common/platform.h"
 
 /* Records live in one buffer and are addressed in 8-byte units (32 bits reach 32 GiB). */
 #define REC_ALIGN 8u
@@ -247,7 +248,7 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 	*out = NULL;
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "index: out of memory");
-	if (getrandom(&ix->seed, sizeof(ix->seed), GRND_NONBLOCK) != sizeof(ix->seed))
+	if (!ward_random(&ix->seed, sizeof(ix->seed)))
 		ix->seed = (uint64_t)(uintptr_t)ix ^ (uint64_t)time(NULL);
 
 	snprintf(sql, sizeof(sql), "SELECT " WARD_RULE_COLUMNS " FROM rules");

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "scanner/macho.h"
+#include "common/platform.h"
 
 const char *ward_filetype_name(ward_filetype_t t)
 {
@@ -228,7 +229,7 @@ ward_err_t ward_sha256_fd_until(int fd, uint64_t deadline_ns, uint8_t out[WARD_S
 		rc = ward_error_set(err, WARD_E_CRYPTO, "sha256: EVP_DigestInit_ex failed");
 		goto out;
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	ward_fadvise_sequential(fd);
 	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)WARD_SHA256_THREADED_MIN) {
 		if ((rc = sha256_threaded(fd, ctx, deadline_ns, err)) != WARD_OK)
 			goto out;

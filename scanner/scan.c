@@ -21,6 +21,7 @@
 
 #include <openssl/evp.h>
 #include <yara.h>
+#include "common/platform.h"
 
 struct ward_yrules {
 	YR_RULES *rules;
@@ -581,7 +582,7 @@ static bool buf_reserve(ward_yscanner_t *s, size_t size)
 	if (m == MAP_FAILED)
 		return false;
 	if (unit == HUGE_PAGE)
-		madvise(m, len, MADV_HUGEPAGE); /* advice only: fine if THP is off */
+		ward_madvise_huge(m, len); /* advice only: fine if THP is off */
 	s->buf = m;
 	s->cap = len;
 	return true;

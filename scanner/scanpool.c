@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/platform.h"
 
 enum { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -319,13 +320,7 @@ static void *worker_main(void *arg)
 
 	/* Best effort: a worker at default priority still works, only less politely. */
 	if (p->o.worker_nice > 0) {
-		id_t tid = (id_t)gettid();
-		int cur;
-
-		errno = 0;
-		cur = getpriority(PRIO_PROCESS, tid);
-		if (errno == 0)
-			setpriority(PRIO_PROCESS, tid, cur + p->o.worker_nice);
+		ward_thread_nice(p->o.worker_nice);
 	}
 	if (p->o.on_thread_start != NULL)
 		p->o.on_thread_start();
@@ -421,7 +416,6 @@ ward_err_t ward_scanpool_create(const ward_scanpool_opts_t *o, ward_scanpool_t *
                                 ward_error_t *err)
 {
 	ward_scanpool_t *p;
-	pthread_condattr_t ca;
 	unsigned entries;
 
 	*out = NULL;
@@ -462,16 +456,13 @@ ward_err_t ward_scanpool_create(const ward_scanpool_opts_t *o, ward_scanpool_t *
 		pool_free(p);
 		return ward_error_set(err, WARD_E_NOMEM, "scan pool: out of memory");
 	}
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	for (unsigned i = p->njobs; i-- > 0;) {
 		struct job *j = &p->jobs[i];
-		pthread_cond_init(&j->cv, &ca);
+		ward_cond_init_mono(&j->cv);
 		j->fd = -1;
 		j->next_free = p->free_jobs;
 		p->free_jobs = j;
 	}
-	pthread_condattr_destroy(&ca);
 
 	p->st.workers = o->workers;
 	p->st.queue_capacity = p->qcap;
@@ -667,11 +658,9 @@ ward_err_t ward_scanpool_submit(ward_scanpool_t *p, const ward_scan_req_t *req,
 
 	if (req->budget_ms > 0) {
 		uint64_t deadline = t0 + (uint64_t)req->budget_ms * 1000000u;
-		struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000u),
-		                       .tv_nsec = (long)(deadline % 1000000000u) };
 
 		while (j->state != JOB_DONE)
-			if (pthread_cond_timedwait(&j->cv, &p->mu, &ts) == ETIMEDOUT)
+			if (ward_cond_wait_until(&j->cv, &p->mu, deadline) == ETIMEDOUT)
 				break;
 	}
 	if (j->state == JOB_DONE) {

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/platform.h"
 
 const char *ward_ctl_client_socket(const char *path)
 {
@@ -64,7 +65,7 @@ ward_err_t ward_ctl_client_request(const char *sock, const json_t *req, int time
 		return ward_error_set(err, WARD_E_NOMEM, "cannot encode the request");
 	len = strlen(line);
 	line[len++] = '\n'; /* json_dumps left room: overwrite the NUL, length is explicit */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+	if ((fd = ward_socket(AF_UNIX, SOCK_STREAM, WARD_SOCK_CLOEXEC | WARD_SOCK_NONBLOCK)) < 0) {
 		rc = ward_error_set(err, WARD_E_IO, "socket: %s", strerror(errno));
 		goto out;
 	}

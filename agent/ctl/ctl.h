@@ -30,6 +30,7 @@ int ctl_fileaccess(int argc, char **argv); /* agent/ctl/fileaccess.c */
  * *why otherwise. */
 bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen);
 int ctl_scan(int argc, char **argv);
+int ctl_simulate(int argc, char **argv); /* agent/ctl/simulate.c: eslogger replay */
 
 /* Exit codes shared by every subcommand. */
 #define CTL_EXIT_OK    0

@@ -17,6 +17,7 @@
 #include "agent/ctl/client.h"
 #include "common/hex.h"
 #include "scanner/identity.h"
+#include "common/platform.h"
 
 static void usage(FILE *out)
 {

@@ -23,6 +23,7 @@ static const struct ctl_cmd commands[] = {
 	{ "status", ctl_status, "show the running agent's mode, rules, caches and decisions" },
 	{ "rule", ctl_rule, "add, remove, check, list, import and export rules" },
 	{ "scan", ctl_scan, "scan files with YARA rules, standalone (no agent needed)" },
+	{ "simulate", ctl_simulate, "replay an eslogger recording: what the rules would block" },
 	{ "request", ctl_request, "ask for an exception for a blocked program; --status ID" },
 	{ "requests", ctl_requests, "list, export or audit exception requests" },
 	{ "approve", ctl_approve, "approve exception requests (one, or --from a file)" },

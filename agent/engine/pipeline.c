@@ -362,8 +362,10 @@ static void sink(void *arg, ward_event_t *ev)
 		return;
 	}
 	atomic_fetch_add_explicit(&e->metrics.events, 1, memory_order_relaxed);
-	if (ev->deadline_ns == 0)
-		ev->deadline_ns = ev->t_recv_ns + (uint64_t)atomic_load(&e->cur_budget_ms) * 1000000ull;
+	/* DecisionBudgetMs, or the kernel's own deadline (ES) if that comes first. */
+	uint64_t budget_end = ev->t_recv_ns + (uint64_t)atomic_load(&e->cur_budget_ms) * 1000000ull;
+	if (ev->deadline_ns == 0 || budget_end < ev->deadline_ns)
+		ev->deadline_ns = budget_end;
 	ward_record_reset(r, ev->kind);
 
 	/* The agent's own process is never waited on (it would wait on itself). */

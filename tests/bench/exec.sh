@@ -14,6 +14,8 @@
 #   warm        wardend MONITOR, one program: kernel cache (inode ignore mark) warm
 #   ucache      wardend MONITOR --no-kernel-cache: every exec answered from the
 #               user-space cache (one round trip through the agent)
+#   es-emul     wardend-es (the EndpointSecurity backend on the ES emulation), MONITOR,
+#               one program: ES's cache (emulated) warm
 #   fapolicyd   fapolicyd 1.1.7, permissive, one "allow perm=any all : all" rule
 # Also the agent's own decision latency (p50/p99/max from its histogram) over each
 # storm of 1000 distinct binaries.
@@ -74,7 +76,7 @@ SPAWN=$WORK/spawn
 
 start_wardend() {
 	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
-	"$WARDEN_BUILD/wardend" --foreground --no-ground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
+	"$WARDEN_BUILD/${WARDEND_BIN:-wardend}" --foreground --no-ground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
 		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" 2>>"$WORK/wardend.err" &
 	AGENT=$!
 	for _ in $(seq 200); do
@@ -174,6 +176,14 @@ for r in $(seq "$ROUNDS"); do
 		jq -r '"\(.cache.hits) cache hits of \(.events) events, agent p50/p99 \(.latency_us.p50)/\(.latency_us.p99) us"')
 	stop_agent
 
+	# the ES backend through the ES emulation (wardend-es): ES's cache, warm
+	if [ -x "$WARDEN_BUILD/wardend-es" ]; then
+		WARDEND_BIN=wardend-es start_wardend
+		"$SPAWN" 1 "$MNT/prog" >/dev/null
+		pairs es-emul
+		stop_agent
+	fi
+
 	if [ -n "$HAVE_FAPD" ] && start_fapolicyd; then
 		"$SPAWN" 1 "$MNT/prog" >/dev/null
 		pairs fapolicyd
@@ -186,7 +196,7 @@ spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) p
 echo "exec overhead: $ROUNDS rounds x $PAIRS pairs x $CHUNK execs (cold: 1000 distinct per round)"
 printf '  %-10s %9s %9s %9s   %-13s %s\n' config "us/exec" "base us" "ratio" "ratio range" "overhead"
 b=$(echo "${S[base]}" | median)
-for c in fs cold warm ucache fapolicyd; do
+for c in fs cold warm ucache es-emul fapolicyd; do
 	[ -n "${S[$c]:-}" ] || { printf '  %-10s %9s\n' "$c" "skipped"; continue; }
 	m=$(echo "${S[$c]}" | median)
 	rb=$b; [ "$c" = cold ] && rb=$(echo "${S[base-1000]}" | median)

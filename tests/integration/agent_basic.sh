@@ -13,7 +13,7 @@ w_expect_denied "$W_MNT/unknown"
 w_log "unknown denied in LOCKDOWN: ok ($W_OUT)"
 line=$(w_log_wait ".decision == \"DENY\" and .path == \"$W_MNT/unknown\"")
 echo "$line" | jq -e --arg sha "$(w_sha "$W_MNT/unknown")" \
-	'.reason == "unknown" and .mode == "LOCKDOWN" and .sha256 == $sha and (.pid > 0) and (.latency_us >= 0) and (.uid == 0) and (.caller_argv | type == "array")' >/dev/null ||
+	'.reason == "unknown" and .mode == "LOCKDOWN" and .sha256 == $sha and (.pid > 0) and (.latency_us >= 0) and (.uid == 0) and ((.caller_argv // .argv) | type == "array")' >/dev/null ||
 	w_fail "event log line lacks fields: $line"
 w_log "event log line: ok"
 # A second exec of the denied program is answered from the user-space cache.
@@ -38,7 +38,7 @@ w_expect_allowed "$W_MNT/unknown"
 # Without --foreground it detaches (diagnostics to syslog) and still enforces.
 # (--no-ground: as every test agent, never the BPF ground for the whole machine.)
 rm -f "$W_SOCK"
-"$WARDEN_BUILD/wardend" --no-ground --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
+"$WARDEN_BUILD/$W_WARDEND" --no-ground --mode lockdown --watch "$W_MNT" --db "$W_DB" --socket "$W_SOCK" \
 	--event-log "$W_EVLOG" </dev/null || w_fail "detached start failed"
 for _ in $(seq 100); do [ -S "$W_SOCK" ] && w_ctl '{"cmd":"status"}' | grep -q '"ok":true' && break; sleep 0.05; done
 dpid=$(w_status '.pid')

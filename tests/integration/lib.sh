@@ -6,6 +6,9 @@
 set -u
 
 WARDEN_BUILD=${WARDEN_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+# The daemon under test: wardend (fanotify) or wardend-es (the ES backend on the ES
+# emulation; tests/integration/es_agent.sh runs the agent scenarios with it).
+W_WARDEND=${W_WARDEND:-wardend}
 W_WORK= W_MNT= W_PID= W_EXTRA_PIDS= W_EXTRA_MOUNTS= W_USERS=
 
 w_log() { printf '  %s\n' "$*"; }
@@ -21,7 +24,7 @@ w_fail() {
 
 w_require_root() {
 	[ "$(id -u)" = 0 ] || w_skip "needs root (fanotify permission events)"
-	[ -x "$WARDEN_BUILD/wardend" ] || w_fail "no $WARDEN_BUILD/wardend (run make)"
+	[ -x "$WARDEN_BUILD/$W_WARDEND" ] || w_fail "no $WARDEN_BUILD/$W_WARDEND (run make)"
 	command -v socat >/dev/null || w_fail "socat missing (make deps)"
 	command -v jq >/dev/null || w_fail "jq missing (make deps)"
 }
@@ -99,7 +102,7 @@ w_start_agent() {
 	[ "${W_WATCH:-}" = none ] && watch=()
 	[ -n "${W_GROUND_UID:-}" ] && ground=(--ground-uid "$W_GROUND_UID")
 	rm -f "$W_SOCK"
-	${W_AGENT_PREFIX:-} "$WARDEN_BUILD/wardend" --foreground "${watch[@]}" "${ground[@]}" --db "$W_DB" --socket "$W_SOCK" \
+	${W_AGENT_PREFIX:-} "$WARDEN_BUILD/$W_WARDEND" --foreground "${watch[@]}" "${ground[@]}" --db "$W_DB" --socket "$W_SOCK" \
 		--event-log "$W_EVLOG" --profiles-dir "$W_WORK/profiles" "$@" 2>>"$W_WORK/wardend.err" &
 	W_PID=$!
 	for _ in $(seq 100); do

@@ -1,0 +1,147 @@
+/* common/platform.h: one definition per platform, chosen by the OS the file is built for. */
+#include "common/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/random.h>
+#include <sys/syscall.h>
+#elif defined(__APPLE__)
+#include <pthread.h>
+#include <sys/random.h> /* getentropy */
+#endif
+
+#if !defined(__linux__)
+static int set_flags(int fd, int flags)
+{
+	if (fd < 0)
+		return fd;
+	if (((flags & WARD_SOCK_CLOEXEC) && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) ||
+	    ((flags & WARD_SOCK_NONBLOCK) &&
+	     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+#endif
+
+int ward_socket(int domain, int type, int flags)
+{
+#if defined(__linux__)
+	return socket(domain, type | ((flags & WARD_SOCK_NONBLOCK) ? SOCK_NONBLOCK : 0) |
+	                          ((flags & WARD_SOCK_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
+#else
+	return set_flags(socket(domain, type, 0), flags);
+#endif
+}
+
+int ward_accept(int fd, int flags)
+{
+#if defined(__linux__)
+	return accept4(fd, NULL, NULL, ((flags & WARD_SOCK_NONBLOCK) ? SOCK_NONBLOCK : 0) |
+	                                   ((flags & WARD_SOCK_CLOEXEC) ? SOCK_CLOEXEC : 0));
+#else
+	return set_flags(accept(fd, NULL, NULL), flags);
+#endif
+}
+
+_Bool ward_random(void *buf, size_t n)
+{
+#if defined(__linux__)
+	return getrandom(buf, n, GRND_NONBLOCK) == (ssize_t)n;
+#else
+	unsigned char *p = buf;
+	while (n > 0) { /* getentropy gives at most 256 bytes a call */
+		size_t k = n > 256 ? 256 : n;
+		if (getentropy(p, k) != 0)
+			return 0;
+		p += k;
+		n -= k;
+	}
+	return 1;
+#endif
+}
+
+void ward_fadvise_sequential(int fd)
+{
+#if defined(__linux__)
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#elif defined(__APPLE__)
+	(void)fcntl(fd, F_RDAHEAD, 1);
+#else
+	(void)fd;
+#endif
+}
+
+void ward_thread_nice(int inc)
+{
+#if defined(__linux__)
+	/* Linux: a thread id names the thread for setpriority(PRIO_PROCESS). */
+	id_t tid = (id_t)syscall(SYS_gettid);
+	int cur;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, tid, cur + inc);
+#elif defined(__APPLE__)
+	/* Darwin: per-thread priority is a QoS class; utility is below default. */
+	if (inc > 0)
+		(void)pthread_set_qos_class_self_np(QOS_CLASS_UTILITY, 0);
+#else
+	(void)inc;
+#endif
+}
+
+void ward_cond_init_mono(pthread_cond_t *cv)
+{
+#if defined(__APPLE__)
+	pthread_cond_init(cv, NULL);
+#else
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+#endif
+}
+
+int ward_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t deadline_ns)
+{
+	struct timespec ts;
+#if defined(__APPLE__)
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now >= deadline_ns)
+		return ETIMEDOUT;
+	ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
+	ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
+	return pthread_cond_timedwait_relative_np(cv, mu, &ts);
+#else
+	ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+	ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+	return pthread_cond_timedwait(cv, mu, &ts);
+#endif
+}
+
+void ward_madvise_huge(void *addr, size_t len)
+{
+#if defined(MADV_HUGEPAGE)
+	(void)madvise(addr, len, MADV_HUGEPAGE);
+#else
+	(void)addr;
+	(void)len;
+#endif
+}

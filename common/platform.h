@@ -1,0 +1,50 @@
+/*
+ * The few places where Linux and macOS differ below the backends, as one small header
+ * instead of #ifdef forests in every file (platform-specific code lives in its own file:
+ * agent/backends/fanotify.c vs agent/backends/es.c). Include it after the system headers.
+ */
+#ifndef WARD_COMMON_PLATFORM_H
+#define WARD_COMMON_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#if defined(__APPLE__)
+/* Darwin spells the nanosecond stat times st_*timespec (sys/stat.h). */
+#define st_atim st_atimespec
+#define st_mtim st_mtimespec
+#define st_ctim st_ctimespec
+#endif
+
+/* Flags for ward_socket(): Darwin has no SOCK_NONBLOCK / SOCK_CLOEXEC type bits. */
+#define WARD_SOCK_NONBLOCK 1
+#define WARD_SOCK_CLOEXEC  2
+
+/* socket(2) with close-on-exec / non-blocking set atomically where the OS can (Linux),
+ * right after creation otherwise. Returns the fd or -1 with errno. */
+int ward_socket(int domain, int type, int flags);
+
+/* accept(2) with the same flags. Returns the fd or -1 with errno. */
+int ward_accept(int fd, int flags);
+
+/* Fill buf with n random bytes from the kernel without blocking; false on failure. */
+_Bool ward_random(void *buf, size_t n);
+
+/* Hint that fd will be read front to back (best effort, never fails). */
+void ward_fadvise_sequential(int fd);
+
+/* Lower the calling thread's scheduling priority by inc (best effort). */
+void ward_thread_nice(int inc);
+
+/* A condition variable whose timed waits run on CLOCK_MONOTONIC (immune to clock
+ * changes), and a wait until a CLOCK_MONOTONIC deadline in ns: 0, or ETIMEDOUT. Darwin
+ * has no pthread_condattr_setclock; there the wait is for the time left, relative. */
+#include <pthread.h>
+void ward_cond_init_mono(pthread_cond_t *cv);
+int ward_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t deadline_ns);
+
+/* madvise(MADV_HUGEPAGE) where the kernel has it; advice only. */
+void ward_madvise_huge(void *addr, size_t len);
+
+#endif
