@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# make deb: turn the tree `make install DESTDIR=... PREFIX=/usr` staged in
-# $BUILD/deb/debian/warden into $BUILD/warden_<version>_<arch>.deb with dpkg-deb (no
-# debhelper: a hand-written control, the maintainer scripts of pkg/debian/, Depends
-# from dpkg-shlibdeps). Usage: mkdeb.sh BUILD VERSION MAINTAINER
+# make deb: turn the tree `make install DESTDIR=DEBDIR/debian/warden PREFIX=/usr` staged
+# into DEBDIR/warden_<version>_<arch>.deb with dpkg-deb (no debhelper: a hand-written
+# control, the maintainer scripts of pkg/debian/, Depends from dpkg-shlibdeps).
+# Usage: mkdeb.sh DEBDIR VERSION MAINTAINER
 set -eu
-build=$1 version=$2 maint=$3
+top=$1 version=$2 maint=$3
 here=$(cd "$(dirname "$0")" && pwd)
-top=$build/deb
 root=$top/debian/warden
 [ -x "$root/usr/sbin/wardend" ] || { echo "mkdeb: nothing staged in $root (make deb stages it)" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
@@ -52,6 +51,6 @@ size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" -e "s|@MAINTAINER@|$maint|" \
 	-e "s|@SIZE@|$size|" -e "s|@DEPENDS@|$depends|" "$here/control.in" >"$root/DEBIAN/control"
 
-deb=$build/warden_${version}_$arch.deb
+deb=$top/warden_${version}_$arch.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
 echo "  DEB     $deb"
