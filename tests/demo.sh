@@ -119,7 +119,7 @@ step "wardenctl status"
 
 step "The event log ($WORK/events.jsonl): one JSON line per decision and per exception change"
 # What the steps above must have logged: the decisions in order, the exception changes
-# in order (the two kinds are written by different threads: their interleaving is not
+# in order (the two kinds are submitted by different threads: their interleaving is not
 # part of the contract). The log's thread writes after the answer: wait for the last
 # line, up to 5 s.
 expect='{"exec": [["ALLOW","approved-tool"],["DENY","unknown-tool"],["DENY","approved-tool"],["ALLOW","unknown-tool"]],
