@@ -160,6 +160,7 @@ _Bool ward_nowait_begin(int fd)
 {
 	nowait_blocked = 0;
 	nowait_mode = NOWAIT_OFF;
+	nowait_fd = fd;
 #if defined(__linux__) && defined(RWF_NOWAIT)
 	struct statfs sf;
 
@@ -168,10 +169,8 @@ _Bool ward_nowait_begin(int fd)
 	/* shmem has no RWF_NOWAIT (EOPNOTSUPP) and needs none: its pages are memory (swap
 	 * aside). Every other filesystem must say it would wait. */
 	nowait_mode = (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC) ? NOWAIT_MEMFS : NOWAIT_RWF;
-	nowait_fd = fd;
 	return 1;
 #else
-	(void)fd;
 	return 0;
 #endif
 }
