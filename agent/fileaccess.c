@@ -83,12 +83,6 @@ static uint64_t key_hash(const ward_filekey_t *k)
 	return h ^ (h >> 29);
 }
 
-static bool key_eq(const ward_filekey_t *a, const ward_filekey_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
-}
-
 static void gen_unref(struct gen *g)
 {
 	if (!g || atomic_fetch_sub(&g->ref, 1) != 1)
@@ -227,7 +221,7 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	*kout = k;
 	slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
 	pthread_mutex_lock(&fa->mu);
-	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && key_eq(&fa->ident[slot].key, &k)) {
+	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
 		*o = fa->ident[slot].o;
 		pthread_mutex_unlock(&fa->mu);
 		close(fd);
@@ -322,7 +316,7 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
 		pthread_mutex_lock(&fa->mu);
 		const struct allow *a = &fa->allow[slot];
 		if (a->used && a->gen == g->id && a->access == access && a->path_hash == ph &&
-		    a->exe_hash == eh && key_eq(&a->file, &rq->key) && key_eq(&a->exe, &exe) &&
+		    a->exe_hash == eh && ward_filekey_eq(&a->file, &rq->key) && ward_filekey_eq(&a->exe, &exe) &&
 		    a->item >= 0 && (size_t)a->item < g->nitems) {
 			int item = a->item;
 			pthread_mutex_unlock(&fa->mu);
