@@ -1,4 +1,4 @@
-# tests/bench/lib.sh: shared by the scripted benchmarks (tests/bench/exec.sh, fileaccess.sh): a private mount
+# tests/bench/lib.sh: shared by the scripted benchmarks (exec.sh, exec_yara.sh, fileaccess.sh): a private mount
 # namespace, a watched tmpfs ($MNT) and an unwatched ramfs baseline ($BASE) under $WORK,
 # wardend and fapolicyd started and stopped there, cleanup on every exit path.
 # Source it, then call bench_init NAME "$@" first.
@@ -44,11 +44,11 @@ bench_init() {
 # start_wardend [ARGS...]: wardend (or $WARDEND_BIN) watching $MNT, ready on return; no
 # BPF ground (it would decide execs outside the namespace's tmpfs too).
 start_wardend() {
-	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
+	rm -f "$WORK/ctl.sock" "$WORK/rules.db" "$WORK/events.jsonl"
 	"$WARDEN_BUILD/${WARDEND_BIN:-wardend}" --foreground --no-ground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
 		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" 2>>"$WORK/wardend.err" &
 	AGENT=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 300); do
 		"$WARDEN_BUILD/wardenctl" status --socket "$WORK/ctl.sock" >/dev/null 2>&1 && return 0
 		sleep 0.02
 	done
