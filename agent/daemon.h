@@ -6,6 +6,7 @@
 #define WARD_AGENT_DAEMON_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "agent/engine/engine.h"
@@ -41,6 +42,8 @@ typedef struct ward_daemon {
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
 	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
 	struct ward_syncd *sync;      /* fleet sync: staging, spool, server settings (agent/syncd.h) */
+	atomic_bool spool_events;     /* SyncBaseURL set: the spool keeps events for upload (set
+	                                 with every configuration; read by the log thread) */
 	/* health, checked at each store poll (ward_daemon_check_health) */
 	uint64_t store_dev, store_ino; /* the store file the agent opened */
 	const char *store_problem;    /* NULL, "deleted" or "replaced" */

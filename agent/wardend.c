@@ -248,13 +248,15 @@ static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 }
 
 /* The event log writer's subscribers, after each answer: recent denials for `blocked`,
- * and the sync spool. */
+ * and the sync spool (when a sync server is configured). */
 static void evlog_hooks(void *arg, const ward_evrec_t *r)
 {
 	ward_daemon_t *d = arg;
 
 	ward_exc_evlog_hook(d->exc, r);
-	ward_syncspool_hook(ward_syncd_spool(d->sync), r);
+	/* no sync server, nothing to upload: no disk writes for it either */
+	if (atomic_load(&d->spool_events))
+		ward_syncspool_hook(ward_syncd_spool(d->sync), r);
 }
 
 /* The BPF ground follows the mode of every published snapshot. */
@@ -501,6 +503,7 @@ int main(int argc, char **argv)
 	} else {
 		json_decref(diags);
 	}
+	atomic_store(&d.spool_events, d.cfg.sync.base_url[0] != '\0');
 	if (!copy_path(d.event_log_path, sizeof(d.event_log_path),
 	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
 		return 2;
