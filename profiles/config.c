@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/blockmsg.h"
 #include "profiles/diag.h"
 #include "profiles/mobileconfig.h"
 #include "profiles/plist.h"
@@ -1027,6 +1028,74 @@ static int key_sync_refused(struct ctx *c, const json_t *d, const char *key, con
 	           "certificate and key as PEM files in ClientAuthCertificateFile and ClientAuthKeyFile");
 }
 
+/* ---------------------------------------------------------------- telling the user */
+
+/* EnableSilentMode, EnableSilentTTYMode (agent/ttymsg.c). */
+static int key_notify_silent(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                             unsigned long line)
+{
+	ward_notify_config_t *n = &c->st->cfg.notify;
+
+	(void)d;
+	return want_bool(c, v, key, line, strcmp(key, "EnableSilentMode") == 0 ? &n->silent_mode
+	                                                                      : &n->silent_tty_mode);
+}
+
+/* EventDetailURL: Santa's placeholders are expanded per denial (common/blockmsg.h); a
+ * %word% Santa does not document is kept as it is, as Santa does, with a warning. */
+static int key_detail_url(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	ward_notify_config_t *n = &c->st->cfg.notify;
+	char tmp[WARD_MAX_DETAIL_URL + 1], word[64];
+	const char *why;
+
+	(void)d;
+	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
+		return -1;
+	if ((why = ward_blockmsg_check_url(tmp)) != NULL)
+		return bad(c, WARD_E_INVAL, line, key, "%s", why);
+	if (ward_blockmsg_unknown_placeholder(tmp, word, sizeof(word)))
+		warn(c, line, key, "%%%s%% is not a placeholder Santa documents: it is left in the URL "
+		     "as it is (known: %%file_identifier%% %%bundle_or_file_identifier%% %%file_sha%% "
+		     "%%file_bundle_id%% %%team_id%% %%signing_id%% %%cdhash%% %%machine_id%% "
+		     "%%username%% %%serial%% %%uuid%% %%hostname%%)", word);
+	memcpy(n->event_detail_url, tmp, sizeof(tmp));
+	return 0;
+}
+
+/* EventDetailText, BannedBlockMessage, UnknownBlockMessage: text (Santa's are HTML). */
+static int key_block_text(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	ward_notify_config_t *n = &c->st->cfg.notify;
+	char tmp[WARD_MAX_BLOCK_TEXT + 1];
+	const char *why;
+	char *dst = strcmp(key, "EventDetailText") == 0 ? n->event_detail_text :
+	            strcmp(key, "BannedBlockMessage") == 0 ? n->banned_block_message :
+	            n->unknown_block_message;
+	size_t cap = dst == n->event_detail_text ? sizeof(n->event_detail_text) : sizeof(tmp);
+
+	(void)d;
+	if (want_string(c, v, key, line, tmp, cap) != 0)
+		return -1;
+	if ((why = ward_blockmsg_check_text(tmp)) != NULL)
+		return bad(c, WARD_E_INVAL, line, key, "%s", why);
+	memcpy(dst, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
+/* The same keys in `profile show` (and round-trips through ward_config_apply). */
+static void notify_json(json_t *o, const ward_notify_config_t *n)
+{
+	json_object_set_new(o, "EnableSilentMode", json_boolean(n->silent_mode));
+	json_object_set_new(o, "EnableSilentTTYMode", json_boolean(n->silent_tty_mode));
+	json_object_set_new(o, "EventDetailURL", json_string(n->event_detail_url));
+	json_object_set_new(o, "EventDetailText", json_string(n->event_detail_text));
+	json_object_set_new(o, "BannedBlockMessage", json_string(n->banned_block_message));
+	json_object_set_new(o, "UnknownBlockMessage", json_string(n->unknown_block_message));
+}
+
 #define K_LOCAL 0x1u /* only in warden.conf: a profile must not choose its own trust */
 #define K_SANTA 0x2u /* a key Santa has with the same meaning: read from Santa payloads */
 
@@ -1069,6 +1138,12 @@ static const struct keydef {
 	{ "ClientAuthCertificatePassword", key_sync_refused, K_SANTA },
 	{ "ClientAuthCertificateCN", key_sync_refused, K_SANTA },
 	{ "ClientAuthCertificateIssuerCN", key_sync_refused, K_SANTA },
+	{ "EnableSilentMode", key_notify_silent, K_SANTA },
+	{ "EnableSilentTTYMode", key_notify_silent, K_SANTA },
+	{ "EventDetailURL", key_detail_url, K_SANTA },
+	{ "EventDetailText", key_block_text, K_SANTA },
+	{ "BannedBlockMessage", key_block_text, K_SANTA },
+	{ "UnknownBlockMessage", key_block_text, K_SANTA },
 };
 
 static void apply_dict(struct ctx *c, const json_t *dict)
@@ -1773,6 +1848,7 @@ json_t *ward_config_to_json(const ward_config_t *cfg)
 		json_object_set_new(o, "FullSyncInterval", json_integer(sc->full_sync_interval_s));
 		json_object_set_new(o, "SyncUser", json_string(sc->user));
 	}
+	notify_json(o, &cfg->notify);
 	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
 	if (cfg->file_access_policy_set)
 		json_object_set_new(o, "FileAccessPolicy", json_pack("{s:s, s:{}}", "Version", "0", "WatchItems"));
