@@ -324,13 +324,14 @@ static void handle(ward_ttymsg_t *t, const struct job *j)
 		bucket = &t->st.refused; /* /dev/console, a pty master, ... */
 		goto done;
 	}
-	if (!ward_ttyrate_take(&t->rate, j->tty, ward_mono_ns() / 1000000, &suppressed)) {
-		bucket = &t->st.rate_limited;
-		goto done;
-	}
+	/* the terminal first: a refused one is refused however often it is tried */
 	fd = find_terminal(j, &why);
 	if (fd < 0) {
 		bucket = why == FIND_REFUSED ? &t->st.refused : &t->st.no_terminal;
+		goto done;
+	}
+	if (!ward_ttyrate_take(&t->rate, j->tty, ward_mono_ns() / 1000000, &suppressed)) {
+		bucket = &t->st.rate_limited;
 		goto done;
 	}
 
