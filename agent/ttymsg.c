@@ -28,6 +28,9 @@ struct job {
 	uint64_t start;
 	bool silent;
 	ward_reason_t reason;
+	bool has_rule, has_cdhash, cached;
+	int64_t rule_id;
+	uint8_t cdhash_raw[WARD_CDHASH_LEN];
 	char sha256[2 * WARD_SHA256_LEN + 1];
 	char cdhash[2 * WARD_CDHASH_LEN + 1];
 	char team_id[WARD_MAX_TEAM_ID + 1];
@@ -156,6 +159,11 @@ void ward_ttymsg_record(void *arg, const ward_record_t *r)
 	j->start = r->pinfo.ok ? r->pinfo.start_time : 0;
 	j->silent = r->v.silent;
 	j->reason = r->v.reason;
+	j->has_rule = r->v.has_rule;
+	j->rule_id = r->v.rule_id;
+	j->cached = r->v.cached;
+	j->has_cdhash = r->v.has_cdhash;
+	memcpy(j->cdhash_raw, r->v.cdhash, sizeof(j->cdhash_raw));
 	j->sha256[0] = j->cdhash[0] = '\0';
 	if (r->v.has_sha256)
 		ward_hex_encode(r->v.sha256, WARD_SHA256_LEN, j->sha256);
@@ -295,7 +303,29 @@ static int find_terminal(const struct job *j, int *why)
 
 /* ---------------------------------------------------------------- the thread */
 
-static void handle(ward_ttymsg_t *t, const struct job *j)
+/*
+ * A denial from the verdict cache carries the rule's id, not its texts: find the rule
+ * again in the snapshot (the same identity matches the same rule while it is in force)
+ * and take its custom_msg / custom_url if it is still that rule.
+ */
+static void rule_texts(const ward_snapshot_t *s, struct job *j)
+{
+	ward_match_key_t key;
+	const ward_rule_t *rule;
+
+	if (!j->has_rule || !j->cached || s->ix == NULL)
+		return;
+	ward_match_key_from_signature(j->has_cdhash ? j->cdhash_raw : NULL, j->team_id, j->signing_id,
+	                              false, &key);
+	snprintf(key.sha256, sizeof(key.sha256), "%s", j->sha256);
+	rule = ward_index_match(s->ix, &key, (int64_t)time(NULL));
+	if (rule == NULL || rule->id != j->rule_id || !ward_policy_blocks(rule->policy))
+		return;
+	copy(j->rule_msg, sizeof(j->rule_msg), rule->custom_msg ? rule->custom_msg : "");
+	copy(j->rule_url, sizeof(j->rule_url), rule->custom_url ? rule->custom_url : "");
+}
+
+static void handle(ward_ttymsg_t *t, struct job *j)
 {
 	ward_snapshot_t *s = ward_engine_snapshot(t->engine, NULL);
 	const ward_notify_config_t *n = &s->cfg.notify;
@@ -335,6 +365,7 @@ static void handle(ward_ttymsg_t *t, const struct job *j)
 		goto done;
 	}
 
+	rule_texts(s, j);
 	/* Santa: the rule's custom URL, else EventDetailURL; "null" in either: none. */
 	tmpl = j->rule_url[0] ? j->rule_url : n->event_detail_url;
 	if (ward_blockmsg_uses(tmpl, "username") && j->uid != (uid_t)-1) {

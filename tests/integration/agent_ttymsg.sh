@@ -91,13 +91,14 @@ wline() { tr -d '\r' <"$W_WORK/s/$1.out" | grep '^warden: ' || true; }
 # Three terminals open at once (so each is a different pty): a blocked program twice,
 # an unknown program, a silently blocked one.
 session a "$W_MNT/blocked; $W_MNT/blocked"
+session a2 "$W_MNT/blocked" # from the verdict cache: the rule's texts all the same
 session b "'$W_MNT/unknown${esc}[31mred'"
 session c "$W_MNT/silent"
-wait_denials 4
+wait_denials 5
 st=$(w_status '.tty_messages')
-echo "$st" | jq -e '.written == 2 and .rate_limited == 1 and .silent_rule == 1 and .refused == 0' >/dev/null ||
-	w_fail "counters after 4 denials: $st"
-finish a b c
+echo "$st" | jq -e '.written == 3 and .rate_limited == 1 and .silent_rule == 1 and .refused == 0' >/dev/null ||
+	w_fail "counters after 5 denials: $st"
+finish a a2 b c
 grep -q "Operation not permitted" "$W_WORK/s/a.out" || w_fail "session a: the exec was not denied: $(cat "$W_WORK/s/a.out")"
 sha=$(w_sha "$W_MNT/blocked")
 want="warden: Blocked by IT policy & co: $W_MNT/blocked. Open the portal: https://warden.example/blockables/$sha?m=test-machine-7&u=$W_USER&h=$(hostname)&t=&x=%not_a_thing%"
@@ -108,6 +109,13 @@ got=$(wline a)
 w_log "the rule's message and the expanded URL on the terminal: ok"
 [ "$(wline a | wc -l)" = 1 ] || w_fail "session a: the second denial within the interval was not rate-limited: $(wline a)"
 w_log "one line per terminal per interval: ok"
+[ "$(jq -c "select(.path == \"$W_MNT/blocked\" and .cached == true)" "$W_EVLOG" | wc -l)" -ge 2 ] ||
+	w_fail "the later denials of blocked did not come from the verdict cache"
+got=$(wline a2)
+[ "$got" = "$want" ] || w_fail "session a2 (a cached denial): line
+  got:  $got
+  want: $want"
+w_log "a denial from the verdict cache shows the rule's message too: ok"
 got=$(wline b)
 [[ "$got" == "warden: Unknown programs need an approval Ask IT: $W_MNT/unknown?[31mred. Open the portal: https://warden.example/blockables/"* ]] ||
 	w_fail "session b: line: $got"
@@ -120,9 +128,9 @@ w_log "SILENT_BLOCKLIST: no line: ok"
 # A terminal that is not the denied user's (root's pty, the program run as W_USER, as
 # `sudo -u` does): refused.
 session d --as-root-pty "$W_MNT/other"
-wait_denials 5
+wait_denials 6
 st=$(w_status '.tty_messages')
-echo "$st" | jq -e '.refused == 1 and .written == 2' >/dev/null || w_fail "counters after a foreign terminal: $st"
+echo "$st" | jq -e '.refused == 1 and .written == 3' >/dev/null || w_fail "counters after a foreign terminal: $st"
 finish d
 grep -q "Operation not permitted" "$W_WORK/s/d.out" || w_fail "session d: not denied"
 [ -z "$(wline d)" ] || w_fail "session d: wrote to a terminal the user does not own: $(wline d)"
@@ -131,11 +139,11 @@ w_log "a terminal owned by another user: refused: ok"
 # EnableSilentTTYMode, by reload.
 conf true
 r=$(w_ctl_ok '{"cmd":"reload"}')
-[ "$(w_status '.tty_messages.denials')" = 5 ] || w_fail "denials counted twice"
+[ "$(w_status '.tty_messages.denials')" = 6 ] || w_fail "denials counted twice"
 session e "$W_MNT/blocked"
-wait_denials 6
+wait_denials 7
 st=$(w_status '.tty_messages')
-echo "$st" | jq -e '.silent_config == 1 and .written == 2' >/dev/null || w_fail "counters with EnableSilentTTYMode: $st"
+echo "$st" | jq -e '.silent_config == 1 and .written == 3' >/dev/null || w_fail "counters with EnableSilentTTYMode: $st"
 finish e
 grep -q "Operation not permitted" "$W_WORK/s/e.out" || w_fail "session e: not denied"
 [ -z "$(wline e)" ] || w_fail "session e: EnableSilentTTYMode wrote a line: $(wline e)"
