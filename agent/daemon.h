@@ -57,6 +57,7 @@ typedef struct ward_daemon {
 	bool opens_live;              /* the engine reads events: opens may be marked (an
 	                                 open marked before that would wait on nobody) */
 	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
+	struct ward_ttymsg *tty;      /* the denied user's terminal line (agent/ttymsg.h) */
 } ward_daemon_t;
 
 /*

@@ -30,6 +30,7 @@
 #include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/syncd.h"
+#include "agent/ttymsg.h"
 #include "agent/version.h"
 #include "profiles/diag.h"
 #include "agent/yarascan.h"
@@ -615,6 +616,11 @@ int main(int argc, char **argv)
 	if (ward_engine_create(&eo, snap, &d.engine, &err) != WARD_OK ||
 	    ward_engine_subscribe(d.engine, evlog_subscriber, d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	/* the denied user's terminal line, after the answer, on a thread of its own */
+	if (ward_ttymsg_create(d.engine, &d.tty, &err) != WARD_OK ||
+	    ward_engine_subscribe(d.engine, ward_ttymsg_record, d.tty, &err) != WARD_OK ||
+	    ward_ttymsg_start(d.tty, &err) != WARD_OK)
+		fatalx("%s", err.msg);
 	if (fallback) {
 		ward_profwatch_fallback(d.watch, d.lastgood_path, fallback_at, fallback_sources,
 		                        &fallback_err, fallback_diags);
@@ -722,6 +728,7 @@ int main(int argc, char **argv)
 	ward_bpfground_destroy(d.ground);   /* before the event log it reports to */
 	ward_yarascan_destroy(d.yara);      /* before the event log it writes to */
 	ward_evlog_close(d.evlog);
+	ward_ttymsg_destroy(d.tty);
 	ward_exc_destroy(d.exc);
 	ward_syncd_destroy(d.sync);
 	ward_engine_destroy(d.engine);

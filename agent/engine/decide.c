@@ -45,6 +45,10 @@ static void by_rule(const ward_rule_t *rule, ward_record_t *r)
 	/* An expiring rule must stop matching on the second: never cache what it decided. */
 	v->cacheable = rule->expires_at == 0;
 	copy_str(r->rule_identifier, sizeof(r->rule_identifier), rule->identifier);
+	if (v->decision == WARD_DENY && !v->silent) {
+		copy_str(r->rule_msg, sizeof(r->rule_msg), rule->custom_msg ? rule->custom_msg : "");
+		copy_str(r->rule_url, sizeof(r->rule_url), rule->custom_url ? rule->custom_url : "");
+	}
 }
 
 /* What the log keeps of an identity read from the file. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "agent/backend.h"
+#include "common/limits.h"
 #include "agent/engine/trust.h"
 #include "agent/engine/verdict.h"
 #include "rules/faa.h"
@@ -77,6 +78,9 @@ typedef struct ward_record {
 	bool faa_has_opener_sha;
 	uint8_t faa_opener_sha[32];
 	char faa_why[WARD_FAA_WHY_MAX];
+	/* ---- a denying rule's texts for the user's terminal line (agent/ttymsg.c) ---- */
+	char rule_msg[WARD_MAX_RULE_TEXT + 1]; /* custom_msg ("" none; never for SILENT_BLOCKLIST) */
+	char rule_url[WARD_MAX_RULE_TEXT + 1]; /* custom_url ("" none) */
 } ward_record_t;
 
 /* Reset r to an empty record of kind k (cheap: clears the fixed fields, not the big
