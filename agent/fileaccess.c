@@ -206,11 +206,31 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	int fd;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)rq->pid);
-	/* the exe link opens the very inode the process runs (no path race) */
-	/* opening it calls its filesystem (a FUSE server answers when it likes): not in the
-	 * event reader */
-	if (ward_nowait_refuse())
+	if (ward_nowait_active()) {
+		/* The event reader: opening the executable calls its filesystem (a FUSE server
+		 * answers when it likes), so only an identity already in the table, found by
+		 * the key the kernel has cached; anything else is a worker's. */
+		if (!ward_stat_nosync(link, &sb)) {
+			ward_nowait_mark_blocked();
+			return false;
+		}
+		ward_filekey_from_stat(&sb, &k);
+		*kout = k;
+		slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
+		pthread_mutex_lock(&fa->mu);
+		if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
+			*o = fa->ident[slot].o;
+			pthread_mutex_unlock(&fa->mu);
+			ssize_t n = readlink(link, o->path, sizeof(o->path) - 1);
+			if (n > 0)
+				o->path[n] = '\0';
+			return true;
+		}
+		pthread_mutex_unlock(&fa->mu);
+		ward_nowait_mark_blocked();
 		return false;
+	}
+	/* the exe link opens the very inode the process runs (no path race) */
 	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
 			close(fd);
