@@ -80,7 +80,7 @@ typedef struct ward_rule {
 } ward_rule_t;
 
 /* The identities of one file that rules can match, in canonical string form
- * (empty string = this identity is absent). Filled by ward_match_key_from_identity. */
+ * (empty string = this identity is absent). Filled by ward_match_key_from_slice. */
 typedef struct ward_match_key {
 	char cdhash[2 * WARD_CDHASH_LEN + 1];
 	char sha256[2 * WARD_SHA256_LEN + 1];
