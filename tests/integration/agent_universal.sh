@@ -21,6 +21,12 @@ echo "$line" | jq -e '.reason == "rule" and .rule.type == "CDHASH" and .arch == 
 	w_fail "deny line does not name the x86_64 slice: $line"
 w_log "x86_64 CDHash blocked, team allowed: denied, the x86_64 slice named: ok"
 
+# An exception cannot lift the block: the request is refused as blocked (it was filed
+# against the arm64 slice's team rule as "already allowed").
+if r=$("$W" request "$fat" --reason "needs it" --json 2>&1); then w_fail "request filed for a blocked file: $r"; fi
+[[ "$r" == *"is blocked by local rule"*"CDHASH BLOCKLIST"* ]] || w_fail "request refusal does not say blocked: $r"
+w_log "exception request for the blocked file refused as blocked: ok"
+
 # --arch arm64 agrees that the arm64 slice alone would be allowed; the file is not.
 [ "$("$W" rule --check --path "$fat" --arch arm64 --json | jq -r .decision)" = allow ] || w_fail "check --arch arm64"
 [ "$("$W" rule --check --path "$fat" --json | jq -r .decision)" = block ] || w_fail "check (file)"
@@ -43,4 +49,18 @@ w_expect_denied "$fat"
 line=$(w_log_wait ".path == \"$fat\" and .decision == \"DENY\" and .reason == \"unknown\"") || exit 1
 echo "$line" | jq -e '.arch == "x86_64"' >/dev/null || w_fail "unknown slice not named: $line"
 w_log "arm64 allowed, x86_64 unknown: denied in LOCKDOWN: ok"
+
+# A request for it names what both slices share, never one slice's CDHash, so an
+# approval allows the whole file: signing ID (the team's) proposed; CDHash refused.
+r=$("$W" request "$fat" --reason "needs it" --json) || w_fail "request: $r"
+echo "$r" | jq -e '.request.cdhash == null and .request.team_id == "UBF8T346G9" and
+	.request.signing_id == "UBF8T346G9:msal-node-runtime" and .request.proposed_scope == "SIGNINGID"' >/dev/null ||
+	w_fail "request of a universal file: $r"
+id=$(echo "$r" | jq -r .request.id)
+if a=$("$W" approve "$id" --scope cdhash 2>&1); then w_fail "approved one slice's CDHash: $a"; fi
+[[ "$a" == *"has no CDHASH identity"* ]] || w_fail "approve --scope cdhash refused for another reason: $a"
+a=$("$W" approve "$id" --json) || w_fail "approve: $a"
+w_exec "$fat"
+[[ "$W_OUT" == *"Operation not permitted"* ]] && w_fail "still denied after the approval: $W_OUT"
+w_log "request names the shared signing ID; approving it allows the whole file: ok"
 echo "ok"
