@@ -315,7 +315,7 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *keys, size_t n
 	const char *ids[WARD_MAX_SLICES * WARD_RT__COUNT];
 	size_t nterms = 0;
 	const char *last_msg = NULL, *last_url = NULL, *last_comment = NULL, *last_by = NULL;
-	char sql[64 + WARD_MAX_SLICES * WARD_RT__COUNT * 48];
+	char sql[1024 + WARD_MAX_SLICES * WARD_RT__COUNT * 48]; /* the SELECT, then <= 48 per term */
 	sqlite3_stmt *s = NULL;
 	ward_index_t *ix;
 	size_t ucap = 16, rcap = 0, n = 0, nexp = 0, total;
