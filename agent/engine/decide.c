@@ -111,8 +111,7 @@ static void keep_hints(const ward_id_hints_t *h, ward_record_t *r)
 static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_identity_t *id,
                      ward_match_key_t keys[WARD_MAX_SLICES], unsigned *nkeys, ward_record_t *r)
 {
-	ward_match_key_t *key = &keys[0];
-
+	ward_match_key_t *key = &keys[0]; /* the one key of kernel hints */
 	const ward_snapshot_t *snap = ctx->snap;
 	bool need_sha = ward_snapshot_has_type(snap, WARD_RT_BINARY);
 	bool need_cert = ward_snapshot_has_type(snap, WARD_RT_CERTIFICATE);
