@@ -24,6 +24,7 @@
 #include "agent/ctl/client.h"
 #include "common/hex.h"
 #include "rules/rules.h"
+#include "common/platform.h"
 
 static void usage(FILE *out)
 {
@@ -245,7 +246,7 @@ bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 		return true;
 	/* Is anyone listening? A refused connect is a stale socket: no agent. */
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+	if ((fd = ward_socket(AF_UNIX, SOCK_STREAM, WARD_SOCK_CLOEXEC)) >= 0) {
 		int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 		int e = errno;
 		close(fd);

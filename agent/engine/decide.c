@@ -134,6 +134,11 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 		r->notes |= WARD_NOTE_NOSTAT;
 		return false;
 	}
+	if (ctx->fast && ev->key.size > WARD_READER_MAX_BYTES) {
+		/* the event reader parses and hashes only small files */
+		r->notes |= WARD_NOTE_TO_WORKER;
+		return false;
+	}
 	if (need_sha && ev->key.size > WARD_UNKNOWN_MAX_BYTES) {
 		/* Too big to hash within any budget: a BINARY rule could name it, so it is
 		 * neither known nor unknown. */
