@@ -62,6 +62,10 @@ typedef struct ward_record {
 	                                         why the file was not scanned */
 	char team_id[WARD_MAX_TEAM_ID + 1];
 	char signing_id[WARD_MAX_SIGNING_ID + 1];
+	char arch[16];              /* the Mach-O slice the identity above is of ("" none); a
+	                               universal binary: the slice whose result decided */
+	uint8_t nslices;            /* slices the file was decided on (>1: universal binary,
+	                               the most restrictive result decided) */
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
 	char origin_detail[192];    /* a sentence from a decider outside decide() (the BPF
 	                               ground), printed first in the log's detail ("" none) */
