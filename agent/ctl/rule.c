@@ -22,6 +22,7 @@
 
 #include "agent/ctl/ctl.h"
 #include "agent/ctl/client.h"
+#include "common/platform.h"
 #include "rules/rules.h"
 
 static void usage(FILE *out)
@@ -231,12 +232,12 @@ bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 
 	why[0] = '\0';
 	if (path == NULL || *path == '\0')
-		path = "/run/warden/control.sock";
+		path = WARD_CTL_DEFAULT_SOCKET;
 	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode) || strlen(path) >= sizeof(sun.sun_path))
 		return true;
 	/* Is anyone listening? A refused connect is a stale socket: no agent. */
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+	if ((fd = ward_socket(AF_UNIX, SOCK_STREAM, WARD_SOCK_CLOEXEC)) >= 0) {
 		int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 		int e = errno;
 		close(fd);

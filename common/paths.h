@@ -1,0 +1,22 @@
+/*
+ * Default locations that differ by platform: what a Linux admin (FHS, systemd's
+ * RuntimeDirectory) and a Mac admin (/Library, /var/db, /var/run) expect. The Linux
+ * values are those warden always had; docs/macos.md lists both. Only macros: any file
+ * may include it.
+ */
+#ifndef WARD_COMMON_PATHS_H
+#define WARD_COMMON_PATHS_H
+
+#if defined(__APPLE__)
+#define WARD_DEFAULT_CONFIG   "/Library/Application Support/warden/warden.conf"
+#define WARD_DEFAULT_PROFILES "/Library/Application Support/warden/profiles"
+#define WARD_DEFAULT_SOCKET   "/var/run/warden/control.sock"
+#define WARD_DEFAULT_DB       "/var/db/warden/warden.db"
+#else
+#define WARD_DEFAULT_CONFIG   "/etc/warden/warden.conf"
+#define WARD_DEFAULT_PROFILES "/etc/warden/profiles"
+#define WARD_DEFAULT_SOCKET   "/run/warden/control.sock"
+#define WARD_DEFAULT_DB       "/var/lib/warden/warden.db"
+#endif
+
+#endif
