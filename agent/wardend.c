@@ -24,6 +24,7 @@
 #include "agent/backends/bpfground.h"
 #include "agent/backends/procinfo.h"
 #include "agent/daemon.h"
+#include "agent/dirwatch.h"
 #include "agent/backends/open/open.h"
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
@@ -50,7 +51,7 @@ static void usage(FILE *out)
 	"               [--no-ground] [--ground-uid UID]... [--debug]\n"
 	"               [--help] [--version]\n"
 	"\n"
-	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
+	"The warden agent: authorizes every program start (%s) on the\n"
 	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
 	"\n"
 	"  --config FILE      JSON configuration (default " DEFAULT_CONFIG "; a missing\n"
@@ -86,7 +87,7 @@ static void usage(FILE *out)
 	"                     --watch says\n"
 	"  --debug            verbose diagnostics\n"
 	"\n"
-	"The config file and the profiles directory are watched (inotify): a change is\n"
+	"The config file and the profiles directory are watched (%s): a change is\n"
 	"reloaded within a second. The new configuration is validated completely first; if\n"
 	"any source is invalid nothing changes, the errors are logged (file:line) and shown\n"
 	"by 'wardenctl status', and the last good configuration stays in force. Files and\n"
@@ -101,7 +102,8 @@ static void usage(FILE *out)
 	"and the YARA rules (rebuilt only if a rule file changed; a set that does not\n"
 	"compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
-	"configuration error (invalid sources at start and no last good configuration).\n", WARD_MAX_WORKERS);
+	"configuration error (invalid sources at start and no last good configuration).\n%s",
+	ward_backend_hook, WARD_MAX_WORKERS, ward_dirwatch_kind, ward_backend_help_note);
 }
 
 static bool copy_path(char *dst, size_t cap, const char *src, const char *what)
@@ -696,7 +698,7 @@ int main(int argc, char **argv)
 		if (pfd[2].revents & POLLIN)
 			ward_profwatch_read(d.watch, now);
 		if (ward_profwatch_due(d.watch, now))
-			(void)ward_daemon_reload(&d, "inotify", &err); /* logs what failed */
+			(void)ward_daemon_reload(&d, ward_dirwatch_kind, &err); /* logs what failed */
 		if (now >= next_poll) {
 			bool changed;
 			if (ward_engine_refresh(d.engine, d.store, &d.cfg, false, &changed, &err) != WARD_OK)
