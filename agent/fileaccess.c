@@ -18,6 +18,7 @@
 #include "agent/opener.h"
 #include "common/hex.h"
 #include "common/limits.h"
+#include "common/proc.h"
 #include "scanner/identity.h"
 
 /* The policy in force with its counters; decisions hold a reference. */
@@ -204,15 +205,14 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
                        ward_opener_t *o, ward_filekey_t *kout)
 {
 	ward_filekey_t k;
-	char link[48];
+	char path[WARD_MAX_PATH];
 	struct stat sb;
 	size_t slot;
 	ward_error_t e;
 	int fd;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)rq->pid);
-	/* the exe link opens the very inode the process runs (no path race) */
-	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
+	/* Linux: the exe link opens the very inode the process runs (no path race) */
+	if ((fd = ward_proc_exe_open(rq->pid, path, sizeof(path))) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
 			close(fd);
 		return false;
@@ -227,20 +227,14 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 		pthread_mutex_unlock(&fa->mu);
 		close(fd);
 		/* the path names the link the process was started by: take the current one */
-		ssize_t n = readlink(link, o->path, sizeof(o->path) - 1);
-		if (n > 0)
-			o->path[n] = '\0';
+		if (path[0] != '\0')
+			snprintf(o->path, sizeof(o->path), "%s", path);
 		return true;
 	}
 	pthread_mutex_unlock(&fa->mu);
-	{
-		char path[WARD_MAX_PATH];
-		ssize_t n = readlink(link, path, sizeof(path) - 1);
-		path[n > 0 ? n : 0] = '\0';
-		if (ward_opener_from_fd(&g->cfg, fd, path, o, &e) != WARD_OK) {
-			close(fd);
-			return false;
-		}
+	if (ward_opener_from_fd(&g->cfg, fd, path, o, &e) != WARD_OK) {
+		close(fd);
+		return false;
 	}
 	close(fd);
 	pthread_mutex_lock(&fa->mu);
