@@ -79,7 +79,9 @@ static bool target_init(struct target *t, const char *path)
 	n = strlen(path);
 	while (n > 1 && path[n - 1] == '/')
 		n--;
-	slash = memrchr(path, '/', n);
+	for (slash = path + n; slash > path && slash[-1] != '/'; slash--)
+		;
+	slash = slash > path ? slash - 1 : NULL; /* the last '/' of path[0..n) (memrchr) */
 	if (slash == NULL) {
 		snprintf(t->dir, sizeof(t->dir), ".");
 		slash = path - 1;

@@ -69,6 +69,13 @@ static int open_nodev(const char *path, int *e)
 	return fd;
 }
 
+/* pthread_setugid_np is marked deprecated ("per-thread security contexts are
+ * error-prone"): the error it means is forgetting to give the identity back, which
+ * the fatalx below makes impossible to miss. It is the only per-thread identity
+ * switch macOS has (what Linux's setfsuid is here); opening as root and checking the
+ * mode bits would ignore ACLs and the directories' search rights. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
 static int open_as(const ward_ctl_peer_t *peer, const char *path, int *e)
 {
 	int fd;
@@ -84,6 +91,7 @@ static int open_as(const ward_ctl_peer_t *peer, const char *path, int *e)
 		fatalx("reqfile: cannot restore the agent's credentials");
 	return fd;
 }
+#pragma clang diagnostic pop
 
 int ward_reqfile_os_open(const ward_ctl_peer_t *peer, const char *path, ward_error_t *err)
 {

@@ -177,7 +177,7 @@ _Bool ward_peer_creds(int fd, uid_t *uid, gid_t *gid, gid_t *groups, unsigned ca
 	if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &xu, &len) != 0)
 		return 0;
 	if (len < (socklen_t)sizeof(xu) || xu.cr_version != XUCRED_VERSION || xu.cr_ngroups < 1 ||
-	    xu.cr_ngroups > XU_NGROUPS) {
+	    xu.cr_ngroups > (short)(sizeof(xu.cr_groups) / sizeof(xu.cr_groups[0]))) {
 		errno = EPROTO;
 		return 0;
 	}
