@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct esb {
 	bool stop, flush, threads;
 	atomic_bool ready;
 	atomic_bool closed;      /* ops->stop was called: the sink is never called again */
+	atomic_bool want_writes; /* compiler rules exist: a modified file comes with its fd */
 	pthread_t timer, flusher;
 	struct {
 		_Atomic uint64_t auth, opens, notify, modified, renamed, unlinked, exited, unmounted;
@@ -292,6 +294,11 @@ static void h_notify(void *ctx, es_client_t *c, const es_message_t *msg)
 				memcpy(w->path, f->path, sizeof(w->path));
 				w->ev.path = w->path;
 			}
+			/* A compiler's output is read for its transitive rule: the file ES named,
+			 * only while compiler rules exist (an open per written file otherwise) */
+			if (kind == WARD_EV_MODIFIED && f->path_ok && f->key_ok &&
+			    atomic_load(&b->want_writes))
+				w->ev.fd = open_checked(b, w->path, &w->ev.key);
 		}
 		w->ev.cookie = (uint64_t)(uintptr_t)w;
 		deliver(b, w);
@@ -585,6 +592,30 @@ static void es_destroy(ward_backend_t *base)
 	free(b);
 }
 
+/* Compiler rules exist (on) or no longer (off): modified files come with an fd. The
+ * writer is named by the message itself (pid, executable's file key), which the engine
+ * compares with the compiler it remembered (agent/engine/pipeline.c, notified). */
+static bool es_watch_writes(ward_backend_t *base, bool on)
+{
+	esb_t *b = (esb_t *)base;
+
+	atomic_store(&b->want_writes, on);
+	return true;
+}
+
+/* Only for a message without the process's executable (ES always gives it; the
+ * emulation cannot once the process is gone): a process that no longer exists wrote
+ * before it exited, as fanotify's check accepts; a live one is not known to be the
+ * compiler. */
+static int es_proc_state(ward_backend_t *base, pid_t pid, uint64_t pidversion,
+                         const ward_filekey_t *exe)
+{
+	(void)base;
+	(void)pidversion;
+	(void)exe;
+	return kill(pid, 0) != 0 && errno == ESRCH ? WARD_PROC_GONE : WARD_PROC_OTHER;
+}
+
 static const struct ward_backend_ops es_ops = {
 	.name = "endpointsecurity",
 	.run = es_run,
@@ -594,8 +625,8 @@ static const struct ward_backend_ops es_ops = {
 	.path = es_path,
 	.proc_info = es_proc_info,
 	.proc_fill = NULL,    /* ES messages carry the subject's credentials and image */
-	.proc_state = NULL,
-	.watch_writes = NULL, /* NOTIFY_CLOSE(modified) always comes */
+	.proc_state = es_proc_state,
+	.watch_writes = es_watch_writes, /* NOTIFY_CLOSE(modified) always comes; this adds the fd */
 	.release = es_release,
 	.destroy = es_destroy,
 };
