@@ -8,8 +8,9 @@
 #define WARD_COMMON_PATHS_H
 
 #if defined(__APPLE__)
-#define WARD_DEFAULT_CONFIG   "/Library/Application Support/warden/warden.conf"
-#define WARD_DEFAULT_PROFILES "/Library/Application Support/warden/profiles"
+/* /Library/Warden holds the binaries too (pkg/macos/build-pkg.sh) */
+#define WARD_DEFAULT_CONFIG   "/Library/Warden/warden.conf"
+#define WARD_DEFAULT_PROFILES "/Library/Warden/profiles"
 #define WARD_DEFAULT_SOCKET   "/var/run/warden/control.sock"
 #define WARD_DEFAULT_DB       "/var/db/warden/warden.db"
 #else
