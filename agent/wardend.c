@@ -621,6 +621,10 @@ int main(int argc, char **argv)
 		ward_profwatch_loaded(d.watch, d.confset, "start");
 	}
 	ward_daemon_log_config(&d, "start");
+	if (d.cfg.ninterpreters > 0 && !ward_backend_program_opens)
+		log_warnx("Interpreters: the %s backend does not report scripts opened by an "
+		          "interpreter; they are not decided by the exec rules (docs/macos.md)",
+		          ward_backend_flavour);
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */

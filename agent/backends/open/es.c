@@ -4,6 +4,7 @@
 
 const char ward_backend_flavour[] = "endpointsecurity";
 const char ward_backend_hook[] = "EndpointSecurity AUTH_EXEC";
+const bool ward_backend_program_opens = false;
 const char ward_backend_help_note[] =
 	"\nOn macOS: EndpointSecurity sees every file system, so --watch and --mount-marks\n"
 	"are refused; there is no BPF ground (ES has no blind spot for it to cover):\n"

@@ -8,6 +8,7 @@
 
 const char ward_backend_flavour[] = "endpointsecurity (emulated over fanotify)";
 const char ward_backend_hook[] = "EndpointSecurity AUTH_EXEC, emulated over fanotify";
+const bool ward_backend_program_opens = false;
 const char ward_backend_help_note[] =
 	"\nwardend-es runs the EndpointSecurity backend on its Linux emulation (tests):\n"
 	"--watch is required, --mount-marks is refused.\n";

@@ -26,6 +26,10 @@ extern const char ward_backend_flavour[];
 extern const char ward_backend_hook[];
 extern const char ward_backend_help_note[];
 
+/* Whether the backend reports the opens of programs loaded without an exec (the
+ * Interpreters key, agent/progopen.h): fanotify does, ES does not. */
+extern const bool ward_backend_program_opens;
+
 /* Create this build's backend. *out NULL on error; the message names the cause. */
 ward_err_t ward_backend_open(const ward_backend_args_t *args, ward_backend_t **out,
                              ward_error_t *err);
