@@ -55,17 +55,6 @@ struct ward_profwatch {
 	json_t *fallback_sources;
 };
 
-/* Same test as the loader's (profiles/config.c): what it would read. */
-static bool profile_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	if (n[0] == '.')
-		return false;
-	return (l > 13 && strcmp(n + l - 13, ".mobileconfig") == 0) ||
-	       (l > 6 && strcmp(n + l - 6, ".plist") == 0);
-}
-
 /* Split path into t->dir and t->name; false if it has no usable name. */
 static bool target_init(struct target *t, const char *path)
 {
@@ -221,7 +210,7 @@ static void one_event(void *arg, int wd, const char *name, unsigned what)
 				pw->pdir.wd = -1; /* nothing left to remove */
 			unwatch(pw, &pw->pdir);
 			schedule(pw, now_ms);
-		} else if (name == NULL || profile_name(name)) {
+		} else if (name == NULL || ward_config_profile_name(pw->pdir.dir, name)) {
 			schedule(pw, now_ms);
 		}
 	}

@@ -15,7 +15,7 @@ stage_only=false
 BUILD=${1:?BUILD_DIR}; OUT=${2:?OUT_DIR}
 VERSION=${WARDEN_VERSION:-0.1.0}
 root=$OUT/root
-rm -rf "$OUT" && mkdir -p "$root/Library/Warden/profiles" "$root/Library/LaunchDaemons" \
+rm -rf "$OUT" && mkdir -p "$root/Library/Warden" "$root/Library/LaunchDaemons" \
 	"$OUT/scripts" "$OUT/mdm"
 
 for t in wardend wardenctl; do

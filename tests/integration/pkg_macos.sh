@@ -47,7 +47,7 @@ echo "  plists, entitlements, MDM profiles: ok"
 for a in aarch64 x86_64; do
 	f=$B/macos/$a/wardend
 	[ -f "$f" ] || continue
-	for s in /Library/Warden/warden.conf /Library/Warden/profiles /var/db/warden/warden.db \
+	for s in /Library/Warden/warden.conf "/Library/Managed Preferences" /var/db/warden/warden.db \
 	         /var/run/warden/control.sock "EndpointSecurity AUTH_EXEC"; do
 		grep -qaF "$s" "$f" || fail "$f: no '$s' compiled in"
 	done
