@@ -20,6 +20,7 @@
 #include "common/limits.h"
 #include "common/proc.h"
 #include "scanner/identity.h"
+#include "common/platform.h"
 
 /* The policy in force with its counters; decisions hold a reference. */
 struct gen {
@@ -211,7 +212,11 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	ward_error_t e;
 	int fd;
 
-	/* Linux: the exe link opens the very inode the process runs (no path race) */
+	/* Linux: the exe link opens the very inode the process runs (no path race);
+	 * opening it calls its filesystem (a FUSE server answers when it likes): not in the
+	 * event reader */
+	if (ward_nowait_refuse())
+		return false;
 	if ((fd = ward_proc_exe_open(rq->pid, path, sizeof(path))) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -277,9 +282,22 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
 	size_t slot = 0;
 
 	memset(out, 0, sizeof(*out));
-	atomic_fetch_add(&fa->decisions, 1);
 	snprintf(out->policy_version, sizeof(out->policy_version), "%s", ward_faa_version(g->faa));
-	if (o && opener_get(fa, g, rq, o, &exe)) {
+	if (!ward_faa_path_may_apply(g->faa, rq->path)) {
+		/* no item can cover this path whoever opens it: no need to know who does */
+		atomic_fetch_add(&fa->decisions, 1);
+		ward_faa_match(g->faa, rq->path, NULL, access, &out->r);
+		goto done;
+	}
+	bool have_opener = o && opener_get(fa, g, rq, o, &exe);
+	if (!have_opener && ward_nowait_blocked()) {
+		/* the event reader's try: a worker decides it (nothing counted here) */
+		free(o);
+		gen_unref(g);
+		return;
+	}
+	atomic_fetch_add(&fa->decisions, 1);
+	if (have_opener) {
 		ward_opener_view(o, &view);
 		pv = &view;
 		out->opener_ok = true;

@@ -14,6 +14,7 @@
 #include "common/hex.h"
 #include "common/proc.h"
 #include "scanner/identity.h"
+#include "common/platform.h"
 
 ward_err_t ward_opener_from_fd(const ward_config_t *cfg, int fd, const char *path,
                                ward_opener_t *o, ward_error_t *err)
@@ -84,7 +85,10 @@ ward_err_t ward_opener_from_pid(const ward_config_t *cfg, pid_t pid, ward_opener
 	if (!ward_proc_exe_path(pid, path, sizeof(path)))
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
 	/* Linux: the exe link opens the very inode the process runs, even if its path was
-	 * replaced (common/proc.h says what macOS gives) */
+	 * replaced (common/proc.h says what macOS gives); opening it calls its filesystem:
+	 * not in the event reader */
+	if (ward_nowait_refuse())
+		return ward_error_set(err, WARD_E_IO, "pid %d: not read without waiting", (int)pid);
 	if ((fd = ward_proc_exe_open(pid, NULL, 0)) < 0)
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
 	rc = ward_opener_from_fd(cfg, fd, path, o, err);

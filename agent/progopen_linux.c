@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/platform.h"
+
 static bool elf_program(int fd)
 {
 	Elf64_Ehdr eh;
-	ssize_t n = pread(fd, &eh, sizeof(eh), 0);
+	ssize_t n = ward_pread(fd, &eh, sizeof(eh), 0);
 
 	if (n < (ssize_t)EI_NIDENT + 4 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return false;
@@ -26,7 +28,7 @@ static bool elf_program(int fd)
 			return false;
 		for (unsigned i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
-			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			if (ward_pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
 				return false;
 			if (ph.p_type == PT_INTERP)
 				return true;
@@ -35,7 +37,7 @@ static bool elf_program(int fd)
 	}
 	if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
 		Elf32_Ehdr e32;
-		if (pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
+		if (ward_pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
 			return false;
 		if (e32.e_type == ET_EXEC)
 			return true;
@@ -43,7 +45,7 @@ static bool elf_program(int fd)
 			return false;
 		for (unsigned i = 0; i < e32.e_phnum; i++) {
 			Elf32_Phdr ph;
-			if (pread(fd, &ph, sizeof(ph), (off_t)(e32.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			if (ward_pread(fd, &ph, sizeof(ph), (off_t)(e32.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
 				return false;
 			if (ph.p_type == PT_INTERP)
 				return true;
@@ -94,7 +96,9 @@ ward_progopen_t ward_progopen_classify(const ward_config_t *cfg, pid_t pid, int 
 	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
 	if ((cwd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return WARD_PROG_NONE;
-	sfd = openat(cwd, argv + off, O_PATH | O_CLOEXEC);
+	/* a path walk the user chose (a FUSE server answers it when it likes): not in the
+	 * event reader */
+	sfd = ward_nowait_refuse() ? -1 : openat(cwd, argv + off, O_PATH | O_CLOEXEC);
 	close(cwd);
 	if (sfd < 0)
 		return WARD_PROG_NONE;
