@@ -49,7 +49,8 @@ static int open_nodev(const char *path, int *e)
 		*e = EISDIR;
 		return -1;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW_ANY)) < 0) {
+	/* O_SEARCH: the user needs only search rights on the directory, as on Linux */
+	if ((dfd = open(dir, O_SEARCH | O_CLOEXEC | O_NOFOLLOW_ANY)) < 0) {
 		*e = errno;
 		return -1;
 	}
