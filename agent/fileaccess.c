@@ -84,12 +84,6 @@ static uint64_t key_hash(const ward_filekey_t *k)
 	return h ^ (h >> 29);
 }
 
-static bool key_eq(const ward_filekey_t *a, const ward_filekey_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
-}
-
 static void gen_unref(struct gen *g)
 {
 	if (!g || atomic_fetch_sub(&g->ref, 1) != 1)
@@ -212,11 +206,30 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	ward_error_t e;
 	int fd;
 
-	/* Linux: the exe link opens the very inode the process runs (no path race);
-	 * opening it calls its filesystem (a FUSE server answers when it likes): not in the
-	 * event reader */
-	if (ward_nowait_refuse())
+	if (ward_nowait_active()) {
+		/* The event reader: opening the executable calls its filesystem (a FUSE server
+		 * answers when it likes), so only an identity already in the table, found by
+		 * the key the kernel has cached; anything else is a worker's. */
+		if (!ward_proc_exe_stat_nosync(rq->pid, &sb)) {
+			ward_nowait_mark_blocked();
+			return false;
+		}
+		ward_filekey_from_stat(&sb, &k);
+		*kout = k;
+		slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
+		pthread_mutex_lock(&fa->mu);
+		if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
+			*o = fa->ident[slot].o;
+			pthread_mutex_unlock(&fa->mu);
+			if (ward_proc_exe_path(rq->pid, path, sizeof(path)))
+				snprintf(o->path, sizeof(o->path), "%s", path);
+			return true;
+		}
+		pthread_mutex_unlock(&fa->mu);
+		ward_nowait_mark_blocked();
 		return false;
+	}
+	/* Linux: the exe link opens the very inode the process runs (no path race) */
 	if ((fd = ward_proc_exe_open(rq->pid, path, sizeof(path))) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -227,7 +240,7 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	*kout = k;
 	slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
 	pthread_mutex_lock(&fa->mu);
-	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && key_eq(&fa->ident[slot].key, &k)) {
+	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
 		*o = fa->ident[slot].o;
 		pthread_mutex_unlock(&fa->mu);
 		close(fd);
@@ -316,7 +329,7 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
 		pthread_mutex_lock(&fa->mu);
 		const struct allow *a = &fa->allow[slot];
 		if (a->used && a->gen == g->id && a->access == access && a->path_hash == ph &&
-		    a->exe_hash == eh && key_eq(&a->file, &rq->key) && key_eq(&a->exe, &exe) &&
+		    a->exe_hash == eh && ward_filekey_eq(&a->file, &rq->key) && ward_filekey_eq(&a->exe, &exe) &&
 		    a->item >= 0 && (size_t)a->item < g->nitems) {
 			int item = a->item;
 			pthread_mutex_unlock(&fa->mu);

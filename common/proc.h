@@ -19,6 +19,12 @@
  */
 int ward_proc_exe_open(pid_t pid, char *path, size_t cap);
 
+/* stat(2) of pid's executable from what the kernel has cached, never asking its
+ * filesystem (ward_stat_nosync: Linux statx AT_STATX_DONT_SYNC on /proc/<pid>/exe).
+ * false where that cannot be promised (macOS) or the process is gone. */
+#include <sys/stat.h>
+bool ward_proc_exe_stat_nosync(pid_t pid, struct stat *st);
+
 /* The path of pid's executable, as it is now. false if gone or unreadable. */
 bool ward_proc_exe_path(pid_t pid, char *path, size_t cap);
 

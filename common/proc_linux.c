@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/platform.h"
+
 static bool read_link(const char *link, char *out, size_t cap)
 {
 	ssize_t n;
@@ -29,6 +31,14 @@ int ward_proc_exe_open(pid_t pid, char *path, size_t cap)
 	if (path != NULL)
 		(void)read_link(link, path, cap);
 	return fd;
+}
+
+bool ward_proc_exe_stat_nosync(pid_t pid, struct stat *st)
+{
+	char link[48];
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	return ward_stat_nosync(link, st);
 }
 
 bool ward_proc_exe_path(pid_t pid, char *path, size_t cap)
