@@ -332,7 +332,19 @@ static void notified(ward_engine_t *e, ward_event_t *ev)
 		 * compiler's exec, and a compiler that writes its output and exits at once is
 		 * the common case; the start time rules out a reused pid that is alive.
 		 */
-		int st = b->ops->proc_state ? b->ops->proc_state(b, ev->proc.pid, pv, &exe) : WARD_PROC_OTHER;
+		int st;
+		if (b->ops->proc_fill == NULL && ev->proc.exe_ok)
+			/* the kernel named the writer's image in the event itself (ES: the
+			 * message's process): the compiler still runs in it, or it is another
+			 * program (a pid reused by the same compiler is that compiler too) */
+			st = ward_filekey_eq(&ev->proc.exe, &exe) ? WARD_PROC_SAME : WARD_PROC_OTHER;
+		else if (b->ops->proc_fill == NULL && ev->proc.pidversion != 0 && ev->proc.pidversion == pv)
+			/* no image in the message (the ES emulation once the writer is a zombie),
+			 * but the very process whose exec of the compiler was allowed: as
+			 * fanotify's check accepts a writer that is gone */
+			st = WARD_PROC_SAME;
+		else
+			st = b->ops->proc_state ? b->ops->proc_state(b, ev->proc.pid, pv, &exe) : WARD_PROC_OTHER;
 		if (st == WARD_PROC_SAME || st == WARD_PROC_GONE) {
 			ward_compilers_push_output(e->o.compilers, ev->fd, ev->proc.pid);
 			ev->fd = -1;
