@@ -186,6 +186,19 @@ bool ward_fileaccess_active(ward_fileaccess_t *fa)
 	return a;
 }
 
+bool ward_fileaccess_may_cover(ward_fileaccess_t *fa, const char *path)
+{
+	struct gen *g;
+	bool c;
+
+	if (fa == NULL)
+		return false;
+	g = gen_get(fa);
+	c = g->nitems > 0 && ward_faa_path_may_apply(g->faa, path);
+	gen_unref(g);
+	return c;
+}
+
 bool ward_fileaccess_dir_may_watch(ward_fileaccess_t *fa, const char *dir)
 {
 	struct gen *g = gen_get(fa);

@@ -14,6 +14,7 @@
 
 #include "agent/confine.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,8 +231,18 @@ ward_err_t ward_engine_answer(ward_engine_t *e, const ward_event_t *ev, ward_rec
 	a->decision = v->decision;
 	a->allowed = ev->kind == WARD_EV_OPEN && v->decision == WARD_ALLOW ? v->allowed : 0;
 	a->cache = false;
+	a->cache_opens = false;
 	if (!want_cache)
 		return b->ops->respond(b, ev, a);
+	if (ev->kind == WARD_EV_EXEC) {
+		/* Opens of an allowed program: the loader/interpreter check would allow them
+		 * as this exec; only a watch item covering its path needs to see them. */
+		char path[PATH_MAX];
+		const char *p = r->path[0] ? r->path : ev->path;
+		if (p == NULL && b->ops->path != NULL && b->ops->path(b, ev, path, sizeof(path)))
+			p = path;
+		a->cache_opens = p != NULL && !ward_fileaccess_may_cover(e->o.fileaccess, p);
+	}
 	/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
 	pthread_rwlock_rdlock(&e->flush_lk);
 	a->cache = atomic_load(&e->epoch) == epoch;
