@@ -347,6 +347,10 @@ static void config_sync_view(const ward_daemon_t *d, const ward_ctl_peer_t *peer
 		                    json_string(layered.blocked_path_regex) : json_null());
 		json_object_set_new(origin, "BlockedPathRegex", json_string("sync server"));
 	}
+	if (layered.enable_transitive_rules != ward_confset_config(d->confset)->enable_transitive_rules) {
+		json_object_set_new(c, "EnableTransitiveRules", json_boolean(layered.enable_transitive_rules));
+		json_object_set_new(origin, "EnableTransitiveRules", json_string("sync server"));
+	}
 }
 
 static json_t *cmd_config(void *ctx, const ward_ctl_peer_t *peer, json_t *req, ward_error_t *err)

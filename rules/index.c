@@ -103,6 +103,12 @@ static const struct ix_rec *lookup(const ward_index_t *ix, ward_rule_type_t type
 const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key_t *key,
                                     int64_t now)
 {
+	return ward_index_match_skip(ix, key, now, 0);
+}
+
+const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_match_key_t *key,
+                                         int64_t now, uint32_t skip_sources)
+{
 	const char *ids[WARD_RT__COUNT] = {
 		[WARD_RT_CDHASH] = key->cdhash,
 		[WARD_RT_BINARY] = key->sha256,
@@ -128,7 +134,8 @@ const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key
 			continue;
 		for (r = lookup(ix, (ward_rule_type_t)t, ids[t], h[t]); r != NULL;
 		     r = r->next ? rec_at(ix, r->next - 1) : NULL)
-			if (r->rule.expires_at == 0 || now < r->rule.expires_at)
+			if ((r->rule.expires_at == 0 || now < r->rule.expires_at) &&
+			    !(skip_sources & (1u << r->rule.source)))
 				return &r->rule;
 	}
 	return NULL;

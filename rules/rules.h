@@ -251,6 +251,11 @@ size_t ward_index_count(const ward_index_t *ix);
 const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key_t *key,
                                     int64_t now);
 
+/* The same, as if the rules of the sources in skip_sources (bits 1u << ward_rule_source_t)
+ * did not exist: EnableTransitiveRules off hides TRANSITIVE rules. */
+const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_match_key_t *key,
+                                         int64_t now, uint32_t skip_sources);
+
 /* The earliest expires_at later than now, or 0 if no rule expires after now: the agent
  * flushes its verdict caches then, since a cached ALLOW may rest on that rule. */
 int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now);
