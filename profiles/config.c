@@ -1286,7 +1286,7 @@ static void apply_dict(struct ctx *c, const json_t *dict)
 			} else if (why != NULL) {
 				not_enforced(c, key, line, why);
 			} else if (c->src->santa) {
-				not_enforced(c, key, line, "not a Santa key warden knows (misspelt, or newer than warden)");
+				not_enforced(c, key, line, "warden does not implement this key (or it is misspelt)");
 			} else {
 				warn(c, line, key, "unknown key; ignored");
 			}

@@ -121,6 +121,14 @@ static ward_err_t translate(const char *p, struct out *o, ward_error_t *err)
 			    (e == 'N' && !in_class) || (e == 'k' && (i + 2 >= n || p[i + 2] != '<')))
 				return ward_error_set(err, WARD_E_INVAL, "at offset %zu: \\%c is not ICU syntax (Santa "
 				                      "would not load this pattern)", i, e);
+			if ((e == 'x' || e == 'p' || e == 'P') && i + 2 < n && p[i + 2] == '{') {
+				const char *close = strchr(p + i + 3, '}');
+				size_t stop = close ? (size_t)(close - p) + 1 : n;
+				if (!put(o, p + i, stop - i)) /* PCRE2 checks what is inside */
+					goto toolong;
+				i = stop;
+				continue;
+			}
 			if (!put(o, p + i, 2))
 				goto toolong;
 			i += 2;
