@@ -238,7 +238,8 @@ static json_t *cmd_check(void *ctx, const ward_ctl_peer_t *peer, json_t *req, wa
 	}
 	ward_snapshot_t *s = ward_engine_snapshot(d->engine, NULL);
 	if (s->ix)
-		r = ward_index_match(s->ix, &key, time(NULL));
+		r = ward_index_match_skip(s->ix, &key, time(NULL), s->cfg.enable_transitive_rules ?
+		                          0 : 1u << WARD_SRC_TRANSITIVE);
 	o = json_object();
 	if (r) {
 		json_object_set_new(o, "decision", json_string(ward_policy_blocks(r->policy) ? "DENY" : "ALLOW"));
