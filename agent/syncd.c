@@ -36,6 +36,8 @@ struct ward_syncd {
 	char last_error[512];
 	char last_stage[32];
 	uint64_t runs, failures, commits;
+	size_t refused;                 /* CEL rules the last commit left out, and their names */
+	char refused_names[512];
 };
 
 static int64_t now_s(void)
@@ -209,6 +211,8 @@ json_t *ward_syncd_status(ward_syncd_t *s, const ward_config_t *cfg)
 	json_object_set_new(o, "failures", json_integer((json_int_t)s->failures));
 	json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));
 	json_object_set_new(o, "staging", json_boolean(s->stage != NULL));
+	json_object_set_new(o, "refused_rules", json_pack("{s:I, s:s}", "count", (json_int_t)s->refused,
+	                                                  "rules", s->refused_names));
 	set = ward_sync_settings_to_json(&s->settings);
 	json_object_del(set, "sync_type");
 	json_object_set_new(o, "server_settings", set);
@@ -445,6 +449,14 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		memcpy(merged.blocked_regex, in.blocked_regex, sizeof(merged.blocked_regex));
 	}
 	rules = ward_rule_batch_rules(s->stage, &n);
+	{
+		const char *names;
+		s->refused = ward_rule_batch_refused(s->stage, &names);
+		snprintf(s->refused_names, sizeof(s->refused_names), "%s", names);
+		if (s->refused)
+			log_warnx("sync: %zu CEL rule%s refused (warden evaluates no CEL; the other rules "
+			          "apply): %s", s->refused, s->refused > 1 ? "s" : "", s->refused_names);
+	}
 	/* enable_transitive_rules is a setting (ward_syncd_overlay), not a rewrite of the
 	 * rules: ALLOWLIST_COMPILER rules are stored as sent and act as compilers only while
 	 * transitive rules are enabled, as in Santa. */

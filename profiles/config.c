@@ -501,7 +501,8 @@ static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned lo
 	if (!json_is_object(d))
 		return bad(c, WARD_E_INVAL, line, key, "expected a rule dictionary");
 	jp = json_object_get(d, "policy");
-	if (json_object_get(d, "cel_expr") != NULL ||
+	ji = json_object_get(d, "cel_expr"); /* santactl exports "" for rules without one */
+	if ((ji != NULL && !json_is_null(ji) && !(json_is_string(ji) && json_string_length(ji) == 0)) ||
 	    (json_is_string(jp) && strcasecmp(json_string_value(jp), "CEL") == 0)) {
 		refuse_cel_rule(c, d, key, line);
 		return 0;

@@ -180,6 +180,8 @@ typedef struct ward_apply_stats {
 	size_t removed;  /* REMOVE rules that deleted a rule */
 	size_t absent;   /* REMOVE rules that found nothing to delete */
 	size_t cleared;  /* rules deleted by ward_store_replace_source before the batch */
+	size_t refused;  /* Santa JSON: CEL rules (cel_expr, policy CEL) left out */
+	char refused_names[512]; /* ... named "TYPE identifier, ..." (truncated with "...") */
 } ward_apply_stats_t;
 
 /*
@@ -268,6 +270,9 @@ int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now);
  * (IMPORT for wardenctl, PROFILE for managed rules), created_by as given. The whole
  * file is validated before anything is written and applied in one transaction: on any
  * error nothing changes. Errors name the rule ("rules[3].identifier: ...").
+ * A CEL rule (a "cel_expr" key, or policy "CEL") is not an error and not applied:
+ * warden has no CEL evaluator, and its plain policy would allow or block more than the
+ * expression does. stats->refused counts them and refused_names names them.
  */
 ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
@@ -301,6 +306,9 @@ ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t i
                                      ward_error_t *err);
 /* The rules so far (valid until the next add or free). */
 const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n);
+/* CEL rules ward_rule_batch_add_santa left out (not an error): their count, and *names
+ * (NULL ok) "TYPE identifier, ..." (borrowed). */
+size_t ward_rule_batch_refused(const ward_rule_batch_t *b, const char **names);
 /* The rule as a Santa rule object (a new reference). */
 json_t *ward_rule_santa_json(const ward_rule_t *r);
 
