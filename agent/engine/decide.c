@@ -201,10 +201,26 @@ static bool bad_signature(const ward_config_t *cfg, const ward_identity_t *id, w
  * AllowedPathRegex allows (may_allow: only when no rule could have decided). They match
  * the path the backend gives for the file being executed: the real path, symlinks
  * resolved (a link's own name never matches). A file deleted since it was opened shows
- * as "PATH (deleted)": the blocked regex sees PATH, the allowed one never matches it.
+ * as "PATH (deleted)": the blocked regex sees PATH, the allowed one never matches it;
+ * nor does it match a path that names another file in the agent's mount namespace.
  * An ALLOW by path is never cached: the caches are keyed by the file, which other
  * paths (hard links, bind mounts) may also name. docs/threat-model.md has the rest.
  */
+/*
+ * Whether path, looked up in the agent's own mount namespace, names the very file being
+ * executed. The kernel's path of a file is relative to the mounts of the process that
+ * exec'd it: in a mount namespace of its own (unshare -Urm) a user can bind-mount any
+ * file over an allowed path, and the agent would read that path. Only an ALLOW needs
+ * this; a DENY by path can only be stricter.
+ */
+static bool same_file_here(const ward_event_t *ev, const char *path)
+{
+	struct stat a, b;
+
+	return ev->fd >= 0 && fstat(ev->fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static bool path_regexes(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r,
                          bool may_allow)
 {
@@ -238,7 +254,8 @@ static bool path_regexes(const ward_decide_ctx_t *ctx, const ward_event_t *ev, w
 		         ward_pathregex_pattern(snap->blocked_re));
 		return true;
 	}
-	if (may_allow && !deleted && snap->allowed_re != NULL && ward_pathregex_match(snap->allowed_re, p)) {
+	if (may_allow && !deleted && snap->allowed_re != NULL && ward_pathregex_match(snap->allowed_re, p) &&
+	    same_file_here(ev, p)) {
 		r->v.decision = WARD_ALLOW;
 		r->v.reason = WARD_RSN_PATH_ALLOWED;
 		r->v.cacheable = false;
@@ -460,6 +477,13 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_reco
 	switch (ev->kind) {
 	case WARD_EV_EXEC:
 		decide_exec(ctx, ev, r);
+		/* The caches are keyed by the file, which may have other paths (hard links,
+		 * bind mounts): with an AllowedPathRegex, a DENY no rule made here may be an
+		 * ALLOW there, so it is decided again every time (DENYs are rare, and the
+		 * kernel never caches them anyway). */
+		if (r->v.cacheable && r->v.decision == WARD_DENY && r->v.reason != WARD_RSN_RULE &&
+		    ctx->snap != NULL && ctx->snap->allowed_re != NULL)
+			r->v.cacheable = false;
 		break;
 	case WARD_EV_OPEN:
 		decide_open(ctx, ev, r);

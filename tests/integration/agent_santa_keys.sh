@@ -84,6 +84,18 @@ w_expect_denied "$W_MNT/ok/link-to-other"           # a link's own name never ma
 ln -s "$W_MNT/ok/prog" "$W_MNT/other/link-to-ok"
 w_expect_allowed "$W_MNT/other/link-to-ok"
 w_log "symlinks: the target's path decides: ok"
+# a hard link elsewhere of an allowed program: the allow was not cached for the file
+w_expect_allowed "$W_MNT/ok/prog"
+ln "$W_MNT/ok/prog" "$W_MNT/other/hardlink"
+w_expect_denied "$W_MNT/other/hardlink"
+# a bind mount over an allowed path in a mount namespace of one's own (what
+# `unshare -Urm` gives any user): the agent looks the path up in its own namespace
+rc=0; timeout -k 2 10 unshare -m --propagation private sh -c \
+	"mount --bind '$W_MNT/other/prog' '$W_MNT/ok/prog' && exec '$W_MNT/ok/prog'" 2>/dev/null || rc=$?
+[ "$rc" = 126 ] || w_fail "a program bind-mounted over an allowed path ran (exit $rc)"
+w_log_wait ".reason == \"unknown\" and .path == \"$W_MNT/ok/prog\" and .decision == \"DENY\"" >/dev/null
+w_expect_allowed "$W_MNT/ok/prog"
+w_log "hard link and private bind mount: the path must name the very file: ok"
 
 # ---- a rule beats the regexes
 w_allow_sha "$(w_sha "$W_MNT/blocked/prog")"

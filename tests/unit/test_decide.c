@@ -709,6 +709,34 @@ static void test_path_regex_edges(void **state)
 	snprintf(fake_path, sizeof(fake_path), "%s", f->file);
 }
 
+/* The allowed regex only for the file its path names here: a path that names another
+ * file (a bind mount in the caller's own mount namespace) does not allow. */
+static void test_allowed_path_must_name_the_file(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	char other[160];
+
+	snprintf(other, sizeof(other), "%s/allowed", f->dir);
+	int w = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(w >= 0);
+	close(w);
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	set_regex(f->cfg.allowed_path_regex, "^%s/allowed$", f->dir);
+	snprintf(fake_path, sizeof(fake_path), "%s", other); /* the kernel names "allowed" ... */
+	decide(f, NULL, &v, &rec);                          /* ... for the file "prog" */
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_false(v.cacheable); /* the file may be allowed at its other path */
+	/* the same regex for the file itself: allowed */
+	set_regex(f->cfg.allowed_path_regex, "^%s/prog$", f->dir);
+	snprintf(fake_path, sizeof(fake_path), "%s", f->file);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_PATH_ALLOWED);
+	unlink(other);
+}
+
 /* EnableTransitiveRules (Santa's default off): a compiler rule is a plain allow and
  * transitive rules do not match; on, both act. */
 static void test_transitive_rules_key(void **state)
@@ -818,6 +846,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_size_and_time_deny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_regexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_regex_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_path_must_name_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitive_rules_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_signature_protection, setup, teardown),
 	};
