@@ -88,14 +88,19 @@ w_log "symlinks: the target's path decides: ok"
 w_expect_allowed "$W_MNT/ok/prog"
 ln "$W_MNT/ok/prog" "$W_MNT/other/hardlink"
 w_expect_denied "$W_MNT/other/hardlink"
+w_log "hard link: the allow was for the path, not the file: ok"
 # a bind mount over an allowed path in a mount namespace of one's own (what
-# `unshare -Urm` gives any user): the agent looks the path up in its own namespace
-rc=0; timeout -k 2 10 unshare -m --propagation private sh -c \
-	"mount --bind '$W_MNT/other/prog' '$W_MNT/ok/prog' && exec '$W_MNT/ok/prog'" 2>/dev/null || rc=$?
-[ "$rc" = 126 ] || w_fail "a program bind-mounted over an allowed path ran (exit $rc)"
-w_log_wait ".reason == \"unknown\" and .path == \"$W_MNT/ok/prog\" and .decision == \"DENY\"" >/dev/null
-w_expect_allowed "$W_MNT/ok/prog"
-w_log "hard link and private bind mount: the path must name the very file: ok"
+# `unshare -Urm` gives any user): the agent looks the path up in its own namespace.
+# (Not on the ES emulation: it marks mounts, so it never sees a new mount's execs;
+# macOS has no per-process mount namespaces.)
+if [ "$W_WARDEND" = wardend ]; then
+	rc=0; timeout -k 2 10 unshare -m --propagation private sh -c \
+		"mount --bind '$W_MNT/other/prog' '$W_MNT/ok/prog' && exec '$W_MNT/ok/prog'" 2>/dev/null || rc=$?
+	[ "$rc" = 126 ] || w_fail "a program bind-mounted over an allowed path ran (exit $rc)"
+	w_log_wait ".reason == \"unknown\" and .path == \"$W_MNT/ok/prog\" and .decision == \"DENY\"" >/dev/null
+	w_expect_allowed "$W_MNT/ok/prog"
+	w_log "private bind mount over an allowed path: the path must name the very file: ok"
+fi
 
 # ---- a rule beats the regexes
 w_allow_sha "$(w_sha "$W_MNT/blocked/prog")"
