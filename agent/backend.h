@@ -202,6 +202,10 @@ struct ward_backend {
 	_Atomic uint64_t mount_rescans; /* mount-table changes seen (every-local-filesystem mode) */
 	_Atomic uint64_t stale;       /* answers withheld because the target changed */
 	atomic_bool cache_evictable;  /* the kernel's remembered answers do not pin memory */
+	/* The engine's event reader may decide a small cold exec itself (no thread hand-off):
+	 * the backend's run() tolerates a sink that takes a few tens of microseconds, and the
+	 * targets' reads can be tried without waiting (ward_nowait_begin). */
+	bool reader_decides;
 };
 
 /* ---- the Linux backend (agent/backends/fanotify.c) ---- */

@@ -168,6 +168,8 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 	j = json_object();
 	json_object_set_new(j, "changed_while_deciding",
 	                    json_integer((json_int_t)atomic_load(&m->changed_while_deciding)));
+	json_object_set_new(j, "reader_decisions",
+	                    json_integer((json_int_t)atomic_load(&m->reader_decisions)));
 	json_object_set_new(j, "forgotten", json_integer((json_int_t)atomic_load(&m->forgotten)));
 	json_object_set_new(o, "decide", j);
 

@@ -244,6 +244,7 @@ static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 		fatalx("%s", err.msg);
 	ward_yarascan_reload(d->yara, &d->cfg, NULL, NULL);
 	ward_engine_set_scan(d->engine, ward_yarascan_step, d->yara, ward_yarascan_forget, d->yara);
+	ward_engine_set_scan_idle(d->engine, ward_yarascan_idle);
 }
 
 /* The event log writer's subscribers, after each answer: recent denials for `blocked`,

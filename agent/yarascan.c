@@ -166,6 +166,13 @@ static uint32_t ms_left(uint64_t deadline_ns)
 	return (uint32_t)((deadline_ns - now + 999999u) / 1000000u);
 }
 
+bool ward_yarascan_idle(void *arg)
+{
+	ward_yarascan_t *y = arg;
+
+	return atomic_load_explicit(&y->pool, memory_order_acquire) == NULL;
+}
+
 ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char *path,
                                    const ward_identity_t *id, uint64_t deadline_ns,
                                    ward_scan_out_t *out)

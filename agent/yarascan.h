@@ -64,6 +64,9 @@ ward_err_t ward_yarascan_reload(ward_yarascan_t *y, const ward_config_t *cfg, bo
                                 ward_error_t *err);
 
 /* decide()'s ward_scan_fn (arg: the ward_yarascan_t). See agent/engine/decide.h. */
+/* True when no scan can happen now (no rules loaded): the engine's scan_idle. */
+bool ward_yarascan_idle(void *arg);
+
 ward_scanstep_t ward_yarascan_step(void *arg, const ward_event_t *ev, const char *path,
                                    const ward_identity_t *id, uint64_t deadline_ns,
                                    ward_scan_out_t *out);

@@ -91,6 +91,9 @@
 #define WARD_MAX_WORKERS         16u
 #define WARD_LOG_HASH_MAX_BYTES  (64ull << 20) /* after the answer, the log's SHA-256 of
                                                   files up to this size */
+#define WARD_READER_MAX_BYTES    (256u << 10)/* cold execs of files up to this size may be
+                                                decided by the event reader itself */
+#define WARD_READER_LOG_HASH_MAX (64u << 10)/* ... and hashed there for the log */
 #define WARD_LOG_HASH_BUDGET_MS  1000u
 #define WARD_ENGINE_SUBSCRIBERS  8u         /* decision-record subscribers */
 #define WARD_UNKNOWN_MAX_BYTES   (512ull << 20) /* a file a BINARY rule could name is hashed

@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #if defined(__linux__)
+#include <linux/magic.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/vfs.h>
 #elif defined(__APPLE__)
 #include <pthread.h>
 #include <sys/random.h> /* getentropy */
@@ -144,4 +147,69 @@ void ward_madvise_huge(void *addr, size_t len)
 	(void)addr;
 	(void)len;
 #endif
+}
+
+/* ---- reads that never wait on I/O (ward_nowait_begin) ---- */
+
+enum { NOWAIT_OFF, NOWAIT_RWF, NOWAIT_MEMFS };
+static _Thread_local int nowait_mode;
+static _Thread_local _Bool nowait_blocked;
+
+_Bool ward_nowait_begin(int fd)
+{
+	nowait_blocked = 0;
+	nowait_mode = NOWAIT_OFF;
+#if defined(__linux__) && defined(RWF_NOWAIT)
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) != 0)
+		return 0;
+	/* shmem has no RWF_NOWAIT (EOPNOTSUPP) and needs none: its pages are memory (swap
+	 * aside). Every other filesystem must say it would wait. */
+	nowait_mode = (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC) ? NOWAIT_MEMFS : NOWAIT_RWF;
+	return 1;
+#else
+	(void)fd;
+	return 0;
+#endif
+}
+
+_Bool ward_nowait_end(void)
+{
+	_Bool b = nowait_blocked;
+
+	nowait_mode = NOWAIT_OFF;
+	nowait_blocked = 0;
+	return b;
+}
+
+_Bool ward_nowait_active(void)
+{
+	return nowait_mode != NOWAIT_OFF;
+}
+
+_Bool ward_nowait_memory(void)
+{
+	return nowait_mode == NOWAIT_MEMFS;
+}
+
+void ward_nowait_mark_blocked(void)
+{
+	nowait_blocked = 1;
+}
+
+ssize_t ward_pread(int fd, void *buf, size_t len, off_t off)
+{
+#if defined(__linux__) && defined(RWF_NOWAIT)
+	if (nowait_mode == NOWAIT_RWF) {
+		struct iovec iov = { buf, len };
+		ssize_t n = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {
+			nowait_blocked = 1;
+			errno = EAGAIN;
+		}
+		return n;
+	}
+#endif
+	return pread(fd, buf, len, off);
 }

@@ -44,6 +44,24 @@ void ward_thread_nice(int inc);
 void ward_cond_init_mono(pthread_cond_t *cv);
 int ward_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t deadline_ns);
 
+/*
+ * Reads that must not wait on the disk: the event reader tries to decide a cold exec
+ * itself (agent/engine/pipeline.c) and hands it to a worker as soon as any read would
+ * have to wait for I/O. ward_nowait_begin(fd) switches the calling thread into that mode
+ * for reads of fd's file (false: the platform or the filesystem cannot tell a read that
+ * would wait, so do not try); ward_pread then reads only what is in memory (Linux:
+ * preadv2 RWF_NOWAIT; tmpfs and ramfs, whose pages are memory, read plainly) and fails
+ * with EAGAIN otherwise; ward_nowait_end() leaves the mode and says whether any read
+ * failed that way. Outside the mode ward_pread is pread(2).
+ */
+_Bool ward_nowait_begin(int fd);
+_Bool ward_nowait_end(void);
+_Bool ward_nowait_active(void);
+void ward_nowait_mark_blocked(void); /* a read the mode cannot make non-blocking */
+_Bool ward_nowait_memory(void);      /* in the mode, on a filesystem of memory (tmpfs) */
+#include <sys/types.h>
+ssize_t ward_pread(int fd, void *buf, size_t len, off_t off);
+
 /* madvise(MADV_HUGEPAGE) where the kernel has it; advice only. */
 void ward_madvise_huge(void *addr, size_t len);
 

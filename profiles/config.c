@@ -1,5 +1,6 @@
 /*
- * The effective configuration: defaults, one validator per key, and the loader that
+ * The effective configuration: one table of keys (type, parser, default, printer, help),
+ * and the loader that
  * merges warden.conf and the profiles directory. Validation works on a private state
  * and reports every problem it finds; nothing is returned unless all of it is valid.
  */
@@ -8,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,40 +71,6 @@ struct ctx {
 const char *ward_mode_name(ward_mode_t m)
 {
 	return m == WARD_MODE_LOCKDOWN ? "LOCKDOWN" : "MONITOR";
-}
-
-void ward_config_defaults(ward_config_t *cfg)
-{
-	static const char *const trusted[] = { "/usr", "/bin", "/sbin", "/lib", "/lib64" };
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->mode = WARD_MODE_MONITOR;
-	cfg->fail_closed = false;
-	cfg->decision_budget_ms = 5000;
-	for (size_t i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++)
-		snprintf(cfg->trusted_paths[cfg->ntrusted_paths++], WARD_MAX_PATH, "%s", trusted[i]);
-	snprintf(cfg->event_log_path, sizeof(cfg->event_log_path), "/var/log/warden/events.jsonl");
-	cfg->event_log_allows = false;
-	cfg->scan_budget_ms = 1000;
-	cfg->scan_max_bytes = 256ull << 20;
-	snprintf(cfg->yara_rules_paths[cfg->nyara_rules_paths++], WARD_MAX_PATH,
-	         "/etc/warden/yara/*.yar");
-	{
-		static const char *const interp[] = {
-			"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "csh", "tcsh", "fish",
-			"busybox", "python", "python2*", "python3*", "pypy*", "perl", "perl5*", "ruby",
-			"ruby[0-9]*", "node", "nodejs", "php", "php[0-9]*", "lua", "lua[0-9]*", "luajit*",
-			"tclsh*", "wish*", "Rscript", "guile*", "gawk", "mawk", "awk", "expect",
-		};
-		for (size_t i = 0; i < sizeof(interp) / sizeof(interp[0]); i++)
-			snprintf(cfg->interpreters[cfg->ninterpreters++], sizeof(cfg->interpreters[0]), "%s",
-			         interp[i]);
-	}
-	cfg->exception_policy.enabled = true;
-	cfg->exception_policy.allowed_scopes = DEFAULT_SCOPES;
-	cfg->exception_policy.max_expiry_s = 30u * 24 * 3600;
-	cfg->sync.full_sync_interval_s = 600;
-	snprintf(cfg->sync.user, sizeof(cfg->sync.user), "warden-sync");
 }
 
 /* The strings of a StaticRules entry are owned by the state (ward_rule_t borrows). */
@@ -633,110 +602,6 @@ static int key_mode(struct ctx *c, const json_t *dict, const char *key, const js
 	return bad(c, WARD_E_INVAL, line, key, "expected 1, 2, \"MONITOR\" or \"LOCKDOWN\"");
 }
 
-static int key_fail_closed(struct ctx *c, const json_t *d, const char *key, const json_t *v, unsigned long line)
-{
-	(void)d;
-	return want_bool(c, v, key, line, &c->st->cfg.fail_closed);
-}
-
-static int key_decision_budget(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                               unsigned long line)
-{
-	uint64_t n = 0;
-
-	(void)d;
-	if (want_uint(c, v, key, line, 10, 600000, &n) != 0)
-		return -1;
-	c->st->cfg.decision_budget_ms = (uint32_t)n;
-	return 0;
-}
-
-static int key_trusted_paths(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	char tmp[WARD_MAX_TRUSTED_PATHS][WARD_MAX_PATH];
-	unsigned n;
-
-	(void)d;
-	if (json_is_string(v))
-		return bad(c, WARD_E_INVAL, line, key, "expected an array of absolute paths");
-	if (want_paths(c, v, key, line, tmp, WARD_MAX_TRUSTED_PATHS, &n) != 0)
-		return -1;
-	memcpy(c->st->cfg.trusted_paths, tmp, sizeof(tmp));
-	c->st->cfg.ntrusted_paths = n;
-	return 0;
-}
-
-static int key_allowed_regex(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	(void)d;
-	return want_regex(c, v, key, line, c->st->cfg.allowed_path_regex,
-	                  sizeof(c->st->cfg.allowed_path_regex));
-}
-
-static int key_blocked_regex(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	(void)d;
-	return want_regex(c, v, key, line, c->st->cfg.blocked_path_regex,
-	                  sizeof(c->st->cfg.blocked_path_regex));
-}
-
-static int key_yara_paths(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                          unsigned long line)
-{
-	char tmp[WARD_MAX_YARA_PATHS][WARD_MAX_PATH];
-	unsigned n;
-
-	(void)d;
-	if (want_paths(c, v, key, line, tmp, WARD_MAX_YARA_PATHS, &n) != 0)
-		return -1;
-	memcpy(c->st->cfg.yara_rules_paths, tmp, sizeof(tmp));
-	c->st->cfg.nyara_rules_paths = n;
-	return 0;
-}
-
-static int key_scan_budget(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                           unsigned long line)
-{
-	uint64_t n = 0;
-
-	(void)d;
-	if (want_uint(c, v, key, line, 1, 600000, &n) != 0)
-		return -1;
-	c->st->cfg.scan_budget_ms = (uint32_t)n;
-	return 0;
-}
-
-static int key_scan_max(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                        unsigned long line)
-{
-	(void)d;
-	return want_uint(c, v, key, line, 0, UINT64_MAX >> 1, &c->st->cfg.scan_max_bytes);
-}
-
-static int key_event_log_path(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                              unsigned long line)
-{
-	(void)d;
-	return want_path(c, v, key, line, c->st->cfg.event_log_path, sizeof(c->st->cfg.event_log_path));
-}
-
-static int key_event_log_allows(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                                unsigned long line)
-{
-	(void)d;
-	return want_bool(c, v, key, line, &c->st->cfg.event_log_allows);
-}
-
-static int key_admin_group(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                           unsigned long line)
-{
-	(void)d;
-	return want_group(c, v, key, line, c->st->cfg.admin_group, sizeof(c->st->cfg.admin_group));
-}
-
 /* A dict value replaces the earlier one whole: unset sub-keys take their defaults. */
 static int key_exception_policy(struct ctx *c, const json_t *d, const char *key, const json_t *v,
                                 unsigned long line)
@@ -949,27 +814,6 @@ static int key_interpreters(struct ctx *c, const json_t *d, const char *key, con
 	return 0;
 }
 
-static int key_trust_anchors(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	char tmp[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
-	unsigned n;
-
-	(void)d;
-	if (want_paths(c, v, key, line, tmp, WARD_MAX_TRUST_ANCHORS, &n) != 0)
-		return -1;
-	memcpy(c->st->cfg.trust_anchors, tmp, sizeof(tmp));
-	c->st->cfg.ntrust_anchors = n;
-	return 0;
-}
-
-static int key_require_signed(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                              unsigned long line)
-{
-	(void)d;
-	return want_bool(c, v, key, line, &c->st->cfg.require_signed_profiles);
-}
-
 /* ---- fleet sync (docs/sync.md): Santa's key names ---- */
 
 static int key_sync_url(struct ctx *c, const json_t *d, const char *key, const json_t *v,
@@ -1009,29 +853,6 @@ static int want_ident(struct ctx *c, const json_t *v, const char *key, unsigned 
 	return 0;
 }
 
-static int key_machine_id(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                          unsigned long line)
-{
-	(void)d;
-	return want_ident(c, v, key, line, c->st->cfg.sync.machine_id, sizeof(c->st->cfg.sync.machine_id));
-}
-
-static int key_machine_id_key(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                              unsigned long line)
-{
-	(void)d;
-	return want_string(c, v, key, line, c->st->cfg.sync.machine_id_key,
-	                   sizeof(c->st->cfg.sync.machine_id_key));
-}
-
-static int key_machine_owner(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	(void)d;
-	return want_string(c, v, key, line, c->st->cfg.sync.machine_owner,
-	                   sizeof(c->st->cfg.sync.machine_owner));
-}
-
 /* A path key of ward_sync_config_t ("" = unset). */
 static int want_opt_path(struct ctx *c, const json_t *v, const char *key, unsigned long line,
                          char *out)
@@ -1041,18 +862,6 @@ static int want_opt_path(struct ctx *c, const json_t *v, const char *key, unsign
 		return 0;
 	}
 	return want_path(c, v, key, line, out, WARD_MAX_PATH);
-}
-
-static int key_sync_path(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                         unsigned long line)
-{
-	ward_sync_config_t *s = &c->st->cfg.sync;
-
-	(void)d;
-	return want_opt_path(c, v, key, line,
-	                     strcmp(key, "MachineIDPlist") == 0 ? s->machine_id_plist :
-	                     strcmp(key, "ClientAuthCertificateFile") == 0 ? s->client_cert :
-	                     strcmp(key, "ClientAuthKeyFile") == 0 ? s->client_key : s->server_roots);
 }
 
 /* SyncExtraHeaders: {"Name": "value"}; kept as "Name: value\n" lines for libcurl. */
@@ -1089,25 +898,6 @@ static int key_sync_headers(struct ctx *c, const json_t *d, const char *key, con
 	return 0;
 }
 
-static int key_full_sync_interval(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                                  unsigned long line)
-{
-	uint64_t n = 0;
-
-	(void)d;
-	if (want_uint(c, v, key, line, 60, 7u * 24 * 3600, &n) != 0)
-		return -1;
-	c->st->cfg.sync.full_sync_interval_s = (uint32_t)n;
-	return 0;
-}
-
-static int key_sync_user(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                         unsigned long line)
-{
-	(void)d;
-	return want_group(c, v, key, line, c->st->cfg.sync.user, sizeof(c->st->cfg.sync.user));
-}
-
 /* Santa keys warden-sync does not implement: refused, never silently ignored. */
 static int key_sync_refused(struct ctx *c, const json_t *d, const char *key, const json_t *v,
                             unsigned long line)
@@ -1123,65 +913,295 @@ static int key_sync_refused(struct ctx *c, const json_t *d, const char *key, con
 	           "certificate and key as PEM files in ClientAuthCertificateFile and ClientAuthKeyFile");
 }
 
-static int key_transitive(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                          unsigned long line)
-{
-	(void)d;
-	return want_bool(c, v, key, line, &c->st->cfg.enable_transitive_rules);
-}
+#define K_LOCAL   0x1u /* only in warden.conf: a profile must not choose its own trust */
+#define K_SANTA   0x2u /* a key Santa has with the same meaning: read from Santa payloads */
+#define K_LIST    0x4u /* T_PATHS: a single string is not accepted as a one-element list */
+#define K_REFUSED 0x8u /* recognised so it is refused by name, never silently ignored */
 
-static int key_bad_signature(struct ctx *c, const json_t *d, const char *key, const json_t *v,
-                             unsigned long line)
-{
-	(void)d;
-	return want_bool(c, v, key, line, &c->st->cfg.enable_bad_signature_protection);
-}
-
-#define K_LOCAL 0x1u /* only in warden.conf: a profile must not choose its own trust */
-#define K_SANTA 0x2u /* a key Santa has with the same meaning: read from Santa payloads */
-
-static const struct keydef {
-	const char *name;
-	int (*fn)(struct ctx *c, const json_t *dict, const char *key, const json_t *v, unsigned long line);
-	unsigned flags;
-} keys[] = {
-	{ "ClientMode", key_mode, K_SANTA },
-	{ "FailClosed", key_fail_closed, K_SANTA },
-	{ "DecisionBudgetMs", key_decision_budget, 0 },
-	{ "StaticRules", key_static_rules, K_SANTA },
-	{ "TrustedPaths", key_trusted_paths, 0 },
-	{ "AllowedPathRegex", key_allowed_regex, K_SANTA },
-	{ "BlockedPathRegex", key_blocked_regex, K_SANTA },
-	{ "YaraRulesPaths", key_yara_paths, 0 },
-	{ "Interpreters", key_interpreters, 0 },
-	{ "ScanBudgetMs", key_scan_budget, 0 },
-	{ "ScanMaxBytes", key_scan_max, 0 },
-	{ "EventLogPath", key_event_log_path, K_SANTA },
-	{ "EventLogAllows", key_event_log_allows, 0 },
-	{ "AdminGroup", key_admin_group, 0 },
-	{ "ExceptionPolicy", key_exception_policy, 0 },
-	{ "FileAccessPolicy", key_file_access_policy, K_SANTA },
-	{ "FileAccessPolicyPlist", key_file_access_policy_plist, K_SANTA },
-	{ "ProfileTrustAnchors", key_trust_anchors, K_LOCAL },
-	{ "RequireSignedProfiles", key_require_signed, K_LOCAL },
-	{ "SyncBaseURL", key_sync_url, K_SANTA },
-	{ "MachineID", key_machine_id, K_SANTA },
-	{ "MachineIDPlist", key_sync_path, K_SANTA },
-	{ "MachineIDKey", key_machine_id_key, K_SANTA },
-	{ "MachineOwner", key_machine_owner, K_SANTA },
-	{ "ClientAuthCertificateFile", key_sync_path, K_SANTA },
-	{ "ClientAuthKeyFile", key_sync_path, 0 },
-	{ "ServerAuthRootsFile", key_sync_path, K_SANTA },
-	{ "SyncExtraHeaders", key_sync_headers, K_SANTA },
-	{ "FullSyncInterval", key_full_sync_interval, K_SANTA },
-	{ "SyncUser", key_sync_user, 0 },
-	{ "SyncEnableProtoTransfer", key_sync_refused, K_SANTA },
-	{ "ClientAuthCertificatePassword", key_sync_refused, K_SANTA },
-	{ "ClientAuthCertificateCN", key_sync_refused, K_SANTA },
-	{ "ClientAuthCertificateIssuerCN", key_sync_refused, K_SANTA },
-	{ "EnableTransitiveRules", key_transitive, K_SANTA },
-	{ "EnableBadSignatureProtection", key_bad_signature, K_SANTA },
+/* How a key's value is read (unless the entry has its own parser), shown and documented. */
+enum ktype {
+	T_BOOL,   /* bool */
+	T_U32,    /* uint32_t, in [min, max] */
+	T_U64,    /* uint64_t, in [min, max] */
+	T_STR,    /* char[size] */
+	T_IDENT,  /* char[size]: letters, digits and . _ : @ - */
+	T_GROUP,  /* char[size]: a group or user name */
+	T_PATH,   /* char[size]: an absolute path without . or .. */
+	T_OPTPATH,/* T_PATH, or "" for unset */
+	T_PATHS,  /* char[max][size/max], with an unsigned count at count_off */
+	T_REGEX,  /* char[size]: a path regex, "" or null for unset */
+	T_OTHER,  /* its own parser and printer */
 };
+
+static const char *const ktype_names[] = {
+	[T_BOOL] = "boolean", [T_U32] = "integer", [T_U64] = "integer", [T_STR] = "string",
+	[T_IDENT] = "string (identifier)", [T_GROUP] = "string (group name)",
+	[T_PATH] = "path", [T_OPTPATH] = "path or \"\"", [T_PATHS] = "array of paths",
+	[T_REGEX] = "regex", [T_OTHER] = NULL,
+};
+
+typedef int (*key_parse_fn)(struct ctx *c, const json_t *dict, const char *key, const json_t *v,
+                            unsigned long line);
+typedef json_t *(*key_show_fn)(const ward_config_t *cfg);
+
+/*
+ * One row per configuration key: how it is read (type and bounds, or its own parser),
+ * where it lives in ward_config_t, its default (as JSON text, applied by
+ * ward_config_defaults through the same parser), how it is printed (profile show, the
+ * last-good snapshot) and its help line (wardenctl profile keys; the man page check
+ * compares warden.conf.5 against this list).
+ */
+struct keydef {
+	const char *name;
+	enum ktype type;
+	size_t off, size;      /* the field in ward_config_t */
+	size_t count_off;      /* T_PATHS: its unsigned count */
+	uint64_t min, max;     /* T_U32/T_U64 bounds; T_PATHS most entries */
+	unsigned flags;
+	const char *dflt;      /* JSON text; NULL: unset */
+	const char *type_name; /* T_OTHER: what the value is */
+	key_parse_fn parse;    /* NULL: by type */
+	key_show_fn show;      /* NULL: by type (T_OTHER: not printed) */
+	const char *help;
+};
+
+#define FIELD(f) .off = offsetof(ward_config_t, f), .size = sizeof(((ward_config_t *)0)->f)
+#define LIST(f, n) FIELD(f), .count_off = offsetof(ward_config_t, n)
+
+static json_t *show_mode(const ward_config_t *cfg)
+{
+	return json_string(ward_mode_name(cfg->mode));
+}
+
+static json_t *show_interpreters(const ward_config_t *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < cfg->ninterpreters; i++)
+		json_array_append_new(a, json_string(cfg->interpreters[i]));
+	return a;
+}
+
+static json_t *show_exception_policy(const ward_config_t *cfg)
+{
+	const ward_exception_policy_t *ep = &cfg->exception_policy;
+	json_t *scopes = json_array();
+
+	for (int t = 0; scopes && t < WARD_RT__COUNT; t++)
+		if (ep->allowed_scopes & (1u << t))
+			json_array_append_new(scopes, json_string(ward_rule_type_name((ward_rule_type_t)t)));
+	return json_pack("{s:b, s:s, s:o, s:I}", "Enabled", ep->enabled, "ApproverGroup",
+	                 ep->approver_group, "AllowedScopes", scopes, "MaxExpirySeconds",
+	                 (json_int_t)ep->max_expiry_s);
+}
+
+static json_t *show_sync_headers(const ward_config_t *cfg)
+{
+	json_t *h = json_object();
+	const char *p = cfg->sync.extra_headers;
+
+	while (h && *p) {
+		const char *colon = strstr(p, ": "), *nl = strchr(p, '\n');
+		char name[256], val[WARD_MAX_SYNC_HEADERS + 1];
+		if (colon == NULL || nl == NULL || colon > nl)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
+		snprintf(val, sizeof(val), "%.*s", (int)(nl - colon - 2), colon + 2);
+		json_object_set_new(h, name, json_string(val));
+		p = nl + 1;
+	}
+	return h;
+}
+
+/* ward_config_t only knows whether a policy was set (the dictionary is in the confset) */
+static json_t *show_file_access_policy(const ward_config_t *cfg)
+{
+	return cfg->file_access_policy_set ? json_pack("{s:s, s:{}}", "Version", "0", "WatchItems")
+	                                   : NULL;
+}
+
+static const struct keydef keys[] = {
+	{ "ClientMode", T_OTHER, FIELD(mode), .flags = K_SANTA, .dflt = "1", .type_name = "integer or string",
+	  .parse = key_mode, .show = show_mode,
+	  .help = "1 or MONITOR (log, allow), 2 or LOCKDOWN (deny what no rule allows)" },
+	{ "FailClosed", T_BOOL, FIELD(fail_closed), .flags = K_SANTA, .dflt = "false",
+	  .help = "deny when the agent itself fails to decide in time (LOCKDOWN)" },
+	{ "DecisionBudgetMs", T_U32, FIELD(decision_budget_ms), .min = 10, .max = 600000, .dflt = "5000",
+	  .help = "milliseconds the kernel waits for a decision before the fallback answer" },
+	{ "StaticRules", T_OTHER, .flags = K_SANTA, .type_name = "array of rule dictionaries",
+	  .parse = key_static_rules, .help = "managed rules (Santa's StaticRules); profiles concatenate" },
+	{ "TrustedPaths", T_PATHS, LIST(trusted_paths, ntrusted_paths), .max = WARD_MAX_TRUSTED_PATHS,
+	  .flags = K_LIST, .dflt = "[\"/usr\", \"/bin\", \"/sbin\", \"/lib\", \"/lib64\"]",
+	  .help = "root-owned, not user-writable files under these are allowed without a rule" },
+	{ "AllowedPathRegex", T_REGEX, FIELD(allowed_path_regex), .flags = K_SANTA,
+	  .help = "executables whose path matches are allowed (Santa semantics)" },
+	{ "BlockedPathRegex", T_REGEX, FIELD(blocked_path_regex), .flags = K_SANTA,
+	  .help = "executables whose path matches are blocked (Santa semantics)" },
+	{ "YaraRulesPaths", T_PATHS, LIST(yara_rules_paths, nyara_rules_paths), .max = WARD_MAX_YARA_PATHS,
+	  .dflt = "[\"/etc/warden/yara/*.yar\"]", .help = "YARA rule files (globs) scanned against unknown binaries" },
+	{ "Interpreters", T_OTHER, LIST(interpreters, ninterpreters), .max = WARD_MAX_INTERPRETERS,
+	  .type_name = "array of names or paths", .parse = key_interpreters, .show = show_interpreters,
+	  .dflt = "[\"sh\", \"bash\", \"dash\", \"zsh\", \"ksh\", \"ksh93\", \"mksh\", \"csh\", \"tcsh\","
+	          " \"fish\", \"busybox\", \"python\", \"python2*\", \"python3*\", \"pypy*\", \"perl\","
+	          " \"perl5*\", \"ruby\", \"ruby[0-9]*\", \"node\", \"nodejs\", \"php\", \"php[0-9]*\","
+	          " \"lua\", \"lua[0-9]*\", \"luajit*\", \"tclsh*\", \"wish*\", \"Rscript\", \"guile*\","
+	          " \"gawk\", \"mawk\", \"awk\", \"expect\"]",
+	  .help = "programs whose script argument is decided as an exec ([] turns it off)" },
+	{ "ScanBudgetMs", T_U32, FIELD(scan_budget_ms), .min = 1, .max = 600000, .dflt = "1000",
+	  .help = "milliseconds a YARA scan of an unknown binary may take" },
+	{ "ScanMaxBytes", T_U64, FIELD(scan_max_bytes), .min = 0, .max = UINT64_MAX >> 1,
+	  .dflt = "268435456", .help = "larger unknown binaries are not scanned" },
+	{ "EventLogPath", T_PATH, FIELD(event_log_path), .flags = K_SANTA,
+	  .dflt = "\"/var/log/warden/events.jsonl\"", .help = "the JSON-lines event log" },
+	{ "EventLogAllows", T_BOOL, FIELD(event_log_allows), .dflt = "false",
+	  .help = "log allowed executions too, not only denials and unknowns" },
+	{ "AdminGroup", T_GROUP, FIELD(admin_group), .dflt = "\"\"",
+	  .help = "members may run administrative wardenctl verbs (\"\" = root only)" },
+	{ "ExceptionPolicy", T_OTHER, FIELD(exception_policy), .type_name = "dictionary",
+	  .parse = key_exception_policy, .show = show_exception_policy,
+	  .dflt = "{\"Enabled\": true, \"AllowedScopes\": [\"CDHASH\", \"BINARY\", \"SIGNINGID\"],"
+	          " \"MaxExpirySeconds\": 2592000}",
+	  .help = "what users may request and approvers grant (Enabled, ApproverGroup, AllowedScopes, MaxExpirySeconds)" },
+	{ "FileAccessPolicy", T_OTHER, .flags = K_SANTA, .type_name = "dictionary",
+	  .parse = key_file_access_policy, .show = show_file_access_policy,
+	  .help = "watch items deciding opens (Santa's FileAccessPolicy)" },
+	{ "FileAccessPolicyPlist", T_OTHER, .flags = K_SANTA, .type_name = "path",
+	  .parse = key_file_access_policy_plist, .help = "the FileAccessPolicy in its own plist file" },
+	{ "ProfileTrustAnchors", T_PATHS, LIST(trust_anchors, ntrust_anchors), .max = WARD_MAX_TRUST_ANCHORS,
+	  .flags = K_LOCAL, .dflt = "[]", .help = "PEM certificates that may sign profiles (warden.conf only)" },
+	{ "RequireSignedProfiles", T_BOOL, FIELD(require_signed_profiles), .flags = K_LOCAL, .dflt = "false",
+	  .help = "refuse profiles not signed by a ProfileTrustAnchors certificate (warden.conf only)" },
+	{ "SyncBaseURL", T_STR, FIELD(sync.base_url), .flags = K_SANTA, .dflt = "\"\"", .parse = key_sync_url,
+	  .help = "the Santa sync server (https:// only; \"\" = no sync)" },
+	{ "MachineID", T_IDENT, FIELD(sync.machine_id), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "this machine's ID for the sync server (\"\": MachineIDPlist, else /etc/machine-id)" },
+	{ "MachineIDPlist", T_OPTPATH, FIELD(sync.machine_id_plist), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "a plist holding the machine ID under MachineIDKey" },
+	{ "MachineIDKey", T_STR, FIELD(sync.machine_id_key), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "the key of MachineIDPlist" },
+	{ "MachineOwner", T_STR, FIELD(sync.machine_owner), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "primary_user sent in preflight" },
+	{ "ClientAuthCertificateFile", T_OPTPATH, FIELD(sync.client_cert), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "PEM client certificate for mutual TLS" },
+	{ "ClientAuthKeyFile", T_OPTPATH, FIELD(sync.client_key), .dflt = "\"\"",
+	  .help = "PEM key of the client certificate (\"\": in the certificate file)" },
+	{ "ServerAuthRootsFile", T_OPTPATH, FIELD(sync.server_roots), .flags = K_SANTA, .dflt = "\"\"",
+	  .help = "the only CAs trusted for the sync server (pinning)" },
+	{ "SyncExtraHeaders", T_OTHER, FIELD(sync.extra_headers), .flags = K_SANTA, .type_name = "dictionary",
+	  .parse = key_sync_headers, .show = show_sync_headers, .dflt = "{}",
+	  .help = "extra HTTP headers for every sync request" },
+	{ "FullSyncInterval", T_U32, FIELD(sync.full_sync_interval_s), .min = 60, .max = 7u * 24 * 3600,
+	  .flags = K_SANTA, .dflt = "600", .help = "seconds between full syncs" },
+	{ "SyncUser", T_GROUP, FIELD(sync.user), .dflt = "\"warden-sync\"",
+	  .help = "the account warden-sync runs as; it may apply synced rules" },
+	{ "SyncEnableProtoTransfer", T_OTHER, .flags = K_SANTA | K_REFUSED, .type_name = "boolean",
+	  .parse = key_sync_refused, .help = "refused unless false: warden-sync speaks JSON only" },
+	{ "ClientAuthCertificatePassword", T_OTHER, .flags = K_SANTA | K_REFUSED, .type_name = "string",
+	  .parse = key_sync_refused, .help = "refused: use PEM files (ClientAuthCertificateFile)" },
+	{ "ClientAuthCertificateCN", T_OTHER, .flags = K_SANTA | K_REFUSED, .type_name = "string",
+	  .parse = key_sync_refused, .help = "refused: keychain identities are macOS-only" },
+	{ "ClientAuthCertificateIssuerCN", T_OTHER, .flags = K_SANTA | K_REFUSED, .type_name = "string",
+	  .parse = key_sync_refused, .help = "refused: keychain identities are macOS-only" },
+	{ "EnableTransitiveRules", T_BOOL, FIELD(enable_transitive_rules), .flags = K_SANTA, .dflt = "false",
+	  .help = "ALLOWLIST_COMPILER rules act as compilers and transitive rules match (Santa's default: off)" },
+	{ "EnableBadSignatureProtection", T_BOOL, FIELD(enable_bad_signature_protection), .flags = K_SANTA,
+	  .dflt = "false", .help = "a Mach-O with an invalid code signature is denied in every mode unless a BINARY rule names it" },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct keydef *key_find(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(name, keys[i].name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Read v into the field of kd by its type. */
+static int key_by_type(struct ctx *c, const struct keydef *kd, const json_t *v, unsigned long line)
+{
+	char *field = (char *)&c->st->cfg + kd->off;
+	uint64_t n = 0;
+
+	switch (kd->type) {
+	case T_BOOL:
+		return want_bool(c, v, kd->name, line, (bool *)field);
+	case T_U32:
+		if (want_uint(c, v, kd->name, line, kd->min, kd->max, &n) != 0)
+			return -1;
+		*(uint32_t *)field = (uint32_t)n;
+		return 0;
+	case T_U64:
+		return want_uint(c, v, kd->name, line, kd->min, kd->max, (uint64_t *)field);
+	case T_STR:
+		return want_string(c, v, kd->name, line, field, kd->size);
+	case T_IDENT:
+		return want_ident(c, v, kd->name, line, field, kd->size);
+	case T_GROUP:
+		return want_group(c, v, kd->name, line, field, kd->size);
+	case T_PATH:
+		return want_path(c, v, kd->name, line, field, kd->size);
+	case T_OPTPATH:
+		return want_opt_path(c, v, kd->name, line, field);
+	case T_REGEX:
+		return want_regex(c, v, kd->name, line, field, kd->size);
+	case T_PATHS: {
+		char tmp[WARD_MAX_TRUSTED_PATHS][WARD_MAX_PATH];
+		unsigned cnt = 0;
+		_Static_assert(WARD_MAX_YARA_PATHS <= WARD_MAX_TRUSTED_PATHS &&
+		               WARD_MAX_TRUST_ANCHORS <= WARD_MAX_TRUSTED_PATHS, "tmp holds every list");
+		if ((kd->flags & K_LIST) && json_is_string(v))
+			return bad(c, WARD_E_INVAL, line, kd->name, "expected an array of absolute paths");
+		if (kd->size != kd->max * WARD_MAX_PATH || kd->max > WARD_MAX_TRUSTED_PATHS ||
+		    want_paths(c, v, kd->name, line, tmp, (unsigned)kd->max, &cnt) != 0)
+			return -1;
+		memcpy(field, tmp, kd->size);
+		*(unsigned *)((char *)&c->st->cfg + kd->count_off) = cnt;
+		return 0;
+	}
+	case T_OTHER:
+		break;
+	}
+	return bad(c, WARD_E_INVAL, line, kd->name, "no parser (a bug in the key table)");
+}
+
+static int key_apply(struct ctx *c, const struct keydef *kd, const json_t *dict, const json_t *v,
+                     unsigned long line)
+{
+	return kd->parse ? kd->parse(c, dict, kd->name, v, line) : key_by_type(c, kd, v, line);
+}
+
+/* The value of kd in cfg as JSON (a new reference), NULL when it is not printed. */
+static json_t *key_show(const struct keydef *kd, const ward_config_t *cfg)
+{
+	const char *field = (const char *)cfg + kd->off;
+
+	if (kd->show)
+		return kd->show(cfg);
+	switch (kd->type) {
+	case T_BOOL:
+		return json_boolean(*(const bool *)field);
+	case T_U32:
+		return json_integer(*(const uint32_t *)field);
+	case T_U64:
+		return json_integer((json_int_t)*(const uint64_t *)field);
+	case T_REGEX:
+		return field[0] ? json_string(field) : json_null(); /* unset: apply reads null as unset */
+	case T_STR: case T_IDENT: case T_GROUP: case T_PATH: case T_OPTPATH:
+		return json_string(field);
+	case T_PATHS: {
+		json_t *a = json_array();
+		unsigned n = *(const unsigned *)((const char *)cfg + kd->count_off);
+		for (unsigned i = 0; a && i < n; i++)
+			json_array_append_new(a, json_string(field + (size_t)i * WARD_MAX_PATH));
+		return a;
+	}
+	case T_OTHER:
+		break;
+	}
+	return NULL;
+}
 
 /*
  * Santa's other configuration keys (santa.dev, "Configuration keys", and the older
@@ -1272,13 +1292,10 @@ static void apply_dict(struct ctx *c, const json_t *dict)
 
 	json_object_foreach((json_t *)dict, key, v) {
 		unsigned long line = line_of(c, dict, key);
-		const struct keydef *kd = NULL;
+		const struct keydef *kd = key_find(key);
 
 		if (strncmp(key, "Payload", 7) == 0)
 			continue; /* payload metadata, not configuration */
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(key, keys[i].name) == 0)
-				kd = &keys[i];
 		if (kd == NULL) {
 			const char *why = santa_unenforced_why(key);
 			if (strcmp(key, "EventLogType") == 0) {
@@ -1302,9 +1319,65 @@ static void apply_dict(struct ctx *c, const json_t *dict)
 			    "may only be set in warden.conf: a profile cannot choose how profiles are trusted");
 			continue;
 		}
-		if (kd->fn(c, dict, key, v, line) == 0)
+		if (key_apply(c, kd, dict, v, line) == 0)
 			set_origin(c, key, line);
 	}
+}
+
+/* ---------------------------------------------------------------- defaults */
+
+static ward_config_t g_defaults;
+static pthread_once_t g_defaults_once = PTHREAD_ONCE_INIT;
+
+/* The table's defaults, read once through the keys' own parsers. */
+static void defaults_build(void)
+{
+	static struct state st; /* only cfg is used: no origin, rules or policy */
+	struct src src = { "(defaults)", NULL, true, false };
+	struct ctx c = { &st, &src, NULL, 0, { 0, "" } };
+
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < NKEYS; i++) {
+		json_error_t je;
+		json_t *v;
+		if (keys[i].dflt == NULL)
+			continue;
+		v = json_loads(keys[i].dflt, JSON_DECODE_ANY, &je);
+		if (v == NULL || key_apply(&c, &keys[i], NULL, v, 0) != 0) {
+			fprintf(stderr, "warden: the default of %s does not parse: %s\n", keys[i].name,
+			        v ? c.first.msg : je.text);
+			abort();
+		}
+		json_decref(v);
+	}
+	g_defaults = st.cfg;
+}
+
+void ward_config_defaults(ward_config_t *cfg)
+{
+	pthread_once(&g_defaults_once, defaults_build);
+	*cfg = g_defaults;
+}
+
+json_t *ward_config_keys_json(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < NKEYS; i++) {
+		const struct keydef *kd = &keys[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "name", kd->name, "type",
+		                      kd->type == T_OTHER ? kd->type_name : ktype_names[kd->type], "help",
+		                      kd->help, "santa", (kd->flags & K_SANTA) != 0, "local_only",
+		                      (kd->flags & K_LOCAL) != 0, "refused", (kd->flags & K_REFUSED) != 0);
+		if (o == NULL)
+			continue;
+		json_object_set_new(o, "default", kd->dflt ? json_loads(kd->dflt, JSON_DECODE_ANY, NULL)
+		                                           : json_null());
+		if (kd->type == T_U32 || kd->type == T_U64)
+			json_object_set_new(o, "range", json_pack("[I, I]", (json_int_t)kd->min, (json_int_t)kd->max));
+		json_array_append_new(a, o);
+	}
+	return a;
 }
 
 /* ---------------------------------------------------------------- public: apply */
@@ -1903,89 +1976,15 @@ const json_t *ward_confset_refused_rules(const ward_confset_t *cs)
 	return cs->st.refused_rules;
 }
 
-static json_t *paths_json(const char (*p)[WARD_MAX_PATH], unsigned n)
-{
-	json_t *a = json_array();
-
-	for (unsigned i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(p[i]));
-	return a;
-}
-
 json_t *ward_config_to_json(const ward_config_t *cfg)
 {
-	const ward_exception_policy_t *ep = &cfg->exception_policy;
-	json_t *o = json_object(), *scopes = json_array(), *e = json_object();
+	json_t *o = json_object();
 
-	if (!o || !scopes || !e) {
-		json_decref(o);
-		json_decref(scopes);
-		json_decref(e);
-		return NULL;
+	for (size_t i = 0; o && i < NKEYS; i++) {
+		json_t *v = key_show(&keys[i], cfg);
+		if (v != NULL)
+			json_object_set_new(o, keys[i].name, v);
 	}
-	for (int t = 0; t < WARD_RT__COUNT; t++)
-		if (ep->allowed_scopes & (1u << t))
-			json_array_append_new(scopes, json_string(ward_rule_type_name((ward_rule_type_t)t)));
-	json_object_set_new(e, "Enabled", json_boolean(ep->enabled));
-	json_object_set_new(e, "ApproverGroup", json_string(ep->approver_group));
-	json_object_set_new(e, "AllowedScopes", scopes);
-	json_object_set_new(e, "MaxExpirySeconds", json_integer(ep->max_expiry_s));
-
-	json_object_set_new(o, "ClientMode", json_string(ward_mode_name(cfg->mode)));
-	json_object_set_new(o, "FailClosed", json_boolean(cfg->fail_closed));
-	json_object_set_new(o, "DecisionBudgetMs", json_integer(cfg->decision_budget_ms));
-	json_object_set_new(o, "TrustedPaths", paths_json(cfg->trusted_paths, cfg->ntrusted_paths));
-	json_object_set_new(o, "AllowedPathRegex",
-	                    cfg->allowed_path_regex[0] ? json_string(cfg->allowed_path_regex) : json_null());
-	json_object_set_new(o, "BlockedPathRegex",
-	                    cfg->blocked_path_regex[0] ? json_string(cfg->blocked_path_regex) : json_null());
-	json_object_set_new(o, "YaraRulesPaths", paths_json(cfg->yara_rules_paths, cfg->nyara_rules_paths));
-	{
-		json_t *a = json_array();
-		for (unsigned i = 0; i < cfg->ninterpreters; i++)
-			json_array_append_new(a, json_string(cfg->interpreters[i]));
-		json_object_set_new(o, "Interpreters", a);
-	}
-	json_object_set_new(o, "ScanBudgetMs", json_integer(cfg->scan_budget_ms));
-	json_object_set_new(o, "ScanMaxBytes", json_integer((json_int_t)cfg->scan_max_bytes));
-	json_object_set_new(o, "EventLogPath", json_string(cfg->event_log_path));
-	json_object_set_new(o, "EventLogAllows", json_boolean(cfg->event_log_allows));
-	json_object_set_new(o, "AdminGroup", json_string(cfg->admin_group));
-	json_object_set_new(o, "ExceptionPolicy", e);
-	json_object_set_new(o, "ProfileTrustAnchors", paths_json(cfg->trust_anchors, cfg->ntrust_anchors));
-	json_object_set_new(o, "RequireSignedProfiles", json_boolean(cfg->require_signed_profiles));
-	json_object_set_new(o, "EnableTransitiveRules", json_boolean(cfg->enable_transitive_rules));
-	json_object_set_new(o, "EnableBadSignatureProtection",
-	                    json_boolean(cfg->enable_bad_signature_protection));
-	{
-		const ward_sync_config_t *sc = &cfg->sync;
-		json_t *h = json_object();
-		const char *p = sc->extra_headers;
-		while (h && *p) {
-			const char *colon = strstr(p, ": "), *nl = strchr(p, '\n');
-			if (colon == NULL || nl == NULL || colon > nl)
-				break;
-			char name[256], val[WARD_MAX_SYNC_HEADERS + 1];
-			snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
-			snprintf(val, sizeof(val), "%.*s", (int)(nl - colon - 2), colon + 2);
-			json_object_set_new(h, name, json_string(val));
-			p = nl + 1;
-		}
-		json_object_set_new(o, "SyncBaseURL", json_string(sc->base_url));
-		json_object_set_new(o, "MachineID", json_string(sc->machine_id));
-		json_object_set_new(o, "MachineIDPlist", json_string(sc->machine_id_plist));
-		json_object_set_new(o, "MachineIDKey", json_string(sc->machine_id_key));
-		json_object_set_new(o, "MachineOwner", json_string(sc->machine_owner));
-		json_object_set_new(o, "ClientAuthCertificateFile", json_string(sc->client_cert));
-		json_object_set_new(o, "ClientAuthKeyFile", json_string(sc->client_key));
-		json_object_set_new(o, "ServerAuthRootsFile", json_string(sc->server_roots));
-		json_object_set_new(o, "SyncExtraHeaders", h);
-		json_object_set_new(o, "FullSyncInterval", json_integer(sc->full_sync_interval_s));
-		json_object_set_new(o, "SyncUser", json_string(sc->user));
-	}
-	/* ward_config_t only knows whether it was set (the dictionary is in the confset) */
-	if (cfg->file_access_policy_set)
-		json_object_set_new(o, "FileAccessPolicy", json_pack("{s:s, s:{}}", "Version", "0", "WatchItems"));
 	return o;
 }
 

@@ -82,8 +82,19 @@ typedef struct ward_config {
 	                                     every mode unless a rule names its bytes */
 } ward_config_t;
 
-/* Embedded defaults (no config file at all): MONITOR, /usr /bin /sbin /lib /lib64 trusted. */
+/* Embedded defaults (no config file at all): MONITOR, /usr /bin /sbin /lib /lib64 trusted.
+ * They are the defaults of the key table (ward_config_keys_json), read through the keys'
+ * own parsers once. */
 void ward_config_defaults(ward_config_t *cfg);
+
+/*
+ * The configuration keys warden knows, from the one table that drives the loader, the
+ * defaults, ward_config_to_json and `wardenctl profile keys` (a new reference):
+ *   [{"name", "type", "default" (JSON value, null = unset), "help", "santa" (read from
+ *     Santa payloads), "local_only" (warden.conf only), "refused" (recognised only to be
+ *     refused by name), "range" ([min, max], integers only)}...]
+ */
+json_t *ward_config_keys_json(void);
 
 /*
  * Apply the keys of a configuration dictionary onto cfg (which holds defaults or an

@@ -53,7 +53,7 @@ ward_err_t ward_reader_read(const ward_reader_t *r, uint64_t off, void *dst, siz
 	}
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(r->fd, (uint8_t *)dst + done, len - done, (off_t)(off + done));
+		ssize_t n = ward_pread(r->fd, (uint8_t *)dst + done, len - done, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -73,7 +73,7 @@ static ssize_t pread_some(int fd, void *buf, size_t len, off_t off)
 	ssize_t n;
 
 	do
-		n = pread(fd, buf, len, off);
+		n = ward_pread(fd, buf, len, off);
 	while (n < 0 && errno == EINTR);
 	return n;
 }
@@ -231,6 +231,11 @@ ward_err_t ward_sha256_fd_until(int fd, uint64_t deadline_ns, uint8_t out[WARD_S
 	}
 	ward_fadvise_sequential(fd);
 	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)WARD_SHA256_THREADED_MIN) {
+		if (ward_nowait_active()) { /* a helper thread's reads are not in the mode */
+			ward_nowait_mark_blocked();
+			rc = ward_error_set(err, WARD_E_IO, "sha256: too big to read without waiting");
+			goto out;
+		}
 		if ((rc = sha256_threaded(fd, ctx, deadline_ns, err)) != WARD_OK)
 			goto out;
 		goto final;

@@ -717,6 +717,7 @@ ward_err_t ward_fanotify_open(const ward_fanotify_opts_t *opts, ward_backend_t *
 	f->mount_marks = opts->mount_marks;
 	atomic_init(&f->evictable, true);
 	atomic_init(&b->cache_evictable, opts->kernel_cache);
+	b->reader_decides = true; /* local filesystems: RWF_NOWAIT, or memory (tmpfs) */
 	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
 	                      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (f->fd < 0) {

@@ -2,11 +2,13 @@
  * wardenctl profile validate [--json] [--config FILE] FILE...
  * wardenctl profile show [--json] [--config FILE] [--dir DIR]
  * wardenctl profile show --agent [--json] [--socket PATH]
+ * wardenctl profile keys [--json]
  *
  * validate checks each file on its own (a profile, or a warden.conf when it is JSON)
  * and prints every error and warning as file:line; show prints the configuration the
  * agent would build from warden.conf and the profiles directory, and where each value
- * came from; show --agent asks the running agent what it has in force.
+ * came from; show --agent asks the running agent what it has in force; keys lists every
+ * configuration key warden knows, from the table the loader itself uses.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ static void usage(FILE *out)
 	        "usage: wardenctl profile validate [--json] [--config FILE] FILE...\n"
 	        "       wardenctl profile show [--json] [--config FILE] [--dir DIR]\n"
 	        "       wardenctl profile show --agent [--json] [--socket PATH]\n"
+	        "       wardenctl profile keys [--json]\n"
 	        "\n"
 	        "validate  check each FILE on its own: a .mobileconfig or .plist profile (signed\n"
 	        "          or not), or a warden.conf (JSON). Every error and warning is printed\n"
@@ -44,6 +47,9 @@ static void usage(FILE *out)
 	        "          now: with --agent, show asks the running agent instead what it has in\n"
 	        "          force (after its last good reload, with its --mode applied), and\n"
 	        "          whether its last reload failed.\n"
+	        "keys      every configuration key warden knows: type, default, whether Santa\n"
+	        "          payloads may set it, warden.conf-only keys, keys recognised only to be\n"
+	        "          refused, and a line of help. The loader reads keys from this table.\n"
 	        "\n"
 	        "  --json         print one JSON object\n"
 	        "  --config FILE  warden.conf to read (default %s; a missing default\n"
@@ -280,6 +286,41 @@ static int cmd_show(const char *conf, bool explicit_conf, const char *dir, bool 
 	return CTL_EXIT_OK;
 }
 
+/* keys: the key table, as the loader reads it. */
+static int cmd_keys(bool json)
+{
+	json_t *a = ward_config_keys_json(), *k;
+	size_t i;
+
+	if (a == NULL) {
+		fprintf(stderr, "wardenctl profile keys: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	if (json) {
+		json_t *o = json_pack("{s:o}", "keys", a);
+		print_json(o);
+		json_decref(o);
+		return CTL_EXIT_OK;
+	}
+	printf("%-30s %-26s %-6s %s\n", "KEY", "TYPE", "SANTA", "DEFAULT / HELP");
+	json_array_foreach(a, i, k) {
+		const json_t *d = json_object_get(k, "default"), *r = json_object_get(k, "range");
+		char *dt = json_is_null(d) ? NULL : json_dumps(d, JSON_ENCODE_ANY | JSON_COMPACT);
+		const char *note = json_is_true(json_object_get(k, "refused")) ? " (refused)"
+		                   : json_is_true(json_object_get(k, "local_only")) ? " (warden.conf only)" : "";
+		printf("%-30s %-26s %-6s default %s", json_string_value(json_object_get(k, "name")),
+		       json_string_value(json_object_get(k, "type")),
+		       json_is_true(json_object_get(k, "santa")) ? "yes" : "no", dt ? dt : "unset");
+		if (json_is_array(r))
+			printf(", range [%lld, %lld]", (long long)json_integer_value(json_array_get(r, 0)),
+			       (long long)json_integer_value(json_array_get(r, 1)));
+		printf("%s\n%-64s %s\n", note, "", json_string_value(json_object_get(k, "help")));
+		free(dt);
+	}
+	json_decref(a);
+	return CTL_EXIT_OK;
+}
+
 /* show --agent: what the running agent has in force, and how its last reload went. */
 static int cmd_show_agent(const char *sock, bool json)
 {
@@ -341,7 +382,8 @@ int ctl_profile(int argc, char **argv)
 		usage(stdout);
 		return CTL_EXIT_OK;
 	}
-	if (argc < 2 || (strcmp(argv[1], "validate") != 0 && strcmp(argv[1], "show") != 0)) {
+	if (argc < 2 || (strcmp(argv[1], "validate") != 0 && strcmp(argv[1], "show") != 0 &&
+	                 strcmp(argv[1], "keys") != 0)) {
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
@@ -366,6 +408,13 @@ int ctl_profile(int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 		return cmd_validate(argc, argv, optind, conf, explicit_conf, json);
+	}
+	if (strcmp(verb, "keys") == 0) {
+		if (optind < argc || explicit_conf || have_dir || agent || sock) {
+			usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+		return cmd_keys(json);
 	}
 	if (optind < argc || (agent && (explicit_conf || have_dir)) || (sock && !agent)) {
 		usage(stderr);

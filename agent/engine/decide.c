@@ -330,8 +330,15 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 		}
 	}
 
-	/* 5. scan: the bounded-time YARA pool, never past the event's deadline */
-	if (ctx->scan != NULL) {
+	/* 5. scan: the bounded-time YARA pool, never past the event's deadline; the reader
+	 *    leaves that to a worker */
+	if (ctx->scan != NULL && ctx->fast) {
+		if (ctx->scan_idle == NULL || !ctx->scan_idle(ctx->scan_arg)) {
+			r->notes |= WARD_NOTE_TO_WORKER;
+			return;
+		}
+		r->scan_step = (int)WARD_SCANSTEP_SKIPPED + 1; /* what the step says with no rules */
+	} else if (ctx->scan != NULL) {
 		ward_scan_out_t so;
 		const char *path = r->path[0] ? r->path : NULL;
 		uint64_t deadline = ev->t_recv_ns + (uint64_t)cfg->scan_budget_ms * 1000000ull;

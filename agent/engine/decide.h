@@ -70,6 +70,11 @@ typedef struct ward_decide_ctx {
 	void *scan_arg;
 	uint64_t now_ms;            /* CLOCK_MONOTONIC, for the cache */
 	int64_t now;                /* unix seconds, for rule expiry */
+	/* The event reader's try (agent/engine/pipeline.c): reads must not wait (the caller
+	 * set ward_nowait_begin) and the scan step is never run: a decision that would scan
+	 * stops with WARD_NOTE_TO_WORKER, unless scan_idle says no scan can happen now. */
+	bool fast;
+	bool (*scan_idle)(void *scan_arg); /* NULL: a scan may always happen */
 } ward_decide_ctx_t;
 
 /*

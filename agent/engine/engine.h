@@ -53,6 +53,8 @@ typedef struct ward_engine_opts {
 	bool kernel_cache;           /* let the kernel remember plain ALLOWs */
 	ward_scan_fn scan;           /* the scan step; NULL: none (settable later) */
 	void *scan_arg;
+	bool (*scan_idle)(void *scan_arg); /* true: the scan step would not scan anything now
+	                                      (no rules); lets the reader decide unknown files */
 	ward_forget_fn forget;       /* NULL: none */
 	void *forget_arg;
 	ward_compilers_t *compilers; /* NULL: ALLOWLIST_COMPILER allows but is not transitive */
@@ -70,9 +72,10 @@ ward_err_t ward_engine_create(const ward_engine_opts_t *o, ward_snapshot_t *snap
 /* Add a subscriber (before ward_engine_start; at most WARD_ENGINE_SUBSCRIBERS). */
 ward_err_t ward_engine_subscribe(ward_engine_t *e, ward_record_fn fn, void *arg, ward_error_t *err);
 
-/* Set the scan step (before ward_engine_start). */
+/* Set the scan step (before ward_engine_start); idle (NULL ok) as scan_idle above. */
 void ward_engine_set_scan(ward_engine_t *e, ward_scan_fn fn, void *arg, ward_forget_fn forget,
                           void *forget_arg);
+void ward_engine_set_scan_idle(ward_engine_t *e, bool (*idle)(void *scan_arg));
 
 /* Start the reader, the workers and the deadline keeper. */
 ward_err_t ward_engine_start(ward_engine_t *e, ward_error_t *err);

@@ -27,6 +27,7 @@ typedef struct ward_metrics {
 	_Atomic uint64_t index_rebuilds;
 	_Atomic uint64_t forgotten;       /* modified-file notifications that evicted */
 	_Atomic uint64_t changed_while_deciding; /* a write raced a decision: decided again */
+	_Atomic uint64_t reader_decisions; /* cold execs the event reader decided itself */
 	_Atomic uint64_t hist[WARD_HIST_BUCKETS];
 	_Atomic uint64_t lat_count;
 	_Atomic uint64_t lat_max_us;

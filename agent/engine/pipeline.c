@@ -91,6 +91,11 @@ void ward_engine_set_scan(ward_engine_t *e, ward_scan_fn fn, void *arg, ward_for
 	e->o.forget_arg = forget_arg;
 }
 
+void ward_engine_set_scan_idle(ward_engine_t *e, bool (*idle)(void *scan_arg))
+{
+	e->o.scan_idle = idle;
+}
+
 ward_snapshot_t *ward_engine_snapshot(ward_engine_t *e, uint64_t *epoch)
 {
 	ward_snapshot_t *s;
@@ -350,6 +355,75 @@ static void queue_full(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
 	atomic_fetch_add_explicit(&e->metrics.queue_full, 1, memory_order_relaxed);
 }
 
+/*
+ * The reader's try at a cold exec: a worker's decision costs a thread hand-off (tens of
+ * microseconds on a VM), which is most of a small binary's decision. The reader decides
+ * itself when nothing can make it wait: the backend says its targets can be read without
+ * blocking (ward_nowait_begin: a read that would wait on the disk fails instead), the file
+ * is small (its Mach-O signature or SHA-256 costs little CPU), no scan is due, and what the
+ * log wants after the answer is cheap. Anything else, and any read that would have
+ * waited, gives up with nothing answered and nothing remembered: the event goes to the
+ * queue as before. Returns true when it answered.
+ */
+static bool key_now(const ward_event_t *ev, ward_filekey_t *k);
+
+static bool reader_decides(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
+{
+	ward_backend_t *b = e->o.backend;
+	uint64_t epoch;
+	ward_snapshot_t *snap;
+	ward_filekey_t now;
+	bool blocked, hash_after;
+
+	if (!b->reader_decides || ev->kind != WARD_EV_EXEC || !ev->key_ok || ev->fd < 0 ||
+	    ev->key.size > WARD_READER_MAX_BYTES || !ward_nowait_begin(ev->fd))
+		return false;
+	snap = ward_engine_snapshot(e, &epoch);
+	ward_decide_ctx_t ctx = {
+		.snap = snap,
+		.backend = b,
+		.fa = e->o.fileaccess,
+		.scan = e->o.scan,
+		.scan_arg = e->o.scan_arg,
+		.scan_idle = e->o.scan_idle,
+		.now_ms = ev->t_recv_ns / 1000000,
+		.now = time(NULL),
+		.fast = true,
+	};
+	ward_record_reset(r, ev->kind);
+	ward_decide(&ctx, ev, r);
+	/* the log's SHA-256 of a small file: on tmpfs after the answer (its pages are
+	 * memory), elsewhere now, while reads cannot wait (later they could) */
+	hash_after = false;
+	if (!(r->notes & WARD_NOTE_TO_WORKER) && !r->v.has_sha256 && loggable(e, r)) {
+		if (ev->key.size > WARD_READER_LOG_HASH_MAX)
+			r->notes |= WARD_NOTE_TO_WORKER;
+		else if (ward_nowait_memory())
+			hash_after = true;
+		else if (ward_sha256_fd(ev->fd, r->v.sha256, NULL) == WARD_OK)
+			r->v.has_sha256 = true;
+	}
+	blocked = ward_nowait_end();
+	if (blocked || (r->notes & WARD_NOTE_TO_WORKER) || r->v.reason == WARD_RSN_ERROR ||
+	    r->v.compiler || (r->v.decision == WARD_ALLOW && (!key_now(ev, &now) ||
+	                                                     !ward_filekey_eq(&now, &ev->key)))) {
+		/* a worker decides it again, with the time to wait, retry, or scan */
+		ward_snapshot_unref(snap);
+		return false;
+	}
+	if (answer_counted(e, ev, r, epoch) == WARD_RESPOND_STALE) {
+		ward_snapshot_unref(snap);
+		return false; /* nothing was written: the worker decides the new content */
+	}
+	atomic_fetch_add_explicit(&e->metrics.reader_decisions, 1, memory_order_relaxed);
+	remember(e, ev, &r->v, epoch);
+	if (hash_after && ward_sha256_fd(ev->fd, r->v.sha256, NULL) == WARD_OK)
+		r->v.has_sha256 = true;
+	ward_engine_post(e, ev, r);
+	ward_snapshot_unref(snap);
+	return true;
+}
+
 static void sink(void *arg, ward_event_t *ev)
 {
 	ward_engine_t *e = arg;
@@ -401,6 +475,12 @@ static void sink(void *arg, ward_event_t *ev)
 	/* Who asks: the fair share of the workers is per user. */
 	if (!ev->proc.creds_ok && b->ops->proc_fill != NULL)
 		b->ops->proc_fill(b, ev, WARD_PROC_CREDS);
+
+	/* A small cold exec the reader can decide without waiting on anything. */
+	if (reader_decides(e, ev, r)) {
+		b->ops->release(b, ev);
+		return;
+	}
 
 	/* Queue full: the fallback verdict now, never block the reader. */
 	if ((slot = ward_queue_get(e->o.queue)) == NULL) {

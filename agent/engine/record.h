@@ -36,6 +36,8 @@ enum {
 	WARD_NOTE_BUSY_USER   = 1u << 11, /* the user's share of the workers was full */
 	WARD_NOTE_PROGRAM     = 1u << 12, /* OPEN of a program by the loader or an interpreter:
 	                                     decided as an exec (faa_why says by whom) */
+	WARD_NOTE_TO_WORKER   = 1u << 13, /* internal: the reader's try stopped (a scan was
+	                                     due); a worker decides the event */
 };
 
 typedef struct ward_record {

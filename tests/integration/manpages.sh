@@ -4,8 +4,9 @@
 #    long option 'wardenctl VERB --help' prints appears in that subsection;
 #  - every long option of 'wardend --help' appears in wardend.8, of 'warden-sync --help'
 #    in warden-sync.8;
-#  - every configuration key 'wardenctl profile show --json' prints (ExceptionPolicy
-#    sub-keys included) appears in warden.conf.5, and its example profile validates;
+#  - every configuration key of the key table ('wardenctl profile keys --json', which
+#    the loader reads keys with; ExceptionPolicy sub-keys included) appears in
+#    warden.conf.5, and its example profile validates;
 #  - every page renders without a single warning (man --warnings, groff -ww, and
 #    mandoc -T lint when it is installed);
 #  - 'make install' puts them in man5/ and man8/.
@@ -135,7 +136,13 @@ check_conf() {
 	echo '{}' >"$T/conf/warden.conf"
 	"$W" profile show --json --config "$T/conf/warden.conf" --dir "$T/conf/none" >"$T/conf/show.json" ||
 		{ echo "  profile show failed"; return 1; }
-	for k in $(jq -r '.config | keys[]' "$T/conf/show.json") \
+	"$W" profile keys --json >"$T/conf/keys.json" || { echo "  profile keys failed"; return 1; }
+	# profile show prints only keys of the table (the table drives it)
+	for k in $(jq -r '.config | keys[]' "$T/conf/show.json"); do
+		jq -e --arg k "$k" '[.keys[].name] | index($k)' "$T/conf/keys.json" >/dev/null ||
+			{ echo "  profile show prints $k, which profile keys does not list"; n=1; }
+	done
+	for k in $(jq -r '.keys[].name' "$T/conf/keys.json") \
 	         $(jq -r '.config.ExceptionPolicy | keys[]' "$T/conf/show.json"); do
 		nk=$((nk + 1))
 		grep -qE "(^|[^A-Za-z])$k([^A-Za-z]|$)" "$txt" || { echo "  warden.conf.5: key $k missing"; n=1; }
@@ -210,6 +217,10 @@ must_fail "warden-sync.8 without --backoff-ms" check_sync "$T/broken/warden-sync
 sed '/MaxExpirySeconds/d' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
 must_fail "warden.conf.5 without MaxExpirySeconds" check_conf "$T/broken/warden.conf.5" \
 	"key MaxExpirySeconds missing"
+# a key profile show never prints (recognised only to be refused): the table catches it
+sed '/ClientAuthCertificateIssuerCN/d' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
+must_fail "warden.conf.5 without ClientAuthCertificateIssuerCN" check_conf "$T/broken/warden.conf.5" \
+	"key ClientAuthCertificateIssuerCN missing"
 # a broken example profile
 sed 's|<integer>2</integer>|<integer>7</integer>|' "$MAN/warden.conf.5" >"$T/broken/warden.conf.5"
 must_fail "warden.conf.5 with ClientMode 7 in its example" check_conf "$T/broken/warden.conf.5" \

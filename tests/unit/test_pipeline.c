@@ -11,12 +11,17 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <errno.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/engine/engine.h"
 #include "common/hex.h"
+#include "common/platform.h"
 #include "tests/unit/fakebackend.h"
 
 /* ---------------------------------------------------------------- gated scans */
@@ -113,6 +118,9 @@ static void fx_file(struct fx *f)
 	ward_filekey_from_stat(&sb, &f->key);
 }
 
+/* The scan step's idle test for the next fx_start (NULL: a scan may always happen). */
+static bool (*fx_scan_idle)(void *arg);
+
 /* Start an engine on the fake backend: nworkers, queue capacity, the config in f->cfg. */
 static void fx_start(struct fx *f, unsigned nworkers, unsigned qcap, ward_scan_fn scan)
 {
@@ -130,6 +138,7 @@ static void fx_start(struct fx *f, unsigned nworkers, unsigned qcap, ward_scan_f
 	o.nworkers = nworkers;
 	o.kernel_cache = true;
 	o.scan = scan;
+	o.scan_idle = fx_scan_idle;
 	o.forget = forget_hook;
 	o.forget_arg = f;
 	assert_int_equal(ward_engine_create(&o, snap, &f->e, NULL), WARD_OK);
@@ -495,6 +504,139 @@ static void test_write_races_decision(void **state)
 	close(race_fd);
 }
 
+/* ---------------------------------------------------------------- the reader decides */
+
+static bool always_idle(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+static uint64_t reader_decisions(struct fx *f)
+{
+	return atomic_load(&ward_engine_metrics(f->e)->reader_decisions);
+}
+
+/* A backend whose reads can be tried without waiting lets the reader decide a small cold
+ * exec itself (no hand-off), answered once, remembered, logged; a scan that could run
+ * sends it to a worker, and the reader never calls the scan step. */
+static void test_reader_decides(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+
+	fake_backend.reader_decides = true;
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	fx_start(f, 1, 8, NULL);
+	fk_inject(exec_ev(f, 1));
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(fk.answers[1], 1);
+	assert_int_equal(fk.answer[1].decision, WARD_DENY);
+	assert_int_equal(reader_decisions(f), 1);
+	assert_true(ward_cache_lookup(f->cache, &f->key, ward_mono_ns() / 1000000, &v));
+	fx_stop(f);
+	assert_int_equal(f->records, 1);
+	assert_int_equal(f->records_unanswered, 0);
+
+	/* a scan could run: the gate is closed, so only a worker may be stuck there; the
+	 * keeper's fallback answers at the deadline and the reader decided nothing */
+	f->cfg.decision_budget_ms = 50;
+	gate_set(false);
+	fx_start(f, 1, 8, gated_scan);
+	fk_inject(exec_ev(f, 2));
+	gate_wait_blocked(1);
+	assert_true(fk_wait(1, 0));
+	assert_int_equal(reader_decisions(f), 0);
+	gate_set(true);
+	assert_true(fk_wait(1, 1));
+	fx_stop(f);
+	assert_int_equal(fk.answers[2], 1);
+
+	/* no scan can happen (no YARA rules): the reader decides, the gate stays shut */
+	gate_set(false);
+	fx_scan_idle = always_idle;
+	fx_start(f, 1, 8, gated_scan);
+	fk_inject(exec_ev(f, 3));
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(reader_decisions(f), 1);
+	assert_int_equal(fk.answer[3].decision, WARD_DENY);
+	fx_stop(f);
+	gate_set(true);
+
+	/* a backend that cannot promise non-blocking reads: always a worker */
+	fake_backend.reader_decides = false;
+	fx_start(f, 1, 8, NULL);
+	fk_inject(exec_ev(f, 4));
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(reader_decisions(f), 0);
+	fx_stop(f);
+}
+
+/* A file whose pages are not in memory: the reader's read would wait on the disk, so it
+ * gives up and a worker decides (and reads). Needs a disk filesystem under /var/tmp. */
+static void test_reader_never_waits_on_disk(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/var/tmp/warden-nowait-XXXXXX", buf[64];
+	struct statfs sf;
+	struct stat sb;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstatfs(fd, &sf), 0);
+	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC) {
+		close(fd);
+		unlink(path);
+		skip(); /* /var/tmp is memory here: nothing can be evicted */
+	}
+	memset(buf, 'x', sizeof(buf));
+	memcpy(buf, "\177ELF", 4);
+	assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+
+	/* the primitive: in the mode, a read of an evicted page fails at once */
+	assert_true(ward_nowait_begin(fd));
+	assert_false(ward_nowait_memory());
+	errno = 0;
+	assert_true(ward_pread(fd, buf, 4, 0) < 0);
+	assert_int_equal(errno, EAGAIN);
+	assert_true(ward_nowait_end());
+	assert_false(ward_nowait_active());
+
+	/* that miss may have started a read-ahead: let it land, then evict again, and
+	 * check with mincore that the page is really gone */
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	{
+		unsigned char vec = 1;
+		void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		assert_true(m != MAP_FAILED);
+		assert_int_equal(mincore(m, 4096, &vec), 0);
+		munmap(m, 4096);
+		assert_int_equal(vec & 1, 0);
+	}
+	assert_int_equal(fstat(fd, &sb), 0);
+	fake_backend.reader_decides = true;
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	fx_start(f, 1, 8, NULL);
+	ward_event_t ev = exec_ev(f, 1);
+	ev.fd = fd;
+	ward_filekey_from_stat(&sb, &ev.key);
+	fk_inject(ev);
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(reader_decisions(f), 0); /* a worker did */
+	assert_int_equal(fk.answers[1], 1);
+	assert_int_equal(fk.answer[1].decision, WARD_DENY);
+	/* now the pages are in memory (the worker read them): the reader decides */
+	fk_inject(exec_ev(f, 2));
+	assert_true(fk_wait(2, 2));
+	assert_int_equal(reader_decisions(f), 1);
+	fx_stop(f);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +650,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_races_decision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_decides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_never_waits_on_disk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

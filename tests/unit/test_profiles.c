@@ -739,6 +739,83 @@ static void test_to_json_round_trips(void **state)
 	json_decref(d);
 }
 
+/* The key table is the one source of keys: its defaults are ward_config_defaults, each
+ * default applied on its own leaves the defaults unchanged, profile show prints only
+ * keys of the table, and refused keys are refused by name. */
+static void test_key_table(void **state)
+{
+	json_t *keys = ward_config_keys_json(), *k, *shown;
+	ward_config_t defaults, cfg, all;
+	ward_error_t e = { 0 };
+	json_t *alld = json_object();
+	const char *name;
+	size_t i, nrefused = 0, ndefault = 0;
+	json_t *v;
+
+	(void)state;
+	assert_non_null(keys);
+	ward_config_defaults(&defaults);
+	assert_int_equal(defaults.mode, WARD_MODE_MONITOR);
+	assert_int_equal(defaults.decision_budget_ms, 5000);
+	assert_string_equal(defaults.trusted_paths[0], "/usr");
+	assert_string_equal(defaults.sync.user, "warden-sync");
+	assert_true(defaults.exception_policy.enabled);
+	json_array_foreach(keys, i, k) {
+		const json_t *d = json_object_get(k, "default");
+		name = json_string_value(json_object_get(k, "name"));
+		assert_non_null(name);
+		assert_non_null(json_string_value(json_object_get(k, "help")));
+		assert_non_null(json_string_value(json_object_get(k, "type")));
+		for (size_t j = 0; j < i; j++) /* unique */
+			assert_string_not_equal(name, json_string_value(json_object_get(json_array_get(keys, j), "name")));
+		if (json_is_true(json_object_get(k, "refused"))) {
+			json_t *one = json_pack("{s:b}", name, 1);
+			cfg = defaults;
+			nrefused++;
+			assert_int_not_equal(ward_config_apply(&cfg, one, &e), WARD_OK);
+			assert_non_null(strstr(e.msg, name));
+			json_decref(one);
+			continue;
+		}
+		if (json_is_null(d))
+			continue;
+		ndefault++;
+		{
+			json_t *one = json_pack("{s:O}", name, d);
+			cfg = defaults;
+			assert_int_equal(ward_config_apply(&cfg, one, &e), WARD_OK);
+			assert_config_equal(&defaults, &cfg);
+			json_decref(one);
+		}
+		json_object_set(alld, name, (json_t *)d);
+	}
+	assert_true(nrefused >= 4);
+	assert_true(ndefault >= 20);
+	/* every default at once, onto a configuration that sets every key, gives the defaults */
+	all = defaults;
+	all.mode = WARD_MODE_LOCKDOWN;
+	all.decision_budget_ms = 77;
+	all.ntrusted_paths = 1;
+	all.ninterpreters = 0;
+	all.scan_max_bytes = 1;
+	snprintf(all.sync.user, sizeof(all.sync.user), "x");
+	snprintf(all.admin_group, sizeof(all.admin_group), "x");
+	assert_int_equal(ward_config_apply(&all, alld, &e), WARD_OK);
+	assert_config_equal(&defaults, &all);
+	assert_int_equal(all.ninterpreters, defaults.ninterpreters);
+	/* profile show prints keys of the table only */
+	assert_non_null(shown = ward_config_to_json(&defaults));
+	json_object_foreach(shown, name, v) {
+		bool found = false;
+		json_array_foreach(keys, i, k)
+			found |= strcmp(name, json_string_value(json_object_get(k, "name"))) == 0;
+		assert_true(found);
+	}
+	json_decref(shown);
+	json_decref(alld);
+	json_decref(keys);
+}
+
 /* Sync keys: values that would travel badly are refused, and so are Santa keys that
  * warden-sync does not implement (never accepted and ignored). */
 static void test_sync_keys_refused(void **state)
@@ -993,6 +1070,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_santa_keys, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_santa_standalone_refused),
 		cmocka_unit_test(test_santa_key_defaults),
+		cmocka_unit_test(test_key_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
