@@ -105,9 +105,23 @@ build_yara() {
 
 build_pcre2() {
 	have libpcre2-8.a && return 0
-	# the path regexes (profiles/pathregex.c); the interpreter is enough there (no JIT:
-	# macOS wants MAP_JIT and the hardened runtime's entitlement for it)
-	local s b; s=$(fetch_src pcre2); b=$BLD/pcre2; rm -rf "$b"; mkdir -p "$b"
+	# the path regexes (profiles/pathregex.c), the version the Linux build uses. The
+	# mirror here may serve the upstream tarball without the Debian .dsc: that is enough.
+	local s b t
+	s=$(ls -d "$SRC"/pcre2-10*/ 2>/dev/null | head -1 || true)
+	if [ -z "$s" ]; then
+		(fetch_src pcre2 >/dev/null 2>&1) || true
+		s=$(ls -d "$SRC"/pcre2-10*/ 2>/dev/null | head -1 || true)
+	fi
+	if [ -z "$s" ]; then
+		t=$(ls "$SRC"/pcre2_10.42*.orig.tar.* 2>/dev/null | head -1 || true)
+		[ -n "$t" ] || return 1
+		tar -C "$SRC" -xf "$t"
+		s=$(ls -d "$SRC"/pcre2-10*/ | head -1)
+	fi
+	s=${s%/}; b=$BLD/pcre2; rm -rf "$b"; mkdir -p "$b"
+	# the interpreter is enough (no JIT: macOS wants MAP_JIT and the hardened runtime's
+	# entitlement for it)
 	(cd "$b" && cmake -S "$s" -B . -DCMAKE_SYSTEM_NAME=Darwin -DCMAKE_C_COMPILER="$CC" \
 		-DCMAKE_AR="$AR" -DCMAKE_RANLIB="$RANLIB" -DCMAKE_BUILD_TYPE=Release \
 		-DBUILD_SHARED_LIBS=OFF -DPCRE2_BUILD_PCRE2_8=ON -DPCRE2_BUILD_PCRE2_16=OFF \
