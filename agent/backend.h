@@ -116,6 +116,10 @@ typedef struct ward_procinfo {
 	bool ok;                /* read */
 	pid_t ppid;
 	uid_t uid;              /* real uid */
+	pid_t sid;              /* session id (0: unknown) */
+	uint32_t tty;           /* controlling terminal as a device number, /proc/<pid>/stat
+	                           tty_nr (0: none or unknown); read while a denied exec waits */
+	uint64_t start_time;    /* Linux: /proc/<pid>/stat starttime (0: unknown) */
 	bool argv_is_caller;    /* argv is the caller's (Linux: read before the exec
 	                           completes), not the new program's (ES) */
 	size_t argv_len;        /* bytes of argv used (NUL-separated strings) */

@@ -13,6 +13,7 @@
 #include "agent/control.h"
 #include "agent/exceptions.h"
 #include "agent/syncd.h"
+#include "agent/ttymsg.h"
 #include "agent/version.h"
 #include "agent/yarascan.h"
 #include "common/hex.h"
@@ -154,6 +155,7 @@ static json_t *cmd_status(void *ctx, const ward_ctl_peer_t *peer, json_t *req, w
 		json_object_set_new(j, "last_error_at", at ? json_integer(at) : json_null());
 	}
 	json_object_set_new(o, "event_log", j);
+	json_object_set_new(o, "tty_messages", ward_ttymsg_status_json(d->tty));
 	json_object_set_new(o, "confinement", ward_confine_status());
 	json_object_set_new(o, "restarts", ward_crashes_status());
 	json_object_set_new(o, "control", json_pack("{s:I}", "refused",

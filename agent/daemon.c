@@ -230,6 +230,7 @@ ward_err_t ward_daemon_reload(ward_daemon_t *d, const char *trigger, ward_error_
 		goto fail;
 	}
 	d->cfg = cfg;
+	atomic_store(&d->spool_events, cfg.sync.base_url[0] != '\0');
 	ward_confset_free(d->confset);
 	d->confset = cs;
 	/* YaraRulesPaths or ScanMaxBytes may have changed; an error is in the status. */

@@ -6,6 +6,7 @@
 #define WARD_AGENT_DAEMON_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "agent/engine/engine.h"
@@ -41,6 +42,8 @@ typedef struct ward_daemon {
 	uint64_t transitive_added;    /* rules stored for compiler outputs */
 	struct ward_yarascan *yara;   /* the scan step (agent/yarascan.h); NULL: none */
 	struct ward_syncd *sync;      /* fleet sync: staging, spool, server settings (agent/syncd.h) */
+	atomic_bool spool_events;     /* SyncBaseURL set: the spool keeps events for upload (set
+	                                 with every configuration; read by the log thread) */
 	/* health, checked at each store poll (ward_daemon_check_health) */
 	uint64_t store_dev, store_ino; /* the store file the agent opened */
 	const char *store_problem;    /* NULL, "deleted" or "replaced" */
@@ -54,6 +57,7 @@ typedef struct ward_daemon {
 	bool opens_live;              /* the engine reads events: opens may be marked (an
 	                                 open marked before that would wait on nobody) */
 	struct ward_bpfground *ground; /* the BPF ground (agent/backends/bpfground.h) */
+	struct ward_ttymsg *tty;      /* the denied user's terminal line (agent/ttymsg.h) */
 } ward_daemon_t;
 
 /*

@@ -109,6 +109,12 @@ char *ward_evlog_format(const ward_evrec_t *r)
 	}
 	json_object_set_new(o, "team_id", str_or_null(r->team_id));
 	json_object_set_new(o, "signing_id", str_or_null(r->signing_id));
+	/* A universal binary: which slice the identity above is of, out of how many (the
+	 * most restrictive slice's result decided, docs/rules.md). */
+	if (r->arch[0])
+		json_object_set_new(o, "arch", json_string(r->arch));
+	if (r->nslices > 1)
+		json_object_set_new(o, "slices", json_integer(r->nslices));
 	json_object_set_new(o, "pid", r->kind == WARD_EV_SCAN ? json_null() : json_integer(r->proc.pid));
 	if (pi->ok) {
 		json_t *argv = json_array();

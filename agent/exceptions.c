@@ -345,6 +345,9 @@ static void *job_run(void *arg)
 	ward_snapshot_t *snap = NULL;
 	char canon[PATH_MAX], scanbuf[256];
 	const ward_rule_t *rule;
+	ward_match_key_t keys[WARD_MAX_SLICES];
+	ward_file_match_t fm;
+	unsigned nkeys;
 	struct stat sb;
 	int fd = -1;
 
@@ -373,12 +376,17 @@ static void *job_run(void *arg)
 			ward_error_set(&j->err, j->rc, "%s: %s", j->path, j->err.msg);
 		goto done;
 	}
-	ward_match_key_from_identity(id, &j->key);
+	/* A universal binary is named by what all its slices share (an approval must
+	 * allow the whole file), and is decided as the agent decides it: the most
+	 * restrictive slice (docs/rules.md). */
+	nkeys = ward_match_keys_from_identity(id, keys);
+	ward_match_key_common(keys, nkeys, &j->key);
 	snprintf(j->sha, sizeof(j->sha), "%s", j->key.sha256);
 	if (j->kind != JOB_REQUEST)
 		goto done;
 	/* Nothing to ask for when the file already runs, or a rule blocks it. */
-	if (snap->ix != NULL && (rule = ward_index_match(snap->ix, &j->key, time(NULL))) != NULL) {
+	ward_index_match_keys(snap->ix, keys, nkeys, time(NULL), &fm);
+	if ((rule = fm.rule) != NULL) {
 		if (ward_policy_blocks(rule->policy))
 			j->rc = ward_error_set(&j->err, WARD_E_PERM, "%s is blocked by %s rule %lld (%s %s); an "
 			                       "exception cannot lift a block: ask your administrator", j->path,

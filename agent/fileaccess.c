@@ -19,6 +19,7 @@
 #include "common/hex.h"
 #include "common/limits.h"
 #include "scanner/identity.h"
+#include "common/platform.h"
 
 /* The policy in force with its counters; decisions hold a reference. */
 struct gen {
@@ -80,12 +81,6 @@ static uint64_t key_hash(const ward_filekey_t *k)
 
 	h ^= (uint64_t)k->ctime_sec * 0xff51afd7ed558ccdull ^ (uint64_t)k->ctime_nsec ^ k->size;
 	return h ^ (h >> 29);
-}
-
-static bool key_eq(const ward_filekey_t *a, const ward_filekey_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec &&
-	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
 }
 
 static void gen_unref(struct gen *g)
@@ -211,6 +206,30 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	int fd;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)rq->pid);
+	if (ward_nowait_active()) {
+		/* The event reader: opening the executable calls its filesystem (a FUSE server
+		 * answers when it likes), so only an identity already in the table, found by
+		 * the key the kernel has cached; anything else is a worker's. */
+		if (!ward_stat_nosync(link, &sb)) {
+			ward_nowait_mark_blocked();
+			return false;
+		}
+		ward_filekey_from_stat(&sb, &k);
+		*kout = k;
+		slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
+		pthread_mutex_lock(&fa->mu);
+		if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
+			*o = fa->ident[slot].o;
+			pthread_mutex_unlock(&fa->mu);
+			ssize_t n = readlink(link, o->path, sizeof(o->path) - 1);
+			if (n > 0)
+				o->path[n] = '\0';
+			return true;
+		}
+		pthread_mutex_unlock(&fa->mu);
+		ward_nowait_mark_blocked();
+		return false;
+	}
 	/* the exe link opens the very inode the process runs (no path race) */
 	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
@@ -222,7 +241,7 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 	*kout = k;
 	slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
 	pthread_mutex_lock(&fa->mu);
-	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && key_eq(&fa->ident[slot].key, &k)) {
+	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
 		*o = fa->ident[slot].o;
 		pthread_mutex_unlock(&fa->mu);
 		close(fd);
@@ -283,9 +302,22 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
 	size_t slot = 0;
 
 	memset(out, 0, sizeof(*out));
-	atomic_fetch_add(&fa->decisions, 1);
 	snprintf(out->policy_version, sizeof(out->policy_version), "%s", ward_faa_version(g->faa));
-	if (o && opener_get(fa, g, rq, o, &exe)) {
+	if (!ward_faa_path_may_apply(g->faa, rq->path)) {
+		/* no item can cover this path whoever opens it: no need to know who does */
+		atomic_fetch_add(&fa->decisions, 1);
+		ward_faa_match(g->faa, rq->path, NULL, access, &out->r);
+		goto done;
+	}
+	bool have_opener = o && opener_get(fa, g, rq, o, &exe);
+	if (!have_opener && ward_nowait_blocked()) {
+		/* the event reader's try: a worker decides it (nothing counted here) */
+		free(o);
+		gen_unref(g);
+		return;
+	}
+	atomic_fetch_add(&fa->decisions, 1);
+	if (have_opener) {
 		ward_opener_view(o, &view);
 		pv = &view;
 		out->opener_ok = true;
@@ -304,7 +336,7 @@ void ward_fileaccess_decide(ward_fileaccess_t *fa, const ward_fa_request_t *rq,
 		pthread_mutex_lock(&fa->mu);
 		const struct allow *a = &fa->allow[slot];
 		if (a->used && a->gen == g->id && a->access == access && a->path_hash == ph &&
-		    a->exe_hash == eh && key_eq(&a->file, &rq->key) && key_eq(&a->exe, &exe) &&
+		    a->exe_hash == eh && ward_filekey_eq(&a->file, &rq->key) && ward_filekey_eq(&a->exe, &exe) &&
 		    a->item >= 0 && (size_t)a->item < g->nitems) {
 			int item = a->item;
 			pthread_mutex_unlock(&fa->mu);

@@ -13,6 +13,7 @@
 #include "agent/engine/trust.h"
 #include "common/hex.h"
 #include "scanner/identity.h"
+#include "common/platform.h"
 
 ward_err_t ward_opener_from_fd(const ward_config_t *cfg, int fd, const char *path,
                                ward_opener_t *o, ward_error_t *err)
@@ -85,7 +86,10 @@ ward_err_t ward_opener_from_pid(const ward_config_t *cfg, pid_t pid, ward_opener
 	if ((n = readlink(link, path, sizeof(path) - 1)) < 0)
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
 	path[n] = '\0';
-	/* the exe link opens the very inode the process runs, even if its path was replaced */
+	/* the exe link opens the very inode the process runs, even if its path was replaced;
+	 * opening it calls its filesystem: not in the event reader */
+	if (ward_nowait_refuse())
+		return ward_error_set(err, WARD_E_IO, "pid %d: not read without waiting", (int)pid);
 	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0)
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
 	rc = ward_opener_from_fd(cfg, fd, path, o, err);

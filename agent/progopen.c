@@ -2,6 +2,7 @@
  * Programs loaded without an exec: see agent/progopen.h.
  */
 #include "agent/progopen.h"
+#include "common/platform.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -133,7 +134,7 @@ int ward_progopen_script_arg(const char *interp, const char *argv, size_t len)
 static bool elf_program(int fd)
 {
 	Elf64_Ehdr eh;
-	ssize_t n = pread(fd, &eh, sizeof(eh), 0);
+	ssize_t n = ward_pread(fd, &eh, sizeof(eh), 0);
 
 	if (n < (ssize_t)EI_NIDENT + 4 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return false;
@@ -144,7 +145,7 @@ static bool elf_program(int fd)
 			return false;
 		for (unsigned i = 0; i < eh.e_phnum; i++) {
 			Elf64_Phdr ph;
-			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			if (ward_pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
 				return false;
 			if (ph.p_type == PT_INTERP)
 				return true;
@@ -153,7 +154,7 @@ static bool elf_program(int fd)
 	}
 	if (eh.e_ident[EI_CLASS] == ELFCLASS32) {
 		Elf32_Ehdr e32;
-		if (pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
+		if (ward_pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
 			return false;
 		if (e32.e_type == ET_EXEC)
 			return true;
@@ -161,7 +162,7 @@ static bool elf_program(int fd)
 			return false;
 		for (unsigned i = 0; i < e32.e_phnum; i++) {
 			Elf32_Phdr ph;
-			if (pread(fd, &ph, sizeof(ph), (off_t)(e32.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			if (ward_pread(fd, &ph, sizeof(ph), (off_t)(e32.e_phoff + (uint64_t)i * sizeof(ph))) != (ssize_t)sizeof(ph))
 				return false;
 			if (ph.p_type == PT_INTERP)
 				return true;
@@ -212,7 +213,9 @@ ward_progopen_t ward_progopen_classify(const ward_config_t *cfg, pid_t pid, int 
 	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
 	if ((cwd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return WARD_PROG_NONE;
-	sfd = openat(cwd, argv + off, O_PATH | O_CLOEXEC);
+	/* a path walk the user chose (a FUSE server answers it when it likes): not in the
+	 * event reader */
+	sfd = ward_nowait_refuse() ? -1 : openat(cwd, argv + off, O_PATH | O_CLOEXEC);
 	close(cwd);
 	if (sfd < 0)
 		return WARD_PROG_NONE;

@@ -30,6 +30,7 @@
 #include "agent/lastgood.h"
 #include "agent/log.h"
 #include "agent/syncd.h"
+#include "agent/ttymsg.h"
 #include "agent/version.h"
 #include "profiles/diag.h"
 #include "agent/yarascan.h"
@@ -248,13 +249,15 @@ static void start_yara(ward_daemon_t *d, const char *const *paths, size_t n)
 }
 
 /* The event log writer's subscribers, after each answer: recent denials for `blocked`,
- * and the sync spool. */
+ * and the sync spool (when a sync server is configured). */
 static void evlog_hooks(void *arg, const ward_evrec_t *r)
 {
 	ward_daemon_t *d = arg;
 
 	ward_exc_evlog_hook(d->exc, r);
-	ward_syncspool_hook(ward_syncd_spool(d->sync), r);
+	/* no sync server, nothing to upload: no disk writes for it either */
+	if (atomic_load(&d->spool_events))
+		ward_syncspool_hook(ward_syncd_spool(d->sync), r);
 }
 
 /* The BPF ground follows the mode of every published snapshot. */
@@ -501,6 +504,7 @@ int main(int argc, char **argv)
 	} else {
 		json_decref(diags);
 	}
+	atomic_store(&d.spool_events, d.cfg.sync.base_url[0] != '\0');
 	if (!copy_path(d.event_log_path, sizeof(d.event_log_path),
 	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
 		return 2;
@@ -612,6 +616,11 @@ int main(int argc, char **argv)
 	if (ward_engine_create(&eo, snap, &d.engine, &err) != WARD_OK ||
 	    ward_engine_subscribe(d.engine, evlog_subscriber, d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
+	/* the denied user's terminal line, after the answer, on a thread of its own */
+	if (ward_ttymsg_create(d.engine, &d.tty, &err) != WARD_OK ||
+	    ward_engine_subscribe(d.engine, ward_ttymsg_record, d.tty, &err) != WARD_OK ||
+	    ward_ttymsg_start(d.tty, &err) != WARD_OK)
+		fatalx("%s", err.msg);
 	if (fallback) {
 		ward_profwatch_fallback(d.watch, d.lastgood_path, fallback_at, fallback_sources,
 		                        &fallback_err, fallback_diags);
@@ -719,6 +728,7 @@ int main(int argc, char **argv)
 	ward_bpfground_destroy(d.ground);   /* before the event log it reports to */
 	ward_yarascan_destroy(d.yara);      /* before the event log it writes to */
 	ward_evlog_close(d.evlog);
+	ward_ttymsg_destroy(d.tty);
 	ward_exc_destroy(d.exc);
 	ward_syncd_destroy(d.sync);
 	ward_engine_destroy(d.engine);

@@ -36,6 +36,20 @@ static inline bool ward_filekey_eq(const ward_filekey_t *a, const ward_filekey_t
 	       a->ctime_nsec == b->ctime_nsec && a->size == b->size;
 }
 
+/* A well-mixed hash of the file (device and inode only: every content of one file lands
+ * in the same place, so a cache can forget them all, or replace one by the next). */
+static inline uint64_t ward_filekey_file_hash(const ward_filekey_t *k)
+{
+	uint64_t x = k->ino ^ (k->dev * 0x9e3779b97f4a7c15ull);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* Same file (device and inode), whatever its content now. */
 static inline bool ward_filekey_same_file(const ward_filekey_t *a, const ward_filekey_t *b)
 {

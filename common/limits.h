@@ -107,6 +107,16 @@
 #define WARD_RELOAD_QUIET_MS     150u       /* a config source change is reloaded after this much quiet */
 #define WARD_RELOAD_MAX_DELAY_MS 600u       /* ... and at most this long after the first change */
 
+/* ---- the denied user's terminal line (agent/blockmsg.c, agent/ttymsg.c) ---- */
+#define WARD_MAX_BLOCK_TEXT      1024u      /* UnknownBlockMessage / BannedBlockMessage bytes */
+#define WARD_MAX_DETAIL_URL      1024u      /* EventDetailURL bytes (before expansion) */
+#define WARD_MAX_DETAIL_TEXT     127u       /* EventDetailText bytes */
+#define WARD_TTYMSG_LINE_MAX     2048u      /* one terminal line, everything included */
+#define WARD_TTYMSG_RING         32u        /* denials waiting for the terminal writer */
+#define WARD_TTYMSG_TTYS         128u       /* terminals whose last line is remembered */
+#define WARD_TTYMSG_INTERVAL_MS  3000u      /* at most one line per terminal this often */
+#define WARD_TTYMSG_PER_SECOND   20u        /* lines to all terminals in any second */
+
 /* ---- fleet sync (warden-sync, agent/sync/; the spool in agent/syncspool.c) ---- */
 #define WARD_MAX_SYNC_URL        1024u      /* SyncBaseURL bytes */
 #define WARD_MAX_MACHINE_ID      127u       /* MachineID / MachineIDKey / MachineOwner bytes */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <string.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <linux/magic.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
 #elif defined(__APPLE__)
@@ -153,12 +155,14 @@ void ward_madvise_huge(void *addr, size_t len)
 
 enum { NOWAIT_OFF, NOWAIT_RWF, NOWAIT_MEMFS };
 static _Thread_local int nowait_mode;
+static _Thread_local int nowait_fd; /* NOWAIT_MEMFS: the target on tmpfs, read plainly */
 static _Thread_local _Bool nowait_blocked;
 
 _Bool ward_nowait_begin(int fd)
 {
 	nowait_blocked = 0;
 	nowait_mode = NOWAIT_OFF;
+	nowait_fd = fd;
 #if defined(__linux__) && defined(RWF_NOWAIT)
 	struct statfs sf;
 
@@ -169,7 +173,6 @@ _Bool ward_nowait_begin(int fd)
 	nowait_mode = (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC) ? NOWAIT_MEMFS : NOWAIT_RWF;
 	return 1;
 #else
-	(void)fd;
 	return 0;
 #endif
 }
@@ -193,6 +196,41 @@ _Bool ward_nowait_memory(void)
 	return nowait_mode == NOWAIT_MEMFS;
 }
 
+_Bool ward_nowait_blocked(void)
+{
+	return nowait_mode != NOWAIT_OFF && nowait_blocked;
+}
+
+_Bool ward_nowait_refuse(void)
+{
+	if (nowait_mode == NOWAIT_OFF)
+		return 0;
+	nowait_blocked = 1;
+	return 1;
+}
+
+_Bool ward_stat_nosync(const char *path, struct stat *st)
+{
+#if defined(__linux__) && defined(AT_STATX_DONT_SYNC)
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_INO | STATX_CTIME | STATX_SIZE, &sx) != 0 ||
+	    (sx.stx_mask & (STATX_INO | STATX_CTIME | STATX_SIZE)) != (STATX_INO | STATX_CTIME | STATX_SIZE))
+		return 0;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_ctim.tv_sec = sx.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = sx.stx_ctime.tv_nsec;
+	st->st_size = (off_t)sx.stx_size;
+	return 1;
+#else
+	(void)path;
+	(void)st;
+	return 0;
+#endif
+}
+
 void ward_nowait_mark_blocked(void)
 {
 	nowait_blocked = 1;
@@ -201,7 +239,8 @@ void ward_nowait_mark_blocked(void)
 ssize_t ward_pread(int fd, void *buf, size_t len, off_t off)
 {
 #if defined(__linux__) && defined(RWF_NOWAIT)
-	if (nowait_mode == NOWAIT_RWF) {
+	/* any other descriptor (the opener's executable, say) is on its own filesystem */
+	if (nowait_mode == NOWAIT_RWF || (nowait_mode == NOWAIT_MEMFS && fd != nowait_fd)) {
 		struct iovec iov = { buf, len };
 		ssize_t n = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP)) {

@@ -59,6 +59,16 @@ _Bool ward_nowait_end(void);
 _Bool ward_nowait_active(void);
 void ward_nowait_mark_blocked(void); /* a read the mode cannot make non-blocking */
 _Bool ward_nowait_memory(void);      /* in the mode, on a filesystem of memory (tmpfs) */
+/* In the mode, an open or a path walk outside /proc cannot be made non-blocking (a FUSE
+ * server answers lookups and opens when it likes): true, and the mode is marked as
+ * blocked, so the caller gives up; false outside the mode (go ahead). */
+_Bool ward_nowait_refuse(void);
+_Bool ward_nowait_blocked(void);     /* in the mode, something already gave up */
+/* stat(2) of path from what the kernel has cached, never asking the filesystem (Linux:
+ * statx AT_STATX_DONT_SYNC; FUSE, NFS, CIFS and 9p then answer from their attribute
+ * cache): st_dev, st_ino, st_ctim and st_size are filled. False where the platform
+ * cannot promise that. */
+_Bool ward_stat_nosync(const char *path, struct stat *st);
 #include <sys/types.h>
 ssize_t ward_pread(int fd, void *buf, size_t len, off_t off);
 

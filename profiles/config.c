@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/blockmsg.h"
 #include "profiles/diag.h"
 #include "profiles/mobileconfig.h"
 #include "profiles/pathregex.h"
@@ -913,6 +914,52 @@ static int key_sync_refused(struct ctx *c, const json_t *d, const char *key, con
 	           "certificate and key as PEM files in ClientAuthCertificateFile and ClientAuthKeyFile");
 }
 
+/* ---- telling the user (agent/ttymsg.c, docs/agent.md): Santa's key names ---- */
+
+/* EventDetailURL: Santa's placeholders are expanded per denial (common/blockmsg.h); a
+ * %word% Santa does not document is kept as it is, as Santa does, with a warning. */
+static int key_detail_url(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	ward_notify_config_t *n = &c->st->cfg.notify;
+	char tmp[WARD_MAX_DETAIL_URL + 1], word[64];
+	const char *why;
+
+	(void)d;
+	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
+		return -1;
+	if ((why = ward_blockmsg_check_url(tmp)) != NULL)
+		return bad(c, WARD_E_INVAL, line, key, "%s", why);
+	if (ward_blockmsg_unknown_placeholder(tmp, word, sizeof(word)))
+		warn(c, line, key, "%%%s%% is not a placeholder Santa documents: it is left in the URL "
+		     "as it is (known: %%file_identifier%% %%bundle_or_file_identifier%% %%file_sha%% "
+		     "%%file_bundle_id%% %%team_id%% %%signing_id%% %%cdhash%% %%machine_id%% "
+		     "%%username%% %%serial%% %%uuid%% %%hostname%%)", word);
+	memcpy(n->event_detail_url, tmp, sizeof(tmp));
+	return 0;
+}
+
+/* EventDetailText, BannedBlockMessage, UnknownBlockMessage: text (Santa's are HTML). */
+static int key_block_text(struct ctx *c, const json_t *d, const char *key, const json_t *v,
+                          unsigned long line)
+{
+	ward_notify_config_t *n = &c->st->cfg.notify;
+	char tmp[WARD_MAX_BLOCK_TEXT + 1];
+	const char *why;
+	char *dst = strcmp(key, "EventDetailText") == 0 ? n->event_detail_text :
+	            strcmp(key, "BannedBlockMessage") == 0 ? n->banned_block_message :
+	            n->unknown_block_message;
+	size_t cap = dst == n->event_detail_text ? sizeof(n->event_detail_text) : sizeof(tmp);
+
+	(void)d;
+	if (want_string(c, v, key, line, tmp, cap) != 0)
+		return -1;
+	if ((why = ward_blockmsg_check_text(tmp)) != NULL)
+		return bad(c, WARD_E_INVAL, line, key, "%s", why);
+	memcpy(dst, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
 #define K_LOCAL   0x1u /* only in warden.conf: a profile must not choose its own trust */
 #define K_SANTA   0x2u /* a key Santa has with the same meaning: read from Santa payloads */
 #define K_LIST    0x4u /* T_PATHS: a single string is not accepted as a one-element list */
@@ -1106,6 +1153,21 @@ static const struct keydef keys[] = {
 	  .help = "ALLOWLIST_COMPILER rules act as compilers and transitive rules match (Santa's default: off)" },
 	{ "EnableBadSignatureProtection", T_BOOL, FIELD(enable_bad_signature_protection), .flags = K_SANTA,
 	  .dflt = "false", .help = "a Mach-O with an invalid code signature is denied in every mode unless a BINARY rule names it" },
+	{ "EnableSilentMode", T_BOOL, FIELD(notify.silent_mode), .flags = K_SANTA, .dflt = "false",
+	  .help = "no message to the user of a denied program (warden has no GUI: its terminal line)" },
+	{ "EnableSilentTTYMode", T_BOOL, FIELD(notify.silent_tty_mode), .flags = K_SANTA, .dflt = "false",
+	  .help = "no line on the denied program's terminal" },
+	{ "EventDetailURL", T_STR, FIELD(notify.event_detail_url), .flags = K_SANTA, .dflt = "\"\"",
+	  .parse = key_detail_url,
+	  .help = "URL on a denied program's terminal line, Santa's %placeholders% expanded (\"null\": none)" },
+	{ "EventDetailText", T_STR, FIELD(notify.event_detail_text), .flags = K_SANTA, .dflt = "\"\"",
+	  .parse = key_block_text, .help = "the label before that URL (\"\" = \"More info\")" },
+	{ "BannedBlockMessage", T_STR, FIELD(notify.banned_block_message), .flags = K_SANTA,
+	  .dflt = "\"\"", .parse = key_block_text,
+	  .help = "message for a program denied by a rule without custom_msg (\"\" = Santa's)" },
+	{ "UnknownBlockMessage", T_STR, FIELD(notify.unknown_block_message), .flags = K_SANTA,
+	  .dflt = "\"\"", .parse = key_block_text,
+	  .help = "message for a program denied as unknown (\"\" = Santa's)" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1226,8 +1288,6 @@ static const struct santa_key {
 	{ "AboutText", NO_GUI },
 	{ "MoreInfoURL", NO_GUI },
 	{ "DismissText", NO_GUI },
-	{ "UnknownBlockMessage", NO_GUI },
-	{ "BannedBlockMessage", NO_GUI },
 	{ "ModeNotificationMonitor", NO_GUI },
 	{ "ModeNotificationLockdown", NO_GUI },
 	{ "FileAccessBlockMessage", NO_GUI },

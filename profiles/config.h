@@ -47,6 +47,17 @@ typedef struct ward_sync_config {
 	                                     "warden-sync"; it may apply synced rules */
 } ward_sync_config_t;
 
+/* What the user of a denied program is told on their terminal (agent/ttymsg.c,
+ * docs/agent.md "Telling the user"): Santa's key names. */
+typedef struct ward_notify_config {
+	bool silent_mode;                 /* EnableSilentMode: no user-facing message at all */
+	bool silent_tty_mode;             /* EnableSilentTTYMode: no terminal line */
+	char event_detail_url[WARD_MAX_DETAIL_URL + 1];   /* EventDetailURL ("" none) */
+	char event_detail_text[WARD_MAX_DETAIL_TEXT + 1]; /* EventDetailText ("" = "More info") */
+	char banned_block_message[WARD_MAX_BLOCK_TEXT + 1];  /* BannedBlockMessage ("" = default) */
+	char unknown_block_message[WARD_MAX_BLOCK_TEXT + 1]; /* UnknownBlockMessage ("" = default) */
+} ward_notify_config_t;
+
 typedef struct ward_config {
 	ward_mode_t mode;                 /* ClientMode, default MONITOR */
 	bool fail_closed;                 /* FailClosed, default false */
@@ -80,6 +91,7 @@ typedef struct ward_config {
 	bool enable_bad_signature_protection; /* EnableBadSignatureProtection, default false:
 	                                     a Mach-O whose signature is invalid is denied in
 	                                     every mode unless a rule names its bytes */
+	ward_notify_config_t notify;      /* EnableSilentMode, EventDetailURL, ... (see above) */
 } ward_config_t;
 
 /* Embedded defaults (no config file at all): MONITOR, /usr /bin /sbin /lib /lib64 trusted.

@@ -941,6 +941,21 @@ static void take(const ward_faa_t *p, ward_faa_result_t *out, size_t idx, ward_f
 	va_end(ap);
 }
 
+bool ward_faa_path_may_apply(const ward_faa_t *p, const char *path)
+{
+	if (!p || !path)
+		return false;
+	if (p->process_centric_allowed)
+		return true;
+	for (size_t i = 0; i < p->nitems; i++) {
+		size_t which = 0;
+		bool lit;
+		if (item_path_match(&p->items[i], path, &lit, &which) > 0)
+			return true;
+	}
+	return false;
+}
+
 void ward_faa_match(const ward_faa_t *p, const char *path, const ward_faa_proc_t *proc,
                     uint32_t access, ward_faa_result_t *out)
 {

@@ -97,6 +97,11 @@ void ward_faa_foreach_path(const ward_faa_t *p,
  * every open, not only on opens of the listed paths. */
 bool ward_faa_needs_all_opens(const ward_faa_t *p);
 
+/* Whether any item could decide an open of path by some opener (a path of any item
+ * matches it, or a ProcessesWithAllowedPaths item exists): false means UNWATCHED for
+ * every opener, so the opener need not be identified. */
+bool ward_faa_path_may_apply(const ward_faa_t *p, const char *path);
+
 /*
  * Whether a file directly inside directory dir (absolute, canonical) could be watched
  * by some item: false lets the kernel ignore every open of dir's files (fanotify: an

@@ -141,6 +141,57 @@ const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_matc
 	return NULL;
 }
 
+/*
+ * How much a key's result takes away: a block more than no rule (which LOCKDOWN denies),
+ * no rule more than an allow, an allow more than a compiler's allow (which also makes
+ * transitive rules). BLOCKLIST outranks SILENT_BLOCKLIST: both deny; the user is told.
+ */
+static int restrictiveness(const ward_rule_t *r)
+{
+	if (r == NULL)
+		return 3;
+	switch (r->policy) {
+	case WARD_POL_BLOCKLIST: return 5;
+	case WARD_POL_SILENT_BLOCKLIST: return 4;
+	case WARD_POL_ALLOWLIST: return 2;
+	case WARD_POL_ALLOWLIST_COMPILER: return 1;
+	case WARD_POL_REMOVE:
+	case WARD_POL__COUNT:
+		break;
+	}
+	return 3;
+}
+
+void ward_index_match_keys(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                           int64_t now, ward_file_match_t *out)
+{
+	ward_index_match_keys_skip(ix, keys, n, now, 0, out);
+}
+
+void ward_index_match_keys_skip(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                                int64_t now, uint32_t skip_sources, ward_file_match_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n = n < WARD_MAX_SLICES ? n : WARD_MAX_SLICES;
+	for (unsigned k = 0; k < out->n; k++) {
+		const ward_rule_t *r = ix != NULL ? ward_index_match_skip(ix, &keys[k], now, skip_sources) : NULL;
+		const ward_rule_t *best = out->each[out->decisive];
+		int a, b;
+
+		out->each[k] = r;
+		if (r != NULL && r->expires_at != 0)
+			out->expiring = true;
+		if (k == 0)
+			continue;
+		a = restrictiveness(r);
+		b = restrictiveness(best);
+		/* ties: the rule of the stronger type, then the earlier slice */
+		if (a > b || (a == b && r != NULL && best != NULL && r->type < best->type))
+			out->decisive = k;
+	}
+	out->rule = out->n > 0 ? out->each[out->decisive] : NULL;
+}
+
 int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now)
 {
 	size_t lo = 0, hi = ix->nexpiries;
@@ -239,13 +290,45 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_index_t **out,
-                        ward_error_t *err)
+/* The identifiers of keys (nkeys of them) that a query must name, type by type: each
+ * distinct one once (the slices of a fat file share their SHA-256, often their team). */
+static size_t key_terms(const ward_match_key_t *keys, size_t nkeys, int types[], const char *ids[])
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < nkeys; k++) {
+		const char *v[WARD_RT__COUNT] = {
+			[WARD_RT_CDHASH] = keys[k].cdhash,
+			[WARD_RT_BINARY] = keys[k].sha256,
+			[WARD_RT_SIGNINGID] = keys[k].signing_id,
+			[WARD_RT_CERTIFICATE] = keys[k].certificate,
+			[WARD_RT_TEAMID] = keys[k].team_id,
+		};
+		for (int t = 0; t < WARD_RT__COUNT; t++) {
+			size_t j;
+			if (v[t][0] == '\0')
+				continue;
+			for (j = 0; j < n; j++)
+				if (types[j] == t && strcmp(ids[j], v[t]) == 0)
+					break;
+			if (j == n) {
+				types[n] = t;
+				ids[n++] = v[t];
+			}
+		}
+	}
+	return n;
+}
+
+static ward_err_t build(ward_store_t *st, const ward_match_key_t *keys, size_t nkeys,
+                        ward_index_t **out, ward_error_t *err)
 {
 	sqlite3 *db = ward_store_sqlite(st);
-	const char *ids[WARD_RT__COUNT] = { 0 };
+	int types[WARD_MAX_SLICES * WARD_RT__COUNT];
+	const char *ids[WARD_MAX_SLICES * WARD_RT__COUNT];
+	size_t nterms = 0;
 	const char *last_msg = NULL, *last_url = NULL, *last_comment = NULL, *last_by = NULL;
-	char sql[512];
+	char sql[1024 + WARD_MAX_SLICES * WARD_RT__COUNT * 48]; /* the SELECT, then <= 48 per term */
 	sqlite3_stmt *s = NULL;
 	ward_index_t *ix;
 	size_t ucap = 16, rcap = 0, n = 0, nexp = 0, total;
@@ -259,18 +342,17 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 		ix->seed = (uint64_t)(uintptr_t)ix ^ (uint64_t)time(NULL);
 
 	snprintf(sql, sizeof(sql), "SELECT " WARD_RULE_COLUMNS " FROM rules");
-	if (key) {
-		ids[WARD_RT_CDHASH] = key->cdhash;
-		ids[WARD_RT_BINARY] = key->sha256;
-		ids[WARD_RT_SIGNINGID] = key->signing_id;
-		ids[WARD_RT_CERTIFICATE] = key->certificate;
-		ids[WARD_RT_TEAMID] = key->team_id;
+	if (keys) {
+		if (nkeys > WARD_MAX_SLICES) {
+			ward_index_free(ix);
+			return ward_error_set(err, WARD_E_LIMIT, "index: %zu keys, more than %u", nkeys,
+			                      WARD_MAX_SLICES);
+		}
+		nterms = key_terms(keys, nkeys, types, ids);
 		strcat(sql, " WHERE 0");
-		for (int t = 0; t < WARD_RT__COUNT; t++) {
-			char term[64];
-			if (ids[t][0] == '\0')
-				continue;
-			snprintf(term, sizeof(term), " OR (type = %d AND identifier = ?%d)", t, ++nbind);
+		for (size_t i = 0; i < nterms; i++) {
+			char term[48];
+			snprintf(term, sizeof(term), " OR (type = %d AND identifier = ?%d)", types[i], ++nbind);
 			strcat(sql, term);
 		}
 	}
@@ -282,12 +364,12 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 	}
 	if ((ret = ward_store_state(st, &ix->generation, &total, err)) != WARD_OK)
 		goto out;
-	if (key == NULL && total > WARD_MAX_RULES) {
+	if (keys == NULL && total > WARD_MAX_RULES) {
 		ret = ward_error_set(err, WARD_E_LIMIT, "index: store holds %zu rules, more than %u",
 		                     total, WARD_MAX_RULES);
 		goto out;
 	}
-	if (key == NULL && total > 0) {
+	if (keys == NULL && total > 0) {
 		ucap = total;
 		rcap = total * (sizeof(struct ix_rec) + 72);
 	}
@@ -295,10 +377,8 @@ static ward_err_t build(ward_store_t *st, const ward_match_key_t *key, ward_inde
 		ret = ward_store_dberr(st, err, "reading rules");
 		goto out;
 	}
-	nbind = 0;
-	for (int t = 0; key && t < WARD_RT__COUNT; t++)
-		if (ids[t][0] != '\0')
-			sqlite3_bind_text(s, ++nbind, ids[t], -1, SQLITE_STATIC);
+	for (size_t i = 0; i < nterms; i++)
+		sqlite3_bind_text(s, (int)i + 1, ids[i], -1, SQLITE_STATIC);
 	if ((ix->units = malloc(ucap * sizeof(*ix->units))) == NULL ||
 	    (rcap && (ix->recs = malloc(rcap)) == NULL))
 		goto nomem;
@@ -384,11 +464,17 @@ out:
 
 ward_err_t ward_index_build(ward_store_t *st, ward_index_t **out, ward_error_t *err)
 {
-	return build(st, NULL, out, err);
+	return build(st, NULL, 0, out, err);
 }
 
 ward_err_t ward_index_build_for_key(ward_store_t *st, const ward_match_key_t *key,
                                     ward_index_t **out, ward_error_t *err)
 {
-	return build(st, key, out, err);
+	return build(st, key, 1, out, err);
+}
+
+ward_err_t ward_index_build_for_keys(ward_store_t *st, const ward_match_key_t *keys, size_t n,
+                                     ward_index_t **out, ward_error_t *err)
+{
+	return build(st, keys, n, out, err);
 }

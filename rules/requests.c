@@ -746,7 +746,8 @@ static ward_err_t decide_one(ward_store_t *st, const ward_req_decision_t *d,
 	}
 	if (c->ident[0] == '\0') {
 		rc = ward_error_set(err, WARD_E_INVAL, "request %lld has no %s identity (the file is "
-		                    "not %s); approve with --scope binary", (long long)d->id,
+		                    "not %s, or is a universal binary whose slices differ in it); "
+		                    "approve with --scope binary", (long long)d->id,
 		                    ward_rule_type_name(l.scope),
 		                    l.scope == WARD_RT_CDHASH ? "code-signed" : "team-signed");
 		goto out;

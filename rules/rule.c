@@ -420,7 +420,7 @@ void ward_rule_time_format(int64_t t, char buf[32])
 
 /* ---------------------------------------------------------------- match key */
 
-void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *key)
+void ward_match_key_from_slice(const ward_identity_t *id, unsigned slice, ward_match_key_t *key)
 {
 	const ward_slice_t *s;
 	char team[TEAM_ID_LEN + 1];
@@ -428,9 +428,9 @@ void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *k
 	memset(key, 0, sizeof(*key));
 	if (id->has_sha256)
 		ward_hex_encode(id->sha256, WARD_SHA256_LEN, key->sha256);
-	s = ward_identity_primary(id);
-	if (s == NULL)
+	if (slice >= id->nslices || slice >= WARD_MAX_SLICES)
 		return;
+	s = &id->slices[slice];
 	if (s->has_cdhash && (s->status == WARD_SIG_ADHOC || s->status == WARD_SIG_SIGNED))
 		ward_hex_encode(s->cdhash, WARD_CDHASH_LEN, key->cdhash);
 	if (s->status != WARD_SIG_SIGNED)
@@ -447,6 +447,40 @@ void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *k
 		snprintf(sid, sizeof(sid), "%s:%s", team, s->signing_id);
 		if (canon_signing_id(sid, canon, NULL) == WARD_OK && strcmp(sid, canon) == 0)
 			memcpy(key->signing_id, canon, strlen(canon) + 1);
+	}
+}
+
+unsigned ward_match_keys_from_identity(const ward_identity_t *id,
+                                       ward_match_key_t keys[WARD_MAX_SLICES])
+{
+	unsigned n = id->nslices < WARD_MAX_SLICES ? id->nslices : WARD_MAX_SLICES;
+
+	if (n == 0) {
+		ward_match_key_from_slice(id, WARD_NO_SLICE, &keys[0]);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ward_match_key_from_slice(id, i, &keys[i]);
+	return n;
+}
+
+void ward_match_key_common(const ward_match_key_t *keys, unsigned n, ward_match_key_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return;
+	*out = keys[0];
+	for (unsigned k = 1; k < n; k++) {
+		if (strcmp(out->cdhash, keys[k].cdhash) != 0)
+			out->cdhash[0] = '\0';
+		if (strcmp(out->sha256, keys[k].sha256) != 0)
+			out->sha256[0] = '\0';
+		if (strcmp(out->signing_id, keys[k].signing_id) != 0)
+			out->signing_id[0] = '\0';
+		if (strcmp(out->certificate, keys[k].certificate) != 0)
+			out->certificate[0] = '\0';
+		if (strcmp(out->team_id, keys[k].team_id) != 0)
+			out->team_id[0] = '\0';
 	}
 }
 

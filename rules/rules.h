@@ -80,7 +80,7 @@ typedef struct ward_rule {
 } ward_rule_t;
 
 /* The identities of one file that rules can match, in canonical string form
- * (empty string = this identity is absent). Filled by ward_match_key_from_identity. */
+ * (empty string = this identity is absent). Filled by ward_match_key_from_slice. */
 typedef struct ward_match_key {
 	char cdhash[2 * WARD_CDHASH_LEN + 1];
 	char sha256[2 * WARD_SHA256_LEN + 1];
@@ -126,14 +126,30 @@ ward_err_t ward_rule_time_parse(const char *s, int64_t now, int64_t *out, ward_e
 void ward_rule_time_format(int64_t t, char buf[32]);
 
 /*
- * Fill key from a file identity: sha256 when the identity has it; from the primary
- * slice, the cdhash when the signature is adhoc or signed, and team ID, signing ID
- * ("TEAMID:id") and leaf certificate only when it is signed. An invalid signature gives
- * no signing identities. Never produces "platform:" signing IDs: only the kernel (ES's
- * is_platform_binary) can say a binary is Apple's, and a backend that knows it fills
- * key->signing_id itself. Values not in canonical rule form are left empty.
+ * Fill key from one slice of a file identity (slice < id->nslices; WARD_NO_SLICE for a
+ * file without slices, or to key on the SHA-256 alone): sha256 when the identity has it;
+ * from the slice, the cdhash when the signature is adhoc or signed, and team ID, signing
+ * ID ("TEAMID:id") and leaf certificate only when it is signed. An invalid signature
+ * gives no signing identities. Never produces "platform:" signing IDs: only the kernel
+ * (ES's is_platform_binary) can say a binary is Apple's, and a backend that knows it
+ * fills key->signing_id itself. Values not in canonical rule form are left empty.
  */
-void ward_match_key_from_identity(const ward_identity_t *id, ward_match_key_t *key);
+#define WARD_NO_SLICE (~0u)
+void ward_match_key_from_slice(const ward_identity_t *id, unsigned slice, ward_match_key_t *key);
+
+/*
+ * The keys of a whole file: one per slice (keys[i] is slices[i]), or one (SHA-256 only)
+ * for a file without slices. Returns how many (1..WARD_MAX_SLICES). A universal binary
+ * has no single identity: which slice runs is the kernel's choice on the machine that
+ * runs it, so every slice is a key and ward_index_match_keys says what the file gets.
+ */
+unsigned ward_match_keys_from_identity(const ward_identity_t *id,
+                                       ward_match_key_t keys[WARD_MAX_SLICES]);
+
+/* The identities that all n keys share (the others left empty): what names a whole
+ * universal binary, e.g. its SHA-256 and, when every slice has the same, its team ID and
+ * signing ID; never a CDHash of one slice. */
+void ward_match_key_common(const ward_match_key_t *keys, unsigned n, ward_match_key_t *out);
 
 /*
  * The key of a signature a kernel already verified (EndpointSecurity: cdhash, team ID,
@@ -257,6 +273,34 @@ const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key
  * did not exist: EnableTransitiveRules off hides TRANSITIVE rules. */
 const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_match_key_t *key,
                                          int64_t now, uint32_t skip_sources);
+/*
+ * What the rules say about a file with several keys (a universal binary's slices, see
+ * ward_match_keys_from_identity) when nothing tells which slice will run: each key's
+ * rule (ward_index_match), and the file's answer, the most restrictive of them:
+ * BLOCKLIST > SILENT_BLOCKLIST > no rule (the mode decides; LOCKDOWN denies) >
+ * ALLOWLIST > ALLOWLIST_COMPILER; ties go to the rule of the stronger type, then to
+ * the earlier key. So a file is allowed only when every slice is, and blocked when any
+ * slice is. The rules are ix's (NULL ix: no rules); they live as long as ix.
+ */
+typedef struct ward_file_match {
+	const ward_rule_t *rule;                  /* the file's answer (== each[decisive]), or NULL */
+	unsigned decisive;                        /* the key whose result is the file's */
+	unsigned n;                               /* keys matched */
+	const ward_rule_t *each[WARD_MAX_SLICES]; /* per key: the rule that decides it, or NULL */
+	bool expiring;                            /* some key's rule expires: the answer may
+	                                             change then, so an ALLOW is not cached */
+} ward_file_match_t;
+
+void ward_index_match_keys(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                           int64_t now, ward_file_match_t *out);
+/* The same without the rules of skip_sources (see ward_index_match_skip). */
+void ward_index_match_keys_skip(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                                int64_t now, uint32_t skip_sources, ward_file_match_t *out);
+
+/* Build a snapshot of only the rules that name an identity of one of keys[0..n-1]
+ * (n <= WARD_MAX_SLICES): for `wardenctl rule --check --path` on a universal file. */
+ward_err_t ward_index_build_for_keys(ward_store_t *st, const ward_match_key_t *keys, size_t n,
+                                     ward_index_t **out, ward_error_t *err);
 
 /* The earliest expires_at later than now, or 0 if no rule expires after now: the agent
  * flushes its verdict caches then, since a cached ALLOW may rest on that rule. */

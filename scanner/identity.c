@@ -4,6 +4,7 @@
 #include "scanner/identity.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -377,4 +378,46 @@ const ward_slice_t *ward_identity_primary(const ward_identity_t *id)
 			if (strcmp(id->slices[i].arch, pref[p]) == 0)
 				return &id->slices[i];
 	return &id->slices[0];
+}
+
+bool ward_arch_name_valid(const char *name)
+{
+	static const char *const names[] = {
+		"arm64", "arm64e", "x86_64", "x86_64h", "i386", "arm", "arm64_32", "ppc", "ppc64",
+	};
+	const char *p;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	if (strncmp(name, "cpu:", 4) != 0 || name[4] == '\0' || strlen(name) > 14)
+		return false;
+	for (p = name + 4; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+ward_err_t ward_identity_find_arch(const ward_identity_t *id, const char *arch, unsigned *index,
+                                   ward_error_t *err)
+{
+	char have[WARD_MAX_SLICES * 18] = "";
+	size_t len = 0;
+
+	if (id->nslices == 0)
+		return ward_error_set(err, WARD_E_NOTFOUND, "a%s %s file has no architecture slices "
+		                      "(--arch is for Mach-O files)",
+		                      id->type == WARD_FT_ELF || id->type == WARD_FT_OTHER ? "n" : "",
+		                      ward_filetype_name(id->type));
+	for (unsigned i = 0; i < id->nslices && i < WARD_MAX_SLICES; i++) {
+		if (strcmp(id->slices[i].arch, arch) == 0) {
+			*index = i;
+			return WARD_OK;
+		}
+		len += (size_t)snprintf(have + len, sizeof(have) - len, "%s%s", i ? ", " : "",
+		                        id->slices[i].arch);
+		if (len >= sizeof(have))
+			len = sizeof(have) - 1;
+	}
+	return ward_error_set(err, WARD_E_NOTFOUND, "no %.20s slice (it has %s)", arch, have);
 }

@@ -99,10 +99,28 @@ ward_err_t ward_identity_read_path(const char *path, unsigned flags, ward_identi
                                    ward_error_t *err);
 
 /*
- * The slice that decisions key on: on macOS the kernel picks the slice; on Linux there
- * is no Mach-O exec, so we pick arm64, then x86_64, then the first. NULL if no slices.
+ * One slice to show when only one is shown: arm64, then x86_64, then the first. NULL if
+ * no slices. Decisions do NOT key on it: a universal binary is decided on every slice,
+ * the most restrictive result winning (rules/rules.h, ward_index_match_keys), or on the
+ * slice the kernel says runs (EndpointSecurity's cdhash).
  */
 const ward_slice_t *ward_identity_primary(const ward_identity_t *id);
+
+/*
+ * The slice of a Mach-O named arch (a name as ward_slice_t.arch gives it: arm64, arm64e,
+ * x86_64, x86_64h, i386, arm, arm64_32, ppc, ppc64, cpu:<n>): WARD_OK and *index, or
+ * WARD_E_NOTFOUND with err saying what the file has instead ("no ppc slice (it has
+ * arm64, x86_64)", or "an elf file has no architecture slices (--arch is for Mach-O
+ * files)"). The one message every `--arch` of wardenctl gives.
+ */
+ward_err_t ward_identity_find_arch(const ward_identity_t *id, const char *arch, unsigned *index,
+                                   ward_error_t *err);
+
+/* True when name is an architecture name ward_slice_t.arch can hold (the list above). */
+bool ward_arch_name_valid(const char *name);
+
+/* The names ward_arch_name_valid() knows, comma-separated, for usage messages. */
+#define WARD_ARCH_NAMES "arm64, arm64e, x86_64, x86_64h, i386, arm, arm64_32, ppc, ppc64, cpu:<n>"
 
 /*
  * Streaming SHA-256 of the whole file behind fd (pread from offset 0, OpenSSL EVP).

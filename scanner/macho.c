@@ -37,6 +37,7 @@
 #define CPU_TYPE_ARM      12u
 #define CPU_TYPE_POWERPC  18u
 #define CPU_SUBTYPE_ARM64E 2u
+#define CPU_SUBTYPE_X86_64_H 8u /* Haswell: lipo keeps it beside a plain x86_64 slice */
 
 /*
  * A Java class file starts with 0xcafebabe too, followed by minor and major version
@@ -88,7 +89,9 @@ static void arch_name(uint32_t cputype, uint32_t cpusubtype, char *out, size_t o
 
 	switch (cputype) {
 	case CPU_TYPE_X86: n = "i386"; break;
-	case CPU_TYPE_X86 | CPU_ARCH_ABI64: n = "x86_64"; break;
+	case CPU_TYPE_X86 | CPU_ARCH_ABI64:
+		n = (cpusubtype & ~CPU_SUBTYPE_MASK) == CPU_SUBTYPE_X86_64_H ? "x86_64h" : "x86_64";
+		break;
 	case CPU_TYPE_ARM: n = "arm"; break;
 	case CPU_TYPE_ARM | CPU_ARCH_ABI64:
 		n = (cpusubtype & ~CPU_SUBTYPE_MASK) == CPU_SUBTYPE_ARM64E ? "arm64e" : "arm64";

@@ -99,23 +99,11 @@ static uint64_t mono_ns(void)
 
 /* ------------------------------------------------------------------ cache */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static struct cache_ent *cache_set(ward_scanpool_t *p, const ward_scan_key_t *k)
 {
 	/* By file (device, inode) only: one file's entries share a set, so a modified file
 	 * is forgotten (ward_scanpool_forget) and a new content replaces the old. */
-	uint64_t h = mix64(k->dev ^ mix64(k->ino));
-
-	return &p->cache[(h & (p->cache_sets - 1)) * CACHE_WAYS];
+	return &p->cache[(ward_filekey_file_hash(k) & (p->cache_sets - 1)) * CACHE_WAYS];
 }
 
 static bool cache_get(ward_scanpool_t *p, const ward_scan_key_t *k, uint64_t gen,

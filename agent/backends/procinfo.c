@@ -75,6 +75,8 @@ bool ward_procinfo_read(pid_t pid, ward_procinfo_t *out)
 		return false;
 	status[n] = '\0';
 	out->ok = ward_procinfo_parse_status(status, &out->ppid, &out->uid);
+	if (out->ok)
+		(void)ward_procinfo_stat(pid, &out->sid, &out->tty, &out->start_time);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	n = read_file(path, out->argv, sizeof(out->argv));
 	if (n > 0) {
@@ -107,6 +109,58 @@ uint64_t ward_procinfo_parse_start_time(const char *text)
 		}
 	}
 	return 0;
+}
+
+bool ward_procinfo_parse_stat(const char *text, pid_t *sid, uint32_t *tty, uint64_t *start)
+{
+	/* "pid (comm) state ppid pgrp session tty_nr ... starttime(22)" */
+	const char *p = strrchr(text, ')');
+	unsigned long long v[23] = { 0 };
+	unsigned field = 2;
+
+	if (p == NULL)
+		return false;
+	for (p++; *p != '\0' && field < 22;) {
+		char *end;
+		if (*p != ' ')
+			return false;
+		p++;
+		field++;
+		if (field == 3) { /* state: one letter */
+			if (*p == '\0' || *p == ' ')
+				return false;
+			p++;
+			continue;
+		}
+		if (*p == '-')
+			p++; /* tpgid and a few others may be -1 */
+		if (*p < '0' || *p > '9')
+			return false;
+		errno = 0;
+		v[field] = strtoull(p, &end, 10);
+		if (errno != 0)
+			return false;
+		p = end;
+	}
+	if (field != 22 || v[6] > 0x7fffffff || v[7] > 0xffffffffull)
+		return false;
+	*sid = (pid_t)v[6];
+	*tty = (uint32_t)v[7];
+	*start = (uint64_t)v[22];
+	return true;
+}
+
+bool ward_procinfo_stat(pid_t pid, pid_t *sid, uint32_t *tty, uint64_t *start)
+{
+	char path[64], text[1024];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file(path, text, sizeof(text) - 1);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return ward_procinfo_parse_stat(text, sid, tty, start);
 }
 
 uint64_t ward_procinfo_start_time(pid_t pid)

@@ -17,7 +17,7 @@
 
 #include "agent/backend.h"
 
-/* Fill out for pid from /proc/<pid>/{status,cmdline}. Returns out->ok. */
+/* Fill out for pid from /proc/<pid>/{status,stat,cmdline}. Returns out->ok. */
 bool ward_procinfo_read(pid_t pid, ward_procinfo_t *out);
 
 /* Parse the text of /proc/<pid>/status (exposed for tests). */
@@ -29,6 +29,14 @@ uint64_t ward_procinfo_start_time(pid_t pid);
 
 /* Parse the text of /proc/<pid>/stat for the start time (exposed for tests). */
 uint64_t ward_procinfo_parse_start_time(const char *text);
+
+/* Parse the text of /proc/<pid>/stat: session (field 6), tty_nr (7), starttime (22).
+ * comm (field 2) is the process's own choice of bytes: fields are counted from the last
+ * ')'. False when the text does not have them. (Exposed for tests and the fuzzer.) */
+bool ward_procinfo_parse_stat(const char *text, pid_t *sid, uint32_t *tty, uint64_t *start);
+
+/* The same read from /proc/<pid>/stat; false if gone. */
+bool ward_procinfo_stat(pid_t pid, pid_t *sid, uint32_t *tty, uint64_t *start);
 
 /* Effective uid and gid of pid (the owner of /proc/<pid>: one stat). False if gone. */
 bool ward_procinfo_creds(pid_t pid, uid_t *uid, gid_t *gid);

@@ -70,8 +70,15 @@ ward_err_t ward_ctl_client_request(const char *sock, const json_t *req, int time
 		goto out;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 && errno != EINPROGRESS) {
-		rc = ward_error_set(err, WARD_E_IO, "cannot reach the agent at %s: %s (is wardend running?)",
-		                    sock, strerror(errno));
+		/* No socket, or a socket nobody listens on: the agent is not running. Say
+		 * so and how to start it; other errors (EACCES...) speak for themselves. */
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			rc = ward_error_set(err, WARD_E_IO, "cannot reach the agent at %s: %s: wardend "
+			                    "is not running (start it: systemctl start wardend)",
+			                    sock, strerror(errno));
+		else
+			rc = ward_error_set(err, WARD_E_IO, "cannot reach the agent at %s: %s",
+			                    sock, strerror(errno));
 		goto out;
 	}
 	for (size_t done = 0; done < len;) {

@@ -41,8 +41,9 @@ static void usage(FILE *out)
 	        "line is left out.\n"
 	        "\n"
 	        "  --json         one JSON object per file, one per line (see docs/identity.md)\n"
-	        "  --arch ARCH    show only this slice of a Mach-O (arm64, x86_64, ...); a Mach-O\n"
-	        "                 without that slice is an error\n"
+	        "  --arch ARCH    show only this slice of a Mach-O (" WARD_ARCH_NAMES ");\n"
+	        "                 a file without that slice is an error naming the slices it\n"
+	        "                 has, and is not shown\n"
 	        "  --all-arches   show every slice (the default)\n"
 	        "\n"
 	        "Exit status: 0 if every file was read, 1 if any could not be (missing,\n"
@@ -182,7 +183,7 @@ int ctl_fileinfo(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *arch = NULL;
-	int json = 0, c, status = CTL_EXIT_OK;
+	int json = 0, c, status = CTL_EXIT_OK, shown = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
@@ -198,6 +199,11 @@ int ctl_fileinfo(int argc, char **argv)
 		usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
+	if (arch != NULL && !ward_arch_name_valid(arch)) {
+		fprintf(stderr, "wardenctl fileinfo: --arch '%s': not an architecture name (%s)\n",
+		        arch, WARD_ARCH_NAMES);
+		return CTL_EXIT_USAGE;
+	}
 	for (int i = optind; i < argc; i++) {
 		ward_identity_t id;
 		ward_error_t err = { 0 };
@@ -206,6 +212,14 @@ int ctl_fileinfo(int argc, char **argv)
 			fprintf(stderr, "wardenctl: %s: %s: %s\n", argv[i], ward_strerror(err.code), err.msg);
 			status = CTL_EXIT_FAIL;
 			continue;
+		}
+		if (arch != NULL) {
+			unsigned k;
+			if (ward_identity_find_arch(&id, arch, &k, &err) != WARD_OK) {
+				fprintf(stderr, "wardenctl: %s: %s\n", argv[i], err.msg);
+				status = CTL_EXIT_FAIL;
+				continue;
+			}
 		}
 		if (json) {
 			char hex[2 * WARD_SHA256_LEN + 1];
@@ -230,21 +244,12 @@ int ctl_fileinfo(int argc, char **argv)
 			free(s);
 			json_decref(o);
 		} else {
-			if (i > optind)
+			if (shown++ > 0)
 				printf("\n");
 			print_text(argv[i], &id, arch);
 			json_t *as = agent_scan(argv[i]);
 			print_agent_scan(as);
 			json_decref(as);
-		}
-		if (arch && id.nslices > 0) {
-			int found = 0;
-			for (unsigned k = 0; k < id.nslices; k++)
-				found |= strcmp(arch, id.slices[k].arch) == 0;
-			if (!found) {
-				fprintf(stderr, "wardenctl: %s: no %s slice\n", argv[i], arch);
-				status = CTL_EXIT_FAIL;
-			}
 		}
 	}
 	return status;

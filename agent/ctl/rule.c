@@ -22,16 +22,18 @@
 
 #include "agent/ctl/ctl.h"
 #include "agent/ctl/client.h"
+#include "common/hex.h"
 #include "rules/rules.h"
+#include "common/platform.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 	"usage: wardenctl rule (--allow | --block | --silent-block | --compiler | --remove)\n"
 	"                      [--cdhash | --teamid | --signingid | --certificate]\n"
-	"                      (--identifier ID | --path FILE)\n"
+	"                      (--identifier ID | --path FILE [--arch ARCH])\n"
 	"                      [--message TEXT] [--url URL] [--comment TEXT] [--expires WHEN]\n"
-	"       wardenctl rule --check [TYPE] (--identifier ID | --path FILE)\n"
+	"       wardenctl rule --check [TYPE] (--identifier ID | --path FILE [--arch ARCH])\n"
 	"       wardenctl rule --list\n"
 	"       wardenctl rule --import FILE\n"
 	"       wardenctl rule --export FILE\n"
@@ -48,7 +50,10 @@ static void usage(FILE *out)
 	"  --compiler         add an ALLOWLIST_COMPILER rule (allow; mark as a compiler)\n"
 	"  --remove           remove the local rule (a managed rule comes from its profile)\n"
 	"  --check            show the decision the rules give, the rule that decides and,\n"
-	"                     for --path, every identity of the file in precedence order\n"
+	"                     for --path, each Mach-O slice's arch, CDHash and decision and\n"
+	"                     every identity in precedence order; a universal file gets its\n"
+	"                     most restrictive slice's decision (block > no rule > allow),\n"
+	"                     as the agent decides it\n"
 	"  --list             list every rule\n"
 	"  --import FILE      apply a Santa rule JSON file, all or nothing (\"-\" = stdin)\n"
 	"  --export FILE      write the local rules as Santa rule JSON (\"-\" = stdout)\n"
@@ -63,7 +68,12 @@ static void usage(FILE *out)
 	"What the rule names (exactly one):\n"
 	"  --identifier ID    the identifier itself (--sha256 ID: Santa alias for a BINARY ID)\n"
 	"  --path FILE        read it from FILE: its SHA-256, or with a type flag its CDHash,\n"
-	"                     team ID, signing ID or certificate\n"
+	"                     team ID, signing ID or certificate: one rule per distinct\n"
+	"                     value among a universal file's slices (its CDHashes differ),\n"
+	"                     every slice having one\n"
+	"  --arch ARCH        with --path: only the slice ARCH (arm64, x86_64, ...; for\n"
+	"                     --check and the four type flags); a file without it is an\n"
+	"                     error naming the slices it has\n"
 	"\n"
 	"When adding:\n"
 	"  --message TEXT     message shown when the rule blocks\n"
@@ -90,7 +100,7 @@ struct opts {
 	ward_policy_t policy;
 	bool type_given;
 	ward_rule_type_t type;
-	const char *identifier, *path, *message, *url, *comment, *expires, *file, *db;
+	const char *identifier, *path, *message, *url, *comment, *expires, *file, *db, *arch;
 	bool json;
 };
 
@@ -236,7 +246,7 @@ bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 		return true;
 	/* Is anyone listening? A refused connect is a stale socket: no agent. */
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+	if ((fd = ward_socket(AF_UNIX, SOCK_STREAM, WARD_SOCK_CLOEXEC)) >= 0) {
 		int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 		int e = errno;
 		close(fd);
@@ -301,43 +311,18 @@ static bool confirmed(const struct opts *o, uint64_t gen)
 /* ---------------------------------------------------------------- identities */
 
 /*
- * The match key of the file at path. When its code signature cannot be read (not yet
- * supported, or malformed) the key still holds the file's SHA-256 and *why says so.
+ * The file named by --path: its identity and the keys rules can match, one per Mach-O
+ * slice (a universal binary has one per architecture, and which one runs is the Mac's
+ * choice), or the one slice --arch picks. A file without slices has one key.
  */
-static ward_err_t key_from_path(const char *path, ward_identity_t *id, ward_match_key_t *key,
-                                char *why, size_t whylen, ward_error_t *err)
-{
-	ward_error_t e = { 0 };
-	ward_err_t rc;
-	struct stat sb;
-	int fd;
-
-	why[0] = '\0';
-	memset(key, 0, sizeof(*key));
-	rc = ward_identity_read_path(path, WARD_ID_SHA256, id, &e);
-	if (rc == WARD_OK) {
-		ward_match_key_from_identity(id, key);
-		return WARD_OK;
-	}
-	if (rc == WARD_E_IO || rc == WARD_E_NOTFOUND || rc == WARD_E_NOMEM)
-		return ward_error_set(err, rc, "%s: %s", path, e.msg);
-	/* Not parsable as what it claims to be: the SHA-256 still names it. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return ward_error_set(err, WARD_E_IO, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return ward_error_set(err, WARD_E_INVAL, "%s: not a regular file", path);
-	}
-	memset(id, 0, sizeof(*id));
-	rc = ward_sha256_fd(fd, id->sha256, err);
-	close(fd);
-	if (rc != WARD_OK)
-		return rc;
-	id->has_sha256 = true;
-	ward_match_key_from_identity(id, key);
-	snprintf(why, whylen, "%s", e.msg);
-	return WARD_OK;
-}
+struct file_keys {
+	ward_identity_t id;
+	unsigned n;
+	unsigned slice[WARD_MAX_SLICES];        /* slice of keys[i]; WARD_NO_SLICE: none */
+	ward_match_key_t keys[WARD_MAX_SLICES];
+	char why[WARD_ERRMSG_MAX];              /* the signature could not be read (the key
+	                                           holds the SHA-256 alone): why */
+};
 
 static const char *key_field(const ward_match_key_t *k, ward_rule_type_t t)
 {
@@ -363,39 +348,134 @@ static void key_set(ward_match_key_t *k, ward_rule_type_t t, const char *v)
 	snprintf(dst, cap, "%s", v);
 }
 
-/* The identifier of type t for --path, or a clear reason why the file has none. */
-static int identifier_from_path(const struct opts *o, char out[WARD_RULE_ID_MAX + 1])
+static const ward_slice_t *key_slice(const struct file_keys *fk, unsigned i)
 {
-	ward_identity_t id;
-	ward_match_key_t key;
-	ward_error_t err = { 0 };
-	char why[WARD_ERRMSG_MAX];
-	const char *v;
+	return fk->slice[i] < fk->id.nslices ? &fk->id.slices[fk->slice[i]] : NULL;
+}
 
-	if (key_from_path(o->path, &id, &key, why, sizeof(why), &err) != WARD_OK)
-		return fail("%s", err.msg);
-	v = key_field(&key, o->type);
-	if (*v != '\0') {
-		snprintf(out, WARD_RULE_ID_MAX + 1, "%s", v);
+/* "arm64, x86_64": the slices the file has. */
+static void arch_list(const ward_identity_t *id, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < id->nslices && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", id->slices[i].arch);
+}
+
+/*
+ * Read the file at o->path into *fk. When its code signature cannot be read (malformed)
+ * the one key still holds the file's SHA-256 and fk->why says why; --arch then fails,
+ * as it does for a file without the slice (the message names the slices it has).
+ */
+static int file_keys_read(const struct opts *o, struct file_keys *fk)
+{
+	ward_error_t e = { 0 }, err = { 0 };
+	ward_err_t rc;
+	struct stat sb;
+	int fd;
+
+	memset(fk, 0, sizeof(*fk));
+	rc = ward_identity_read_path(o->path, WARD_ID_SHA256, &fk->id, &e);
+	if (rc == WARD_E_IO || rc == WARD_E_NOTFOUND || rc == WARD_E_NOMEM)
+		return fail("%s: %s", o->path, e.msg);
+	if (rc != WARD_OK) {
+		/* Not parsable as what it claims to be: the SHA-256 still names it. */
+		if ((fd = open(o->path, O_RDONLY | O_CLOEXEC)) < 0)
+			return fail("%s: %s", o->path, strerror(errno));
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			return fail("%s: not a regular file", o->path);
+		}
+		memset(&fk->id, 0, sizeof(fk->id));
+		rc = ward_sha256_fd(fd, fk->id.sha256, &err);
+		close(fd);
+		if (rc != WARD_OK)
+			return fail("%s", err.msg);
+		fk->id.has_sha256 = true;
+		snprintf(fk->why, sizeof(fk->why), "%s", e.msg);
+	}
+	if (o->arch != NULL) {
+		unsigned k;
+		if (fk->why[0])
+			return fail("%s: --arch %s: cannot read its Mach-O slices (%s)", o->path, o->arch,
+			            fk->why);
+		if (ward_identity_find_arch(&fk->id, o->arch, &k, &err) != WARD_OK)
+			return fail("%s: %s", o->path, err.msg);
+		fk->n = 1;
+		fk->slice[0] = k;
+		ward_match_key_from_slice(&fk->id, k, &fk->keys[0]);
 		return CTL_EXIT_OK;
 	}
-	if (why[0] != '\0')
-		return fail("%s: cannot read its code signature (%s), so it has no %s; use a BINARY "
-		            "rule (no type flag) or --identifier", o->path, why, type_label(o->type));
-	if (id.nslices == 0)
-		return fail("%s: a%s %s file has no %s (only signed Mach-O files do); use a BINARY rule",
-		            o->path, id.type == WARD_FT_ELF || id.type == WARD_FT_OTHER ? "n" : "",
-		            ward_filetype_name(id.type), type_label(o->type));
-	{
-		const ward_slice_t *sl = ward_identity_primary(&id);
-		if (o->type == WARD_RT_SIGNINGID && sl->status == WARD_SIG_SIGNED && sl->signing_id[0] &&
-		    sl->team_id[0] == '\0')
-			return fail("%s: signing ID '%s' has no team ID; warden matches signing IDs only as "
-			            "TEAMID:signing.id (a platform: rule needs the kernel's word, see "
-			            "docs/rules.md)", o->path, sl->signing_id);
-		return fail("%s: its %s code signature (%s slice) has no usable %s", o->path,
-		            ward_sigstatus_name(sl->status), sl->arch, type_label(o->type));
+	fk->n = ward_match_keys_from_identity(&fk->id, fk->keys);
+	for (unsigned i = 0; i < fk->n; i++)
+		fk->slice[i] = fk->id.nslices > 0 ? i : WARD_NO_SLICE;
+	return CTL_EXIT_OK;
+}
+
+/* One identifier --path gives for the rule's type, and the slices that have it. */
+struct ident {
+	char id[WARD_RULE_ID_MAX + 1];
+	char arches[WARD_MAX_SLICES * 18];
+};
+
+/*
+ * The identifiers of type o->type for --path: the SHA-256 for BINARY; otherwise one per
+ * distinct value among the slices (a universal binary's CDHashes differ per slice; its
+ * team ID is usually shared), every slice having one, or a clear reason why not.
+ */
+static int identifiers_from_path(const struct opts *o, const struct file_keys *fk,
+                                 struct ident *out, unsigned *nout)
+{
+	char have[WARD_MAX_SLICES * 18];
+
+	*nout = 0;
+	if (o->type == WARD_RT_BINARY) {
+		snprintf(out[0].id, sizeof(out[0].id), "%s", fk->keys[0].sha256);
+		out[0].arches[0] = '\0';
+		*nout = 1;
+		return CTL_EXIT_OK;
 	}
+	if (fk->why[0] != '\0')
+		return fail("%s: cannot read its code signature (%s), so it has no %s; use a BINARY "
+		            "rule (no type flag) or --identifier", o->path, fk->why, type_label(o->type));
+	if (fk->id.nslices == 0)
+		return fail("%s: a%s %s file has no %s (only signed Mach-O files do); use a BINARY rule",
+		            o->path, fk->id.type == WARD_FT_ELF || fk->id.type == WARD_FT_OTHER ? "n" : "",
+		            ward_filetype_name(fk->id.type), type_label(o->type));
+	arch_list(&fk->id, have, sizeof(have));
+	for (unsigned i = 0; i < fk->n; i++) {
+		const ward_slice_t *sl = key_slice(fk, i);
+		const char *v = key_field(&fk->keys[i], o->type);
+		unsigned j;
+
+		if (*v == '\0') {
+			char more[sizeof(have) + 96] = "";
+			if (fk->id.nslices > 1 && o->arch == NULL)
+				snprintf(more, sizeof(more), "; --arch ARCH makes the rule for one slice "
+				         "(it has %s)", have);
+			if (o->type == WARD_RT_SIGNINGID && sl->status == WARD_SIG_SIGNED &&
+			    sl->signing_id[0] && sl->team_id[0] == '\0')
+				return fail("%s: signing ID '%s' (%s slice) has no team ID; warden matches "
+				            "signing IDs only as TEAMID:signing.id (a platform: rule needs the "
+				            "kernel's word, see docs/rules.md)%s", o->path, sl->signing_id,
+				            sl->arch, more);
+			return fail("%s: its %s code signature (%s slice) has no usable %s%s", o->path,
+			            ward_sigstatus_name(sl->status), sl->arch, type_label(o->type), more);
+		}
+		for (j = 0; j < *nout; j++)
+			if (strcmp(out[j].id, v) == 0)
+				break;
+		if (j == *nout) {
+			snprintf(out[j].id, sizeof(out[j].id), "%s", v);
+			out[j].arches[0] = '\0';
+			(*nout)++;
+		}
+		size_t len = strlen(out[j].arches);
+		snprintf(out[j].arches + len, sizeof(out[j].arches) - len, "%s%s", len ? ", " : "",
+		         sl->arch);
+	}
+	return CTL_EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- add / remove */
@@ -407,87 +487,172 @@ static int note_managed(const ward_rule_t *r, void *arg)
 	return 0;
 }
 
-static int do_add(const struct opts *o, const char *ident)
+/* A rule in the administrator slot (what --remove removes). */
+static int note_local(const ward_rule_t *r, void *arg)
 {
-	char by[64], comment[WARD_MAX_RULE_TEXT + 1];
-	const char *managed = NULL;
+	if (r->source == WARD_SRC_LOCAL || r->source == WARD_SRC_IMPORT || r->source == WARD_SRC_EXCEPTION)
+		*(bool *)arg = true;
+	return 0;
+}
+
+/* " (x86_64 slice)" after an identifier, when the file has several slices. */
+static void slice_note(const struct file_keys *fk, const struct ident *id, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (fk != NULL && fk->id.nslices > 1 && id->arches[0])
+		snprintf(buf, len, " (%s slice%s)", id->arches, strchr(id->arches, ',') ? "s" : "");
+}
+
+/*
+ * Add one rule per identifier (several for a universal binary's slices), in one
+ * transaction: all are stored or none.
+ */
+static int do_add(const struct opts *o, const struct file_keys *fk, const struct ident *ids,
+                  unsigned n)
+{
+	char by[64], comment[WARD_MAX_RULE_TEXT + 1], note[WARD_MAX_SLICES * 18 + 16];
+	const char *managed[WARD_MAX_SLICES] = { 0 };
 	ward_store_t *st = NULL;
 	ward_error_t err = { 0 };
-	int64_t now = (int64_t)time(NULL);
-	ward_rule_t r = {
-		.type = o->type, .policy = o->policy, .source = WARD_SRC_LOCAL, .identifier = ident,
-		.custom_msg = o->message, .custom_url = o->url, .comment = o->comment,
-	};
+	int64_t now = (int64_t)time(NULL), expires = 0;
+	ward_rule_t r[WARD_MAX_SLICES];
 	int status;
 
 	if (o->expires) {
-		if (ward_rule_time_parse(o->expires, now, &r.expires_at, &err) != WARD_OK)
+		if (ward_rule_time_parse(o->expires, now, &expires, &err) != WARD_OK)
 			return fail("--%s", err.msg);
-		if (r.expires_at <= now)
+		if (expires <= now)
 			return fail("--expires '%s': that is already in the past", o->expires);
 	}
-	if (r.comment == NULL && o->path) {
+	if (o->comment == NULL && o->path)
 		snprintf(comment, sizeof(comment), "Rule created from %s", o->path);
-		r.comment = comment;
-	}
 	who(by, sizeof(by));
-	r.created_by = by;
-	if (ward_rule_validate(&r, &err) != WARD_OK)
-		return fail("%s", err.msg);
+	for (unsigned i = 0; i < n; i++) {
+		r[i] = (ward_rule_t){
+			.type = o->type, .policy = o->policy, .source = WARD_SRC_LOCAL,
+			.identifier = ids[i].id, .custom_msg = o->message, .custom_url = o->url,
+			.comment = o->comment ? o->comment : o->path ? comment : NULL,
+			.expires_at = expires, .created_by = by,
+		};
+		if (ward_rule_validate(&r[i], &err) != WARD_OK)
+			return fail("%s", err.msg);
+	}
 	if ((status = open_write(o, &st)) != CTL_EXIT_OK)
 		return status;
-	if (ward_store_put(st, &r, &err) != WARD_OK) {
+	if (ward_store_apply(st, r, n, NULL, &err) != WARD_OK) {
 		ward_store_close(st);
 		return fail("%s", err.msg);
 	}
-	(void)ward_store_find(st, r.type, ident, note_managed, &managed, NULL);
+	for (unsigned i = 0; i < n; i++)
+		(void)ward_store_find(st, o->type, ids[i].id, note_managed, &managed[i], NULL);
 	if (!confirmed(o, close_gen(st)))
 		return CTL_EXIT_FAIL;
 	if (o->json) {
-		json_t *j = json_object();
-		r.created_at = now;
+		json_t *j = json_object(), *a = json_array();
+		bool any = false;
+		for (unsigned i = 0; i < n; i++) {
+			json_t *rj;
+			r[i].created_at = now;
+			rj = rule_json(&r[i], now);
+			if (fk != NULL && fk->id.nslices > 0) {
+				json_t *arches = json_array();
+				char buf[sizeof(ids[i].arches)], *save = NULL;
+				snprintf(buf, sizeof(buf), "%s", ids[i].arches);
+				for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+					json_array_append_new(arches, json_string(t));
+				json_object_set_new(rj, "arches", arches);
+			}
+			json_object_set_new(rj, "shadowed_by_managed_rule", json_boolean(managed[i] != NULL));
+			any |= managed[i] != NULL;
+			json_array_append_new(a, rj);
+		}
 		json_object_set_new(j, "action", json_string("added"));
-		json_object_set_new(j, "rule", rule_json(&r, now));
-		json_object_set_new(j, "shadowed_by_managed_rule", json_boolean(managed != NULL));
+		json_object_set_new(j, "rule", json_deep_copy(json_array_get(a, 0)));
+		json_object_set_new(j, "rules", a);
+		json_object_set_new(j, "shadowed_by_managed_rule", json_boolean(any));
 		print_json(j);
 	} else {
-		printf("Added %s rule for %s: %s.\n", ward_policy_name(r.policy), type_label(r.type), ident);
+		for (unsigned i = 0; i < n; i++) {
+			slice_note(fk, &ids[i], note, sizeof(note));
+			printf("Added %s rule for %s: %s%s.\n", ward_policy_name(o->policy),
+			       type_label(o->type), ids[i].id, note);
+		}
 	}
-	if (managed)
-		fprintf(stderr, "wardenctl rule: note: a managed (profile) %s rule for this %s takes "
-		        "precedence over the local rule\n", managed, type_label(r.type));
+	for (unsigned i = 0; i < n; i++)
+		if (managed[i])
+			fprintf(stderr, "wardenctl rule: note: a managed (profile) %s rule for %s %s takes "
+			        "precedence over the local rule\n", managed[i], type_label(o->type), ids[i].id);
 	return CTL_EXIT_OK;
 }
 
-static int do_remove(const struct opts *o, const char *ident)
+/*
+ * Remove the local rule of each identifier (a universal binary's slices) in one
+ * transaction. Those without a local rule are named; none at all is a failure.
+ */
+static int do_remove(const struct opts *o, const struct file_keys *fk, const struct ident *ids,
+                     unsigned n)
 {
+	char note[WARD_MAX_SLICES * 18 + 16];
 	ward_store_t *st = NULL;
 	ward_error_t err = { 0 };
 	const char *managed = NULL;
-	ward_err_t rc;
+	ward_rule_t r[WARD_MAX_SLICES];
+	bool present[WARD_MAX_SLICES] = { false };
+	unsigned nr = 0;
 	int status;
 
 	if ((status = open_write(o, &st)) != CTL_EXIT_OK)
 		return status;
-	rc = ward_store_remove(st, o->type, ident, WARD_SRC_LOCAL, &err);
-	if (rc == WARD_E_NOTFOUND)
-		(void)ward_store_find(st, o->type, ident, note_managed, &managed, NULL);
-	uint64_t gen = close_gen(st);
-	if (rc == WARD_E_NOTFOUND && managed)
-		return fail("no local rule for %s %s; the managed %s rule for it comes from a profile "
-		            "and is removed there", ward_rule_type_name(o->type), ident, managed);
-	if (rc != WARD_OK)
+	for (unsigned i = 0; i < n; i++) {
+		if (ward_store_find(st, o->type, ids[i].id, note_local, &present[i], &err) != WARD_OK) {
+			ward_store_close(st);
+			return fail("%s", err.msg);
+		}
+		if (present[i])
+			r[nr++] = (ward_rule_t){ .type = o->type, .policy = WARD_POL_REMOVE,
+			                         .source = WARD_SRC_LOCAL, .identifier = ids[i].id };
+		else
+			(void)ward_store_find(st, o->type, ids[i].id, note_managed, &managed, NULL);
+	}
+	if (nr == 0) {
+		ward_store_close(st);
+		slice_note(fk, &ids[0], note, sizeof(note));
+		if (n == 1 && managed)
+			return fail("no local rule for %s %s; the managed %s rule for it comes from a "
+			            "profile and is removed there", ward_rule_type_name(o->type), ids[0].id,
+			            managed);
+		if (n == 1)
+			return fail("no local rule for %s %s%s", ward_rule_type_name(o->type), ids[0].id, note);
+		return fail("no local %s rule for any slice of %s", ward_rule_type_name(o->type), o->path);
+	}
+	if (ward_store_apply(st, r, nr, NULL, &err) != WARD_OK) {
+		ward_store_close(st);
 		return fail("%s", err.msg);
-	if (!confirmed(o, gen))
+	}
+	if (!confirmed(o, close_gen(st)))
 		return CTL_EXIT_FAIL;
 	if (o->json) {
-		json_t *j = json_object();
+		json_t *j = json_object(), *a = json_array(), *absent = json_array();
+		for (unsigned i = 0; i < n; i++)
+			json_array_append_new(present[i] ? a : absent, json_string(ids[i].id));
 		json_object_set_new(j, "action", json_string("removed"));
 		json_object_set_new(j, "rule_type", json_string(ward_rule_type_name(o->type)));
-		json_object_set_new(j, "identifier", json_string(ident));
+		json_object_set_new(j, "identifier", json_copy(json_array_get(a, 0)));
+		json_object_set_new(j, "identifiers", a);
+		json_object_set_new(j, "not_found", absent);
 		print_json(j);
 	} else {
-		printf("Removed rule for %s: %s.\n", type_label(o->type), ident);
+		for (unsigned i = 0; i < n; i++) {
+			slice_note(fk, &ids[i], note, sizeof(note));
+			if (present[i])
+				printf("Removed rule for %s: %s%s.\n", type_label(o->type), ids[i].id, note);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		slice_note(fk, &ids[i], note, sizeof(note));
+		if (!present[i])
+			fprintf(stderr, "wardenctl rule: note: no local rule for %s %s%s\n",
+			        ward_rule_type_name(o->type), ids[i].id, note);
 	}
 	return CTL_EXIT_OK;
 }
@@ -530,67 +695,133 @@ static void print_rule_line(const char *label, const ward_rule_t *r, int64_t now
 		printf("%-12s: %s\n", "Comment", r->comment);
 }
 
+/* The identities of one key in precedence order, each with the rule that names it;
+ * decides marks the one whose rule decided the key. */
+static json_t *identities_json(const ward_index_t *ix, const ward_match_key_t *key,
+                               const ward_rule_t *decides, int64_t now)
+{
+	json_t *a = json_array();
+
+	for (int t = 0; t < WARD_RT__COUNT; t++) {
+		json_t *e = json_object();
+		const char *v = key_field(key, (ward_rule_type_t)t);
+		ward_match_key_t one;
+		const ward_rule_t *m = NULL;
+		memset(&one, 0, sizeof(one));
+		key_set(&one, (ward_rule_type_t)t, v);
+		if (ix && *v)
+			m = ward_index_match(ix, &one, now);
+		json_object_set_new(e, "rule_type", json_string(ward_rule_type_name((ward_rule_type_t)t)));
+		json_object_set_new(e, "identifier", *v ? json_string(v) : json_null());
+		json_object_set_new(e, "rule", m ? rule_json(m, now) : json_null());
+		json_object_set_new(e, "decides", json_boolean(m != NULL && m == decides));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
+static void print_identities(const ward_index_t *ix, const ward_match_key_t *key,
+                             const ward_rule_t *decides, int64_t now)
+{
+	for (int t = 0; t < WARD_RT__COUNT; t++) {
+		const char *v = key_field(key, (ward_rule_type_t)t);
+		ward_match_key_t one;
+		const ward_rule_t *m = NULL;
+		memset(&one, 0, sizeof(one));
+		key_set(&one, (ward_rule_type_t)t, v);
+		if (ix && *v)
+			m = ward_index_match(ix, &one, now);
+		printf("  %-12s %s", ward_rule_type_name((ward_rule_type_t)t), *v ? v : "-");
+		if (m)
+			printf("%*s%s (%s)%s", (int)(66 - (*v ? strlen(v) : 1)), "",
+			       ward_policy_name(m->policy), ward_rule_source_name(m->source),
+			       m == decides ? "  <- decides" : "");
+		printf("\n");
+	}
+}
+
+/*
+ * --check: the rule that decides. With --path, every slice of a universal binary is
+ * checked (or the one --arch picks) and the file's decision is the most restrictive
+ * slice's, as the agent decides a file whose slice it cannot know (docs/rules.md).
+ */
 static int do_check(const struct opts *o, const char *ident)
 {
+	struct file_keys *fk = NULL;
 	ward_match_key_t key;
-	ward_identity_t id;
 	ward_store_t *st = NULL;
 	ward_index_t *ix = NULL;
 	ward_error_t err = { 0 };
-	char why[WARD_ERRMSG_MAX] = "";
+	ward_file_match_t m;
 	int64_t now = (int64_t)time(NULL);
 	const ward_rule_t *r;
+	char have[WARD_MAX_SLICES * 18] = "";
 	int status;
 
 	memset(&key, 0, sizeof(key));
 	if (o->path) {
-		if (key_from_path(o->path, &id, &key, why, sizeof(why), &err) != WARD_OK)
-			return fail("%s", err.msg);
-		if (why[0])
-			fprintf(stderr, "wardenctl rule: %s: code signature not read (%s); checking its "
-			        "SHA-256 only\n", o->path, why);
-		if (o->type_given) {
-			ward_match_key_t only;
-			memset(&only, 0, sizeof(only));
-			key_set(&only, o->type, key_field(&key, o->type));
-			key = only;
+		if ((fk = malloc(sizeof(*fk))) == NULL)
+			return fail("out of memory");
+		if ((status = file_keys_read(o, fk)) != CTL_EXIT_OK) {
+			free(fk);
+			return status;
 		}
+		if (fk->why[0])
+			fprintf(stderr, "wardenctl rule: %s: code signature not read (%s); checking its "
+			        "SHA-256 only\n", o->path, fk->why);
+		if (o->type_given)
+			for (unsigned i = 0; i < fk->n; i++) {
+				ward_match_key_t only;
+				memset(&only, 0, sizeof(only));
+				key_set(&only, o->type, key_field(&fk->keys[i], o->type));
+				fk->keys[i] = only;
+			}
+		arch_list(&fk->id, have, sizeof(have));
 	} else {
 		key_set(&key, o->type, ident);
 	}
-	if ((status = open_read(o, &st)) != CTL_EXIT_OK)
+	if ((status = open_read(o, &st)) != CTL_EXIT_OK) {
+		free(fk);
 		return status;
-	if (st && ward_index_build_for_key(st, &key, &ix, &err) != WARD_OK) {
+	}
+	if (st && (fk ? ward_index_build_for_keys(st, fk->keys, fk->n, &ix, &err)
+	              : ward_index_build_for_key(st, &key, &ix, &err)) != WARD_OK) {
 		ward_store_close(st);
+		free(fk);
 		return fail("%s", err.msg);
 	}
-	r = ix ? ward_index_match(ix, &key, now) : NULL;
+	ward_index_match_keys(ix, fk ? fk->keys : &key, fk ? fk->n : 1, now, &m);
+	r = m.rule;
 	if (o->json) {
 		json_t *j = json_object();
 		if (o->path)
 			json_object_set_new(j, "path", json_string(o->path));
 		json_object_set_new(j, "decision", json_string(decision_word(r, true)));
 		json_object_set_new(j, "rule", r ? rule_json(r, now) : json_null());
-		if (o->path) {
-			json_t *a = json_array();
-			for (int t = 0; t < WARD_RT__COUNT; t++) {
+		if (fk) {
+			const ward_slice_t *ds = key_slice(fk, m.decisive);
+			json_t *slices = json_array();
+			json_object_set_new(j, "arch", ds ? json_string(ds->arch) : json_null());
+			json_object_set_new(j, "selected_arch", o->arch ? json_string(o->arch) : json_null());
+			for (unsigned i = 0; fk->id.nslices > 0 && i < fk->n; i++) {
+				const ward_slice_t *sl = key_slice(fk, i);
+				char hex[2 * WARD_CDHASH_LEN + 1];
 				json_t *e = json_object();
-				const char *v = key_field(&key, (ward_rule_type_t)t);
-				ward_match_key_t one;
-				const ward_rule_t *m = NULL;
-				memset(&one, 0, sizeof(one));
-				key_set(&one, (ward_rule_type_t)t, v);
-				if (ix && *v)
-					m = ward_index_match(ix, &one, now);
-				json_object_set_new(e, "rule_type", json_string(ward_rule_type_name((ward_rule_type_t)t)));
-				json_object_set_new(e, "identifier", *v ? json_string(v) : json_null());
-				json_object_set_new(e, "rule", m ? rule_json(m, now) : json_null());
-				json_object_set_new(e, "decides", json_boolean(m != NULL && m == r));
-				json_array_append_new(a, e);
+				json_object_set_new(e, "arch", json_string(sl->arch));
+				if (sl->has_cdhash)
+					ward_hex_encode(sl->cdhash, WARD_CDHASH_LEN, hex);
+				json_object_set_new(e, "cdhash", sl->has_cdhash ? json_string(hex) : json_null());
+				json_object_set_new(e, "signature", json_string(ward_sigstatus_name(sl->status)));
+				json_object_set_new(e, "decision", json_string(decision_word(m.each[i], true)));
+				json_object_set_new(e, "rule", m.each[i] ? rule_json(m.each[i], now) : json_null());
+				json_object_set_new(e, "decides", json_boolean(i == m.decisive));
+				json_object_set_new(e, "identities", identities_json(ix, &fk->keys[i], m.each[i], now));
+				json_array_append_new(slices, e);
 			}
-			json_object_set_new(j, "identities", a);
-			if (why[0])
-				json_object_set_new(j, "signature_error", json_string(why));
+			json_object_set_new(j, "slices", slices);
+			json_object_set_new(j, "identities", identities_json(ix, &fk->keys[m.decisive], r, now));
+			if (fk->why[0])
+				json_object_set_new(j, "signature_error", json_string(fk->why));
 		}
 		print_json(j);
 	} else {
@@ -599,27 +830,42 @@ static int do_check(const struct opts *o, const char *ident)
 		printf("%-12s: %s\n", "Decision", decision_word(r, false));
 		if (r)
 			print_rule_line("Rule", r, now);
-		if (o->path) {
-			printf("Identities, in precedence order:\n");
-			for (int t = 0; t < WARD_RT__COUNT; t++) {
-				const char *v = key_field(&key, (ward_rule_type_t)t);
-				ward_match_key_t one;
-				const ward_rule_t *m = NULL;
-				memset(&one, 0, sizeof(one));
-				key_set(&one, (ward_rule_type_t)t, v);
-				if (ix && *v)
-					m = ward_index_match(ix, &one, now);
-				printf("  %-12s %s", ward_rule_type_name((ward_rule_type_t)t), *v ? v : "-");
-				if (m)
-					printf("%*s%s (%s)%s", (int)(66 - (*v ? strlen(v) : 1)), "",
-					       ward_policy_name(m->policy), ward_rule_source_name(m->source),
-					       m == r ? "  <- decides" : "");
-				printf("\n");
+		if (fk && fk->id.nslices > 0) {
+			const ward_slice_t *ds = key_slice(fk, m.decisive);
+			if (o->arch)
+				printf("%-12s: the %s slice (--arch; the file has %s)\n", "Decided by", ds->arch,
+				       have);
+			else if (fk->n > 1)
+				printf("%-12s: the %s slice, the most restrictive of %u (%s): a Mac runs one "
+				       "of them; --arch ARCH checks one\n", "Decided by", ds->arch, fk->n, have);
+			printf("Slices (arch, CDHash, decision):\n");
+			for (unsigned i = 0; i < fk->n; i++) {
+				const ward_slice_t *sl = key_slice(fk, i);
+				char hex[2 * WARD_CDHASH_LEN + 1] = "-";
+				if (sl->has_cdhash)
+					ward_hex_encode(sl->cdhash, WARD_CDHASH_LEN, hex);
+				printf("  %-10s %-40s  %s", sl->arch, hex, decision_word(m.each[i], false));
+				if (m.each[i])
+					printf(" (%s %s, %s)", ward_rule_type_name(m.each[i]->type),
+					       ward_policy_name(m.each[i]->policy),
+					       ward_rule_source_name(m.each[i]->source));
+				printf("%s\n", fk->n > 1 && i == m.decisive ? "  <- decides" : "");
+			}
+		}
+		if (fk) {
+			for (unsigned i = 0; i < fk->n; i++) {
+				const ward_slice_t *sl = key_slice(fk, i);
+				if (fk->n > 1)
+					printf("Identities of the %s slice, in precedence order:\n", sl->arch);
+				else
+					printf("Identities, in precedence order:\n");
+				print_identities(ix, &fk->keys[i], m.each[i], now);
 			}
 		}
 	}
 	ward_index_free(ix);
 	ward_store_close(st);
+	free(fk);
 	return CTL_EXIT_OK;
 }
 
@@ -810,7 +1056,7 @@ int ctl_rule(int argc, char **argv)
 {
 	enum { OPT_ALLOW = 256, OPT_BLOCK, OPT_SILENT, OPT_COMPILER, OPT_REMOVE, OPT_CHECK, OPT_LIST, OPT_IMPORT,
 	       OPT_EXPORT, OPT_CDHASH, OPT_TEAMID, OPT_SIGNINGID, OPT_CERT, OPT_IDENT, OPT_SHA256, OPT_PATH, OPT_MSG,
-	       OPT_URL, OPT_COMMENT, OPT_EXPIRES, OPT_JSON, OPT_DB, OPT_HELP };
+	       OPT_URL, OPT_COMMENT, OPT_EXPIRES, OPT_JSON, OPT_DB, OPT_ARCH, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "allow", no_argument, NULL, OPT_ALLOW },
 		{ "whitelist", no_argument, NULL, OPT_ALLOW },
@@ -837,13 +1083,14 @@ int ctl_rule(int argc, char **argv)
 		{ "expires", required_argument, NULL, OPT_EXPIRES },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "db", required_argument, NULL, OPT_DB },
+		{ "arch", required_argument, NULL, OPT_ARCH },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .type = WARD_RT_BINARY };
 	char canon[WARD_RULE_ID_MAX + 1];
 	ward_error_t err = { 0 };
-	int c, bad_action = 0, bad_type = 0;
+	int c, bad_action = 0, bad_type = 0, status;
 	bool adding;
 
 	optind = 1;
@@ -881,6 +1128,7 @@ int ctl_rule(int argc, char **argv)
 		case OPT_EXPIRES: o.expires = optarg; break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_DB: o.db = optarg; break;
+		case OPT_ARCH: o.arch = optarg; break;
 		case 'h':
 		case OPT_HELP: usage(stdout); return CTL_EXIT_OK;
 		default: return usage_error("unknown option");
@@ -903,28 +1151,49 @@ int ctl_rule(int argc, char **argv)
 	if (!adding && (o.message || o.url || o.comment || o.expires))
 		return usage_error("--message, --url, --comment and --expires only go with --allow, "
 		                   "--block, --silent-block or --compiler");
+	if (o.arch != NULL && !ward_arch_name_valid(o.arch)) {
+		fprintf(stderr, "wardenctl rule: --arch '%s': not an architecture name (%s)\n"
+		        "(see 'wardenctl rule --help')\n", o.arch, WARD_ARCH_NAMES);
+		return CTL_EXIT_USAGE;
+	}
 	if (o.action == A_LIST || o.action == A_IMPORT || o.action == A_EXPORT) {
-		if (o.identifier || o.path || o.type_given)
-			return usage_error("--list, --import and --export take no identifier, path or type");
+		if (o.identifier || o.path || o.type_given || o.arch)
+			return usage_error("--list, --import and --export take no identifier, path, type "
+			                   "or --arch");
 		if (o.action == A_LIST)
 			return do_list(&o);
 		return o.action == A_IMPORT ? do_import(&o) : do_export(&o);
 	}
 	if ((o.identifier != NULL) == (o.path != NULL))
 		return usage_error("give exactly one of --identifier ID or --path FILE");
+	if (o.arch && o.identifier)
+		return usage_error("--arch picks a slice of the file --path names; an --identifier "
+		                   "is one identity already");
+	if (o.arch && (adding || o.action == A_REMOVE) && o.type == WARD_RT_BINARY)
+		return usage_error("--arch goes with --cdhash, --signingid, --certificate or --teamid: "
+		                   "a BINARY rule names the whole file (its SHA-256), every slice");
 	if (o.identifier) {
+		struct ident one;
 		if (ward_rule_identifier_canon(o.type, o.identifier, canon, &err) != WARD_OK)
 			return fail("--%s (as a %s rule)", err.msg, ward_rule_type_name(o.type));
-	} else if (o.action != A_CHECK) {
-		int status = identifier_from_path(&o, canon);
-		if (status != CTL_EXIT_OK)
-			return status;
+		if (o.action == A_CHECK)
+			return do_check(&o, canon);
+		snprintf(one.id, sizeof(one.id), "%s", canon);
+		one.arches[0] = '\0';
+		return o.action == A_ADD ? do_add(&o, NULL, &one, 1) : do_remove(&o, NULL, &one, 1);
 	}
-	switch (o.action) {
-	case A_ADD: return do_add(&o, canon);
-	case A_REMOVE: return do_remove(&o, canon);
-	case A_CHECK: return do_check(&o, o.identifier ? canon : NULL);
-	default: break;
+	if (o.action == A_CHECK)
+		return do_check(&o, NULL);
+	{
+		struct file_keys *fk = malloc(sizeof(*fk));
+		struct ident ids[WARD_MAX_SLICES];
+		unsigned n = 0;
+		if (fk == NULL)
+			return fail("out of memory");
+		if ((status = file_keys_read(&o, fk)) == CTL_EXIT_OK &&
+		    (status = identifiers_from_path(&o, fk, ids, &n)) == CTL_EXIT_OK)
+			status = o.action == A_ADD ? do_add(&o, fk, ids, n) : do_remove(&o, fk, ids, n);
+		free(fk);
+		return status;
 	}
-	return usage_error("internal: unhandled action");
 }

@@ -35,7 +35,9 @@ static void usage(FILE *out)
 	        "sysctls that close what it would cover) and the mount-table changes seen;\n"
 	        "fleet sync: the server, the last success, the last error and its stage, the\n"
 	        "next run, the settings the server set, and the spool of events waiting for\n"
-	        "upload (depth, dropped).\n"
+	        "upload (depth, dropped); the lines written to the terminals of denied programs\n"
+	        "(tty_messages: denials handled, lines written, silent by rule or configuration,\n"
+	        "no terminal, refused terminals, rate-limited, failed writes, dropped).\n"
 	        "Any user may ask.\n"
 	        "\n"
 	        "  --json         print the agent's reply as one JSON object\n"
@@ -329,6 +331,17 @@ static void print_text(const json_t *r)
 	row("Path", "%s", str(r, "event_log", "path"));
 	row("Written / dropped", "%lld / %lld", (long long)num(r, "event_log.written"),
 	    (long long)num(r, "event_log.dropped"));
+	if (json_is_object(json_object_get(r, "tty_messages"))) {
+		printf(">>> Terminal messages\n");
+		row("Denials / lines written", "%lld / %lld", (long long)num(r, "tty_messages.denials"),
+		    (long long)num(r, "tty_messages.written"));
+		row("Silent (rule / config)", "%lld / %lld", (long long)num(r, "tty_messages.silent_rule"),
+		    (long long)num(r, "tty_messages.silent_config"));
+		row("No terminal / refused", "%lld / %lld", (long long)num(r, "tty_messages.no_terminal"),
+		    (long long)num(r, "tty_messages.refused"));
+		row("Rate-limited / failed", "%lld / %lld", (long long)num(r, "tty_messages.rate_limited"),
+		    (long long)num(r, "tty_messages.failed"));
+	}
 }
 
 int ctl_status(int argc, char **argv)

@@ -29,20 +29,9 @@ struct ward_cache {
 	uint64_t hits, misses, evictions, expired, inserts, flushes, forgotten;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static struct entry *set_of(ward_cache_t *c, const ward_filekey_t *k)
 {
-	uint64_t h = mix(k->ino ^ mix(k->dev));
-	return &c->tab[(h & (c->nsets - 1)) * WAYS];
+	return &c->tab[(ward_filekey_file_hash(k) & (c->nsets - 1)) * WAYS];
 }
 
 ward_err_t ward_cache_create(size_t min_entries, uint32_t deny_ttl_ms, ward_cache_t **out,

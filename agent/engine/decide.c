@@ -29,7 +29,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void by_rule(const ward_config_t *cfg, const ward_rule_t *rule, ward_record_t *r)
+static void by_rule(const ward_config_t *cfg, const ward_rule_t *rule, bool expiring, ward_record_t *r)
 {
 	ward_verdict_t *v = &r->v;
 
@@ -44,20 +44,27 @@ static void by_rule(const ward_config_t *cfg, const ward_rule_t *rule, ward_reco
 	/* EnableTransitiveRules off (Santa's default): a compiler rule allows like ALLOWLIST
 	 * and what the program writes is not remembered. */
 	v->compiler = rule->policy == WARD_POL_ALLOWLIST_COMPILER && cfg->enable_transitive_rules;
-	/* An expiring rule must stop matching on the second: never cache what it decided. */
-	v->cacheable = rule->expires_at == 0;
+	/* An expiring rule must stop matching on the second: never cache what it decided,
+	 * nor what a universal binary's other slices' expiring rules let through. */
+	v->cacheable = rule->expires_at == 0 && !expiring;
 	copy_str(r->rule_identifier, sizeof(r->rule_identifier), rule->identifier);
+	if (v->decision == WARD_DENY && !v->silent) {
+		copy_str(r->rule_msg, sizeof(r->rule_msg), rule->custom_msg ? rule->custom_msg : "");
+		copy_str(r->rule_url, sizeof(r->rule_url), rule->custom_url ? rule->custom_url : "");
+	}
 }
 
-/* What the log keeps of an identity read from the file. */
-static void keep_identity(const ward_identity_t *id, ward_record_t *r)
+/* What the log keeps of an identity read from the file: its SHA-256 and the slice
+ * (WARD_NO_SLICE: none) that decided. */
+static void keep_identity(const ward_identity_t *id, unsigned slice, ward_record_t *r)
 {
-	const ward_slice_t *s = ward_identity_primary(id);
+	const ward_slice_t *s = slice < id->nslices ? &id->slices[slice] : NULL;
 
 	if (id->has_sha256) {
 		r->v.has_sha256 = true;
 		memcpy(r->v.sha256, id->sha256, sizeof(r->v.sha256));
 	}
+	r->nslices = (uint8_t)id->nslices;
 	if (s == NULL)
 		return;
 	if (s->has_cdhash) {
@@ -66,6 +73,19 @@ static void keep_identity(const ward_identity_t *id, ward_record_t *r)
 	}
 	copy_str(r->team_id, sizeof(r->team_id), s->team_id);
 	copy_str(r->signing_id, sizeof(r->signing_id), s->signing_id);
+	copy_str(r->arch, sizeof(r->arch), s->arch);
+}
+
+/*
+ * The slice of a file that the kernel's hints name: the one whose CDHash they give
+ * (EndpointSecurity reports the slice that is executing), or WARD_NO_SLICE.
+ */
+static unsigned hinted_slice(const ward_identity_t *id, const ward_id_hints_t *h)
+{
+	for (unsigned i = 0; h->has_cdhash && i < id->nslices; i++)
+		if (id->slices[i].has_cdhash && memcmp(id->slices[i].cdhash, h->cdhash, WARD_CDHASH_LEN) == 0)
+			return i;
+	return WARD_NO_SLICE;
 }
 
 /* The same from the kernel's hints. */
@@ -87,10 +107,17 @@ static void keep_hints(const ward_id_hints_t *h, ward_record_t *r)
  * --path` names it. Returns false when the file could not be identified (r->notes and
  * r->err_code say why; WARD_NOTE_OUT_OF_TIME or WARD_NOTE_TOO_BIG when it was the
  * file's size or speed).
+ *
+ * The keys (*nkeys of them): with hints, one, the executing slice's (ES names it). From
+ * the file, one per Mach-O slice: nothing on Linux says which slice of a universal
+ * binary a Mac would run (there is no Mach-O exec here, and an Intel Mac and an Apple
+ * silicon Mac run different ones), so every slice is decided and the most restrictive
+ * result is the file's (ward_index_match_keys).
  */
 static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_identity_t *id,
-                     ward_match_key_t *key, ward_record_t *r)
+                     ward_match_key_t keys[WARD_MAX_SLICES], unsigned *nkeys, ward_record_t *r)
 {
+	ward_match_key_t *key = &keys[0]; /* the one key of kernel hints */
 	const ward_snapshot_t *snap = ctx->snap;
 	bool need_sha = ward_snapshot_has_type(snap, WARD_RT_BINARY);
 	bool need_cert = ward_snapshot_has_type(snap, WARD_RT_CERTIFICATE);
@@ -99,6 +126,7 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 	ward_err_t rc;
 
 	memset(id, 0, sizeof(*id));
+	*nkeys = 1;
 	if (h != NULL) {
 		ward_match_key_from_signature(h->has_cdhash ? h->cdhash : NULL, h->team_id,
 		                              h->signing_id, h->platform, key);
@@ -110,6 +138,11 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 	}
 	if (!ev->key_ok || ev->fd < 0) {
 		r->notes |= WARD_NOTE_NOSTAT;
+		return false;
+	}
+	if (ctx->fast && ev->key.size > WARD_READER_MAX_BYTES) {
+		/* the event reader parses and hashes only small files */
+		r->notes |= WARD_NOTE_TO_WORKER;
 		return false;
 	}
 	if (need_sha && ev->key.size > WARD_UNKNOWN_MAX_BYTES) {
@@ -144,20 +177,44 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 		}
 	}
 	if (h != NULL) {
-		/* Hints name the signature; the file adds what they lack. */
+		/* Hints name the signature; the file adds what they lack: its SHA-256, and the
+		 * certificate of the slice that runs (none when no slice has the hinted CDHash). */
+		unsigned sl = hinted_slice(id, h);
 		ward_match_key_t fk;
-		ward_match_key_from_identity(id, &fk);
+		ward_match_key_from_slice(id, sl, &fk);
 		memcpy(key->sha256, fk.sha256, sizeof(key->sha256));
 		memcpy(key->certificate, fk.certificate, sizeof(key->certificate));
 		if (id->has_sha256) {
 			r->v.has_sha256 = true;
 			memcpy(r->v.sha256, id->sha256, sizeof(r->v.sha256));
 		}
+		if (sl < id->nslices)
+			copy_str(r->arch, sizeof(r->arch), id->slices[sl].arch);
 		return true;
 	}
-	ward_match_key_from_identity(id, key);
-	keep_identity(id, r);
+	*nkeys = ward_match_keys_from_identity(id, keys);
 	return true;
+}
+
+/*
+ * The rule that decides the file, or NULL. A file too big to hash has no SHA-256 key,
+ * and a BINARY rule naming it would outrank every type but CDHASH: its rules decide
+ * only when no BINARY rule could change the answer, i.e. a slice blocked by CDHASH (no
+ * BINARY rule lifts that) or every slice decided by CDHASH.
+ */
+static const ward_rule_t *deciding_rule(const ward_file_match_t *m, const ward_record_t *r)
+{
+	bool all_cdhash = true;
+
+	if (!(r->notes & WARD_NOTE_TOO_BIG))
+		return m->rule;
+	for (unsigned k = 0; k < m->n; k++)
+		if (m->each[k] != NULL && m->each[k]->type == WARD_RT_CDHASH &&
+		    ward_policy_blocks(m->each[k]->policy))
+			return m->each[k];
+	for (unsigned k = 0; k < m->n; k++)
+		all_cdhash &= m->each[k] != NULL && m->each[k]->type == WARD_RT_CDHASH;
+	return all_cdhash ? m->rule : NULL;
 }
 
 bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_verdict_t *v)
@@ -271,16 +328,18 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	const ward_config_t *cfg = &ctx->snap->cfg;
 	ward_verdict_t *v = &r->v;
 	const ward_rule_t *rule;
+	ward_file_match_t m;
 	ward_identity_t id;
-	ward_match_key_t key;
+	ward_match_key_t keys[WARD_MAX_SLICES];
+	unsigned nkeys;
 
 	/* 1. verdict cache: (dev, ino, ctime, size) */
 	if (ward_decide_cached(ctx, ev, v))
 		return;
 
-	/* 2. identity of the target: kernel hints, else the file (Mach-O signature; SHA-256
-	 *    only if a BINARY rule could decide) */
-	if (!identify(ctx, ev, &id, &key, r)) {
+	/* 2. identity of the target: kernel hints, else the file (Mach-O signature, every
+	 *    slice of a universal binary; SHA-256 only if a BINARY rule could decide) */
+	if (!identify(ctx, ev, &id, keys, &nkeys, r)) {
 		bool out_of_time = (r->notes & (WARD_NOTE_OUT_OF_TIME | WARD_NOTE_TOO_BIG)) != 0;
 		/* no rule can have matched: a blocked path still denies */
 		if (path_regexes(ctx, ev, r, false))
@@ -289,17 +348,22 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 		return;
 	}
 
-	/* 3. rules, first hit in precedence order (CDHASH > BINARY > SIGNINGID > CERT > TEAMID);
-	 *    transitive rules only with EnableTransitiveRules */
-	if (ctx->snap->ix != NULL &&
-	    (rule = ward_index_match_skip(ctx->snap->ix, &key, ctx->now, cfg->enable_transitive_rules ?
-	                                  0 : 1u << WARD_SRC_TRANSITIVE)) != NULL) {
-		/* A file too big to hash is decided by a rule only if that rule outranks
-		 * every BINARY rule (CDHASH): any other could be overridden by one. */
-		if (!(r->notes & WARD_NOTE_TOO_BIG) || rule->type == WARD_RT_CDHASH) {
-			by_rule(cfg, rule, r);
-			return;
-		}
+	/* 3. rules, first hit in precedence order (CDHASH > BINARY > SIGNINGID > CERT > TEAMID),
+	 *    per slice; the file gets the most restrictive slice's result; transitive rules
+	 *    only with EnableTransitiveRules */
+	ward_index_match_keys_skip(ctx->snap->ix, keys, nkeys, ctx->now,
+	                           cfg->enable_transitive_rules ? 0 : 1u << WARD_SRC_TRANSITIVE, &m);
+	if ((rule = deciding_rule(&m, r)) != NULL && rule != m.rule)
+		for (unsigned k = 0; k < m.n; k++)
+			if (m.each[k] == rule) {
+				m.decisive = k;
+				break;
+			}
+	if (ev->hints == NULL)
+		keep_identity(&id, id.nslices > 0 ? m.decisive : WARD_NO_SLICE, r);
+	if (rule != NULL) {
+		by_rule(cfg, rule, m.expiring, r);
+		return;
 	}
 	if (r->notes & WARD_NOTE_TOO_BIG) {
 		if (path_regexes(ctx, ev, r, false))

@@ -356,7 +356,7 @@ static void queue_full(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
 }
 
 /*
- * The reader's try at a cold exec: a worker's decision costs a thread hand-off (tens of
+ * The reader's try at a cold exec or an open: a worker's decision costs a thread hand-off (tens of
  * microseconds on a VM), which is most of a small binary's decision. The reader decides
  * itself when nothing can make it wait: the backend says its targets can be read without
  * blocking (ward_nowait_begin: a read that would wait on the disk fails instead), the file
@@ -375,8 +375,9 @@ static bool reader_decides(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
 	ward_filekey_t now;
 	bool blocked, hash_after;
 
-	if (!b->reader_decides || ev->kind != WARD_EV_EXEC || !ev->key_ok || ev->fd < 0 ||
-	    ev->key.size > WARD_READER_MAX_BYTES || !ward_nowait_begin(ev->fd))
+	if (!b->reader_decides || !ev->key_ok || ev->fd < 0 ||
+	    (ev->kind == WARD_EV_EXEC && ev->key.size > WARD_READER_MAX_BYTES) ||
+	    !ward_nowait_begin(ev->fd))
 		return false;
 	snap = ward_engine_snapshot(e, &epoch);
 	ward_decide_ctx_t ctx = {
@@ -476,7 +477,7 @@ static void sink(void *arg, ward_event_t *ev)
 	if (!ev->proc.creds_ok && b->ops->proc_fill != NULL)
 		b->ops->proc_fill(b, ev, WARD_PROC_CREDS);
 
-	/* A small cold exec the reader can decide without waiting on anything. */
+	/* A small cold exec, or an open, the reader can decide without waiting on anything. */
 	if (reader_decides(e, ev, r)) {
 		b->ops->release(b, ev);
 		return;

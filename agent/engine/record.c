@@ -18,6 +18,10 @@ void ward_record_reset(ward_record_t *r, ward_event_kind_t k)
 	r->pinfo.argv_truncated = false;
 	r->faa_item[0] = r->faa_version[0] = r->faa_opener[0] = r->faa_why[0] = '\0';
 	r->faa_has_opener_sha = false;
+	r->pinfo.sid = 0;
+	r->pinfo.tty = 0;
+	r->pinfo.start_time = 0;
+	r->rule_msg[0] = r->rule_url[0] = '\0';
 }
 
 const char *ward_event_kind_name(ward_event_kind_t k)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "agent/backend.h"
+#include "common/limits.h"
 #include "agent/engine/trust.h"
 #include "agent/engine/verdict.h"
 #include "rules/faa.h"
@@ -61,6 +62,10 @@ typedef struct ward_record {
 	                                         why the file was not scanned */
 	char team_id[WARD_MAX_TEAM_ID + 1];
 	char signing_id[WARD_MAX_SIGNING_ID + 1];
+	char arch[16];              /* the Mach-O slice the identity above is of ("" none); a
+	                               universal binary: the slice whose result decided */
+	uint8_t nslices;            /* slices the file was decided on (>1: universal binary,
+	                               the most restrictive result decided) */
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
 	char origin_detail[192];    /* a sentence from a decider outside decide() (the BPF
 	                               ground), printed first in the log's detail ("" none) */
@@ -79,6 +84,9 @@ typedef struct ward_record {
 	bool faa_has_opener_sha;
 	uint8_t faa_opener_sha[32];
 	char faa_why[WARD_FAA_WHY_MAX];
+	/* ---- a denying rule's texts for the user's terminal line (agent/ttymsg.c) ---- */
+	char rule_msg[WARD_MAX_RULE_TEXT + 1]; /* custom_msg ("" none; never for SILENT_BLOCKLIST) */
+	char rule_url[WARD_MAX_RULE_TEXT + 1]; /* custom_url ("" none) */
 } ward_record_t;
 
 /* Reset r to an empty record of kind k (cheap: clears the fixed fields, not the big

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/engine/decide.h"
+#include "tests/bench/benchutil.h"
 #include "common/hex.h"
 
 static bool path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
@@ -27,20 +28,6 @@ static bool path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t
 
 static const struct ward_backend_ops ops = { .name = "bench", .path = path_fn };
 static ward_backend_t backend = { .ops = &ops };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 int main(void)
 {
@@ -156,11 +143,11 @@ int main(void)
 		lazy[r] = (t4 - t3) / MISSES;
 		hinted[r] = (t5 - t4) / MISSES;
 	}
-	qsort(hit, ROUNDS, sizeof(double), cmp);
-	qsort(lookup, ROUNDS, sizeof(double), cmp);
-	qsort(miss, ROUNDS, sizeof(double), cmp);
-	qsort(lazy, ROUNDS, sizeof(double), cmp);
-	qsort(hinted, ROUNDS, sizeof(double), cmp);
+	qsort(hit, ROUNDS, sizeof(double), cmp_double);
+	qsort(lookup, ROUNDS, sizeof(double), cmp_double);
+	qsort(miss, ROUNDS, sizeof(double), cmp_double);
+	qsort(lazy, ROUNDS, sizeof(double), cmp_double);
+	qsort(hinted, ROUNDS, sizeof(double), cmp_double);
 	printf("decide, cache hit:              %8.0f ns  (median of %d rounds x %d)\n", hit[ROUNDS / 2], ROUNDS, HITS);
 	printf("cache lookup alone:             %8.0f ns\n", lookup[ROUNDS / 2]);
 	printf("decide, full (16 KiB, 1000 rules): %5.1f us  (SHA-256 + index + trust check + mode)\n",

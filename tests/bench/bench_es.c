@@ -16,6 +16,7 @@
 
 #include "agent/backends/es/es_map.h"
 #include "agent/engine/decide.h"
+#include "tests/bench/benchutil.h"
 
 static bool path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t len)
 {
@@ -26,19 +27,6 @@ static bool path_fn(ward_backend_t *b, const ward_event_t *ev, char *buf, size_t
 
 static const struct ward_backend_ops ops = { .name = "bench-es", .path = path_fn };
 static ward_backend_t backend = { .ops = &ops };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static es_string_token_t tok(const char *s)
 {
@@ -172,9 +160,9 @@ int main(void)
 		}
 		cold[r] = (now_ns() - t0) / COLD;
 	}
-	qsort(map, ROUNDS, sizeof(double), cmp);
-	qsort(hit, ROUNDS, sizeof(double), cmp);
-	qsort(cold, ROUNDS, sizeof(double), cmp);
+	qsort(map, ROUNDS, sizeof(double), cmp_double);
+	qsort(hit, ROUNDS, sizeof(double), cmp_double);
+	qsort(cold, ROUNDS, sizeof(double), cmp_double);
 	printf("ES AUTH_EXEC, ward_es_map alone:           %7.0f ns\n", map[ROUNDS / 2]);
 	printf("ES AUTH_EXEC, map + decide, cache hit:     %7.0f ns  (target <= 2 us: %s)\n",
 	       hit[ROUNDS / 2], hit[ROUNDS / 2] <= 2000 ? "met" : "NOT MET");

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "scanner/identity.h"
+#include "tests/bench/benchutil.h"
 
 #define HASH_FILE_BYTES (256ull << 20)
 #define ID_RUNS 2001
@@ -34,18 +35,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 static int make_hash_file(const char *path)

@@ -16,6 +16,7 @@
 
 #include "common/limits.h"
 #include "profiles/config.h"
+#include "tests/bench/benchutil.h"
 
 #define RUNS 7
 
@@ -25,19 +26,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, RUNS, sizeof(*v), cmp_d);
-	return v[RUNS / 2];
 }
 
 int main(void)
@@ -93,9 +81,9 @@ int main(void)
 		ward_confset_free(cs);
 	}
 	printf("profile with %u StaticRules, %.1f MiB\n", WARD_MAX_STATIC_RULES, len / 1048576.0);
-	printf("  baseline xmlReadMemory (DOM only)          : %8.1f ms (median of %d)\n", median(t_xml), RUNS);
-	printf("  ward_config_load_sources (read+parse+check): %8.1f ms (median of %d)\n", median(t_load), RUNS);
-	printf("  ratio load / baseline                      : %8.2fx\n", median(t_load) / median(t_xml));
+	printf("  baseline xmlReadMemory (DOM only)          : %8.1f ms (median of %d)\n", median(t_xml, RUNS), RUNS);
+	printf("  ward_config_load_sources (read+parse+check): %8.1f ms (median of %d)\n", median(t_load, RUNS), RUNS);
+	printf("  ratio load / baseline                      : %8.2fx\n", median(t_load, RUNS) / median(t_xml, RUNS));
 	unlink(path);
 	rmdir(dir);
 	free(doc);

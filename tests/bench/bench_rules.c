@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rules/rules.h"
+#include "tests/bench/benchutil.h"
 
 #define NKEYS  65536
 #define BATCH  1000
@@ -33,14 +34,6 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static long rss_kib(void)
 {
 	long pages = 0, resident = 0;
@@ -52,12 +45,6 @@ static long rss_kib(void)
 		resident = 0;
 	fclose(f);
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 static void hexid(char *out, int digits, uint64_t seed)

@@ -20,11 +20,8 @@
 # Also the agent's own decision latency (p50/p99/max from its histogram) over each
 # storm of 1000 distinct binaries.
 #
-# Safety: everything runs in a private mount namespace (unshare -m): the tmpfs and
-# ramfs exist only there, wardend marks only that tmpfs's superblock, and fapolicyd's
-# mount marks land on the namespace's private copies of the mounts, so no process
-# outside the benchmark is ever stopped by either agent. Needs root; exits 0 with a
-# note otherwise.
+# Safety: a private mount namespace (tests/bench/lib.sh). Needs root; exits 0
+# with a note otherwise.
 set -u
 ROUNDS=${BENCH_ROUNDS:-3}   # agent restarts (cold storms) per configuration
 PAIRS=${BENCH_PAIRS:-8}     # baseline/agent chunk pairs per round
@@ -32,36 +29,14 @@ CHUNK=${BENCH_CHUNK:-250}   # execs per chunk
 here=$(cd "$(dirname "$0")" && pwd)
 WARDEN_BUILD=${WARDEN_BUILD:-$here/../../build}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "exec bench: skipped (needs root for fanotify)"
-	exit 0
-fi
-if [ -z "${WARD_BENCH_IN_NS:-}" ]; then
+if [ "$(id -u)" = 0 ] && [ -z "${WARD_BENCH_IN_NS:-}" ] && ! command -v fapolicyd >/dev/null; then
 	# fapolicyd is the peer; install it here (not a build dependency).
-	if ! command -v fapolicyd >/dev/null; then
-		echo "exec bench: installing fapolicyd (Debian package) for the comparison"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fapolicyd >/dev/null 2>&1 ||
-			echo "exec bench: fapolicyd not installable: its column is skipped"
-	fi
-	WARD_BENCH_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+	echo "exec bench: installing fapolicyd (Debian package) for the comparison"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fapolicyd >/dev/null 2>&1 ||
+		echo "exec bench: fapolicyd not installable: its column is skipped"
 fi
-
-WORK= AGENT= FAPD=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
-	[ -n "$FAPD" ] && { kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; }
-	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-WORK=$(mktemp -d -p /run warden-bench.XXXXXX)
-MNT=$WORK/mnt BASE=$WORK/base
-mkdir "$MNT" "$BASE"
-mount -t tmpfs -o size=64m,mode=0755 warden-bench "$MNT" &&
-	mount -t ramfs -o mode=0755 warden-bench-base "$BASE" || { echo "exec bench: cannot mount"; exit 1; }
+. "$here/lib.sh"
+bench_init exec 64m "$0" "$@"
 
 cc -O2 -static -nostdlib -o "$WORK/prog" "$here/nolibc_exit.c" || exit 1
 cc -O2 -o "$WORK/spawn" "$here/spawn.c" || exit 1
@@ -74,72 +49,9 @@ DISTINCT=$(printf "$MNT/d/%d " $(seq 0 999))
 BDISTINCT=$(printf "$BASE/d/%d " $(seq 0 999))
 SPAWN=$WORK/spawn
 
-start_wardend() {
-	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
-	"$WARDEN_BUILD/${WARDEND_BIN:-wardend}" --foreground --no-ground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
-		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" 2>>"$WORK/wardend.err" &
-	AGENT=$!
-	for _ in $(seq 200); do
-		"$WARDEN_BUILD/wardenctl" status --socket "$WORK/ctl.sock" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	echo "exec bench: wardend did not start"; cat "$WORK/wardend.err"; exit 1
-}
-stop_agent() {
-	kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=
-}
-
-# fapolicyd with a private /etc/fapolicyd, /var/lib/fapolicyd, /run/fapolicyd (bind
-# mounts in this namespace only): uid root, trust = file, permissive, watch tmpfs.
+# fapolicyd: one "allow perm=any all : all" rule
 HAVE_FAPD=
-if command -v fapolicyd >/dev/null && command -v fagenrules >/dev/null; then
-	mkdir -p "$WORK/fapd/etc/rules.d" "$WORK/fapd/etc/trust.d" "$WORK/fapd/lib" "$WORK/fapd/run"
-	cat >"$WORK/fapd/etc/fapolicyd.conf" <<-'CONF'
-	permissive = 1
-	nice_val = 0
-	q_size = 640
-	uid = root
-	gid = root
-	do_stat_report = 0
-	detailed_report = 0
-	db_max_size = 50
-	subj_cache_size = 1549
-	obj_cache_size = 8191
-	watch_fs = tmpfs
-	trust = file
-	integrity = none
-	syslog_format = rule,dec,perm,auid,pid,exe,:,path,ftype,trust
-	rpm_sha256_only = 0
-	allow_filesystem_mark = 0
-	CONF
-	echo 'allow perm=any all : all' >"$WORK/fapd/etc/rules.d/10-allow-all.rules"
-	: >"$WORK/fapd/etc/fapolicyd.trust"
-	[ -f /etc/fapolicyd/fapolicyd-filter.conf ] && cp /etc/fapolicyd/fapolicyd-filter.conf "$WORK/fapd/etc/"
-	mkdir -p /etc/fapolicyd /var/lib/fapolicyd /run/fapolicyd
-	if mount --bind "$WORK/fapd/etc" /etc/fapolicyd && mount --bind "$WORK/fapd/lib" /var/lib/fapolicyd &&
-	   mount --bind "$WORK/fapd/run" /run/fapolicyd && fagenrules >/dev/null 2>&1 &&
-	   grep -q 'allow perm=any all : all' /etc/fapolicyd/compiled.rules; then
-		HAVE_FAPD=1
-	else
-		echo "exec bench: fapolicyd could not be configured: its column is skipped"
-	fi
-fi
-start_fapolicyd() {
-	fapolicyd --debug-deny </dev/null >"$WORK/fapolicyd.log" 2>&1 &
-	FAPD=$!
-	# ready once its fanotify group has marked our tmpfs mount
-	local mnt_id; mnt_id=$(awk -v m="$MNT" '$5 == m {print $1}' /proc/self/mountinfo)
-	for _ in $(seq 500); do
-		grep -qs "fanotify mnt_id:$(printf '%x' "$mnt_id") " /proc/"$FAPD"/fdinfo/* && return 0
-		kill -0 "$FAPD" 2>/dev/null || break
-		sleep 0.02
-	done
-	echo "exec bench: fapolicyd did not start"; tail -5 "$WORK/fapolicyd.log"; kill "$FAPD" 2>/dev/null; FAPD=
-	return 1
-}
-stop_fapolicyd() {
-	kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; FAPD=
-}
+fapd_prepare 'allow perm=any all : all' && HAVE_FAPD=1
 
 declare -A S R   # per configuration: us/exec samples, and baseline-paired ratios
 add() { S[$1]="${S[$1]:-} $2"; }
@@ -163,7 +75,7 @@ for r in $(seq "$ROUNDS"); do
 	start_wardend
 	b=$($SPAWN 1000 $BDISTINCT) && t=$($SPAWN 1000 $DISTINCT) || exit 1
 	add cold "$t"; add base-1000 "$b"; ratio cold "$t" "$b"
-	LAT="$LAT $("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
+	LAT="$LAT $(agent_status |
 		jq -r '"\(.latency_us.p50)/\(.latency_us.p99)/\(.latency_us.max)"')"
 	"$SPAWN" 1 "$MNT/prog" >/dev/null
 	pairs warm
@@ -172,7 +84,7 @@ for r in $(seq "$ROUNDS"); do
 	start_wardend --no-kernel-cache
 	"$SPAWN" 1 "$MNT/prog" >/dev/null
 	pairs ucache
-	UC=$("$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock" |
+	UC=$(agent_status |
 		jq -r '"\(.cache.hits) cache hits of \(.events) events, agent p50/p99 \(.latency_us.p50)/\(.latency_us.p99) us"')
 	stop_agent
 

@@ -24,33 +24,12 @@ BUDGET=100
 here=$(cd "$(dirname "$0")" && pwd)
 WARDEN_BUILD=${WARDEN_BUILD:-$here/../../build}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "exec_yara bench: skipped (needs root for fanotify)"
-	exit 0
-fi
-if [ ! -x "$WARDEN_BUILD/bench/bench_scan" ]; then
+. "$here/lib.sh"
+if [ "$(id -u)" = 0 ] && [ ! -x "$WARDEN_BUILD/bench/bench_scan" ]; then
 	echo "exec_yara bench: no $WARDEN_BUILD/bench/bench_scan (make bench builds it)"
 	exit 1
 fi
-if [ -z "${WARD_BENCH_IN_NS:-}" ]; then
-	WARD_BENCH_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
-
-WORK= AGENT=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
-	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-WORK=$(mktemp -d -p /run warden-bench-yara.XXXXXX)
-MNT=$WORK/mnt BASE=$WORK/base
-mkdir "$MNT" "$BASE"
-mount -t tmpfs -o size=320m,mode=0755 warden-bench-yara "$MNT" &&
-	mount -t ramfs -o mode=0755 warden-bench-yara-base "$BASE" || { echo "exec_yara bench: cannot mount"; exit 1; }
+bench_init exec_yara 320m "$0" "$@"
 
 cc -O2 -static -nostdlib -o "$WORK/prog" "$here/nolibc_exit.c" || exit 1
 cc -O2 -o "$WORK/spawn" "$here/spawn.c" || exit 1
@@ -67,21 +46,6 @@ cp "$WORK/prog" "$MNT/prog"
 cp "$WORK/prog" "$BASE/prog"
 SPAWN=$WORK/spawn
 
-start_wardend() {
-	rm -f "$WORK/ctl.sock" "$WORK/rules.db" "$WORK/events.jsonl"
-	"$WARDEN_BUILD/wardend" --foreground --no-ground --config "$WORK/warden.conf" --profiles-dir "" --watch "$MNT" \
-		--db "$WORK/rules.db" --socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" "$@" \
-		2>>"$WORK/wardend.err" &
-	AGENT=$!
-	for _ in $(seq 300); do
-		"$WARDEN_BUILD/wardenctl" status --socket "$WORK/ctl.sock" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	echo "exec_yara bench: wardend did not start"; cat "$WORK/wardend.err"; exit 1
-}
-stop_agent() {
-	kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=
-}
 status() { "$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock"; }
 
 # storm CONFIG: 1000 distinct binaries, SPAWNERS at once (interleaved slices)
@@ -89,7 +53,7 @@ declare -A LAT OVER PEND MISS WALL SCANS
 storm() {
 	local name=$1 t0 t1 pids=() s
 	shift
-	start_wardend "$@"
+	start_wardend --config "$WORK/warden.conf" --profiles-dir "" "$@"
 	t0=$(date +%s%N)
 	for s in $(seq 0 $((SPAWNERS - 1))); do
 		"$SPAWN" $((1000 / SPAWNERS)) $(seq -f "$MNT/d/%g" "$s" "$SPAWNERS" 999) >/dev/null &
@@ -118,7 +82,7 @@ ratio() { R[$1]="${R[$1]:-} $(awk -v a="$2" -v b="$3" 'BEGIN {printf "%.4f", a /
 idle() {
 	local name=$1 b t
 	shift
-	start_wardend --no-kernel-cache "$@"
+	start_wardend --config "$WORK/warden.conf" --profiles-dir "" --no-kernel-cache "$@"
 	"$SPAWN" 1 "$MNT/prog" >/dev/null
 	for p in $(seq 6); do
 		if [ $((p % 2)) = 1 ]; then

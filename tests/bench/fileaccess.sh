@@ -19,26 +19,8 @@ set -u
 PAIRS=${BENCH_PAIRS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 WARDEN_BUILD=${WARDEN_BUILD:-$here/../../build}
-if [ "$(id -u)" != 0 ]; then echo "fileaccess bench: skipped (needs root)"; exit 0; fi
-if [ -z "${WARD_BENCH_IN_NS:-}" ]; then
-	WARD_BENCH_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
-WORK= AGENT= FAPD=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
-	[ -n "$FAPD" ] && { kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; }
-	[ -n "$WORK" ] && { umount "$WORK/mnt" "$WORK/base" 2>/dev/null; rm -rf "$WORK"; }
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-WORK=$(mktemp -d -p /run warden-bench.XXXXXX)
-MNT=$WORK/mnt BASE=$WORK/base
-mkdir "$MNT" "$BASE"
-mount -t tmpfs -o size=256m,mode=0755 warden-bench "$MNT" &&
-	mount -t ramfs -o mode=0755 warden-bench-base "$BASE" || { echo "fileaccess bench: cannot mount"; exit 1; }
+. "$here/lib.sh"
+bench_init fileaccess 256m "$0" "$@"
 for root in "$MNT" "$BASE"; do
 	mkdir -p "$root/tree"
 	for d in $(seq 0 199); do
@@ -61,21 +43,6 @@ conf() { # $1: tree|elsewhere|programs
 	  | {ClientMode: "MONITOR", FileAccessPolicy: {Version: "bench", WatchItems: .}}
 	  + (if $kind == "programs" then {} else {Interpreters: []} end)' >"$WORK/warden.conf"
 }
-start_wardend() {
-	rm -f "$WORK/ctl.sock" "$WORK/rules.db"
-	"$WARDEN_BUILD/wardend" --foreground --mode monitor --watch "$MNT" --db "$WORK/rules.db" \
-		--socket "$WORK/ctl.sock" --event-log "$WORK/events.jsonl" --config "$WORK/warden.conf" \
-		--profiles-dir "$WORK/profiles" 2>>"$WORK/wardend.err" &
-	AGENT=$!
-	for _ in $(seq 200); do
-		"$WARDEN_BUILD/wardenctl" status --socket "$WORK/ctl.sock" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	echo "fileaccess bench: wardend did not start"; cat "$WORK/wardend.err"; exit 1
-}
-stop_agent() { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; AGENT=; }
-status() { "$WARDEN_BUILD/wardenctl" status --json --socket "$WORK/ctl.sock"; }
-
 readall() { # $1: root; prints seconds
 	local t0 t1
 	t0=$(date +%s%N)
@@ -100,9 +67,9 @@ read -r r a b < <(pairs)
 printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us)\n' fs "$r" "$a" "$b"
 for kind in ${BENCH_KINDS:-elsewhere tree programs}; do
 	conf "$kind"
-	start_wardend
+	start_wardend --config "$WORK/warden.conf" --profiles-dir "$WORK/profiles"
 	read -r r a b < <(pairs)
-	lat=$(status | jq -r '"\(.fileaccess.decisions) open decisions, agent latency p50/p99/max \(.latency_us.p50)/\(.latency_us.p99)/\(.latency_us.max) us"')
+	lat=$(agent_status | jq -r '"\(.fileaccess.decisions) open decisions, agent latency p50/p99/max \(.latency_us.p50)/\(.latency_us.p99)/\(.latency_us.max) us"')
 	printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us); %s\n' "$kind" "$r" "$a" "$b" "$lat"
 	stop_agent
 done
@@ -110,51 +77,18 @@ done
 # fapolicyd with its recommended default rules, permissive, in this namespace only
 if [ -z "${BENCH_KINDS:-}" ] && command -v fapolicyd >/dev/null && command -v fagenrules >/dev/null &&
    [ -d /usr/share/fapolicyd/sample-rules ]; then
-	mkdir -p "$WORK/fapd/etc/rules.d" "$WORK/fapd/etc/trust.d" "$WORK/fapd/lib" "$WORK/fapd/run"
-	cat >"$WORK/fapd/etc/fapolicyd.conf" <<-'CONF'
-	permissive = 1
-	nice_val = 0
-	q_size = 640
-	uid = root
-	gid = root
-	do_stat_report = 0
-	detailed_report = 0
-	db_max_size = 50
-	subj_cache_size = 1549
-	obj_cache_size = 8191
-	watch_fs = tmpfs
-	trust = file
-	integrity = none
-	syslog_format = rule,dec,perm,auid,pid,exe,:,path,ftype,trust
-	rpm_sha256_only = 0
-	allow_filesystem_mark = 0
-	CONF
+	rules=
 	for r in 10-languages 20-dracut 21-updaters 30-patterns 40-bad-elf 41-shared-obj 42-trusted-elf \
 	         70-trusted-lang 72-shell 90-deny-execute 95-allow-open; do
-		cp "/usr/share/fapolicyd/sample-rules/$r.rules" "$WORK/fapd/etc/rules.d/" 2>/dev/null
+		rules="$rules /usr/share/fapolicyd/sample-rules/$r.rules"
 	done
-	: >"$WORK/fapd/etc/fapolicyd.trust"
-	[ -f /etc/fapolicyd/fapolicyd-filter.conf ] && cp /etc/fapolicyd/fapolicyd-filter.conf "$WORK/fapd/etc/"
-	mkdir -p /etc/fapolicyd /var/lib/fapolicyd /run/fapolicyd
-	if mount --bind "$WORK/fapd/etc" /etc/fapolicyd && mount --bind "$WORK/fapd/lib" /var/lib/fapolicyd &&
-	   mount --bind "$WORK/fapd/run" /run/fapolicyd && fagenrules >/dev/null 2>&1; then
-		fapolicyd --debug-deny </dev/null >"$WORK/fapolicyd.log" 2>&1 &
-		FAPD=$!
-		mnt_id=$(awk -v m="$MNT" '$5 == m {print $1}' /proc/self/mountinfo)
-		for _ in $(seq 500); do
-			grep -qs "fanotify mnt_id:$(printf '%x' "$mnt_id") " /proc/"$FAPD"/fdinfo/* && break
-			kill -0 "$FAPD" 2>/dev/null || break
-			sleep 0.02
-		done
-		if kill -0 "$FAPD" 2>/dev/null; then
+	# shellcheck disable=SC2086
+	if fapd_prepare $rules; then
+		if start_fapolicyd; then
 			read -r r a b < <(pairs)
 			printf '%-10s ratio %s (tmpfs %s us vs ramfs %s us); rules: %s\n' fapolicyd "$r" "$a" "$b" \
 				"$(grep -vc '^#' /etc/fapolicyd/compiled.rules 2>/dev/null) compiled"
-		else
-			echo "fapolicyd   did not start: $(tail -2 "$WORK/fapolicyd.log")"
+			stop_fapolicyd
 		fi
-		kill -TERM "$FAPD" 2>/dev/null; wait "$FAPD" 2>/dev/null; FAPD=
-	else
-		echo "fapolicyd   could not be configured: skipped"
 	fi
 fi

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/reqfile.h"
+#include "rules/rules.h"
 #include "scanner/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -62,6 +63,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			                    strlen(id.slices[i].invalid_reason) + strlen(id.slices[i].arch);
 			(void)n;
 		}
+		/* What rules key on: one key per slice, each slice found by its own name (the
+		 * first of a name: two slices may share one), and no key names a CDHash that an
+		 * invalid or unsigned slice does not vouch for. */
+		static ward_match_key_t keys[WARD_MAX_SLICES];
+		unsigned nk = ward_match_keys_from_identity(&id, keys), k;
+		if (nk != (id.nslices ? id.nslices : 1u))
+			abort();
+		for (unsigned i = 0; i < id.nslices; i++) {
+			if (ward_identity_find_arch(&id, id.slices[i].arch, &k, &err) != WARD_OK || k > i ||
+			    strcmp(id.slices[k].arch, id.slices[i].arch) != 0)
+				abort();
+			if ((keys[i].cdhash[0] != '\0') !=
+			    (id.slices[i].has_cdhash && (id.slices[i].status == WARD_SIG_ADHOC ||
+			                                 id.slices[i].status == WARD_SIG_SIGNED)))
+				abort();
+		}
+		ward_match_key_t common;
+		ward_match_key_common(keys, nk, &common);
+		ward_file_match_t fm;
+		ward_index_match_keys(NULL, keys, nk, 0, &fm);
+		if (fm.rule != NULL || fm.n != nk)
+			abort();
 	} else {
 		volatile size_t n = strlen(err.msg);
 		(void)n;

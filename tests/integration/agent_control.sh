@@ -74,7 +74,17 @@ for i in $(seq 32); do
 	pids="$pids $!"
 done
 W_EXTRA_PIDS="$W_EXTRA_PIDS $pids"
-# Until all 32 are connected a request is still served; then it must be refused.
+# The sentinel: all 32 accepted by the agent (the server ends of its socket, as ss shows
+# them), however long 32 shells take to start on a loaded machine.
+held=0
+for _ in $(seq 300); do
+	held=$(ss -xH state established src "$W_SOCK" 2>/dev/null | wc -l)
+	[ "$held" -ge 32 ] && break
+	sleep 0.1
+done
+[ "$held" -ge 32 ] || w_fail "only $held of 32 holders connected"
+# Now a request must be refused (until then, while a holder may still be accepted, a
+# request is served).
 busy=
 for _ in $(seq 50); do
 	r=$(printf '{"cmd":"status"}\n' | socat -t 5 - "UNIX-CONNECT:$W_SOCK")

@@ -53,7 +53,25 @@ check "--arch x86_64 text" "$("$ctl" fileinfo --arch x86_64 $fx/go-hello-fat | g
 check "--arch x86_64 json" "$("$ctl" fileinfo --json --arch x86_64 $fx/go-hello-fat | jq -r '[.slices[].arch]|join(",")')" x86_64
 "$ctl" fileinfo --arch ppc64 $fx/go-hello-fat >/dev/null 2>"$tmp/err"; rc=$?
 check "--arch missing slice exit" "$rc" 1
-grep -q "go-hello-fat: no ppc64 slice" "$tmp/err" && ok "--arch missing slice named" || bad "--arch missing slice message"
+grep -q "go-hello-fat: no ppc64 slice (it has arm64, x86_64)$" "$tmp/err" && ok "--arch missing slice named, with the slices it has" ||
+	bad "--arch missing slice message: $(cat "$tmp/err")"
+# The same wording as `rule --check --arch` (rules.sh); the file without it is not shown.
+"$ctl" fileinfo --json --arch ppc $fx/msal-node-runtime-0.20.7-fat.node $fx/tiny-ppc >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "--arch ppc: exit" "$rc" 1
+check "--arch ppc: only the file that has it" "$(jq -r '.path' "$tmp/out" | xargs -n1 basename)" tiny-ppc
+grep -q "msal-node-runtime-0.20.7-fat.node: no ppc slice (it has arm64, x86_64)" "$tmp/err" &&
+	ok "--arch ppc: the slices it has" || bad "--arch ppc message: $(cat "$tmp/err")"
+"$ctl" fileinfo --arch x86_64 /bin/true >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "--arch on an ELF file: exit" "$rc" 1
+grep -q "an elf file has no architecture slices" "$tmp/err" && ok "--arch on an ELF file: says why" ||
+	bad "--arch on ELF: $(cat "$tmp/err")"
+"$ctl" fileinfo --arch amd64 $fx/go-hello-fat >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "--arch with an unknown name: usage error" "$rc" 2
+grep -q "'amd64': not an architecture name (arm64, arm64e, x86_64" "$tmp/err" && ok "unknown arch name: the names" ||
+	bad "unknown arch: $(cat "$tmp/err")"
+check "--arch on the signed universal fixture" \
+	"$("$ctl" fileinfo --json --arch x86_64 $fx/msal-node-runtime-0.20.7-fat.node | jq -r '.slices[] | .arch + " " + .team_id + " " + .cdhash')" \
+	"x86_64 UBF8T346G9 3471a5e71a1d53127fc83a04c12750554ecd8df9"
 
 # --- a flipped byte in a code page: reported as invalid, not an error
 cp $fx/go-hello-arm64 "$tmp/flipped"

@@ -19,6 +19,10 @@ w_fail() {
 		[ -s "$W_WORK/wardend.err" ] && { echo "--- wardend stderr" >&2; tail -n 20 "$W_WORK/wardend.err" >&2; }
 		[ -s "$W_WORK/events.jsonl" ] && { echo "--- event log" >&2; tail -n 10 "$W_WORK/events.jsonl" >&2; }
 	fi
+	# Inside $(...) or ( ) an exit ends only the subshell: line=$(w_log_wait ...) went
+	# on with an empty line, which `jq -e` accepts. Stop the test itself (its TERM trap
+	# exits 1 through the cleanup).
+	[ "${BASH_SUBSHELL:-0}" -gt 0 ] && kill -TERM $$ 2>/dev/null
 	exit 1
 }
 

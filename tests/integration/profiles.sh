@@ -26,6 +26,10 @@ has() { # has TEXT DESCRIPTION: TEXT in $out or $err
 	if printf '%s\n%s\n' "$out" "$err" | grep -qF -- "$1"; then ok "$2"; else
 		bad "$2: no \"$1\" in output"; printf '%s\n%s\n' "$out" "$err" | sed 's/^/    | /'; fi
 }
+hasnt() { # hasnt TEXT DESCRIPTION: TEXT in neither $out nor $err
+	if printf '%s\n%s\n' "$out" "$err" | grep -qF -- "$1"; then
+		bad "$2: \"$1\" in output"; printf '%s\n%s\n' "$out" "$err" | sed 's/^/    | /'; else ok "$2"; fi
+}
 jqis() { # jqis FILTER EXPECTED DESCRIPTION, on $out
 	local got; got=$(printf '%s' "$out" | jq -r "$1" 2>&1)
 	if [ "$got" = "$2" ]; then ok "$3"; else bad "$3: $1 = '$got', wanted '$2'"; fi
@@ -52,7 +56,8 @@ has "santa-file-access.mobileconfig:55: warning: FileAccessPolicy.WatchItems.Chr
 expect 1 "explicit missing --config" -- "$ctl" profile validate --config "$tmp/none.conf" profiles/examples/monitor-rollout.mobileconfig
 has "none.conf" "missing --config is named"
 expect 0 "santa profile: warnings for Santa-only keys" -- "$ctl" profile validate profiles/examples/santa-compatible.mobileconfig
-has "santa-compatible.mobileconfig:28: warning: BannedBlockMessage: Santa key NOT ENFORCED by warden: warden has no GUI" "warning names file:line and key"
+has "santa-compatible.mobileconfig:31: warning: MoreInfoURL: Santa key NOT ENFORCED by warden: warden has no GUI" "warning names file:line and key"
+hasnt "BannedBlockMessage" "BannedBlockMessage is read (the denied user's terminal line), not ignored"
 expect 1 "malformed XML" -- "$ctl" profile validate tests/fixtures/profiles/bad/malformed.mobileconfig
 has "tests/fixtures/profiles/bad/malformed.mobileconfig:12: error: Opening and ending tag mismatch" "malformed: file:line"
 expect 1 "wrong types: every error" -- "$ctl" profile validate tests/fixtures/profiles/bad/wrong-types.plist

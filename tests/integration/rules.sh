@@ -133,6 +133,75 @@ else
 	echo "skip - no Mach-O parser or fixture on this branch"
 fi
 
+# ------------------------------------------------------------------ a universal binary
+# Both slices signed by one team (Microsoft's), each with its own CDHash. Its own store,
+# so the counts below stay as they are.
+fat=tests/fixtures/msal-node-runtime-0.20.7-fat.node
+FDB=$tmp/state/fat.db
+X86=3471a5e71a1d53127fc83a04c12750554ecd8df9
+ARM=1ae36b0e8d1cd431b97a3a78610ad3547ce1cc7d
+expect 0 "fat: allow the team from the file" -- rule --allow --teamid --path $fat --db "$FDB" --json
+[ "$(jq -c '[.rules[] | .identifier + ":" + (.arches | join(","))]' "$tmp/out")" = '["UBF8T346G9:arm64,x86_64"]' ] ||
+	bad "fat: one team rule, shared by both slices: $(cat "$tmp/out")"
+expect 0 "fat: block the x86_64 slice's CDHash" -- rule --block --cdhash --arch x86_64 --path $fat --db "$FDB"
+grep -q "^Added BLOCKLIST rule for CDHash: $X86 (x86_64 slice)\.$" "$tmp/out" || bad "fat: names the x86_64 CDHash: $(cat "$tmp/out")"
+# The issue: this said "allowed" (the arm64 slice alone), while an Intel Mac blocks it.
+expect 0 "fat: check evaluates every slice" -- rule --check --path $fat --db "$FDB"
+grep -q "^Decision *: blocked$" "$tmp/out" || bad "fat: the file is blocked"
+grep -q "^Decided by *: the x86_64 slice, the most restrictive of 2 (arm64, x86_64)" "$tmp/out" || bad "fat: says which slice decides"
+grep -Eq "^  arm64 +$ARM +allowed \(TEAMID ALLOWLIST, local\)$" "$tmp/out" || bad "fat: arm64 line (arch, CDHash, decision)"
+grep -Eq "^  x86_64 +$X86 +blocked \(CDHASH BLOCKLIST, local\)  <- decides$" "$tmp/out" || bad "fat: x86_64 line (arch, CDHash, decision)"
+[ "$(grep -c '^Identities of the .* slice, in precedence order:$' "$tmp/out")" = 2 ] || bad "fat: identities per slice"
+expect 0 "fat: check --json" -- rule --check --path $fat --db "$FDB" --json
+[ "$(jq -r '.decision + " " + .arch + " " + .rule.rule_type' "$tmp/out")" = "block x86_64 CDHASH" ] || bad "fat json: decision, arch, rule"
+[ "$(jq -c '[.slices[] | [.arch, .cdhash, .decision, .decides]]' "$tmp/out")" = \
+  "[[\"arm64\",\"$ARM\",\"allow\",false],[\"x86_64\",\"$X86\",\"block\",true]]" ] || bad "fat json: slices $(jq -c .slices "$tmp/out" | head -c 300)"
+[ "$(jq -r '.slices[0].identities[4].rule.policy' "$tmp/out")" = ALLOWLIST ] || bad "fat json: per-slice identities"
+[ "$(jq -r '.selected_arch' "$tmp/out")" = null ] || bad "fat json: no --arch"
+expect 0 "fat: --arch arm64 checks one slice" -- rule --check --path $fat --arch arm64 --db "$FDB" --json
+[ "$(jq -r '.decision + " " + .arch + " " + .rule.rule_type + " " + .selected_arch + " " + (.slices | length | tostring)' "$tmp/out")" = \
+  "allow arm64 TEAMID arm64 1" ] || bad "fat --arch arm64: allowed by the team: $(cat "$tmp/out" | head -c 300)"
+expect 0 "fat: --arch x86_64 text" -- rule --check --path $fat --arch x86_64 --db "$FDB"
+grep -q "^Decision *: blocked$" "$tmp/out" && grep -q "^Decided by *: the x86_64 slice (--arch; the file has arm64, x86_64)$" "$tmp/out" ||
+	bad "fat --arch x86_64 text"
+expect 1 "fat: --arch ppc, a slice it lacks" -- rule --check --path $fat --arch ppc --db "$FDB"
+grep -q "msal-node-runtime-0.20.7-fat.node: no ppc slice (it has arm64, x86_64)$" "$tmp/err" || bad "fat --arch ppc: names the slices it has: $(cat "$tmp/err")"
+[ -s "$tmp/out" ] && bad "fat --arch ppc: printed a decision"
+expect 2 "--arch with an unknown name" -- rule --check --path $fat --arch amd64 --db "$FDB"
+grep -q "'amd64': not an architecture name" "$tmp/err" || bad "unknown arch name: $(cat "$tmp/err")"
+expect 2 "--arch with --identifier" -- rule --check --cdhash --identifier $X86 --arch x86_64 --db "$FDB"
+expect 2 "--arch with a BINARY rule" -- rule --block --path $fat --arch x86_64 --db "$FDB"
+grep -q "names the whole file" "$tmp/err" || bad "--arch BINARY says why"
+expect 1 "--arch on an ELF file" -- rule --check --path "$elf" --arch x86_64 --db "$FDB"
+grep -q "an elf file has no architecture slices" "$tmp/err" || bad "--arch on ELF: $(cat "$tmp/err")"
+# A CDHASH rule from the file: one rule per slice, in one transaction.
+expect 0 "fat: remove the x86_64 block" -- rule --remove --cdhash --arch x86_64 --path $fat --db "$FDB"
+expect 0 "fat: block every slice's CDHash" -- rule --block --cdhash --path $fat --db "$FDB" --json
+[ "$(jq -c '[.rules[] | .identifier + ":" + (.arches | join(","))]' "$tmp/out")" = "[\"$ARM:arm64\",\"$X86:x86_64\"]" ] ||
+	bad "fat: two CDHash rules: $(cat "$tmp/out")"
+[ "$(jq -r .rule.identifier "$tmp/out")" = $ARM ] || bad "fat: .rule is the first of .rules"
+[ "$(jq -r '[.rules[] | select(.rule_type=="CDHASH") | .identifier] | sort | join(",")' <("$W" rule --list --json --db "$FDB"))" = "$ARM,$X86" ] ||
+	bad "fat: both CDHash rules stored"
+expect 0 "fat: both slices blocked" -- rule --check --path $fat --arch arm64 --db "$FDB" --json
+[ "$(jq -r .decision "$tmp/out")" = block ] || bad "fat: arm64 blocked too"
+expect 0 "fat: remove every slice's CDHash rule" -- rule --remove --cdhash --path $fat --db "$FDB" --json
+[ "$(jq -c .identifiers "$tmp/out")" = "[\"$ARM\",\"$X86\"]" ] || bad "fat: removed both: $(cat "$tmp/out")"
+expect 1 "fat: nothing left to remove" -- rule --remove --cdhash --path $fat --db "$FDB"
+grep -q "no local CDHASH rule for any slice" "$tmp/err" || bad "fat: says no slice had one"
+expect 0 "fat: signing ID shared by both slices: one rule" -- rule --allow --signingid --path $fat --db "$FDB"
+[ "$(grep -c '^Added' "$tmp/out")" = 1 ] && grep -q "UBF8T346G9:msal-node-runtime (arm64, x86_64 slices)" "$tmp/out" ||
+	bad "fat: one signing ID rule: $(cat "$tmp/out")"
+expect 0 "fat: allowed on both slices" -- rule --check --path $fat --db "$FDB" --json
+[ "$(jq -r '.decision + " " + .rule.rule_type' "$tmp/out")" = "allow SIGNINGID" ] || bad "fat: allowed by signing ID"
+# A universal file whose x86_64 slice has no team: a team rule would cover half of it.
+python3 tests/tools/mkfat.py "$tmp/mixed" tests/fixtures/msal-node-runtime-0.20.7-arm64.node tests/fixtures/go-hello-x86_64
+expect 1 "mixed fat: a team rule needs every slice signed" -- rule --allow --teamid --path "$tmp/mixed" --db "$FDB"
+grep -q "its adhoc code signature (x86_64 slice) has no usable Team ID; --arch ARCH makes the rule for one slice (it has arm64, x86_64)" "$tmp/err" ||
+	bad "mixed fat: says which slice and what to do: $(cat "$tmp/err")"
+expect 0 "mixed fat: --arch arm64 makes it" -- rule --allow --teamid --arch arm64 --path "$tmp/mixed" --db "$FDB"
+expect 0 "mixed fat: unknown x86_64 slice" -- rule --check --path "$tmp/mixed" --db "$FDB" --json
+[ "$(jq -r '.decision + " " + .arch' "$tmp/out")" = "none x86_64" ] || bad "mixed fat: no rule for x86_64 decides (the mode)"
+
 # ------------------------------------------------------------------ export / import
 expect 0 "export" -- rule --export "$tmp/exported.json"
 [ "$(jq '.rules | length' "$tmp/exported.json")" = 5 ] || bad "export has 5 rules"

@@ -13,6 +13,16 @@ s_pki a
 # A port for the server, then no server on it: "down".
 s_server santa a
 s_server_stop
+w_log "no SyncBaseURL: nothing to upload, nothing spooled"
+s_conf "\"ClientMode\": \"MONITOR\""
+w_start_agent --config "$W_WORK/warden.conf"
+w_prog "$W_MNT/prog0" "prog0"
+w_expect_allowed "$W_MNT/prog0"
+# the spool hook runs before the log line is written: the line is the sentinel
+w_log_wait ".path == \"$W_MNT/prog0\"" >/dev/null
+[ "$(w_status .sync.spool.depth)" = 0 ] || w_fail "spooled with no sync server: $(w_status .sync.spool)"
+w_stop_agent
+
 s_conf "\"SyncBaseURL\": \"https://127.0.0.1:$S_PORT\", \"ServerAuthRootsFile\": \"$W_WORK/pki/a-ca.pem\", \"MachineID\": \"host-2\", \"ClientMode\": \"MONITOR\""
 w_start_agent --config "$W_WORK/warden.conf"
 

@@ -96,6 +96,8 @@ def inspect(m, cpu, sub, sig):
     out = {"arch": CPUS.get(cpu, "cpu:%d" % cpu)}
     if sub is not None and cpu == 0x100000C and (sub & 0xFF) == 2:
         out["arch"] = "arm64e"
+    if sub is not None and cpu == 0x1000007 and (sub & 0xFF) == 8:
+        out["arch"] = "x86_64h"
     if sig is None:
         out["signature"] = "unsigned"
         return out

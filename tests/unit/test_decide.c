@@ -612,6 +612,172 @@ static void test_file_size_and_time_deny(void **state)
 	ward_snapshot_unref(snap);
 }
 
+/* Replace the fixture's program with a copy of a committed file. */
+static void use_fixture(struct fx *f, const char *name)
+{
+	char path[256], buf[65536];
+	ssize_t n;
+	int in, out;
+
+	snprintf(path, sizeof(path), FIXTURES "/%s", name);
+	assert_true((in = open(path, O_RDONLY)) >= 0);
+	assert_true((out = open(f->file, O_WRONLY | O_TRUNC)) >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+static void put_rule(struct fx *f, ward_rule_type_t t, const char *id, ward_policy_t p, int64_t exp)
+{
+	ward_rule_t r = { .type = t, .policy = p, .source = WARD_SRC_LOCAL, .identifier = id,
+	                  .expires_at = exp };
+	ward_error_t err = { 0 };
+	if (ward_store_put(f->st, &r, &err) != WARD_OK)
+		fail_msg("put: %s", err.msg);
+}
+
+#define MSAL_TEAM      "UBF8T346G9"
+#define MSAL_ARM64_CDH "1ae36b0e8d1cd431b97a3a78610ad3547ce1cc7d"
+#define MSAL_X86_CDH   "3471a5e71a1d53127fc83a04c12750554ecd8df9"
+
+/*
+ * A universal binary on Linux: nothing says which slice a Mac would run, so every slice
+ * is decided and the most restrictive result is the file's. The x86_64 slice's CDHash
+ * blocked and the team allowed: an Intel Mac would block it, so the agent does, and the
+ * log names the slice that decided.
+ */
+static void test_universal_binary_most_restrictive(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	char hex[41];
+
+	use_fixture(f, "msal-node-runtime-0.20.7-fat.node");
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	put_rule(f, WARD_RT_TEAMID, MSAL_TEAM, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.rule_type, WARD_RT_TEAMID);
+	assert_true(v.cacheable);
+	assert_int_equal(rec.nslices, 2);
+
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_BLOCKLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	assert_int_equal(v.rule_type, WARD_RT_CDHASH);
+	assert_string_equal(rec.rule_identifier, MSAL_X86_CDH);
+	assert_string_equal(rec.arch, "x86_64");
+	ward_hex_encode(v.cdhash, 20, hex);
+	assert_string_equal(hex, MSAL_X86_CDH); /* the log names the slice that decided */
+	assert_string_equal(rec.team_id, MSAL_TEAM);
+
+	/* The arm64 slice allowed by CDHash, the x86_64 slice by no rule: the mode decides
+	 * (LOCKDOWN denies), not the arm64 allow. */
+	assert_int_equal(ward_store_remove(f->st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_SRC_LOCAL, NULL), WARD_OK);
+	assert_int_equal(ward_store_remove(f->st, WARD_RT_TEAMID, MSAL_TEAM, WARD_SRC_LOCAL, NULL), WARD_OK);
+	put_rule(f, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_string_equal(rec.arch, "x86_64");
+
+	/* Both allowed, the x86_64 one until an expiry: allowed, never cached (when that rule
+	 * expires the file is unknown again). */
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_ALLOWLIST, time(NULL) + 3600);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_false(v.cacheable);
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_true(v.cacheable);
+}
+
+/* ES names the slice that runs (its cdhash): the hints decide, and what the file adds
+ * (its certificate for a CERTIFICATE rule) comes from that slice. */
+static void test_universal_binary_with_hints(void **state)
+{
+	struct fx *f = *state;
+	ward_record_t rec;
+	ward_snapshot_t *snap;
+	ward_event_t ev;
+	ward_id_hints_t h = { .has_cdhash = true, .team_id = MSAL_TEAM, .signing_id = "msal-node-runtime",
+	                      .signature_valid = true };
+
+	use_fixture(f, "msal-node-runtime-0.20.7-fat.node");
+	assert_true(ward_hex_decode(MSAL_ARM64_CDH, h.cdhash, 20));
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	put_rule(f, WARD_RT_TEAMID, MSAL_TEAM, WARD_POL_ALLOWLIST, 0);
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_BLOCKLIST, 0);
+	put_rule(f, WARD_RT_CERTIFICATE, "78e5ba39022953e1964e3d0e21a3cf51dfb15cfab5dd97c604629e187cfe501f",
+	         WARD_POL_ALLOWLIST, 0);
+	ev = event(f);
+	ev.hints = &h;
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .backend = &fake_backend, .now = time(NULL) };
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	/* an Apple silicon Mac runs the arm64 slice: its certificate rule allows it */
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_int_equal(rec.v.rule_type, WARD_RT_CERTIFICATE);
+	assert_string_equal(rec.arch, "arm64");
+	/* an Intel Mac runs the x86_64 slice: its CDHash is blocked */
+	assert_true(ward_hex_decode(MSAL_X86_CDH, h.cdhash, 20));
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.rule_type, WARD_RT_CDHASH);
+	/* a cdhash no slice has: the file adds no certificate, the team decides */
+	memset(h.cdhash, 0x42, 20);
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_ALLOW);
+	assert_int_equal(rec.v.rule_type, WARD_RT_TEAMID);
+	assert_string_equal(rec.arch, "");
+	ward_snapshot_unref(snap);
+}
+
+/* Too big to hash: a BINARY rule could outrank any slice's rule but a CDHASH one, so the
+ * rules decide only a CDHash block, or every slice decided by CDHash. */
+static void test_universal_binary_too_big(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	int w;
+
+	use_fixture(f, "msal-node-runtime-0.20.7-fat.node");
+	w = open(f->file, O_WRONLY);
+	assert_true(w >= 0);
+	assert_int_equal(ftruncate(w, (off_t)WARD_UNKNOWN_MAX_BYTES + 4096), 0); /* sparse tail */
+	close(w);
+	f->cfg.mode = WARD_MODE_MONITOR;
+	add_rule(f, WARD_POL_ALLOWLIST, 0);      /* a BINARY rule exists (for the old bytes) */
+	put_rule(f, WARD_RT_TEAMID, MSAL_TEAM, WARD_POL_BLOCKLIST, 0);
+	put_rule(f, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	/* x86_64 is blocked by its team, which a BINARY rule could lift: out of reach */
+	assert_true(rec.notes & WARD_NOTE_TOO_BIG);
+	assert_int_equal(v.reason, WARD_RSN_DEADLINE);
+	/* a silent CDHash block of x86_64 holds whatever else ranks first */
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_SILENT_BLOCKLIST, 0);
+	put_rule(f, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	assert_int_equal(v.rule_type, WARD_RT_CDHASH);
+	assert_string_equal(rec.arch, "x86_64");
+	/* both slices allowed by CDHash: allowed by rule */
+	put_rule(f, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	assert_int_equal(v.rule_type, WARD_RT_CDHASH);
+}
+
 /* ---------------------------------------------------------------- Santa keys */
 
 #define set_regex(dst, fmt, dir) snprintf((dst), WARD_MAX_PATH_REGEX + 1, fmt, dir)
@@ -758,9 +924,11 @@ static void test_transitive_rules_key(void **state)
 	assert_int_equal(v.reason, WARD_RSN_RULE);
 
 	add_rule(f, WARD_POL_ALLOWLIST_COMPILER, 0);
+	f->cfg.enable_transitive_rules = true;
 	decide(f, NULL, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW);
 	assert_true(v.compiler);
+	f->cfg.enable_transitive_rules = false;
 	f->cfg.enable_transitive_rules = false;
 	decide(f, NULL, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW); /* allows, as ALLOWLIST does ... */
@@ -844,6 +1012,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sha256_only_for_binary_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_writable_never_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_size_and_time_deny, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_universal_binary_most_restrictive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_universal_binary_with_hints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_universal_binary_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_regexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_regex_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowed_path_must_name_the_file, setup, teardown),

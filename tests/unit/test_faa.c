@@ -388,6 +388,33 @@ static void test_dir_may_watch(void **state)
 	assert_false(ward_faa_dir_may_watch(p, "/opt/x"));
 	assert_true(ward_faa_dir_may_watch(p, "/opt"));
 	assert_false(ward_faa_dir_may_watch(NULL, "/srv"));
+	/* whether the opener must be identified: only when a path of some item matches,
+	 * a process-centric item's included; and every match needs it then */
+	assert_true(ward_faa_path_may_apply(p, "/srv/lit"));
+	assert_true(ward_faa_path_may_apply(p, "/srv/data/x"));
+	assert_true(ward_faa_path_may_apply(p, "/home/ann/.ssh/id_rsa"));
+	assert_true(ward_faa_path_may_apply(p, "/opt/x"));   /* B: ProcessesWithDeniedPaths */
+	assert_false(ward_faa_path_may_apply(p, "/srv/other"));
+	assert_false(ward_faa_path_may_apply(p, "/home/ann/.ssh/known_hosts"));
+	assert_false(ward_faa_path_may_apply(p, NULL));
+	{
+		ward_faa_result_t r;
+		const char *const unwatched[] = { "/srv/other", "/home/ann/notes", "/tmp/x" };
+		ward_faa_proc_t cat = { .path = "/usr/bin/cat" };
+		for (size_t i = 0; i < 3; i++) { /* false really means UNWATCHED for any opener */
+			ward_faa_match(p, unwatched[i], &cat, WARD_FAA_READ, &r);
+			assert_int_equal(r.outcome, WARD_FAA_UNWATCHED);
+		}
+	}
+	ward_faa_free(p);
+	json_decref(pol);
+
+	/* a ProcessesWithAllowedPaths item checks its processes everywhere */
+	pol = json_pack("{s:s, s:{s:{s:[s], s:{s:s}, s:[{s:s}]}}}", "Version", "1", "WatchItems", "C",
+	                "Paths", "/srv/only", "Options", "RuleType", "ProcessesWithAllowedPaths",
+	                "Processes", "BinaryPath", "/usr/bin/cat");
+	assert_int_equal(ward_faa_parse(pol, NULL, &p, &e), WARD_OK);
+	assert_true(ward_faa_path_may_apply(p, "/anything/else"));
 	ward_faa_free(p);
 	json_decref(pol);
 }

@@ -112,6 +112,34 @@ static void test_fat_shows_every_slice_and_fat64_too(void **state)
 	assert_int_equal(id.slices[0].offset, 16384);
 	assert_ptr_equal(ward_identity_primary(&id), &id.slices[0]);   /* arm64 */
 
+	/* --arch: a slice by name, or the one message naming the slices there are. */
+	unsigned k = 99;
+	assert_int_equal(ward_identity_find_arch(&id, "x86_64", &k, &err), WARD_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(ward_identity_find_arch(&id, "ppc", &k, &err), WARD_E_NOTFOUND);
+	assert_string_equal(err.msg, "no ppc slice (it has arm64, x86_64)");
+	assert_int_equal(ward_identity_find_arch(&id, "arm64e", &k, &err), WARD_E_NOTFOUND);
+	{
+		ward_identity_t elf = { .type = WARD_FT_ELF };
+		assert_int_equal(ward_identity_find_arch(&elf, "x86_64", &k, &err), WARD_E_NOTFOUND);
+		assert_non_null(strstr(err.msg, "an elf file has no architecture slices"));
+	}
+	assert_true(ward_arch_name_valid("x86_64h") && ward_arch_name_valid("cpu:18") &&
+	            ward_arch_name_valid("ppc64"));
+	{
+		/* Haswell's x86_64h is its own name: lipo keeps it beside a plain x86_64 slice. */
+		size_t xlen;
+		uint8_t *x = tu_slurp(FIXTURES "/go-hello-x86_64", &xlen);
+		ward_identity_t xid;
+		x[8] = 8; /* cpusubtype (little-endian) = CPU_SUBTYPE_X86_64_H */
+		assert_int_equal(mu_read(x, xlen, 0, &xid, &err), WARD_OK);
+		assert_string_equal(xid.slices[0].arch, "x86_64h");
+		free(x);
+	}
+	assert_false(ward_arch_name_valid("amd64") || ward_arch_name_valid("cpu:") ||
+	             ward_arch_name_valid("cpu:1x") || ward_arch_name_valid("") ||
+	             ward_arch_name_valid("ARM64"));
+
 	/* Same slices under a FAT_MAGIC_64 header (fat_arch_64: u64 offset and size). */
 	uint8_t *img64 = calloc(1, len);
 	assert_non_null(img64);

@@ -15,6 +15,8 @@
 #define SHA_A  "84de9c61777ca36b13228e2446d53e966096e78db7a72c632b5c185b2ffe68a6"
 #define CERT_A "7ae2c8a1d0b4a7d3d9c3b5f7c1e8a2b6d4f0e9c8b7a6d5e4f3c2b1a0f9e8d7c6"
 #define SID_A  TEAM_A ":com.example.tool"
+#define MSAL_ARM64_CDH "1ae36b0e8d1cd431b97a3a78610ad3547ce1cc7d"
+#define MSAL_X86_CDH   "3471a5e71a1d53127fc83a04c12750554ecd8df9"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -270,7 +272,7 @@ static void signed_slice(ward_slice_t *s, const char *arch, uint8_t fill)
 static void test_match_key_from_identity(void **state)
 {
 	ward_identity_t id;
-	ward_match_key_t k;
+	ward_match_key_t k, keys[WARD_MAX_SLICES];
 	(void)state;
 
 	/* ELF: only the SHA-256. */
@@ -278,27 +280,46 @@ static void test_match_key_from_identity(void **state)
 	id.type = WARD_FT_ELF;
 	id.has_sha256 = true;
 	assert_true(ward_hex_decode(SHA_A, id.sha256, WARD_SHA256_LEN));
-	ward_match_key_from_identity(&id, &k);
+	assert_int_equal(ward_match_keys_from_identity(&id, keys), 1);
+	k = keys[0];
 	assert_string_equal(k.sha256, SHA_A);
 	assert_string_equal(k.cdhash, "");
 	assert_string_equal(k.team_id, "");
 	assert_string_equal(k.signing_id, "");
 
-	/* Fat binary: the arm64 slice is the primary one, whatever its position. */
+	/* Fat binary: one key per slice, in the file's order, each with the file's SHA-256;
+	 * no slice is "the" identity. */
 	id.type = WARD_FT_FAT;
 	id.nslices = 2;
 	signed_slice(&id.slices[0], "x86_64", 0x11);
 	signed_slice(&id.slices[1], "arm64", 0x22);
-	ward_match_key_from_identity(&id, &k);
+	assert_int_equal(ward_match_keys_from_identity(&id, keys), 2);
+	assert_string_equal(keys[0].cdhash, "1111111111111111111111111111111111111111");
+	assert_string_equal(keys[1].cdhash, "2222222222222222222222222222222222222222");
+	assert_string_equal(keys[0].sha256, SHA_A);
+	assert_string_equal(keys[1].sha256, SHA_A);
+	/* What both share names the whole file; a CDHash never does. */
+	ward_match_key_common(keys, 2, &k);
+	assert_string_equal(k.cdhash, "");
+	assert_string_equal(k.certificate, "");
+	assert_string_equal(k.team_id, TEAM_A);
+	assert_string_equal(k.signing_id, SID_A);
+	assert_string_equal(k.sha256, SHA_A);
+	/* WARD_NO_SLICE (or an index past the slices): the SHA-256 alone. */
+	ward_match_key_from_slice(&id, WARD_NO_SLICE, &k);
+	assert_string_equal(k.sha256, SHA_A);
+	assert_string_equal(k.cdhash, "");
+	ward_match_key_from_slice(&id, 2, &k);
+	assert_string_equal(k.team_id, "");
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.cdhash, "2222222222222222222222222222222222222222");
 	assert_string_equal(k.certificate, "2222222222222222222222222222222222222222222222222222222222222222");
 	assert_string_equal(k.team_id, TEAM_A);
 	assert_string_equal(k.signing_id, SID_A);
-	assert_string_equal(k.sha256, SHA_A);
 
 	/* Ad hoc: the CDHash names it, nothing else does. */
 	id.slices[1].status = WARD_SIG_ADHOC;
-	ward_match_key_from_identity(&id, &k);
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.cdhash, "2222222222222222222222222222222222222222");
 	assert_string_equal(k.team_id, "");
 	assert_string_equal(k.signing_id, "");
@@ -306,7 +327,7 @@ static void test_match_key_from_identity(void **state)
 
 	/* A broken signature vouches for nothing. */
 	id.slices[1].status = WARD_SIG_INVALID;
-	ward_match_key_from_identity(&id, &k);
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.cdhash, "");
 	assert_string_equal(k.team_id, "");
 	assert_string_equal(k.sha256, SHA_A);
@@ -315,17 +336,17 @@ static void test_match_key_from_identity(void **state)
 	 * without the kernel's word). A team ID not of rule form is not a key either. */
 	id.slices[1].status = WARD_SIG_SIGNED;
 	id.slices[1].team_id[0] = '\0';
-	ward_match_key_from_identity(&id, &k);
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.signing_id, "");
 	assert_string_equal(k.team_id, "");
 	assert_string_not_equal(k.cdhash, "");
 	strcpy(id.slices[1].team_id, "eqhxz8m8av");
-	ward_match_key_from_identity(&id, &k);
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.team_id, "");
 	assert_string_equal(k.signing_id, "");
 	strcpy(id.slices[1].team_id, TEAM_A);
 	strcpy(id.slices[1].signing_id, "com.evil tool");
-	ward_match_key_from_identity(&id, &k);
+	ward_match_key_from_slice(&id, 1, &k);
 	assert_string_equal(k.team_id, TEAM_A);
 	assert_string_equal(k.signing_id, "");
 }
@@ -335,25 +356,147 @@ static void test_match_key_from_identity(void **state)
 static void test_match_key_from_signed_macho(void **state)
 {
 	ward_identity_t id;
-	ward_match_key_t k;
+	ward_match_key_t k, keys[WARD_MAX_SLICES];
 	ward_error_t err = { 0 };
 	(void)state;
 
 	if (ward_identity_read_path(FIXTURES "/sentry-cli-2.43.0-arm64", WARD_ID_SHA256, &id, &err) != WARD_OK)
 		fail_msg("identity: %s", err.msg);
-	ward_match_key_from_identity(&id, &k);
+	assert_int_equal(ward_match_keys_from_identity(&id, keys), 1);
+	k = keys[0];
 	assert_string_equal(k.team_id, "97JCY7859U");
 	assert_string_equal(k.signing_id, "97JCY7859U:sentry_cli-15e6857c8fd52f9f");
 	assert_int_equal(strlen(k.cdhash), 40);
 	assert_int_equal(strlen(k.certificate), 64);
 	assert_int_equal(strlen(k.sha256), 64);
-	/* Ad hoc, two slices: arm64 decides; no team, so no signing ID key. */
+	/* Ad hoc, two slices: a key each; no team, so no signing ID key. */
 	if (ward_identity_read_path(FIXTURES "/go-hello-fat", WARD_ID_SHA256, &id, &err) != WARD_OK)
 		fail_msg("identity: %s", err.msg);
-	ward_match_key_from_identity(&id, &k);
-	assert_string_equal(k.cdhash, "9d4a1e2efe83d8a9bbe984f252e46266c737fb64");
-	assert_string_equal(k.team_id, "");
-	assert_string_equal(k.signing_id, "");
+	assert_int_equal(ward_match_keys_from_identity(&id, keys), 2);
+	assert_string_equal(keys[0].cdhash, "9d4a1e2efe83d8a9bbe984f252e46266c737fb64");
+	assert_string_equal(keys[1].cdhash, "4da97f08758084784a8c8a133742ec5c2ff332c3");
+	assert_string_equal(keys[0].team_id, "");
+	assert_string_equal(keys[1].signing_id, "");
+	/* Two slices signed by one team (Microsoft's, tests/fixtures/README.md): the team
+	 * and signing ID are shared, the CDHashes are not. */
+	if (ward_identity_read_path(FIXTURES "/msal-node-runtime-0.20.7-fat.node", WARD_ID_SHA256, &id,
+	                            &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	assert_int_equal(ward_match_keys_from_identity(&id, keys), 2);
+	assert_string_equal(keys[0].cdhash, MSAL_ARM64_CDH);
+	assert_string_equal(keys[1].cdhash, MSAL_X86_CDH);
+	assert_string_equal(keys[0].team_id, "UBF8T346G9");
+	assert_string_equal(keys[1].team_id, "UBF8T346G9");
+	assert_string_equal(keys[1].signing_id, "UBF8T346G9:msal-node-runtime");
+	assert_string_equal(keys[0].certificate, keys[1].certificate);
+}
+
+/* ---------------------------------------------------------------- universal binaries */
+
+/* Rules on the msal universal fixture's identities: each slice's result, and the file's. */
+static void fat_match(ward_store_t *st, ward_file_match_t *m, ward_index_t **ix)
+{
+	ward_identity_t id;
+	ward_match_key_t keys[WARD_MAX_SLICES];
+	ward_error_t err = { 0 };
+	unsigned n;
+
+	if (ward_identity_read_path(FIXTURES "/msal-node-runtime-0.20.7-fat.node", WARD_ID_SHA256, &id,
+	                            &err) != WARD_OK)
+		fail_msg("identity: %s", err.msg);
+	n = ward_match_keys_from_identity(&id, keys);
+	ward_index_free(*ix);
+	*ix = build(st);
+	ward_index_match_keys(*ix, keys, n, NOW, m);
+	/* The snapshot of the file's rules alone must say the same. */
+	{
+		ward_index_t *few = NULL;
+		ward_file_match_t m2;
+		if (ward_index_build_for_keys(st, keys, n, &few, &err) != WARD_OK)
+			fail_msg("build for keys: %s", err.msg);
+		ward_index_match_keys(few, keys, n, NOW, &m2);
+		assert_int_equal(m2.decisive, m->decisive);
+		assert_int_equal(m2.rule == NULL, m->rule == NULL);
+		if (m->rule)
+			assert_string_equal(m2.rule->identifier, m->rule->identifier);
+		ward_index_free(few);
+	}
+}
+
+/* The issue this answers: the x86_64 slice's CDHash blocked, the team allowed. An Intel
+ * Mac would block the file; so must the file's answer, whichever slice is listed first. */
+static void test_fat_most_restrictive_slice(void **state)
+{
+	ward_store_t *st = mem_store();
+	ward_index_t *ix = NULL;
+	ward_file_match_t m;
+	(void)state;
+
+	put(st, WARD_RT_TEAMID, "UBF8T346G9", WARD_POL_ALLOWLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.n, 2);
+	assert_non_null(m.rule);
+	assert_int_equal(m.rule->policy, WARD_POL_ALLOWLIST); /* both slices allowed */
+	assert_false(m.expiring);
+
+	put(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_BLOCKLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.decisive, 1);
+	assert_int_equal(m.rule->type, WARD_RT_CDHASH);
+	assert_int_equal(m.rule->policy, WARD_POL_BLOCKLIST);
+	assert_int_equal(m.each[0]->type, WARD_RT_TEAMID);   /* arm64 alone: allowed */
+	assert_int_equal(m.each[0]->policy, WARD_POL_ALLOWLIST);
+
+	/* No rule for one slice beats an allow for the other (LOCKDOWN denies it). */
+	ward_store_remove(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_SRC_LOCAL, NULL);
+	ward_store_remove(st, WARD_RT_TEAMID, "UBF8T346G9", WARD_SRC_LOCAL, NULL);
+	put(st, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_null(m.rule);
+	assert_int_equal(m.decisive, 1);
+	assert_non_null(m.each[0]);
+
+	/* A silent block and a block: the user is told. A block beats no rule. */
+	put(st, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_SILENT_BLOCKLIST, WARD_SRC_LOCAL, 0);
+	put(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_BLOCKLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.rule->policy, WARD_POL_BLOCKLIST);
+	assert_int_equal(m.decisive, 1);
+	ward_store_remove(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_SRC_LOCAL, NULL);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.rule->policy, WARD_POL_SILENT_BLOCKLIST);
+	assert_int_equal(m.decisive, 0);
+
+	/* An allow and a compiler allow: the file is allowed, not a compiler. */
+	put(st, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST_COMPILER, WARD_SRC_LOCAL, 0);
+	put(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.rule->policy, WARD_POL_ALLOWLIST);
+	assert_int_equal(m.decisive, 1);
+
+	/* Ties go to the stronger rule type: both blocked, by TEAMID and by CDHASH. */
+	put(st, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_BLOCKLIST, WARD_SRC_LOCAL, 0);
+	ward_store_remove(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_SRC_LOCAL, NULL);
+	put(st, WARD_RT_TEAMID, "UBF8T346G9", WARD_POL_BLOCKLIST, WARD_SRC_LOCAL, 0);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.rule->type, WARD_RT_CDHASH);
+	assert_int_equal(m.decisive, 0);
+	assert_int_equal(m.each[1]->type, WARD_RT_TEAMID);
+
+	/* An expiring rule on any slice: an allow of the file may end with it. */
+	ward_store_remove(st, WARD_RT_TEAMID, "UBF8T346G9", WARD_SRC_LOCAL, NULL);
+	put(st, WARD_RT_CDHASH, MSAL_ARM64_CDH, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL, 0);
+	put(st, WARD_RT_CDHASH, MSAL_X86_CDH, WARD_POL_ALLOWLIST, WARD_SRC_LOCAL, NOW + 60);
+	fat_match(st, &m, &ix);
+	assert_int_equal(m.rule->policy, WARD_POL_ALLOWLIST);
+	assert_true(m.expiring);
+
+	/* No index at all: no rule for any key. */
+	ward_index_match_keys(NULL, NULL, 0, NOW, &m);
+	assert_int_equal(m.n, 0);
+	assert_null(m.rule);
+	ward_index_free(ix);
+	ward_store_close(st);
 }
 
 /* ---------------------------------------------------------------- precedence */
@@ -907,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_match_key_from_identity),
 		cmocka_unit_test(test_match_key_from_signed_macho),
+		cmocka_unit_test(test_fat_most_restrictive_slice),
 		cmocka_unit_test(test_blocked_cdhash_beats_allowed_teamid),
 		cmocka_unit_test(test_allowed_cdhash_beats_blocked_teamid),
 		cmocka_unit_test(test_full_precedence_order),

@@ -12,31 +12,15 @@
 #define TEAM_A "EQHXZ8M8AV"
 #define TEAM_B "UBF8T346G9"
 
-struct fx {
-	char dir[64];
-	char path[128]; /* dir/sub/warden.db: sub does not exist yet */
-};
+#define fx tu_dir /* path: dir/sub/warden.db, sub does not exist yet */
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/warden-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/sub/warden.db", f->dir);
-	*state = f;
+	*state = tu_dir_new("store", "sub/warden.db");
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f);
-	return 0;
-}
+#define teardown tu_dir_teardown
 
 static ward_store_t *open_ok(const char *path, unsigned flags)
 {

@@ -6,31 +6,15 @@
 
 #include "agent/syncspool.h"
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
+#define fx tu_dir
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->dir, "/tmp/warden-spool-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/spool.db", f->dir);
-	*state = f;
+	*state = tu_dir_new("spool", "spool.db");
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f);
-	return 0;
-}
+#define teardown tu_dir_teardown
 
 static ward_syncspool_t *open_ok(const char *path, uint64_t max)
 {

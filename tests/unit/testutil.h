@@ -50,4 +50,31 @@ static inline int tu_rmtree(const char *dir)
 	return nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A fixture owning a fresh temp dir and the path of one file in it (tu_dir_setup's
+ * state; tu_dir_teardown removes the tree). */
+struct tu_dir {
+	char dir[64];
+	char path[128];
+};
+
+static inline struct tu_dir *tu_dir_new(const char *tag, const char *file)
+{
+	struct tu_dir *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/warden-%s-XXXXXX", tag);
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, file);
+	return f;
+}
+
+static inline int tu_dir_teardown(void **state)
+{
+	struct tu_dir *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
 #endif
