@@ -109,6 +109,9 @@ typedef struct ward_answer {
 	bool cache;           /* the kernel may remember this answer until the file is
 	                         modified; the engine sets it only for plain ALLOWs and only
 	                         while no flush happened since the verdict's snapshot */
+	bool cache_opens;     /* EXEC with cache: the kernel may also stop asking about opens
+	                         of this file (no watch item can cover its path, and a program
+	                         check of an open would allow it as this exec) */
 } ward_answer_t;
 
 /* The process details the event log wants (parent, uid, command line). */

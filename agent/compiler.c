@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/wake.h"
 
 struct proc {
 	pid_t pid;
@@ -29,7 +30,7 @@ struct ward_compilers {
 	struct output outs[WARD_COMPILER_OUTPUTS];
 	unsigned head, count;
 	uint64_t dropped;
-	int wakefd;
+	ward_wake_t wake;       /* an output is queued */
 };
 
 ward_err_t ward_compilers_create(ward_compilers_t **out, ward_error_t *err)
@@ -39,9 +40,9 @@ ward_err_t ward_compilers_create(ward_compilers_t **out, ward_error_t *err)
 	*out = NULL;
 	if (c == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "compilers: out of memory");
-	if ((c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if (!ward_wake_init(&c->wake)) {
 		free(c);
-		return ward_error_set(err, WARD_E_IO, "compilers: eventfd: %s", strerror(errno));
+		return ward_error_set(err, WARD_E_IO, "compilers: pipe: %s", strerror(errno));
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	*out = c;
@@ -57,7 +58,7 @@ void ward_compilers_destroy(ward_compilers_t *c)
 		return;
 	while (ward_compilers_pop_output(c, &fd, &pid))
 		close(fd);
-	close(c->wakefd);
+	ward_wake_close(&c->wake);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -102,7 +103,6 @@ bool ward_compilers_lookup(ward_compilers_t *c, pid_t pid, uint64_t *pidversion,
 
 bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)
 {
-	uint64_t one = 1;
 	bool ok = false;
 
 	pthread_mutex_lock(&c->mu);
@@ -115,7 +115,7 @@ bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (ok)
-		(void)!write(c->wakefd, &one, sizeof(one));
+		ward_wake_signal(&c->wake);
 	else
 		close(fd);
 	return ok;
@@ -124,7 +124,6 @@ bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid)
 bool ward_compilers_pop_output(ward_compilers_t *c, int *fd, pid_t *pid)
 {
 	bool ok = false;
-	uint64_t n;
 
 	pthread_mutex_lock(&c->mu);
 	if (c->count > 0) {
@@ -135,14 +134,14 @@ bool ward_compilers_pop_output(ward_compilers_t *c, int *fd, pid_t *pid)
 		ok = true;
 	}
 	if (c->count == 0)
-		(void)!read(c->wakefd, &n, sizeof(n));
+		ward_wake_drain(&c->wake);
 	pthread_mutex_unlock(&c->mu);
 	return ok;
 }
 
 int ward_compilers_wakefd(ward_compilers_t *c)
 {
-	return c->wakefd;
+	return ward_wake_fd(&c->wake);
 }
 
 uint64_t ward_compilers_dropped(ward_compilers_t *c)

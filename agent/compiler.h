@@ -39,7 +39,7 @@ bool ward_compilers_lookup(ward_compilers_t *c, pid_t pid, uint64_t *pidversion,
                            ward_filekey_t *exe);
 
 /* Queue fd (a file pid wrote; ownership passes) for the main thread. False, with fd
- * closed and a drop counted, when the queue is full. wakefd (eventfd) is signalled. */
+ * closed and a drop counted, when the queue is full. wakefd (a pipe, common/wake.h) is signalled. */
 bool ward_compilers_push_output(ward_compilers_t *c, int fd, pid_t pid);
 
 /* Take one queued output (fd >= 0) or return false. */

@@ -380,20 +380,24 @@ static void refuse(ward_ctl_server_t *srv, int fd, const char *msg)
 }
 
 /*
- * Accept one client and capture who it is, once: uid/gid (SO_PEERCRED) and the
- * supplementary groups (SO_PEERGROUPS, the credentials of the connect() call). The
- * peer's pid is not kept: a pid names whoever holds it now, not who connected.
+ * Accept one client and capture who it is, once: uid/gid and the groups of the
+ * connect() call as the kernel recorded them (ward_peer_creds: SO_PEERCRED and
+ * SO_PEERGROUPS on Linux, LOCAL_PEERCRED on macOS). The peer's pid is not kept: a pid
+ * names whoever holds it now, not who connected.
  * Returns false when nothing was waiting.
  */
 static bool accept_client(ward_ctl_server_t *srv)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	gid_t groups[WARD_CTL_MAX_PEER_GROUPS];
+	unsigned ngroups;
+	bool truncated;
+	uid_t uid;
+	gid_t gid;
 	int fd = ward_accept(srv->fd, WARD_SOCK_NONBLOCK | WARD_SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+	if (!ward_peer_creds(fd, &uid, &gid, groups, WARD_CTL_MAX_PEER_GROUPS, &ngroups, &truncated)) {
 		refuse(srv, fd, "cannot read the caller's credentials");
 		return true;
 	}
@@ -401,21 +405,19 @@ static bool accept_client(ward_ctl_server_t *srv)
 		refuse(srv, fd, "too many control clients; try again");
 		return true;
 	}
-	if (cred.uid != 0 && (srv->nclients >= WARD_MAX_CTL_CLIENTS - WARD_CTL_ROOT_RESERVE ||
-	                      clients_of(srv, cred.uid) >= WARD_CTL_CLIENTS_PER_UID)) {
+	if (uid != 0 && (srv->nclients >= WARD_MAX_CTL_CLIENTS - WARD_CTL_ROOT_RESERVE ||
+	                 clients_of(srv, uid) >= WARD_CTL_CLIENTS_PER_UID)) {
 		refuse(srv, fd, "too many control clients for this user; try again");
 		return true;
 	}
 	struct client *c = &srv->clients[srv->nclients];
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
-	c->peer.uid = cred.uid;
-	c->peer.gid = cred.gid;
-	len = sizeof(c->peer.groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->peer.groups, &len) == 0)
-		c->peer.ngroups = (unsigned)(len / sizeof(gid_t));
-	else
-		c->peer.groups_truncated = true; /* ERANGE: more than we keep; or no support */
+	c->peer.uid = uid;
+	c->peer.gid = gid;
+	memcpy(c->peer.groups, groups, ngroups * sizeof(gid_t));
+	c->peer.ngroups = ngroups;
+	c->peer.groups_truncated = truncated; /* then none of them is trusted */
 	c->peer.conn = ++srv->next_conn;
 	c->peer.admin = ward_ctl_peer_in_group(&c->peer, srv->admin_gid);
 	c->deadline_ms = srv->now_ms + WARD_CTL_READ_TIMEOUT_MS;

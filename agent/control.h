@@ -38,7 +38,7 @@ typedef enum {
 typedef struct ward_ctl_peer {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[WARD_CTL_MAX_PEER_GROUPS]; /* SO_PEERGROUPS at accept */
+	gid_t groups[WARD_CTL_MAX_PEER_GROUPS]; /* the connect() credential's, at accept */
 	unsigned ngroups;
 	bool groups_truncated;                  /* more groups than fit: none is trusted */
 	uint64_t conn;                          /* this connection's id (ward_ctl_reply_later) */

@@ -19,6 +19,7 @@
 #include "agent/yarascan.h"
 #include "common/fdpath.h"
 #include "common/hex.h"
+#include "common/proc.h"
 #include "profiles/diag.h"
 
 struct load {
@@ -126,13 +127,11 @@ ward_err_t ward_daemon_fileaccess(ward_daemon_t *d, const ward_confset_t *cs,
 	char self[PATH_MAX], ctl[PATH_MAX];
 	const char *yara[WARD_MAX_YARA_PATHS + 1];
 	ward_faa_t *p = NULL;
-	ssize_t n;
 	ward_err_t rc;
 
 	if (d->fa == NULL)
 		return WARD_OK;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
+	(void)ward_proc_self_exe(self, sizeof(self));
 	find_wardenctl(self, ctl, sizeof(ctl));
 	for (unsigned i = 0; i < cfg->nyara_rules_paths; i++)
 		yara[i] = cfg->yara_rules_paths[i];

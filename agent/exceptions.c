@@ -8,15 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,11 +28,12 @@
 #include "common/hex.h"
 #include "rules/requests.h"
 #include "common/platform.h"
+#include "common/wake.h"
 
 /*
  * A file read off the main thread for a control command (request, approve): the
  * command's handler starts it and answers WARD_CTL_LATER; the thread reads the file
- * (agent/reqfile.h) and queues the job as done; the main thread, woken by wakefd,
+ * (agent/reqfile.h) and queues the job as done; the main thread, woken by its wake pipe,
  * finishes it (the store is the main thread's) and sends the reply.
  */
 enum job_kind { JOB_REQUEST, JOB_APPROVE };
@@ -69,7 +67,7 @@ struct ward_exc {
 	struct job *running;    /* jobs whose thread runs (for the per-uid cap) */
 	struct job *done;       /* jobs for the main thread to finish */
 	unsigned nrunning;
-	int wakefd;             /* eventfd: a job is done */
+	ward_wake_t wake;       /* a job is done */
 };
 
 ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
@@ -86,8 +84,8 @@ ward_err_t ward_exc_create(ward_exc_t **out, ward_error_t *err)
 	}
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->idle, NULL);
-	if ((x->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		rc = ward_error_set(err, WARD_E_IO, "exceptions: eventfd: %s", strerror(errno));
+	if (!ward_wake_init(&x->wake)) {
+		rc = ward_error_set(err, WARD_E_IO, "exceptions: pipe: %s", strerror(errno));
 		ward_exc_destroy(x);
 		return rc;
 	}
@@ -111,8 +109,7 @@ void ward_exc_destroy(ward_exc_t *x)
 		x->done = j->next;
 		free(j);
 	}
-	if (x->wakefd > 0)
-		close(x->wakefd);
+	ward_wake_close(&x->wake);
 	pthread_cond_destroy(&x->idle);
 	pthread_mutex_destroy(&x->mu);
 	ward_denials_destroy(x->denials);
@@ -132,7 +129,7 @@ void ward_exc_stop(ward_exc_t *x)
 
 int ward_exc_wakefd(const ward_exc_t *x)
 {
-	return x ? x->wakefd : -1;
+	return x ? ward_wake_fd(&x->wake) : -1;
 }
 
 void ward_exc_evlog_hook(void *arg, const ward_evrec_t *r)
@@ -429,8 +426,7 @@ done:
 	x->nrunning--;
 	pthread_cond_broadcast(&x->idle);
 	pthread_mutex_unlock(&x->mu);
-	uint64_t one = 1;
-	(void)!write(x->wakefd, &one, sizeof(one));
+	ward_wake_signal(&x->wake);
 	return NULL;
 }
 
@@ -803,11 +799,10 @@ void ward_exc_jobs_finish(ward_exc_t *x)
 {
 	ward_exc_env_t *d = x ? &x->env : NULL;
 	struct job *list, *j;
-	uint64_t v;
 
 	if (x == NULL)
 		return;
-	(void)!read(x->wakefd, &v, sizeof(v));
+	ward_wake_drain(&x->wake);
 	pthread_mutex_lock(&x->mu);
 	list = x->done;
 	x->done = NULL;

@@ -18,6 +18,7 @@
 #include "agent/opener.h"
 #include "common/hex.h"
 #include "common/limits.h"
+#include "common/proc.h"
 #include "scanner/identity.h"
 #include "common/platform.h"
 
@@ -185,6 +186,19 @@ bool ward_fileaccess_active(ward_fileaccess_t *fa)
 	return a;
 }
 
+bool ward_fileaccess_may_cover(ward_fileaccess_t *fa, const char *path)
+{
+	struct gen *g;
+	bool c;
+
+	if (fa == NULL)
+		return false;
+	g = gen_get(fa);
+	c = g->nitems > 0 && ward_faa_path_may_apply(g->faa, path);
+	gen_unref(g);
+	return c;
+}
+
 bool ward_fileaccess_dir_may_watch(ward_fileaccess_t *fa, const char *dir)
 {
 	struct gen *g = gen_get(fa);
@@ -199,18 +213,17 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
                        ward_opener_t *o, ward_filekey_t *kout)
 {
 	ward_filekey_t k;
-	char link[48];
+	char path[WARD_MAX_PATH];
 	struct stat sb;
 	size_t slot;
 	ward_error_t e;
 	int fd;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)rq->pid);
 	if (ward_nowait_active()) {
 		/* The event reader: opening the executable calls its filesystem (a FUSE server
 		 * answers when it likes), so only an identity already in the table, found by
 		 * the key the kernel has cached; anything else is a worker's. */
-		if (!ward_stat_nosync(link, &sb)) {
+		if (!ward_proc_exe_stat_nosync(rq->pid, &sb)) {
 			ward_nowait_mark_blocked();
 			return false;
 		}
@@ -221,17 +234,16 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 		if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
 			*o = fa->ident[slot].o;
 			pthread_mutex_unlock(&fa->mu);
-			ssize_t n = readlink(link, o->path, sizeof(o->path) - 1);
-			if (n > 0)
-				o->path[n] = '\0';
+			if (ward_proc_exe_path(rq->pid, path, sizeof(path)))
+				snprintf(o->path, sizeof(o->path), "%s", path);
 			return true;
 		}
 		pthread_mutex_unlock(&fa->mu);
 		ward_nowait_mark_blocked();
 		return false;
 	}
-	/* the exe link opens the very inode the process runs (no path race) */
-	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
+	/* Linux: the exe link opens the very inode the process runs (no path race) */
+	if ((fd = ward_proc_exe_open(rq->pid, path, sizeof(path))) < 0 || fstat(fd, &sb) != 0) {
 		if (fd >= 0)
 			close(fd);
 		return false;
@@ -246,20 +258,14 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 		pthread_mutex_unlock(&fa->mu);
 		close(fd);
 		/* the path names the link the process was started by: take the current one */
-		ssize_t n = readlink(link, o->path, sizeof(o->path) - 1);
-		if (n > 0)
-			o->path[n] = '\0';
+		if (path[0] != '\0')
+			snprintf(o->path, sizeof(o->path), "%s", path);
 		return true;
 	}
 	pthread_mutex_unlock(&fa->mu);
-	{
-		char path[WARD_MAX_PATH];
-		ssize_t n = readlink(link, path, sizeof(path) - 1);
-		path[n > 0 ? n : 0] = '\0';
-		if (ward_opener_from_fd(&g->cfg, fd, path, o, &e) != WARD_OK) {
-			close(fd);
-			return false;
-		}
+	if (ward_opener_from_fd(&g->cfg, fd, path, o, &e) != WARD_OK) {
+		close(fd);
+		return false;
 	}
 	close(fd);
 	pthread_mutex_lock(&fa->mu);

@@ -47,6 +47,9 @@ bool ward_fileaccess_active(ward_fileaccess_t *fa);
  * policy in force). */
 bool ward_fileaccess_dir_may_watch(ward_fileaccess_t *fa, const char *dir);
 
+/* Whether some watch item could decide an open of path, by any opener (NULL fa: no). */
+bool ward_fileaccess_may_cover(ward_fileaccess_t *fa, const char *path);
+
 typedef struct ward_fa_request {
 	const char *path;     /* the target's path as the kernel resolved it */
 	bool key_ok;

@@ -12,6 +12,7 @@
 
 #include "agent/engine/trust.h"
 #include "common/hex.h"
+#include "common/proc.h"
 #include "scanner/identity.h"
 #include "common/platform.h"
 
@@ -77,20 +78,18 @@ ward_err_t ward_opener_from_path(const ward_config_t *cfg, const char *path, war
 ward_err_t ward_opener_from_pid(const ward_config_t *cfg, pid_t pid, ward_opener_t *o,
                                 ward_error_t *err)
 {
-	char link[64], path[WARD_MAX_PATH];
-	ssize_t n;
+	char path[WARD_MAX_PATH];
 	ward_err_t rc;
 	int fd;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	if ((n = readlink(link, path, sizeof(path) - 1)) < 0)
+	if (!ward_proc_exe_path(pid, path, sizeof(path)))
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
-	path[n] = '\0';
-	/* the exe link opens the very inode the process runs, even if its path was replaced;
-	 * opening it calls its filesystem: not in the event reader */
+	/* Linux: the exe link opens the very inode the process runs, even if its path was
+	 * replaced (common/proc.h says what macOS gives); opening it calls its filesystem:
+	 * not in the event reader */
 	if (ward_nowait_refuse())
 		return ward_error_set(err, WARD_E_IO, "pid %d: not read without waiting", (int)pid);
-	if ((fd = open(link, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = ward_proc_exe_open(pid, NULL, 0)) < 0)
 		return ward_error_set(err, WARD_E_IO, "pid %d: %s", (int)pid, strerror(errno));
 	rc = ward_opener_from_fd(cfg, fd, path, o, err);
 	close(fd);

@@ -1,8 +1,9 @@
 /*
- * inotify on the configuration sources, the reload debounce, and the record of what
- * is in force (see profwatch.h). inotify(7): a watch on a directory reports events for
- * the names in it; a file replaced by rename(2) (how editors and MDM clients write)
- * is an IN_MOVED_TO in its directory, which a watch on the file itself would miss.
+ * Watches on the configuration sources' directories (agent/dirwatch.h: inotify on
+ * Linux, kqueue on macOS), the reload debounce, and the record of what is in force
+ * (see profwatch.h). Directories are watched, not files: a file replaced by rename(2)
+ * (how editors and MDM clients write) is a change of its directory's entries, which a
+ * watch on the file itself would miss.
  */
 #include "agent/profwatch.h"
 
@@ -11,15 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/dirwatch.h"
 #include "common/limits.h"
 #include "profiles/diag.h"
-
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | \
-                    IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 /* One role: a directory and the name in it that matters ("" = any profile name). */
 struct target {
@@ -30,7 +28,7 @@ struct target {
 };
 
 struct ward_profwatch {
-	int fd;                  /* inotify; -1 when unavailable */
+	ward_dirwatch_t *dw;     /* NULL when unavailable */
 	struct target conf;      /* dirname(conf_file), basename(conf_file) */
 	struct target parent;    /* dirname(profile_dir), basename(profile_dir) */
 	struct target pdir;      /* profile_dir, any profile name */
@@ -57,17 +55,6 @@ struct ward_profwatch {
 	json_t *fallback_sources;
 };
 
-/* Same test as the loader's (profiles/config.c): what it would read. */
-static bool profile_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	if (n[0] == '.')
-		return false;
-	return (l > 13 && strcmp(n + l - 13, ".mobileconfig") == 0) ||
-	       (l > 6 && strcmp(n + l - 6, ".plist") == 0);
-}
-
 /* Split path into t->dir and t->name; false if it has no usable name. */
 static bool target_init(struct target *t, const char *path)
 {
@@ -81,7 +68,9 @@ static bool target_init(struct target *t, const char *path)
 	n = strlen(path);
 	while (n > 1 && path[n - 1] == '/')
 		n--;
-	slash = memrchr(path, '/', n);
+	for (slash = path + n; slash > path && slash[-1] != '/'; slash--)
+		;
+	slash = slash > path ? slash - 1 : NULL; /* the last '/' of path[0..n) (memrchr) */
 	if (slash == NULL) {
 		snprintf(t->dir, sizeof(t->dir), ".");
 		slash = path - 1;
@@ -100,14 +89,14 @@ static bool target_init(struct target *t, const char *path)
 /* Watch t's directory if it is not watched yet; true if a new watch was added. */
 static bool watch(ward_profwatch_t *pw, struct target *t)
 {
-	if (pw->fd < 0 || !t->used || t->wd >= 0)
+	if (pw->dw == NULL || !t->used || t->wd >= 0)
 		return false;
 	/* A missing directory is not an error: its parent's watch (or ward_profwatch_tick)
 	 * adds it when it appears. */
-	t->wd = inotify_add_watch(pw->fd, t->dir, WATCH_MASK);
+	t->wd = ward_dirwatch_add(pw->dw, t->dir);
 	if (t->wd < 0 && errno != ENOENT && errno != ENOTDIR && errno != EACCES)
-		snprintf(pw->watch_error, sizeof(pw->watch_error), "inotify on %.180s: %s", t->dir,
-		         strerror(errno));
+		snprintf(pw->watch_error, sizeof(pw->watch_error), "%s on %.180s: %s", ward_dirwatch_kind,
+		         t->dir, strerror(errno));
 	else if (t->wd >= 0)
 		pw->watch_error[0] = '\0';
 	return t->wd >= 0;
@@ -125,7 +114,7 @@ static void unwatch(ward_profwatch_t *pw, struct target *t)
 		if (all[i] != t && all[i]->wd == t->wd)
 			shared = true;
 	if (!shared)
-		inotify_rm_watch(pw->fd, t->wd);
+		ward_dirwatch_rm(pw->dw, t->wd);
 	t->wd = -1;
 }
 
@@ -157,8 +146,8 @@ ward_err_t ward_profwatch_create(const char *conf_file, const char *profile_dir,
 	} else {
 		pw->pdir.wd = -1;
 	}
-	if ((pw->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
-		snprintf(pw->watch_error, sizeof(pw->watch_error), "inotify_init1: %s", strerror(errno));
+	if ((pw->dw = ward_dirwatch_create()) == NULL) {
+		snprintf(pw->watch_error, sizeof(pw->watch_error), "%s: %s", ward_dirwatch_kind, strerror(errno));
 		return ward_error_set(why, WARD_E_IO, "%s", pw->watch_error);
 	}
 	rewatch(pw);
@@ -171,8 +160,7 @@ void ward_profwatch_destroy(ward_profwatch_t *pw)
 {
 	if (pw == NULL)
 		return;
-	if (pw->fd >= 0)
-		close(pw->fd);
+	ward_dirwatch_destroy(pw->dw);
 	json_decref(pw->err_diags);
 	json_decref(pw->fallback_sources);
 	free(pw);
@@ -180,7 +168,7 @@ void ward_profwatch_destroy(ward_profwatch_t *pw)
 
 int ward_profwatch_fd(const ward_profwatch_t *pw)
 {
-	return pw->fd;
+	return pw->dw ? ward_dirwatch_fd(pw->dw) : -1;
 }
 
 static void schedule(ward_profwatch_t *pw, uint64_t now_ms)
@@ -193,42 +181,58 @@ static void schedule(ward_profwatch_t *pw, uint64_t now_ms)
 	pw->changes++;
 }
 
-static void one_event(ward_profwatch_t *pw, const struct inotify_event *ev, uint64_t now_ms)
+/* name: the entry, "" for the directory itself, NULL when the platform cannot tell
+ * which entry changed (kqueue): then any of them may have. */
+static bool named(const char *name, const char *want)
 {
-	const char *name = ev->len ? ev->name : "";
+	return name == NULL || strcmp(name, want) == 0;
+}
 
-	if (ev->mask & IN_Q_OVERFLOW) {
+struct readctx {
+	ward_profwatch_t *pw;
+	uint64_t now_ms;
+};
+
+static void one_event(void *arg, int wd, const char *name, unsigned what)
+{
+	struct readctx *rc = arg;
+	ward_profwatch_t *pw = rc->pw;
+	uint64_t now_ms = rc->now_ms;
+
+	if (what & WARD_DW_OVERFLOW) {
 		schedule(pw, now_ms); /* events were lost: reload to be sure */
 		return;
 	}
-	if (pw->pdir.wd >= 0 && ev->wd == pw->pdir.wd) {
-		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-			/* The directory went away or moved (the watch would follow it). */
+	if (pw->pdir.wd >= 0 && wd == pw->pdir.wd) {
+		if (what & (WARD_DW_SELF | WARD_DW_DROPPED)) {
+			/* The directory went away or moved (an inotify watch would follow it). */
+			if (what & WARD_DW_DROPPED)
+				pw->pdir.wd = -1; /* nothing left to remove */
 			unwatch(pw, &pw->pdir);
 			schedule(pw, now_ms);
-		} else if (profile_name(name)) {
+		} else if (name == NULL || ward_config_profile_name(pw->pdir.dir, name)) {
 			schedule(pw, now_ms);
 		}
 	}
-	if (pw->parent.wd >= 0 && ev->wd == pw->parent.wd && strcmp(name, pw->parent.name) == 0) {
+	if (pw->parent.wd >= 0 && wd == pw->parent.wd && named(name, pw->parent.name)) {
 		unwatch(pw, &pw->pdir); /* replaced, removed or created: watch what is there now */
 		watch(pw, &pw->pdir);
 		schedule(pw, now_ms);
 	}
-	if (pw->conf.wd >= 0 && ev->wd == pw->conf.wd && strcmp(name, pw->conf.name) == 0)
+	if (pw->conf.wd >= 0 && wd == pw->conf.wd && named(name, pw->conf.name))
 		schedule(pw, now_ms);
-	if (pw->faa.wd >= 0 && ev->wd == pw->faa.wd && strcmp(name, pw->faa.name) == 0)
+	if (pw->faa.wd >= 0 && wd == pw->faa.wd && named(name, pw->faa.name))
 		schedule(pw, now_ms);
-	if ((ev->mask & IN_IGNORED) && pw->faa.wd >= 0 && ev->wd == pw->faa.wd) {
+	if ((what & WARD_DW_DROPPED) && pw->faa.wd >= 0 && wd == pw->faa.wd) {
 		pw->faa.wd = -1;
 		schedule(pw, now_ms);
 	}
-	if ((ev->mask & IN_IGNORED) && (ev->wd == pw->conf.wd || ev->wd == pw->parent.wd)) {
+	if ((what & WARD_DW_DROPPED) && (wd == pw->conf.wd || wd == pw->parent.wd)) {
 		/* A watched directory is gone; ward_profwatch_tick watches it again when it
 		 * is back. */
-		if (ev->wd == pw->conf.wd)
+		if (wd == pw->conf.wd)
 			pw->conf.wd = -1;
-		if (ev->wd == pw->parent.wd)
+		if (wd == pw->parent.wd)
 			pw->parent.wd = -1;
 		schedule(pw, now_ms);
 	}
@@ -236,21 +240,10 @@ static void one_event(ward_profwatch_t *pw, const struct inotify_event *ev, uint
 
 void ward_profwatch_read(ward_profwatch_t *pw, uint64_t now_ms)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
+	struct readctx rc = { pw, now_ms };
 
-	if (pw->fd < 0)
-		return;
-	while ((n = read(pw->fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-			size_t sz = sizeof(*ev) + ev->len;
-			if (p + sz > buf + n)
-				break;
-			one_event(pw, ev, now_ms);
-			p += sz;
-		}
-	}
+	if (pw->dw != NULL)
+		ward_dirwatch_read(pw->dw, one_event, &rc);
 }
 
 static uint64_t due_at(const ward_profwatch_t *pw)
@@ -390,7 +383,7 @@ json_t *ward_profwatch_status(const ward_profwatch_t *pw)
 	                                 strcmp(pw->conf.dir, "/") ? "/" : "", pw->conf.name) :
 	                    json_null());
 	json_object_set_new(o, "profiles_dir", pw->pdir.used ? json_string(pw->pdir.dir) : json_null());
-	json_object_set_new(o, "watching", json_boolean(pw->fd >= 0 &&
+	json_object_set_new(o, "watching", json_boolean(pw->dw != NULL &&
 	                    (pw->conf.wd >= 0 || pw->pdir.wd >= 0 || pw->parent.wd >= 0)));
 	json_object_set_new(o, "watch_error", pw->watch_error[0] ? json_string(pw->watch_error) : json_null());
 	if (pw->fallback && pw->fallback_sources)

@@ -1,6 +1,7 @@
 /*
  * The configuration sources watcher and the record of reloads. wardend watches
- * warden.conf and the profiles directory with inotify from its main loop (never from
+ * warden.conf and the profiles directory (agent/dirwatch.h: inotify on Linux, kqueue on
+ * macOS) from its main loop (never from
  * the fanotify reader: a reload reads files, parses XML and writes the store) and
  * reloads a short quiet period after the last change, so an editor or an MDM client
  * that writes a file in several steps causes one reload, not several.
@@ -33,18 +34,18 @@ typedef struct ward_profwatch ward_profwatch_t;
 /*
  * Create the watcher for conf_file and profile_dir (either may be NULL or ""). Missing
  * paths are fine: their parents are watched so they are seen when they appear. If
- * inotify is unavailable the watcher still exists, without watches (reload by SIGHUP
+ * the platform's watch mechanism is unavailable the watcher still exists, without watches (reload by SIGHUP
  * or the reload command still works); *why says so. *out NULL only on out of memory.
  */
 ward_err_t ward_profwatch_create(const char *conf_file, const char *profile_dir,
                                  ward_profwatch_t **out, ward_error_t *why);
 void ward_profwatch_destroy(ward_profwatch_t *pw); /* NULL ok */
 
-/* The inotify descriptor to poll for POLLIN, or -1 when nothing is watched. */
+/* The watch descriptor to poll for POLLIN, or -1 when nothing is watched. */
 int ward_profwatch_fd(const ward_profwatch_t *pw);
 
 /*
- * Drain the inotify events (call when the fd is readable). now_ms: CLOCK_MONOTONIC in
+ * Drain the watch events (call when the fd is readable). now_ms: CLOCK_MONOTONIC in
  * milliseconds. A relevant change schedules a reload WARD_RELOAD_QUIET_MS after the
  * last change, and at most WARD_RELOAD_MAX_DELAY_MS after the first one.
  */
@@ -63,7 +64,7 @@ bool ward_profwatch_due(ward_profwatch_t *pw, uint64_t now_ms);
  */
 void ward_profwatch_tick(ward_profwatch_t *pw, uint64_t now_ms);
 
-/* Count of inotify events that scheduled a reload (for tests and status). */
+/* Count of watch events that scheduled a reload (for tests and status). */
 uint64_t ward_profwatch_changes(const ward_profwatch_t *pw);
 
 /* ------------------------------------------------------------- the reload record */
@@ -71,7 +72,7 @@ uint64_t ward_profwatch_changes(const ward_profwatch_t *pw);
 /*
  * Record a successful load: cs is the configuration now in force (borrowed: the caller
  * keeps it alive until the next ward_profwatch_loaded or destroy). Clears the last error.
- * trigger says what caused it ("start", "inotify", "SIGHUP", "reload command").
+ * trigger says what caused it ("start", "inotify" or "kqueue", "SIGHUP", "reload command").
  */
 void ward_profwatch_loaded(ward_profwatch_t *pw, const ward_confset_t *cs, const char *trigger);
 

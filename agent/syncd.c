@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "agent/daemon.h"
 #include "agent/log.h"
 #include "agent/sync/proto.h"
+#include "common/platform.h"
 
 #define STATE_FILE "sync-state.json"
 #define SPOOL_FILE "sync-spool.db"
@@ -362,7 +362,7 @@ json_t *ward_syncd_cmd_begin(void *ctx, const ward_ctl_peer_t *peer, json_t *req
 	stage_drop(s);
 	if (ward_rule_batch_create(&s->stage, err) != WARD_OK)
 		return NULL;
-	if (getrandom(&tok, sizeof(tok), 0) != (ssize_t)sizeof(tok))
+	if (!ward_random(&tok, sizeof(tok)))
 		tok = (uint64_t)now_s() * 2654435761u;
 	s->token = (tok & ((1ull << 52) - 1)) | 1; /* exact in a JSON number, never 0 */
 	s->stage_touched = now_s();

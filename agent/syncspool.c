@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "common/hex.h"
+#include "common/proc.h"
 
 struct ward_syncspool {
 	pthread_mutex_t mu;
@@ -162,24 +163,7 @@ static const char *santa_decision(const ward_verdict_t *v)
 
 static void parent_name(pid_t ppid, char *out, size_t cap)
 {
-	char p[64];
-	ssize_t n;
-	int fd;
-
-	out[0] = '\0';
-	if (ppid <= 0)
-		return;
-	snprintf(p, sizeof(p), "/proc/%d/comm", (int)ppid);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, out, cap - 1);
-	close(fd);
-	if (n <= 0) {
-		out[0] = '\0';
-		return;
-	}
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
+	(void)ward_proc_name(ppid, out, cap);
 }
 
 json_t *ward_syncspool_event_json(const ward_evrec_t *r)

@@ -1,7 +1,7 @@
 /*
  * wardend — the warden agent. Parses flags, loads the configuration, opens the rule
  * store, the event log, the backend and the control socket, starts the pipeline
- * (agent/engine/pipeline.c), then runs the main loop: signals (signalfd), control clients,
+ * (agent/engine/pipeline.c), then runs the main loop: signals (common/sigwatch.h), control clients,
  * and the store watcher. Everything that decides lives elsewhere.
  */
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,6 +24,7 @@
 #include "agent/backends/bpfground.h"
 #include "agent/backends/procinfo.h"
 #include "agent/daemon.h"
+#include "agent/dirwatch.h"
 #include "agent/backends/open/open.h"
 #include "agent/exceptions.h"
 #include "agent/lastgood.h"
@@ -34,10 +34,13 @@
 #include "agent/version.h"
 #include "profiles/diag.h"
 #include "agent/yarascan.h"
+#include "common/paths.h"
+#include "common/platform.h"
+#include "common/sigwatch.h"
 
-#define DEFAULT_CONFIG "/etc/warden/warden.conf"
-#define DEFAULT_PROFILES "/etc/warden/profiles"
-#define DEFAULT_SOCKET "/run/warden/control.sock"
+#define DEFAULT_CONFIG WARD_DEFAULT_CONFIG
+#define DEFAULT_PROFILES WARD_DEFAULT_PROFILES
+#define DEFAULT_SOCKET WARD_DEFAULT_SOCKET
 
 static void usage(FILE *out)
 {
@@ -49,7 +52,7 @@ static void usage(FILE *out)
 	"               [--no-ground] [--ground-uid UID]... [--debug]\n"
 	"               [--help] [--version]\n"
 	"\n"
-	"The warden agent: authorizes every program start (fanotify FAN_OPEN_EXEC_PERM) on the\n"
+	"The warden agent: authorizes every program start (%s) on the\n"
 	"watched filesystems from the rules in the store, the trusted paths and the mode.\n"
 	"\n"
 	"  --config FILE      JSON configuration (default " DEFAULT_CONFIG "; a missing\n"
@@ -85,7 +88,7 @@ static void usage(FILE *out)
 	"                     --watch says\n"
 	"  --debug            verbose diagnostics\n"
 	"\n"
-	"The config file and the profiles directory are watched (inotify): a change is\n"
+	"The config file and the profiles directory are watched (%s): a change is\n"
 	"reloaded within a second. The new configuration is validated completely first; if\n"
 	"any source is invalid nothing changes, the errors are logged (file:line) and shown\n"
 	"by 'wardenctl status', and the last good configuration stays in force. Files and\n"
@@ -100,7 +103,8 @@ static void usage(FILE *out)
 	"and the YARA rules (rebuilt only if a rule file changed; a set that does not\n"
 	"compile leaves the previous one active).\n"
 	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on a usage or\n"
-	"configuration error (invalid sources at start and no last good configuration).\n", WARD_MAX_WORKERS);
+	"configuration error (invalid sources at start and no last good configuration).\n%s",
+	ward_backend_hook, WARD_MAX_WORKERS, ward_dirwatch_kind, ward_backend_help_note);
 }
 
 static bool copy_path(char *dst, size_t cap, const char *src, const char *what)
@@ -150,7 +154,7 @@ static void notify_ready(void)
 	memcpy(sun.sun_path, p, strlen(p));
 	if (sun.sun_path[0] == '@')
 		sun.sun_path[0] = '\0';
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = ward_socket(AF_UNIX, SOCK_DGRAM, WARD_SOCK_CLOEXEC)) < 0)
 		return;
 	(void)!sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun,
 	              (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(p)));
@@ -509,15 +513,12 @@ int main(int argc, char **argv)
 	               event_log ? event_log : d.cfg.event_log_path, "--event-log"))
 		return 2;
 
-	/* Signals are read from a signalfd by the main loop: block them in every thread. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
-		fatal("sigprocmask");
+	/* Signals reach the main loop through a pipe (common/sigwatch.h): block them in
+	 * every thread, before any exists. */
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	const size_t nsigs = sizeof(sigs) / sizeof(sigs[0]);
+	if (!ward_sigwatch_block(sigs, nsigs))
+		fatal("blocking signals");
 	raise_nofile();
 
 	mkdir_parent(d.db_path, 0700);
@@ -582,13 +583,13 @@ int main(int argc, char **argv)
 
 	if (!foreground) {
 		/* Detach before any thread exists (fork copies only the caller). */
-		if (daemon(0, 0) != 0)
+		if (!ward_daemonize())
 			fatal("daemon");
 		log_init("wardend", false, debug);
 	}
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0)
-		fatal("signalfd");
+	ward_sigwatch_t *sigw;
+	if (!ward_sigwatch_start(sigs, nsigs, &sigw))
+		fatal("signal thread");
 	if (ward_evlog_start(d.evlog, &err) != WARD_OK)
 		fatalx("%s", err.msg);
 
@@ -630,6 +631,10 @@ int main(int argc, char **argv)
 		ward_profwatch_loaded(d.watch, d.confset, "start");
 	}
 	ward_daemon_log_config(&d, "start");
+	if (d.cfg.ninterpreters > 0 && !ward_backend_program_opens)
+		log_warnx("Interpreters: the %s backend does not report scripts opened by an "
+		          "interpreter; they are not decided by the exec rules (docs/macos.md)",
+		          ward_backend_flavour);
 	ward_daemon_save_last_good(&d, "start"); /* nothing on the last good one */
 	ward_engine_watch_writes(d.engine);
 	start_yara(&d, yara, nyara); /* after the fork: the scan pool has threads */
@@ -668,7 +673,7 @@ int main(int argc, char **argv)
 		ct = ward_profwatch_timeout(d.watch, now);
 		if (ct >= 0 && ct < timeout)
 			timeout = ct;
-		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = ward_sigwatch_fd(sigw), .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = ward_compilers_wakefd(d.compilers), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = ward_profwatch_fd(d.watch), .events = POLLIN };
 		pfd[3] = (struct pollfd){ .fd = ward_exc_wakefd(d.exc), .events = POLLIN };
@@ -676,14 +681,16 @@ int main(int argc, char **argv)
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
+			int got[16];
+			size_t ngot;
 			bool stop = false, hup = false;
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
-					hup = true;
-				else
-					stop = true;
-			}
+			while ((ngot = ward_sigwatch_read(sigw, got, sizeof(got) / sizeof(got[0]))) > 0)
+				for (size_t i = 0; i < ngot; i++) {
+					if (got[i] == SIGHUP)
+						hup = true;
+					else
+						stop = true;
+				}
 			if (stop)
 				break;
 			if (hup) {
@@ -705,7 +712,7 @@ int main(int argc, char **argv)
 		if (pfd[2].revents & POLLIN)
 			ward_profwatch_read(d.watch, now);
 		if (ward_profwatch_due(d.watch, now))
-			(void)ward_daemon_reload(&d, "inotify", &err); /* logs what failed */
+			(void)ward_daemon_reload(&d, ward_dirwatch_kind, &err); /* logs what failed */
 		if (now >= next_poll) {
 			bool changed;
 			if (ward_engine_refresh(d.engine, d.store, &d.cfg, false, &changed, &err) != WARD_OK)
@@ -740,7 +747,7 @@ int main(int argc, char **argv)
 	ward_compilers_destroy(d.compilers);
 	ward_profwatch_destroy(d.watch);
 	ward_confset_free(d.confset);
-	close(sfd);
+	ward_sigwatch_destroy(sigw);
 	if (status == 0)
 		ward_crashes_clean_exit();
 	return status;

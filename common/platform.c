@@ -20,6 +20,8 @@
 #elif defined(__APPLE__)
 #include <pthread.h>
 #include <sys/random.h> /* getentropy */
+#include <sys/ucred.h>  /* struct xucred */
+#include <sys/un.h>     /* SOL_LOCAL, LOCAL_PEERCRED */
 #endif
 
 #if !defined(__linux__)
@@ -149,6 +151,78 @@ void ward_madvise_huge(void *addr, size_t len)
 	(void)addr;
 	(void)len;
 #endif
+}
+
+_Bool ward_peer_creds(int fd, uid_t *uid, gid_t *gid, gid_t *groups, unsigned cap,
+                      unsigned *ngroups, _Bool *truncated)
+{
+	*ngroups = 0;
+	*truncated = 0;
+#if defined(__linux__)
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return 0;
+	*uid = cred.uid;
+	*gid = cred.gid;
+	len = (socklen_t)(cap * sizeof(gid_t));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		*ngroups = (unsigned)(len / sizeof(gid_t));
+	else
+		*truncated = 1; /* ERANGE: more than we keep; or no support */
+	return 1;
+#elif defined(__APPLE__)
+	/* xnu records the connecting process's credential at connect(2) (unp_peercred)
+	 * and copies it out with cru2x: cr_groups[0] is the effective gid, the list is
+	 * the credential's whole group list (a Darwin credential holds at most NGROUPS). */
+	struct xucred xu;
+	socklen_t len = sizeof(xu);
+
+	if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &xu, &len) != 0)
+		return 0;
+	if (len < (socklen_t)sizeof(xu) || xu.cr_version != XUCRED_VERSION || xu.cr_ngroups < 1 ||
+	    xu.cr_ngroups > (short)(sizeof(xu.cr_groups) / sizeof(xu.cr_groups[0]))) {
+		errno = EPROTO;
+		return 0;
+	}
+	*uid = xu.cr_uid;
+	*gid = xu.cr_groups[0];
+	for (int i = 0; i < xu.cr_ngroups; i++) {
+		if (*ngroups == cap) {
+			*truncated = 1;
+			break;
+		}
+		groups[(*ngroups)++] = xu.cr_groups[i];
+	}
+	return 1;
+#else
+#error "ward_peer_creds: no peer credentials on this platform"
+#endif
+}
+
+_Bool ward_daemonize(void)
+{
+	/* daemon(3) itself is deprecated on macOS; this is what it does. */
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return 0;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return 0;
+	if (chdir("/") != 0)
+		return 0;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 1;
 }
 
 /* ---- reads that never wait on I/O (ward_nowait_begin) ---- */

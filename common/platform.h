@@ -75,4 +75,24 @@ ssize_t ward_pread(int fd, void *buf, size_t len, off_t off);
 /* madvise(MADV_HUGEPAGE) where the kernel has it; advice only. */
 void ward_madvise_huge(void *addr, size_t len);
 
+/*
+ * The credentials of the peer of a connected AF_UNIX stream socket, as the kernel
+ * recorded them when the peer called connect(2) (never looked up by pid: a pid names
+ * whoever holds it now). Linux: SO_PEERCRED (uid, gid) and SO_PEERGROUPS (the
+ * supplementary groups; *truncated when more than cap, or unsupported). macOS:
+ * LOCAL_PEERCRED's struct xucred: uid, the effective gid (cr_groups[0]) and the
+ * credential's groups (at most 16: a Darwin credential holds no more; membership that
+ * opendirectoryd resolves on demand is not in it, so a user in a group only through
+ * the directory is not seen as a member). Returns false with errno when the uid/gid
+ * cannot be read; the groups are then unset.
+ */
+#include <sys/types.h>
+_Bool ward_peer_creds(int fd, uid_t *uid, gid_t *gid, gid_t *groups, unsigned cap,
+                      unsigned *ngroups, _Bool *truncated);
+
+/* Detach from the terminal as daemon(3) does (fork, setsid, chdir /, stdio to
+ * /dev/null). Call before any thread exists. false with errno on failure. */
+_Bool ward_daemonize(void);
+
+
 #endif

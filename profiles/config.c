@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/blockmsg.h"
+#include "common/paths.h"
 #include "profiles/diag.h"
 #include "profiles/mobileconfig.h"
 #include "profiles/pathregex.h"
@@ -1615,12 +1616,31 @@ static bool looks_json(const char *buf, size_t len)
 	return i < len && buf[i] == '{';
 }
 
-static bool profile_name(const char *n)
+/* Whether dir is macOS's managed preferences directory (trailing slashes aside). */
+static bool managed_dir(const char *dir)
 {
+	size_t n = strlen(dir), m = strlen(WARD_MANAGED_PREFS_DIR);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n == m && memcmp(dir, WARD_MANAGED_PREFS_DIR, m) == 0;
+}
+
+bool ward_config_profile_name(const char *dir, const char *n)
+{
+	static const char *const domains[] = { "com.warden.agent.plist", "com.northpolesec.santa.plist",
+	                                       "com.google.santa.plist" };
 	size_t l = strlen(n);
 
 	if (n[0] == '.')
 		return false;
+	if (dir != NULL && managed_dir(dir)) {
+		/* every app's managed preferences live there: only warden's and Santa's domains */
+		for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++)
+			if (strcmp(n, domains[i]) == 0)
+				return true;
+		return false;
+	}
 	return (l > 13 && strcmp(n + l - 13, ".mobileconfig") == 0) ||
 	       (l > 6 && strcmp(n + l - 6, ".plist") == 0);
 }
@@ -1784,7 +1804,7 @@ ward_err_t ward_config_load_sources(const char *conf_file, const char *profile_d
 			    "insecure permissions on the profiles directory: must be owned by root and not group/other-writable");
 		} else {
 			while ((de = readdir(dir)) != NULL) {
-				if (!profile_name(de->d_name))
+				if (!ward_config_profile_name(profile_dir, de->d_name))
 					continue;
 				if (nnames == WARD_MAX_PROFILE_FILES) {
 					bad(&c, WARD_E_LIMIT, 0, NULL, "more than %u profiles", WARD_MAX_PROFILE_FILES);

@@ -155,8 +155,8 @@ typedef struct ward_confset ward_confset_t;
  *   1. the embedded defaults;
  *   2. conf_file (JSON, NULL = none; missing = skipped unless WARD_LOAD_CONF_REQUIRED);
  *   3. every *.mobileconfig and *.plist file of profile_dir (NULL = none; a missing
- *      directory has no profiles), sorted by name (bytewise), dotfiles skipped; inside a
- *      profile, its payloads in order.
+ *      directory has no profiles; ward_config_profile_name says which), sorted by name
+ *      (bytewise), dotfiles skipped; inside a profile, its payloads in order.
  * StaticRules of all sources are concatenated; the same rule type and identifier twice
  * is an error. ProfileTrustAnchors and RequireSignedProfiles are read from conf_file
  * only; profiles are then verified against those anchors.
@@ -166,6 +166,15 @@ typedef struct ward_confset ward_confset_t;
  * caller holds is touched, so a failed reload keeps the previous confset in force.
  * diags (a JSON array, NULL ok) receives every error and warning (profiles/diag.h).
  */
+/*
+ * Whether the loader reads the file name of directory dir as a profile: *.mobileconfig
+ * and *.plist, not dotfiles. In macOS's managed preferences directory
+ * (WARD_MANAGED_PREFS_DIR, common/paths.h), where MDM writes every app's preference
+ * domain, only com.warden.agent.plist, com.northpolesec.santa.plist and
+ * com.google.santa.plist. The configuration watcher uses the same test.
+ */
+bool ward_config_profile_name(const char *dir, const char *name);
+
 ward_err_t ward_config_load_sources(const char *conf_file, const char *profile_dir,
                                     unsigned flags, ward_confset_t **out, json_t *diags,
                                     ward_error_t *err);

@@ -23,6 +23,7 @@
 #include <libxml/SAX2.h>
 
 #include "common/limits.h"
+#include "profiles/bplist.h"
 
 struct line_ent {
 	uintptr_t parent;
@@ -693,9 +694,16 @@ ward_err_t ward_plist_parse(const void *buf, size_t len, json_t **out,
 	if (len > WARD_MAX_PLIST_BYTES)
 		return ward_error_set(err, WARD_E_LIMIT, "plist is %zu bytes, more than %u", len,
 		                      WARD_MAX_PLIST_BYTES);
-	if (len >= 6 && memcmp(buf, "bplist", 6) == 0)
-		return ward_error_set(err, WARD_E_UNSUPPORTED,
-		                      "binary property lists are not supported (plutil -convert xml1)");
+	if (ward_bplist_looks(buf, len)) {
+		/* no lines in a binary plist: an empty table, every lookup says 0 */
+		if (lines && (*lines = calloc(1, sizeof(**lines))) == NULL)
+			return ward_error_set(err, WARD_E_NOMEM, "out of memory");
+		if ((rc = ward_bplist_parse(buf, len, out, err)) != WARD_OK && lines) {
+			ward_plist_lines_free(*lines);
+			*lines = NULL;
+		}
+		return rc;
+	}
 	pthread_once(&xml_once, xml_init);
 	xmlSetGenericErrorFunc(NULL, xml_silent); /* per thread in libxml2 */
 

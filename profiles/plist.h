@@ -12,7 +12,8 @@
  * they can be referenced. Size, nesting depth and element count are capped by
  * WARD_MAX_PLIST_BYTES / _DEPTH / _NODES (common/limits.h), checked while libxml2
  * parses, before the tree grows past them. Duplicate keys in a dict are errors.
- * Binary plists ("bplist00") are reported as unsupported.
+ * Binary plists ("bplist00") are read by profiles/bplist.c into the same tree; they
+ * have no lines (every line lookup says 0).
  *
  * Errors name the line: "line 12: <message>".
  */

@@ -30,9 +30,10 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/paths.h"
 #include "scanner/identity.h"
 
-#define WARD_STORE_DEFAULT_PATH "/var/lib/warden/warden.db"
+#define WARD_STORE_DEFAULT_PATH WARD_DEFAULT_DB
 
 /* Rule types, in precedence order: the first type that matches wins. */
 typedef enum {

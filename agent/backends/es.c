@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,9 @@ struct esb {
 	bool stop, flush, threads;
 	atomic_bool ready;
 	atomic_bool closed;      /* ops->stop was called: the sink is never called again */
+	atomic_bool want_writes; /* compiler rules exist: a modified file comes with its fd */
+	char **open_paths;       /* watch_opens' prefixes (under mu), NULL: none given yet */
+	bool opens_given;        /* watch_opens was called: it, not o.open_prefixes, decides */
 	pthread_t timer, flusher;
 	struct {
 		_Atomic uint64_t auth, opens, notify, modified, renamed, unlinked, exited, unmounted;
@@ -292,6 +296,11 @@ static void h_notify(void *ctx, es_client_t *c, const es_message_t *msg)
 				memcpy(w->path, f->path, sizeof(w->path));
 				w->ev.path = w->path;
 			}
+			/* A compiler's output is read for its transitive rule: the file ES named,
+			 * only while compiler rules exist (an open per written file otherwise) */
+			if (kind == WARD_EV_MODIFIED && f->path_ok && f->key_ok &&
+			    atomic_load(&b->want_writes))
+				w->ev.fd = open_checked(b, w->path, &w->ev.key);
 		}
 		w->ev.cookie = (uint64_t)(uintptr_t)w;
 		deliver(b, w);
@@ -417,6 +426,69 @@ static ward_err_t new_client(esb_t *b, es_client_t **c, ward_es_handler_fn fn,
 	return WARD_OK;
 }
 
+/*
+ * The OPEN client's target paths are the watch items (b->open_paths; mu held): created
+ * with inverted target-path muting on the first prefix, muting replaced on later calls
+ * (es_unmute_all_target_paths, then one es_mute_path per prefix: only opens under a
+ * watch item are ever delivered); with no prefix left the client stays and nothing is
+ * delivered. ES's cached open results outlive a change of watch items: the engine's
+ * flush on every new policy clears them (es_clear_cache).
+ */
+static ward_err_t apply_opens(esb_t *b, ward_error_t *err)
+{
+	static const es_event_type_t open_ev[] = { ES_EVENT_TYPE_AUTH_OPEN };
+	bool ok;
+
+	if (b->open == NULL) {
+		if (b->open_paths == NULL || b->open_paths[0] == NULL)
+			return WARD_OK;
+		return new_client(b, &b->open, h_auth, open_ev, 1, (const char *const *)b->open_paths, err);
+	}
+	ok = es_unmute_all_target_paths(b->open) == ES_RETURN_SUCCESS;
+	for (size_t i = 0; ok && b->open_paths != NULL && b->open_paths[i] != NULL; i++)
+		ok = es_mute_path(b->open, b->open_paths[i], ES_MUTE_PATH_TYPE_TARGET_PREFIX) == ES_RETURN_SUCCESS;
+	return ok ? WARD_OK : ward_error_set(err, WARD_E_IO, "es: cannot set the watch items' paths");
+}
+
+static void free_paths(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ops->watch_opens: the file-access watch items' paths (FileAccessPolicy) become the
+ * AUTH_OPEN client's target prefixes. exec_filesystems (Interpreters) asks for opens of
+ * programs loaded without an exec, which this backend does not report (docs/macos.md;
+ * wardend says so at start: ward_backend_program_opens). */
+static bool es_watch_opens(ward_backend_t *base, const char *const *paths, bool exec_filesystems)
+{
+	esb_t *b = base->priv;
+	ward_error_t err = { 0 };
+	size_t n = 0;
+	char **v;
+	bool ok = true;
+
+	while (paths != NULL && paths[n] != NULL)
+		n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i] = strdup(paths[i])) == NULL) {
+			free_paths(v);
+			return false;
+		}
+	pthread_mutex_lock(&b->mu);
+	free_paths(b->open_paths);
+	b->open_paths = v;
+	b->opens_given = true;
+	if (atomic_load(&b->ready))
+		ok = apply_opens(b, &err) == WARD_OK;
+	pthread_mutex_unlock(&b->mu);
+	(void)exec_filesystems;
+	return ok;
+}
+
 static void es_stop(ward_backend_t *base)
 {
 	esb_t *b = base->priv;
@@ -458,11 +530,16 @@ static ward_err_t es_run(ward_backend_t *base, ward_event_sink_fn sink, void *ar
 		return rc;
 	if ((rc = new_client(b, &b->auth, h_auth, auth_ev, 1, NULL, err)) != WARD_OK)
 		return rc;
-	if (b->o.open_prefixes != NULL && b->o.open_prefixes[0] != NULL &&
-	    (rc = new_client(b, &b->open, h_auth, open_ev, 1, b->o.open_prefixes, err)) != WARD_OK)
-		return rc;
-	atomic_store(&b->ready, true);
 	pthread_mutex_lock(&b->mu);
+	if (b->opens_given)
+		rc = apply_opens(b, err);
+	else if (b->o.open_prefixes != NULL && b->o.open_prefixes[0] != NULL)
+		rc = new_client(b, &b->open, h_auth, open_ev, 1, b->o.open_prefixes, err);
+	if (rc != WARD_OK) {
+		pthread_mutex_unlock(&b->mu);
+		return rc;
+	}
+	atomic_store(&b->ready, true);
 	while (!b->stop)
 		pthread_cond_wait(&b->cv, &b->mu);
 	pthread_mutex_unlock(&b->mu);
@@ -579,10 +656,35 @@ static void es_destroy(ward_backend_t *base)
 		es_delete_client(b->auth);
 	if (b->notify)
 		es_delete_client(b->notify);
+	free_paths(b->open_paths);
 	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->sink_mu);
 	pthread_cond_destroy(&b->cv);
 	free(b);
+}
+
+/* Compiler rules exist (on) or no longer (off): modified files come with an fd. The
+ * writer is named by the message itself (pid, executable's file key), which the engine
+ * compares with the compiler it remembered (agent/engine/pipeline.c, notified). */
+static bool es_watch_writes(ward_backend_t *base, bool on)
+{
+	esb_t *b = base->priv;
+
+	atomic_store(&b->want_writes, on);
+	return true;
+}
+
+/* Only for a message without the process's executable (ES always gives it; the
+ * emulation cannot once the process is gone): a process that no longer exists wrote
+ * before it exited, as fanotify's check accepts; a live one is not known to be the
+ * compiler. */
+static int es_proc_state(ward_backend_t *base, pid_t pid, uint64_t pidversion,
+                         const ward_filekey_t *exe)
+{
+	(void)base;
+	(void)pidversion;
+	(void)exe;
+	return kill(pid, 0) != 0 && errno == ESRCH ? WARD_PROC_GONE : WARD_PROC_OTHER;
 }
 
 static const struct ward_backend_ops es_ops = {
@@ -594,8 +696,9 @@ static const struct ward_backend_ops es_ops = {
 	.path = es_path,
 	.proc_info = es_proc_info,
 	.proc_fill = NULL,    /* ES messages carry the subject's credentials and image */
-	.proc_state = NULL,
-	.watch_writes = NULL, /* NOTIFY_CLOSE(modified) always comes */
+	.proc_state = es_proc_state,
+	.watch_writes = es_watch_writes, /* NOTIFY_CLOSE(modified) always comes; this adds the fd */
+	.watch_opens = es_watch_opens,
 	.release = es_release,
 	.destroy = es_destroy,
 };

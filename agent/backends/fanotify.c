@@ -289,13 +289,13 @@ static void ignore_dir(ward_backend_t *b, struct fan *f, const ward_event_t *ev)
 	close(dfd);
 }
 
-/* Add the ignore mark that makes the kernel remember an ALLOW. */
-static bool add_mark(ward_backend_t *b, struct fan *f, int fd)
+/* Add the ignore mark that makes group gfd remember an ALLOW of mask for fd's inode. */
+static bool add_mark_to(ward_backend_t *b, struct fan *f, int gfd, uint64_t mask, int fd)
 {
 	unsigned flags = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK;
 
 	if (atomic_load(&f->evictable)) {
-		if (fanotify_mark(f->fd, flags | FAN_MARK_EVICTABLE, FAN_OPEN_EXEC_PERM, fd, NULL) == 0)
+		if (fanotify_mark(gfd, flags | FAN_MARK_EVICTABLE, mask, fd, NULL) == 0)
 			return true;
 		if (errno != EINVAL) {
 			b->mark_errors++;
@@ -304,10 +304,15 @@ static bool add_mark(ward_backend_t *b, struct fan *f, int fd)
 		atomic_store(&f->evictable, false); /* kernel older than 5.19 */
 		atomic_store(&b->cache_evictable, false);
 	}
-	if (fanotify_mark(f->fd, flags, FAN_OPEN_EXEC_PERM, fd, NULL) == 0)
+	if (fanotify_mark(gfd, flags, mask, fd, NULL) == 0)
 		return true;
 	b->mark_errors++;
 	return false;
+}
+
+static bool add_mark(ward_backend_t *b, struct fan *f, int fd)
+{
+	return add_mark_to(b, f, f->fd, FAN_OPEN_EXEC_PERM, fd);
 }
 
 static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, const ward_answer_t *a)
@@ -325,6 +330,10 @@ static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, const w
 
 	if (allow && a->cache && f->kernel_cache && ev->fd >= 0 && ev->key_ok &&
 	    add_mark(b, f, ev->fd)) {
+		/* the exec's own open, and the program's later opens, need not come to the
+		 * opens group either (an ignore mark is dropped on modify like the other) */
+		bool opens = a->cache_opens && f->ofd >= 0 &&
+		             add_mark_to(b, f, f->ofd, FAN_OPEN_PERM, ev->fd);
 		struct stat st;
 		ward_filekey_t now;
 		if (fstat(ev->fd, &st) == 0) {
@@ -333,6 +342,9 @@ static ward_err_t fan_respond(ward_backend_t *b, const ward_event_t *ev, const w
 				/* Changed before the mark held: the mark may outlive the change. */
 				if (fanotify_mark(f->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
 				                  FAN_OPEN_EXEC_PERM, ev->fd, NULL) != 0)
+					b->mark_errors++;
+				if (opens && fanotify_mark(f->ofd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
+				                           FAN_OPEN_PERM, ev->fd, NULL) != 0)
 					b->mark_errors++;
 				return WARD_RESPOND_STALE;
 			}

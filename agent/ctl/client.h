@@ -8,8 +8,9 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/paths.h"
 
-#define WARD_CTL_DEFAULT_SOCKET "/run/warden/control.sock"
+#define WARD_CTL_DEFAULT_SOCKET WARD_DEFAULT_SOCKET
 #define WARD_CTL_MAX_REPLY      (4u << 20)
 
 /* The socket path: path if not NULL/empty, else $WARDEN_SOCKET, else the default. */

@@ -17,13 +17,14 @@
 #include <jansson.h>
 
 #include "agent/ctl/ctl.h"
+#include "common/paths.h"
 #include "agent/engine/trust.h"
 #include "agent/opener.h"
 #include "profiles/config.h"
 #include "rules/faa.h"
 
-#define DEFAULT_CONF "/etc/warden/warden.conf"
-#define DEFAULT_DIR  "/etc/warden/profiles"
+#define DEFAULT_CONF WARD_DEFAULT_CONFIG
+#define DEFAULT_DIR  WARD_DEFAULT_PROFILES
 
 static void usage(FILE *out)
 {

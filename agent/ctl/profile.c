@@ -19,12 +19,13 @@
 #include <jansson.h>
 
 #include "agent/ctl/ctl.h"
+#include "common/paths.h"
 #include "agent/ctl/client.h"
 #include "profiles/config.h"
 #include "profiles/diag.h"
 
-#define DEFAULT_CONF "/etc/warden/warden.conf"
-#define DEFAULT_DIR  "/etc/warden/profiles"
+#define DEFAULT_CONF WARD_DEFAULT_CONFIG
+#define DEFAULT_DIR  WARD_DEFAULT_PROFILES
 
 static void usage(FILE *out)
 {

@@ -241,7 +241,7 @@ bool ctl_notify_agent(const char *db, uint64_t gen, char *why, size_t whylen)
 
 	why[0] = '\0';
 	if (path == NULL || *path == '\0')
-		path = "/run/warden/control.sock";
+		path = WARD_CTL_DEFAULT_SOCKET;
 	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode) || strlen(path) >= sizeof(sun.sun_path))
 		return true;
 	/* Is anyone listening? A refused connect is a stale socket: no agent. */

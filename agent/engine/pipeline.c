@@ -14,6 +14,7 @@
 
 #include "agent/confine.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,8 +231,18 @@ ward_err_t ward_engine_answer(ward_engine_t *e, const ward_event_t *ev, ward_rec
 	a->decision = v->decision;
 	a->allowed = ev->kind == WARD_EV_OPEN && v->decision == WARD_ALLOW ? v->allowed : 0;
 	a->cache = false;
+	a->cache_opens = false;
 	if (!want_cache)
 		return b->ops->respond(b, ev, a);
+	if (ev->kind == WARD_EV_EXEC) {
+		/* Opens of an allowed program: the loader/interpreter check would allow them
+		 * as this exec; only a watch item covering its path needs to see them. */
+		char path[PATH_MAX];
+		const char *p = r->path[0] ? r->path : ev->path;
+		if (p == NULL && b->ops->path != NULL && b->ops->path(b, ev, path, sizeof(path)))
+			p = path;
+		a->cache_opens = p != NULL && !ward_fileaccess_may_cover(e->o.fileaccess, p);
+	}
 	/* Not a compiler's ALLOW: its next exec must reach us to be remembered. */
 	pthread_rwlock_rdlock(&e->flush_lk);
 	a->cache = atomic_load(&e->epoch) == epoch;
@@ -332,7 +343,19 @@ static void notified(ward_engine_t *e, ward_event_t *ev)
 		 * compiler's exec, and a compiler that writes its output and exits at once is
 		 * the common case; the start time rules out a reused pid that is alive.
 		 */
-		int st = b->ops->proc_state ? b->ops->proc_state(b, ev->proc.pid, pv, &exe) : WARD_PROC_OTHER;
+		int st;
+		if (b->ops->proc_fill == NULL && ev->proc.exe_ok)
+			/* the kernel named the writer's image in the event itself (ES: the
+			 * message's process): the compiler still runs in it, or it is another
+			 * program (a pid reused by the same compiler is that compiler too) */
+			st = ward_filekey_eq(&ev->proc.exe, &exe) ? WARD_PROC_SAME : WARD_PROC_OTHER;
+		else if (b->ops->proc_fill == NULL && ev->proc.pidversion != 0 && ev->proc.pidversion == pv)
+			/* no image in the message (the ES emulation once the writer is a zombie),
+			 * but the very process whose exec of the compiler was allowed: as
+			 * fanotify's check accepts a writer that is gone */
+			st = WARD_PROC_SAME;
+		else
+			st = b->ops->proc_state ? b->ops->proc_state(b, ev->proc.pid, pv, &exe) : WARD_PROC_OTHER;
 		if (st == WARD_PROC_SAME || st == WARD_PROC_GONE) {
 			ward_compilers_push_output(e->o.compilers, ev->fd, ev->proc.pid);
 			ev->fd = -1;

@@ -15,7 +15,7 @@ stage_only=false
 BUILD=${1:?BUILD_DIR}; OUT=${2:?OUT_DIR}
 VERSION=${WARDEN_VERSION:-0.1.0}
 root=$OUT/root
-rm -rf "$OUT" && mkdir -p "$root/Library/Warden/profiles" "$root/Library/LaunchDaemons" \
+rm -rf "$OUT" && mkdir -p "$root/Library/Warden" "$root/Library/LaunchDaemons" \
 	"$OUT/scripts" "$OUT/mdm"
 
 for t in wardend wardenctl; do
@@ -29,8 +29,9 @@ install -m 0644 "$here"/profiles/*.mobileconfig "$OUT/mdm/"
 cat >"$OUT/scripts/postinstall" <<'SH'
 #!/bin/sh
 # Load (or reload) the LaunchDaemon; the MDM profiles must already grant Full Disk Access.
-mkdir -p /var/db/warden /var/run/warden
+mkdir -p /var/db/warden /var/run/warden /var/log/warden
 chmod 0700 /var/db/warden
+chmod 0750 /var/log/warden
 launchctl bootout system /Library/LaunchDaemons/org.warden.wardend.plist 2>/dev/null || true
 launchctl bootstrap system /Library/LaunchDaemons/org.warden.wardend.plist
 SH

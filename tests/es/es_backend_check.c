@@ -148,8 +148,8 @@ int main(int argc, char **argv)
 		usleep(1000);
 	}
 
-	ward_answer_t allow = { WARD_ALLOW, 0, false }, allow_cache = { WARD_ALLOW, 0, true };
-	ward_answer_t deny_cache = { WARD_DENY, 0, true };
+	ward_answer_t allow = { .decision = WARD_ALLOW }, allow_cache = { .decision = WARD_ALLOW, .cache = true };
+	ward_answer_t deny_cache = { .decision = WARD_DENY, .cache = true };
 	if (!strcmp(g_scn, "timer")) {
 		pid_t pid = spawn(prog);
 		ward_event_t ev = wait_event(1);
@@ -228,8 +228,8 @@ int main(int argc, char **argv)
 			int z = open(secret, O_RDONLY);      /* from ES's cache */
 			_exit(a >= 0 && x < 0 && e == EPERM && y >= 0 && z >= 0 ? 0 : 1);
 		}
-		ward_answer_t deny = { WARD_DENY, 0, false };
-		ward_answer_t read_ok = { WARD_ALLOW, WARD_ACC_READ, true };
+		ward_answer_t deny = { .decision = WARD_DENY };
+		ward_answer_t read_ok = { .decision = WARD_ALLOW, .allowed = WARD_ACC_READ, .cache = true };
 		ward_event_t ev = wait_event(1);
 		CHECK(ev.kind == WARD_EV_OPEN && ev.access == WARD_ACC_READ && ev.hints == NULL);
 		CHECK(ev.path != NULL && !strcmp(ev.path, secret));

@@ -46,6 +46,23 @@ if command -v python3 >/dev/null; then
 fi
 w_log "interpreters: unknown script denied, allowed by rule runs: ok"
 
+# an allowed program the kernel remembers (root's, not writable by others): neither its
+# next exec nor its later opens come to the agent (the program check would allow them as
+# it allows the exec); the events counter is read after each one returned, and a
+# permission event is counted before it is answered
+w_expect_allowed "$M/known"
+e1=$(w_status .events)
+w_expect_allowed "$M/known"
+cat "$M/known" >/dev/null || w_fail "cat known"
+(cd "$M" && timeout 10 "$LD" ./known) || w_fail "$LD ./known"
+e2=$(w_status .events)
+[ "$e1" = "$e2" ] || w_fail "an allowed, remembered program still reaches the agent: events $e1 -> $e2"
+# a write ends it: the marks go with the old content, the new content is unknown
+printf 'changed' >>"$M/known"
+w_expect_denied "$M/known"
+[ "$(w_status .events)" -gt "$e2" ] || w_fail "the changed program was not decided again"
+w_log "an allowed program the kernel remembers: no events for its exec or opens; a write ends it: ok"
+
 # what stays open, as documented: stdin and -c are not files
 out=$(timeout 10 sh <"$M/unknown.sh" 2>&1 || true)
 [[ "$out" == *script-ran* ]] || w_log "note: sh < script did not run here ($out)"
@@ -66,4 +83,21 @@ w_stop_agent
 w_start_agent --config "$W_WORK/cfg/warden.conf"
 out=$(cd "$M" && timeout 10 sh ./unknown.sh 2>&1) || w_fail "Interpreters []: sh ./unknown.sh denied: $out"
 w_log "Interpreters: [] turns the check off: ok"
+
+# a watch item on an allowed program's path: its exec is remembered, its opens still
+# come to the agent (the item decides them)
+w_prog "$M/watched" watched
+jq -n --arg p "$M/watched" '{ClientMode: "LOCKDOWN",
+  FileAccessPolicy: {Version: "t", WatchItems: {W: {Paths: [$p], Options: {AuditOnly: true},
+    Processes: [{BinaryPath: "/nonexistent"}]}}}}' >"$W_WORK/cfg/warden.conf"
+w_stop_agent
+w_start_agent --config "$W_WORK/cfg/warden.conf"
+w_allow_sha "$(w_sha "$M/watched")"
+w_expect_allowed "$M/watched"
+w_expect_allowed "$M/watched"
+e1=$(w_status .fileaccess.decisions)
+cat "$M/watched" >/dev/null || w_fail "cat watched (AuditOnly)"
+e2=$(w_status .fileaccess.decisions)
+[ "$e2" -gt "$e1" ] || w_fail "an open of a watched, allowed program did not reach the agent ($e1 -> $e2)"
+w_log "a watch item on an allowed program: its opens are still decided: ok"
 echo "ok"

@@ -154,7 +154,7 @@ while read -r f; do
 	esac
 done <"$T/contents"
 left=$(find /etc/warden /var/lib/warden /var/log/warden /run/warden 2>/dev/null | grep -Ev '^/var/lib/warden/warden\.db-(wal|shm)$' | sort | tr '\n' ' ')
-[ "$left" = "/etc/warden /etc/warden/profiles /etc/warden/warden.conf /var/lib/warden /var/lib/warden/warden.db " ] ||
+[ "$left" = "/etc/warden /etc/warden/profiles /etc/warden/warden.conf /var/lib/warden /var/lib/warden/warden.db /var/log/warden /var/log/warden/events.jsonl " ] ||
 	w_fail "after dpkg -r, more (or less) than configuration is left: $left"
 w_log "dpkg -r: agent stopped, left only $left"
 

@@ -16,6 +16,9 @@ def load(p):
 ld = load("pkg/macos/org.warden.wardend.plist")
 assert ld["Label"] == "org.warden.wardend" and ld["ProgramArguments"][0] == "/Library/Warden/wardend", ld
 assert ld["KeepAlive"] is True and ld["RunAtLoad"] is True
+# launchd daemons stay in the foreground; every path is the macOS default that
+# wardenctl shares (another --db or --socket would split the two)
+assert ld["ProgramArguments"][1:] == ["--foreground"], ld["ProgramArguments"]
 ent = load("pkg/macos/wardend.entitlements")
 assert ent == {"com.apple.developer.endpoint-security.client": True}, ent
 info = load("pkg/macos/Info.plist")
@@ -39,6 +42,18 @@ echo '{}' >"$W/empty.conf"
 $B/wardenctl profile validate --config "$W/empty.conf" --json pkg/macos/profiles/warden.mobileconfig |
 	jq -e '.valid and .files[0].warnings == []' >/dev/null || fail "warden payload does not validate cleanly"
 echo "  plists, entitlements, MDM profiles: ok"
+# The cross-built wardend (make macos), when there is one: the defaults the plist relies
+# on are compiled in, and --help says what macOS refuses.
+for a in aarch64 x86_64; do
+	f=$B/macos/$a/wardend
+	[ -f "$f" ] || continue
+	for s in /Library/Warden/warden.conf "/Library/Managed Preferences" /var/db/warden/warden.db \
+	         /var/run/warden/control.sock "EndpointSecurity AUTH_EXEC"; do
+		grep -qaF "$s" "$f" || fail "$f: no '$s' compiled in"
+	done
+	grep -qaF /var/run/warden/control.sock "$B/macos/$a/wardenctl" || fail "$a wardenctl: not the agent's socket"
+	echo "  $a wardend and wardenctl share the macOS defaults: ok"
+done
 mkdir -p "$W/build/macos/aarch64" "$W/build/macos/x86_64"
 for a in aarch64 x86_64; do for t in wardend wardenctl; do printf 'x' >"$W/build/macos/$a/$t"; done; done
 pkg/macos/build-pkg.sh --stage-only "$W/build" "$W/out" >/dev/null || fail "stage"

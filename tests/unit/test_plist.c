@@ -139,8 +139,10 @@ static void test_structure_errors(void **state)
 	m = expect_fail(HDR "<plist><string>a<b/></string></plist>", WARD_E_MALFORMED);
 	assert_non_null(strstr(m, "cannot contain"));
 	m = expect_fail(HDR "<plist><true>x</true></plist>", WARD_E_MALFORMED);
-	m = expect_fail("bplist00\x01\x02", WARD_E_UNSUPPORTED);
-	assert_non_null(strstr(m, "binary"));
+	m = expect_fail("bplist00\x01\x02", WARD_E_TRUNCATED); /* binary: read, too short */
+	assert_non_null(strstr(m, "binary plist"));
+	m = expect_fail("bplist15 a later format version nobody writes for preferences", WARD_E_UNSUPPORTED);
+	assert_non_null(strstr(m, "bplist00"));
 }
 
 static void test_bad_scalars(void **state)
@@ -299,6 +301,146 @@ static void test_depth_and_size_limits(void **state)
 	(void)len;
 }
 
+/* A binary plist (as Python's plistlib writes it, like macOS's managed preferences)
+ * gives the same tree as its XML form: every type, document order, UTF-16 strings with
+ * a surrogate pair, dates, data in base64. */
+static const unsigned char bp_every_type[] = {
+	0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30, 0xdb, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+	0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+	0x1b, 0x5a, 0x43, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x4d, 0x6f, 0x64, 0x65, 0x55, 0x43, 0x6f,
+	0x75, 0x6e, 0x74, 0x53, 0x42, 0x69, 0x67, 0x54, 0x57, 0x69, 0x64, 0x65, 0x52, 0x4f, 0x6e,
+	0x53, 0x4f, 0x66, 0x66, 0x55, 0x52, 0x61, 0x74, 0x69, 0x6f, 0x54, 0x57, 0x68, 0x65, 0x6e,
+	0x54, 0x42, 0x6c, 0x6f, 0x62, 0x54, 0x4c, 0x69, 0x73, 0x74, 0x54, 0x4e, 0x61, 0x6d, 0x65,
+	0x58, 0x4c, 0x4f, 0x43, 0x4b, 0x44, 0x4f, 0x57, 0x4e, 0x10, 0x2a, 0x13, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xfb, 0x12, 0x00, 0x01, 0x11, 0x70, 0x09, 0x08, 0x23, 0x3f, 0xe0,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x33, 0x41, 0xc8, 0x60, 0x82, 0xca, 0x80, 0x00, 0x00,
+	0x49, 0x00, 0x01, 0xfe, 0x77, 0x61, 0x72, 0x64, 0x65, 0x6e, 0xa3, 0x16, 0x17, 0x18, 0x51,
+	0x61, 0x10, 0x01, 0xd1, 0x19, 0x1a, 0x51, 0x6b, 0x51, 0x76, 0x67, 0x00, 0x63, 0x00, 0x61,
+	0x00, 0x66, 0x00, 0xe9, 0x00, 0x20, 0xd8, 0x3d, 0xde, 0x00, 0x08, 0x1f, 0x2a, 0x30, 0x34,
+	0x39, 0x3c, 0x40, 0x46, 0x4b, 0x50, 0x55, 0x5a, 0x63, 0x65, 0x6e, 0x73, 0x74, 0x75, 0x7e,
+	0x87, 0x91, 0x95, 0x97, 0x99, 0x9c, 0x9e, 0xa0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xaf
+};
+
+static void test_binary_plist_maps_to_json(void **state)
+{
+	json_t *t = NULL, *want;
+	ward_plist_lines_t *l = NULL;
+	ward_error_t e = { 0 };
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+	static const char *const order[] = { "ClientMode", "Count", "Big", "Wide", "On", "Off",
+	                                     "Ratio", "When", "Blob", "List", "Name" };
+
+	(void)state;
+	assert_int_equal(ward_plist_parse(bp_every_type, sizeof(bp_every_type), &t, &l, &e), WARD_OK);
+	want = json_loads("{\"ClientMode\": \"LOCKDOWN\", \"Count\": 42, \"Big\": -5, \"Wide\": 70000,"
+	                  " \"On\": true, \"Off\": false, \"Ratio\": 0.5, \"When\": \"2026-12-03T02:04:05Z\","
+	                  " \"Blob\": \"AAH+d2FyZGVu\", \"List\": [\"a\", 1, {\"k\": \"v\"}],"
+	                  " \"Name\": \"caf\\u00e9 \\ud83d\\ude00\"}", 0, NULL);
+	assert_non_null(want);
+	assert_true(json_equal(t, want));
+	json_object_foreach(t, k, v)
+		assert_string_equal(k, order[i++]);
+	assert_int_equal(i, 11);
+	assert_non_null(l); /* a table with no lines */
+	assert_int_equal(ward_plist_line_root(l), 0);
+	assert_int_equal(ward_plist_line_key(l, t, "Count"), 0);
+	ward_plist_lines_free(l);
+	json_decref(want);
+	json_decref(t);
+}
+
+/* Parse bytes that must fail with code; the message must name the binary plist. */
+static void bp_fail(const unsigned char *b, size_t n, ward_err_t code)
+{
+	ward_error_t e = { 0 };
+	json_t *t = (json_t *)1;
+
+	assert_int_equal(ward_plist_parse(b, n, &t, NULL, &e), code);
+	assert_null(t);
+	assert_non_null(strstr(e.msg, "binary plist"));
+}
+
+/* A one-object plist: header, the object's bytes, a 1-byte offset table, the trailer. */
+static size_t bp_build(unsigned char *out, const unsigned char *obj, size_t n, uint64_t nobj,
+                       uint64_t top)
+{
+	size_t k = 0;
+
+	memcpy(out, "bplist00", 8);
+	k = 8;
+	memcpy(out + k, obj, n);
+	k += n;
+	size_t table = k;
+	out[k++] = 8; /* object 0 at offset 8 */
+	memset(out + k, 0, 32);
+	out[k + 6] = 1; /* offset size */
+	out[k + 7] = 1; /* reference size */
+	for (int i = 0; i < 8; i++) {
+		out[k + 15 - i] = (unsigned char)(nobj >> (8 * i));
+		out[k + 23 - i] = (unsigned char)(top >> (8 * i));
+		out[k + 31 - i] = (unsigned char)((uint64_t)table >> (8 * i));
+	}
+	return k + 32;
+}
+
+static void test_binary_plist_hostile(void **state)
+{
+	unsigned char b[512];
+	size_t n;
+
+	(void)state;
+	/* every prefix of a good one is refused, never read past */
+	for (size_t cut = 0; cut < sizeof(bp_every_type); cut++) {
+		ward_error_t e = { 0 };
+		json_t *t = NULL;
+		if (cut >= 6)
+			assert_int_not_equal(ward_plist_parse(bp_every_type, cut, &t, NULL, &e), WARD_OK);
+		assert_null(t);
+	}
+	/* an array that holds itself: a loop, stopped by the depth cap */
+	n = bp_build(b, (const unsigned char[]){ 0xa1, 0x00 }, 2, 1, 0);
+	bp_fail(b, n, WARD_E_LIMIT);
+	/* the top object is not there; an object count the table cannot hold */
+	n = bp_build(b, (const unsigned char[]){ 0x09 }, 1, 1, 1);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	n = bp_build(b, (const unsigned char[]){ 0x09 }, 1, 1ull << 62, 0);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	/* a string whose length runs past the objects; a huge extended length */
+	n = bp_build(b, (const unsigned char[]){ 0x5f, 0x10, 0x7f, 'a' }, 4, 1, 0);
+	bp_fail(b, n, WARD_E_TRUNCATED);
+	n = bp_build(b, (const unsigned char[]){ 0x5f, 0x13, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 10, 1, 0);
+	bp_fail(b, n, WARD_E_TRUNCATED);
+	/* a dict whose key is not a string (the integer itself is object 0: the key refers
+	 * to its own dict) */
+	n = bp_build(b, (const unsigned char[]){ 0xd1, 0x00, 0x00 }, 3, 1, 0);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	/* an unpaired surrogate; NUL in an ASCII string; a UID; a 128-bit integer */
+	n = bp_build(b, (const unsigned char[]){ 0x61, 0xd8, 0x3d }, 3, 1, 0);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	n = bp_build(b, (const unsigned char[]){ 0x52, 'a', 0 }, 3, 1, 0);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	n = bp_build(b, (const unsigned char[]){ 0x80, 0x01 }, 2, 1, 0);
+	bp_fail(b, n, WARD_E_UNSUPPORTED);
+	n = bp_build(b, (const unsigned char[]){ 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 17, 1, 0);
+	bp_fail(b, n, WARD_E_LIMIT);
+	/* a NaN real */
+	n = bp_build(b, (const unsigned char[]){ 0x23, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0 }, 9, 1, 0);
+	bp_fail(b, n, WARD_E_MALFORMED);
+	/* and a minimal good one still parses: true */
+	n = bp_build(b, (const unsigned char[]){ 0x09 }, 1, 1, 0);
+	{
+		ward_error_t e = { 0 };
+		json_t *t = NULL;
+		assert_int_equal(ward_plist_parse(b, n, &t, NULL, &e), WARD_OK);
+		assert_true(json_is_true(t));
+		json_decref(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +453,8 @@ int main(void)
 		cmocka_unit_test(test_external_entity_to_etc_passwd_rejected),
 		cmocka_unit_test(test_huge_array_over_node_limit),
 		cmocka_unit_test(test_depth_and_size_limits),
+		cmocka_unit_test(test_binary_plist_maps_to_json),
+		cmocka_unit_test(test_binary_plist_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

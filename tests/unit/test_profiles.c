@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/limits.h"
+#include "common/paths.h"
 #include "profiles/config.h"
 #include "profiles/diag.h"
 #include "profiles/mobileconfig.h"
@@ -919,6 +920,45 @@ static void test_missing_sources(void **state)
 	                 "/nonexistent/warden.conf: cannot open");
 }
 
+/* macOS's managed preferences: MDM writes each payload as <domain>.plist, often binary.
+ * In that directory only warden's and Santa's domains are profiles; elsewhere every
+ * *.plist is. A binary Santa domain file sets the mode. */
+static const unsigned char santa_bplist[] = {
+	0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30, 0xd2, 0x01, 0x02, 0x03, 0x04, 0x5a, 0x43,
+	0x6c, 0x69, 0x65, 0x6e, 0x74, 0x4d, 0x6f, 0x64, 0x65, 0x5b, 0x50, 0x61, 0x79, 0x6c, 0x6f,
+	0x61, 0x64, 0x55, 0x55, 0x49, 0x44, 0x10, 0x02, 0x59, 0x30, 0x30, 0x30, 0x30, 0x2d, 0x31,
+	0x31, 0x31, 0x31, 0x08, 0x0d, 0x18, 0x24, 0x26, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x30
+};
+
+static void test_managed_preferences(void **state)
+{
+	ward_error_t e = { 0 };
+	ward_confset_t *cs = NULL;
+	const char *dir;
+	char path[512];
+
+	(void)state;
+	assert_true(ward_config_profile_name(WARD_MANAGED_PREFS_DIR, "com.warden.agent.plist"));
+	assert_true(ward_config_profile_name("/Library/Managed Preferences/", "com.google.santa.plist"));
+	assert_true(ward_config_profile_name(WARD_MANAGED_PREFS_DIR, "com.northpolesec.santa.plist"));
+	assert_false(ward_config_profile_name(WARD_MANAGED_PREFS_DIR, "com.apple.dock.plist"));
+	assert_false(ward_config_profile_name(WARD_MANAGED_PREFS_DIR, "com.google.santa.x.plist"));
+	assert_false(ward_config_profile_name(WARD_MANAGED_PREFS_DIR, "x.mobileconfig"));
+	assert_true(ward_config_profile_name("/Library/Managed Preferences2", "com.apple.dock.plist"));
+	assert_true(ward_config_profile_name("/etc/warden/profiles", "com.apple.dock.plist"));
+	assert_true(ward_config_profile_name(NULL, "a.mobileconfig"));
+	assert_false(ward_config_profile_name(NULL, ".a.plist"));
+	/* a binary plist named for Santa's domain: read as a Santa payload */
+	dir = mkdir_sub("managed");
+	snprintf(path, sizeof(path), "%s/com.google.santa.plist", dir);
+	write_file(path, santa_bplist, sizeof(santa_bplist), 0644);
+	assert_int_equal(ward_config_load_sources(NULL, dir, 0, &cs, NULL, &e), WARD_OK);
+	assert_int_equal(ward_confset_config(cs)->mode, WARD_MODE_LOCKDOWN);
+	ward_confset_free(cs);
+}
+
 static void test_mobileconfig_shapes(void **state)
 {
 	const char *no_payload = "<plist><dict><key>PayloadType</key><string>Configuration</string>"
@@ -1064,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_regex_check),
 		cmocka_unit_test_setup_teardown(test_strict_permissions, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_missing_sources),
+		cmocka_unit_test_setup_teardown(test_managed_preferences, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_mobileconfig_shapes),
 		cmocka_unit_test_setup_teardown(test_validate_file_kinds, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_sync_rules_into_store),

@@ -7,6 +7,11 @@
 #include "agent/backends/es_emul/es_emul.h"
 
 const char ward_backend_flavour[] = "endpointsecurity (emulated over fanotify)";
+const char ward_backend_hook[] = "EndpointSecurity AUTH_EXEC, emulated over fanotify";
+const bool ward_backend_program_opens = false;
+const char ward_backend_help_note[] =
+	"\nwardend-es runs the EndpointSecurity backend on its Linux emulation (tests):\n"
+	"--watch is required, --mount-marks is refused.\n";
 
 ward_err_t ward_backend_open(const ward_backend_args_t *args, ward_backend_t **out,
                              ward_error_t *err)

@@ -21,6 +21,15 @@ typedef struct ward_backend_args {
 /* The flavour's name, for the log ("fanotify", "endpointsecurity"). */
 extern const char ward_backend_flavour[];
 
+/* For --help: what authorizes an exec ("fanotify FAN_OPEN_EXEC_PERM"), and a closing
+ * note on what differs from the options above ("" when nothing does). */
+extern const char ward_backend_hook[];
+extern const char ward_backend_help_note[];
+
+/* Whether the backend reports the opens of programs loaded without an exec (the
+ * Interpreters key, agent/progopen.h): fanotify does, ES does not. */
+extern const bool ward_backend_program_opens;
+
 /* Create this build's backend. *out NULL on error; the message names the cause. */
 ward_err_t ward_backend_open(const ward_backend_args_t *args, ward_backend_t **out,
                              ward_error_t *err);
