@@ -22,6 +22,13 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void ward_reqfile_open_errno(const char *path, int e, ward_error_t *err)
+{
+	ward_error_set(err, e == ENOENT ? WARD_E_NOTFOUND : e == EACCES || e == EPERM ? WARD_E_PERM : WARD_E_IO,
+	               "%s: %s%s", path, strerror(e),
+	               e == EACCES ? " (you must be able to read the file you ask for)" : "");
+}
+
 int ward_reqfile_open(const ward_ctl_peer_t *peer, const char *path, struct stat *sb,
                       ward_error_t *err)
 {

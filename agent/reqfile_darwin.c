@@ -106,10 +106,7 @@ int ward_reqfile_os_open(const ward_ctl_peer_t *peer, const char *path, ward_err
 			ward_error_set(err, WARD_E_PERM, "%s: a file of devfs (refused: /dev/fd/N would "
 			               "resolve inside the agent)", path);
 		else
-			ward_error_set(err, e == ENOENT ? WARD_E_NOTFOUND
-			               : e == EACCES || e == EPERM ? WARD_E_PERM : WARD_E_IO,
-			               "%s: %s%s", path, strerror(e),
-			               e == EACCES ? " (you must be able to read the file you ask for)" : "");
+			ward_reqfile_open_errno(path, e, err);
 		return -1;
 	}
 	return fd;

@@ -18,6 +18,10 @@
  * filled (WARD_E_NOTFOUND, WARD_E_PERM, WARD_E_IO). */
 int ward_reqfile_os_open(const ward_ctl_peer_t *peer, const char *path, ward_error_t *err);
 
+/* The error of an open that failed with errno e for a reason common to every platform
+ * (not found, not the user's to read, I/O): set in err (agent/reqfile.c). */
+void ward_reqfile_open_errno(const char *path, int e, ward_error_t *err);
+
 /* *name: the pseudo filesystem fd is on ("procfs", "devfs", ...) or NULL for an
  * ordinary one. false with err filled when the filesystem cannot be read. */
 bool ward_reqfile_os_pseudo(int fd, const char *path, const char **name, ward_error_t *err);

@@ -141,7 +141,9 @@ void ward_ttymsg_record(void *arg, const ward_record_t *r)
 	struct job *j;
 
 	if (r->v.decision != WARD_DENY ||
-	    !(r->kind == WARD_EV_EXEC || (r->kind == WARD_EV_OPEN && (r->notes & WARD_NOTE_PROGRAM))))
+	    !(r->kind == WARD_EV_EXEC ||
+	      (r->kind == WARD_EV_OPEN && ((r->notes & WARD_NOTE_PROGRAM) ||
+	                                   r->v.reason == WARD_RSN_FILE_ACCESS))))
 		return;
 	pthread_mutex_lock(&t->mu);
 	if (t->count == WARD_TTYMSG_RING || t->stop) {
@@ -157,7 +159,7 @@ void ward_ttymsg_record(void *arg, const ward_record_t *r)
 	j->euid = r->proc.creds_ok ? r->proc.uid : (uid_t)-1;
 	j->tty = r->pinfo.ok ? r->pinfo.tty : 0;
 	j->start = r->pinfo.ok ? r->pinfo.start_time : 0;
-	j->silent = r->v.silent;
+	j->silent = r->v.silent || (r->notes & WARD_NOTE_TTY_SILENT);
 	j->reason = r->v.reason;
 	j->has_rule = r->v.has_rule;
 	j->rule_id = r->v.rule_id;
@@ -396,6 +398,8 @@ static void handle(ward_ttymsg_t *t, struct job *j)
 	 * a YARA match), UnknownBlockMessage for an unknown program; else the defaults. */
 	if (j->rule_msg[0])
 		msg = j->rule_msg;
+	else if (j->reason == WARD_RSN_FILE_ACCESS)
+		msg = WARD_BLOCKMSG_DEFAULT_FILE_ACCESS;
 	else if (j->reason == WARD_RSN_RULE || j->reason == WARD_RSN_SCAN)
 		msg = n->banned_block_message[0] ? n->banned_block_message : WARD_BLOCKMSG_DEFAULT_BANNED;
 	else

@@ -18,6 +18,8 @@
 #define WARD_BLOCKMSG_DEFAULT_BANNED                                                      \
 	"The following application has been blocked from executing because it has been "   \
 	"deemed malicious or against policy"
+#define WARD_BLOCKMSG_DEFAULT_FILE_ACCESS                                                 \
+	"Access to this file has been blocked by a file access policy"
 #define WARD_BLOCKMSG_DEFAULT_LABEL "More info"
 
 /*

@@ -697,6 +697,18 @@ static void print_rule_line(const char *label, const ward_rule_t *r, int64_t now
 
 /* The identities of one key in precedence order, each with the rule that names it;
  * decides marks the one whose rule decided the key. */
+/* The rule that key's identity of type t alone would match (*v: that identity, "" none). */
+static const ward_rule_t *match_type(const ward_index_t *ix, const ward_match_key_t *key,
+                                     ward_rule_type_t t, int64_t now, const char **v)
+{
+	ward_match_key_t one;
+
+	*v = key_field(key, t);
+	memset(&one, 0, sizeof(one));
+	key_set(&one, t, *v);
+	return ix && **v ? ward_index_match(ix, &one, now) : NULL;
+}
+
 static json_t *identities_json(const ward_index_t *ix, const ward_match_key_t *key,
                                const ward_rule_t *decides, int64_t now)
 {
@@ -704,13 +716,8 @@ static json_t *identities_json(const ward_index_t *ix, const ward_match_key_t *k
 
 	for (int t = 0; t < WARD_RT__COUNT; t++) {
 		json_t *e = json_object();
-		const char *v = key_field(key, (ward_rule_type_t)t);
-		ward_match_key_t one;
-		const ward_rule_t *m = NULL;
-		memset(&one, 0, sizeof(one));
-		key_set(&one, (ward_rule_type_t)t, v);
-		if (ix && *v)
-			m = ward_index_match(ix, &one, now);
+		const char *v;
+		const ward_rule_t *m = match_type(ix, key, (ward_rule_type_t)t, now, &v);
 		json_object_set_new(e, "rule_type", json_string(ward_rule_type_name((ward_rule_type_t)t)));
 		json_object_set_new(e, "identifier", *v ? json_string(v) : json_null());
 		json_object_set_new(e, "rule", m ? rule_json(m, now) : json_null());
@@ -724,13 +731,8 @@ static void print_identities(const ward_index_t *ix, const ward_match_key_t *key
                              const ward_rule_t *decides, int64_t now)
 {
 	for (int t = 0; t < WARD_RT__COUNT; t++) {
-		const char *v = key_field(key, (ward_rule_type_t)t);
-		ward_match_key_t one;
-		const ward_rule_t *m = NULL;
-		memset(&one, 0, sizeof(one));
-		key_set(&one, (ward_rule_type_t)t, v);
-		if (ix && *v)
-			m = ward_index_match(ix, &one, now);
+		const char *v;
+		const ward_rule_t *m = match_type(ix, key, (ward_rule_type_t)t, now, &v);
 		printf("  %-12s %s", ward_rule_type_name((ward_rule_type_t)t), *v ? v : "-");
 		if (m)
 			printf("%*s%s (%s)%s", (int)(66 - (*v ? strlen(v) : 1)), "",

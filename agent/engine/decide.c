@@ -528,6 +528,15 @@ static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 		r->faa_has_opener_sha = true;
 		memcpy(r->faa_opener_sha, fv.opener_sha256, 32);
 	}
+	if (r->v.decision == WARD_DENY) {
+		/* what the denied user is told (agent/ttymsg.c) */
+		snprintf(r->rule_msg, sizeof(r->rule_msg), "%.*s", (int)sizeof(r->rule_msg) - 1,
+		         fv.block_message);
+		snprintf(r->rule_url, sizeof(r->rule_url), "%.*s", (int)sizeof(r->rule_url) - 1,
+		         fv.event_detail_url);
+		if (fv.r.silent || fv.r.silent_tty)
+			r->notes |= WARD_NOTE_TTY_SILENT;
+	}
 	snprintf(r->faa_item, sizeof(r->faa_item), "%s", fv.item);
 	snprintf(r->faa_version, sizeof(r->faa_version), "%.79s", fv.policy_version);
 	snprintf(r->faa_opener, sizeof(r->faa_opener), "%s", fv.opener_path);

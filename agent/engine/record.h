@@ -39,6 +39,8 @@ enum {
 	                                     decided as an exec (faa_why says by whom) */
 	WARD_NOTE_TO_WORKER   = 1u << 13, /* internal: the reader's try stopped (a scan was
 	                                     due); a worker decides the event */
+	WARD_NOTE_TTY_SILENT  = 1u << 14, /* no terminal line for this denial (a watch item's
+	                                     EnableSilentTTYMode) */
 };
 
 typedef struct ward_record {
@@ -85,8 +87,10 @@ typedef struct ward_record {
 	uint8_t faa_opener_sha[32];
 	char faa_why[WARD_FAA_WHY_MAX];
 	/* ---- a denying rule's texts for the user's terminal line (agent/ttymsg.c) ---- */
-	char rule_msg[WARD_MAX_RULE_TEXT + 1]; /* custom_msg ("" none; never for SILENT_BLOCKLIST) */
-	char rule_url[WARD_MAX_RULE_TEXT + 1]; /* custom_url ("" none) */
+	char rule_msg[WARD_MAX_RULE_TEXT + 1]; /* custom_msg ("" none; never for SILENT_BLOCKLIST);
+	                                          an OPEN denied by a watch item: its BlockMessage */
+	char rule_url[WARD_MAX_RULE_TEXT + 1]; /* custom_url ("" none); a watch item's
+	                                          EventDetailURL (the item's, else the policy's) */
 } ward_record_t;
 
 /* Reset r to an empty record of kind k (cheap: clears the fixed fields, not the big

@@ -3,7 +3,8 @@
 # rule's message (or BannedBlockMessage / the default) and EventDetailURL with Santa's
 # placeholders expanded; none for SILENT_BLOCKLIST, with EnableSilentTTYMode, on a
 # terminal that is not the user's; one line per terminal per interval; a file name's
-# escape sequences never reach the terminal. Each "no line" is checked after the
+# escape sequences never reach the terminal; a file-access denial shows its watch item's
+# BlockMessage and EventDetailURL. Each "no line" is checked after the
 # writer has counted that denial (status tty_messages), never after a sleep.
 . "$(dirname "$0")/lib.sh"
 w_setup
@@ -149,4 +150,34 @@ grep -q "Operation not permitted" "$W_WORK/s/e.out" || w_fail "session e: not de
 [ -z "$(wline e)" ] || w_fail "session e: EnableSilentTTYMode wrote a line: $(wline e)"
 w_log "EnableSilentTTYMode: no line: ok"
 "$WARDEN_BUILD/wardenctl" status --socket "$W_SOCK" | grep -q "Terminal messages" || w_fail "status text lacks the terminal messages"
+
+# A file-access denial: the watch item's BlockMessage and EventDetailURL; none for an
+# item with EnableSilentTTYMode.
+conf false
+printf 'top secret\n' >"$W_MNT/secret"
+printf 'quiet secret\n' >"$W_MNT/quiet"
+chmod 0644 "$W_MNT/secret" "$W_MNT/quiet"
+jq -n --arg s "$W_MNT/secret" --arg q "$W_MNT/quiet" '{ClientMode: "LOCKDOWN", FileAccessPolicy: {Version: "t",
+  WatchItems: {
+    Secrets: {Paths: [$s], Options: {AuditOnly: false, BlockMessage: "Secrets live in the vault",
+      EventDetailURL: "https://warden.example/faa/%username%"}, Processes: [{BinaryPath: "/nonexistent"}]},
+    Quiet: {Paths: [$q], Options: {AuditOnly: false, EnableSilentTTYMode: true},
+      Processes: [{BinaryPath: "/nonexistent"}]}}}}' >"$W_WORK/faa.conf"
+w_stop_agent
+w_start_agent --config "$W_WORK/faa.conf"
+session f "cat $W_MNT/secret"
+session g "cat $W_MNT/quiet"
+wait_denials 2
+st=$(w_status '.tty_messages')
+echo "$st" | jq -e '.written == 1 and .silent_rule == 1' >/dev/null || w_fail "counters after two file-access denials: $st"
+finish f g
+grep -q "Operation not permitted" "$W_WORK/s/f.out" || w_fail "session f: the open was not denied: $(cat "$W_WORK/s/f.out")"
+want="warden: Secrets live in the vault: $W_MNT/secret. Open the portal: https://warden.example/faa/$W_USER"
+got=$(wline f)
+[ "$got" = "$want" ] || w_fail "session f: line
+  got:  $got
+  want: $want"
+grep -q "Operation not permitted" "$W_WORK/s/g.out" || w_fail "session g: not denied"
+[ -z "$(wline g)" ] || w_fail "session g: EnableSilentTTYMode item wrote a line: $(wline g)"
+w_log "file access: the item's BlockMessage and EventDetailURL on the terminal; none with EnableSilentTTYMode: ok"
 echo "ok"
