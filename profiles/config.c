@@ -1311,11 +1311,11 @@ static const struct santa_key {
 	{ "EntitlementsTeamIDFilter", "entitlements are not logged" },
 	{ "FileAccessPolicyUpdateIntervalSec", "FileAccessPolicyPlist is re-read when it changes (inotify), not on a timer" },
 	{ "OverrideFileAccessAction", "the file-access policy is enforced as each watch item says" },
-	{ "MetricFormat", "metrics are read with `wardenctl metrics`, not exported" },
-	{ "MetricURL", "metrics are read with `wardenctl metrics`, not exported" },
-	{ "MetricExportInterval", "metrics are read with `wardenctl metrics`, not exported" },
-	{ "MetricExportTimeout", "metrics are read with `wardenctl metrics`, not exported" },
-	{ "MetricExtraLabels", "metrics are read with `wardenctl metrics`, not exported" },
+	{ "MetricFormat", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricURL", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExportInterval", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExportTimeout", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExtraLabels", "metrics are read with `wardenctl status --json`, not exported" },
 	{ "SyncProxyConfiguration", "warden-sync uses libcurl's proxy environment (https_proxy)" },
 	{ "SyncEnableCleanSyncEventUpload", "events are uploaded on every sync, clean or not" },
 	{ "SyncClientContentEncoding", "warden-sync always sends deflate-compressed requests" },
@@ -1438,6 +1438,16 @@ json_t *ward_config_keys_json(void)
 			json_object_set_new(o, "range", json_pack("[I, I]", (json_int_t)kd->min, (json_int_t)kd->max));
 		json_array_append_new(a, o);
 	}
+	return a;
+}
+
+json_t *ward_config_santa_unenforced_json(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < sizeof(santa_unenforced) / sizeof(santa_unenforced[0]); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "name", santa_unenforced[i].name, "why",
+		                                   santa_unenforced[i].why));
 	return a;
 }
 

@@ -108,6 +108,10 @@ void ward_config_defaults(ward_config_t *cfg);
  */
 json_t *ward_config_keys_json(void);
 
+/* Santa's keys warden reads but does not enforce, each with why (a new reference):
+ * [{"name", "why"}]. A profile setting one gets a warning naming it, and `status` lists it. */
+json_t *ward_config_santa_unenforced_json(void);
+
 /*
  * Apply the keys of a configuration dictionary onto cfg (which holds defaults or an
  * earlier layer). Every value is validated; on error cfg is unchanged and err names the

@@ -813,6 +813,20 @@ static void test_key_table(void **state)
 		assert_true(found);
 	}
 	json_decref(shown);
+	/* a Santa key is either in the table (enforced, or refused by name) or listed as
+	 * read and not enforced, never both */
+	{
+		json_t *un = ward_config_santa_unenforced_json(), *u;
+		size_t j;
+		assert_true(json_array_size(un) >= 20);
+		json_array_foreach(un, j, u) {
+			const char *n = json_string_value(json_object_get(u, "name"));
+			assert_non_null(json_string_value(json_object_get(u, "why")));
+			json_array_foreach(keys, i, k)
+				assert_string_not_equal(n, json_string_value(json_object_get(k, "name")));
+		}
+		json_decref(un);
+	}
 	json_decref(alld);
 	json_decref(keys);
 }
