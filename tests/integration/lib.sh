@@ -52,7 +52,12 @@ w_cleanup() {
 	for m in $W_EXTRA_MOUNTS $W_MNT; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
-	for u in $W_USERS; do userdel "$u" 2>/dev/null; done
+	# a throw-away user's processes go with it (a background function's $! is its
+	# subshell, not the program it started as the user)
+	for u in $W_USERS; do pkill -KILL -u "$u" 2>/dev/null; done
+	for u in $W_USERS; do
+		for _ in $(seq 20); do userdel "$u" 2>/dev/null && break; sleep 0.05; done
+	done
 	[ -n "$W_WORK" ] && rm -rf "$W_WORK"
 	exit $rc
 }
