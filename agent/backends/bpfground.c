@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -44,6 +46,7 @@ struct ward_bpfground {
 	struct ring_buffer *rb;
 	int cfg_fd;
 	int stats_fd;
+	int decided_fd;               /* ground_decided */
 	int stopfd;
 	pthread_t reader;
 	bool reader_started;
@@ -53,6 +56,7 @@ struct ward_bpfground {
 	ward_ground_report_fn report;
 	void *report_arg;
 	_Atomic uint64_t reported;
+	_Atomic uint64_t noted;       /* ground_decided writes */
 };
 
 /* libbpf's diagnostics: kept (last line) for the reason instead of printed. */
@@ -150,7 +154,7 @@ static void set_failed(ward_bpfground_t *g, ward_ground_state_t st, const char *
 	g->rb = NULL;
 	bpfground__destroy(g->skel);
 	g->skel = NULL;
-	g->cfg_fd = g->stats_fd = -1;
+	g->cfg_fd = g->stats_fd = g->decided_fd = -1;
 	g->state = st;
 	snprintf(g->reason, sizeof(g->reason), "%.64s: %.64s%s%.255s%s", what, strerror(e),
 	         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
@@ -168,6 +172,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	r.uid = (uid_t)e->uid;
 	r.denied = e->denied != 0;
 	r.userns = e->why == WARD_GROUND_USERNS;
+	r.changed = e->why == WARD_GROUND_CHANGED;
 	r.dev = e->dev;
 	r.ino = e->ino;
 	/* The strings come from the kernel NUL-terminated; copy with bounds anyway. */
@@ -208,11 +213,12 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 	*out = NULL;
 	if (g == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "bpf ground: out of memory");
-	g->cfg_fd = g->stats_fd = g->stopfd = -1;
+	g->cfg_fd = g->stats_fd = g->decided_fd = g->stopfd = -1;
 	g->report = opts->report;
 	g->report_arg = opts->report_arg;
 	pthread_mutex_init(&g->mode_mu, NULL);
 	atomic_init(&g->reported, 0);
+	atomic_init(&g->noted, 0);
 	*out = g;
 	if (opts->nscope > WARD_GROUND_MAX_SCOPE_UIDS) {
 		set_failed(g, WARD_GROUND_FAILED, "too many scope uids", E2BIG);
@@ -241,6 +247,7 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 	}
 	g->cfg_fd = bpf_map__fd(g->skel->maps.ground_cfg);
 	g->stats_fd = bpf_map__fd(g->skel->maps.ground_stats);
+	g->decided_fd = bpf_map__fd(g->skel->maps.ground_decided);
 	/* Scope and mode before attaching: the program never runs unconfigured. */
 	for (size_t i = 0; i < g->nscope; i++) {
 		__u8 one = 1;
@@ -300,6 +307,33 @@ void ward_bpfground_set_mode(ward_bpfground_t *g, ward_mode_t mode)
 	pthread_mutex_lock(&g->mode_mu);
 	(void)write_cfg(g, mode); /* an array map update of a valid key does not fail */
 	pthread_mutex_unlock(&g->mode_mu);
+}
+
+void ward_bpfground_note_allow(ward_bpfground_t *g, const ward_filekey_t *key, bool forget)
+{
+	struct ward_ground_filekey k = { 0 };
+	struct ward_ground_decided v = { 0 };
+	struct timespec now;
+	dev_t dev;
+
+	if (g == NULL || g->state != WARD_GROUND_ACTIVE || g->decided_fd < 0)
+		return;
+	/* user space's dev_t (glibc's encoding) to the kernel's s_dev (MKDEV) */
+	dev = (dev_t)key->dev;
+	k.dev = (__u32)((major(dev) << 20) | (minor(dev) & 0xfffff));
+	k.ino = key->ino;
+	if (forget) {
+		(void)bpf_map_delete_elem(g->decided_fd, &k); /* ENOENT, the usual case */
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now); /* bpf_ktime_get_ns's clock */
+	v.ctime_sec = key->ctime_sec;
+	v.ctime_nsec = (__u32)key->ctime_nsec;
+	v.size = key->size;
+	v.at_ns = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	/* An LRU hash update does not fail for want of room; it evicts. */
+	if (bpf_map_update_elem(g->decided_fd, &k, &v, BPF_ANY) == 0)
+		atomic_fetch_add_explicit(&g->noted, 1, memory_order_relaxed);
 }
 
 ward_ground_state_t ward_bpfground_state(const ward_bpfground_t *g)
@@ -367,9 +401,11 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	c = json_object();
 	json_object_set_new(c, "calls", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_CALLS)));
 	json_object_set_new(c, "unseen", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_UNSEEN)));
+	json_object_set_new(c, "changed", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_CHANGED)));
 	json_object_set_new(c, "denied", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_DENIED)));
 	json_object_set_new(c, "lost", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_LOST)));
 	json_object_set_new(c, "reported", json_integer((json_int_t)atomic_load(&g->reported)));
+	json_object_set_new(c, "noted", json_integer((json_int_t)atomic_load(&g->noted)));
 	json_object_set_new(o, "counters", c);
 	return o;
 }

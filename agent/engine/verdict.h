@@ -30,6 +30,8 @@ typedef enum {
 	WARD_RSN_FILE_ACCESS, /* an OPEN a watch item decided (record: faa_item) */
 	WARD_RSN_GROUND,      /* the BPF ground decided: a filesystem fanotify cannot see
 	                         (user-namespace mount, memfd) (agent/backends/bpfground.h) */
+	WARD_RSN_CHANGED,     /* the BPF ground: the program changed after its ALLOW, before
+	                         execve denied writes to it */
 	WARD_RSN__COUNT
 } ward_reason_t;
 
