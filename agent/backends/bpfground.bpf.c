@@ -124,12 +124,14 @@ static __always_inline bool changed_since_allowed(struct inode *ino, __u32 dev)
 	return sec != d->ctime_sec || nsec != d->ctime_nsec || (__u64)BPF_CORE_READ(ino, i_size) != d->size;
 }
 
+#define CHECK_UNSEEN  1u /* a filesystem fanotify cannot see */
+#define CHECK_CHANGED 2u /* a change after the agent's ALLOW */
+
 /*
- * Decide one file of an exec (the program, or with the tracepoint also the script it
- * started from): 0 to let it go on (fanotify's business, out of scope, or MONITOR),
- * -EPERM to refuse. Reports what it decided.
+ * Decide one file of an exec: 0 to let it go on (fanotify's business, out of scope, or
+ * MONITOR), -EPERM to refuse. Reports what it decided. checks: CHECK_*.
  */
-static __always_inline int ground_decide(struct linux_binprm *bprm, struct file *file)
+static __always_inline int ground_decide(struct linux_binprm *bprm, struct file *file, __u32 checks)
 {
 	struct super_block *sb;
 	struct inode *ino;
@@ -150,12 +152,14 @@ static __always_inline int ground_decide(struct linux_binprm *bprm, struct file 
 	uid = (__u32)bpf_get_current_uid_gid();
 	if (cfg->scoped && bpf_map_lookup_elem(&ground_uids, &uid) == NULL)
 		return 0;
+	if (cfg->kprobe && (checks & CHECK_UNSEEN)) /* the tracepoint: the kprobe did it */
+		checks &= ~CHECK_CHANGED;
 	dev = BPF_CORE_READ(sb, s_dev);
-	if (BPF_CORE_READ(sb, s_user_ns, level) > 0)
+	if ((checks & CHECK_UNSEEN) && BPF_CORE_READ(sb, s_user_ns, level) > 0)
 		why = WARD_GROUND_USERNS;
-	else if (BPF_CORE_READ(sb, s_flags) & MS_KERNMOUNT)
+	else if ((checks & CHECK_UNSEEN) && (BPF_CORE_READ(sb, s_flags) & MS_KERNMOUNT))
 		why = WARD_GROUND_INTERNAL;
-	else if (changed_since_allowed(ino, dev))
+	else if ((checks & CHECK_CHANGED) && changed_since_allowed(ino, dev))
 		why = WARD_GROUND_CHANGED;
 	if (why == 0)
 		return 0;
@@ -189,7 +193,7 @@ int BPF_PROG(ward_ground_lsm, struct linux_binprm *bprm, int ret)
 	count(WARD_GROUND_ST_CALLS);
 	if (ret != 0) /* an earlier program already refused */
 		return ret;
-	return ground_decide(bprm, BPF_CORE_READ(bprm, file));
+	return ground_decide(bprm, BPF_CORE_READ(bprm, file), CHECK_UNSEEN | CHECK_CHANGED);
 }
 
 /*
@@ -199,9 +203,8 @@ int BPF_PROG(ward_ground_lsm, struct linux_binprm *bprm, int ret)
  * is delivered on the way back to user space, so not one instruction of the program
  * runs; the caller sees the process killed instead of an EPERM. bprm->file is then the
  * file finally run (for a #! script, its interpreter: the script itself is gone from
- * bprm, and a script written over an allowed program in the window is not seen here;
- * docs/threat-model.md). bprm->executable (binfmt_misc's open-binary) is decided too.
- * The loader uses one or the other.
+ * bprm by then). bprm->executable (binfmt_misc's open-binary) is decided too. The
+ * loader uses one or the other.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ward_ground_tp, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -210,12 +213,30 @@ int BPF_PROG(ward_ground_tp, struct task_struct *p, pid_t old_pid, struct linux_
 	int rc;
 
 	count(WARD_GROUND_ST_CALLS);
-	rc = ground_decide(bprm, BPF_CORE_READ(bprm, file));
+	rc = ground_decide(bprm, BPF_CORE_READ(bprm, file), CHECK_UNSEEN | CHECK_CHANGED);
 	if (bpf_core_field_exists(bprm->executable))
 		script = BPF_CORE_READ(bprm, executable);
 	if (rc == 0 && script != NULL)
-		rc = ground_decide(bprm, script);
+		rc = ground_decide(bprm, script, CHECK_UNSEEN | CHECK_CHANGED);
 	if (rc != 0)
+		bpf_send_signal(9 /* SIGKILL */);
+	return 0;
+}
+
+/*
+ * With the tracepoint fallback, the change check where the LSM hook would be: a kprobe
+ * on security_bprm_check, which runs for every file of an exec (a #! script, then its
+ * interpreter) once execve has denied writes to it. A script written over an allowed
+ * program in the window is seen here and nowhere later. Enforced with SIGKILL, like
+ * the tracepoint: the process dies before its first instruction. (A kprobe, not fentry:
+ * fentry needs the BPF trampolines whose absence is why the LSM hook was refused.)
+ * Optional: where it cannot attach (no CONFIG_KPROBES), the tracepoint checks the final
+ * file itself (cfg->kprobe 0).
+ */
+SEC("kprobe/security_bprm_check")
+int BPF_KPROBE(ward_ground_kp, struct linux_binprm *bprm)
+{
+	if (ground_decide(bprm, BPF_CORE_READ(bprm, file), CHECK_CHANGED) != 0)
 		bpf_send_signal(9 /* SIGKILL */);
 	return 0;
 }

@@ -38,11 +38,13 @@
 
 struct ward_bpfground {
 	ward_ground_state_t state;
-	char reason[512];
+	char reason[1024];
 	int lsm_listed;               /* 1 yes, 0 no, -1 unknown */
 	struct bpfground *skel;
 	bool lsm_hook;                /* the LSM program (EPERM); false: the tracepoint (SIGKILL) */
 	char lsm_error[256];          /* why the LSM program did not load, if it did not */
+	bool kprobe;                  /* tracepoint: the kprobe checks changes (ground_cfg.kprobe) */
+	char kprobe_error[256];       /* why the kprobe did not load or attach, if it did not */
 	struct ring_buffer *rb;
 	int cfg_fd;
 	int stats_fd;
@@ -112,7 +114,7 @@ static int bpf_lsm_listed(void)
  * Open and load one of the two programs (bpfground.bpf.c): the LSM hook, or the
  * sched_process_exec tracepoint fallback for kernels that refuse LSM programs. 0 or -1 (errno set).
  */
-static int load(ward_bpfground_t *g, bool lsm)
+static int load(ward_bpfground_t *g, bool lsm, bool kprobe)
 {
 	int e;
 
@@ -120,11 +122,16 @@ static int load(ward_bpfground_t *g, bool lsm)
 	if ((g->skel = bpfground__open()) == NULL)
 		return -1;
 	bpf_program__set_autoload(lsm ? g->skel->progs.ward_ground_tp : g->skel->progs.ward_ground_lsm, false);
+	/* the tracepoint's companion kprobe, when it loads */
+	bpf_program__set_autoload(g->skel->progs.ward_ground_kp, !lsm && kprobe);
 	if (bpfground__load(g->skel) == 0) {
 		g->lsm_hook = lsm;
 		return 0;
 	}
 	e = errno;
+	if (!lsm && kprobe)
+		snprintf(g->kprobe_error, sizeof(g->kprobe_error), "loading: %.64s%s%.160s%s", strerror(e),
+		         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
 	if (lsm)
 		snprintf(g->lsm_error, sizeof(g->lsm_error), "%.64s%s%.160s%s", strerror(e),
 		         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
@@ -142,7 +149,7 @@ static __u32 ground_mode(ward_mode_t m)
 static int write_cfg(ward_bpfground_t *g, ward_mode_t mode)
 {
 	__u32 zero = 0;
-	struct ward_ground_cfg c = { .mode = ground_mode(mode), .scoped = g->nscope > 0 };
+	struct ward_ground_cfg c = { .mode = ground_mode(mode), .scoped = g->nscope > 0, .kprobe = g->kprobe };
 
 	return bpf_map_update_elem(g->cfg_fd, &zero, &c, BPF_ANY);
 }
@@ -241,7 +248,7 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		return WARD_OK;
 	}
 	libbpf_set_print(libbpf_quiet);
-	if (load(g, true) != 0 && load(g, false) != 0) {
+	if (load(g, true, false) != 0 && load(g, false, true) != 0 && load(g, false, false) != 0) {
 		set_failed(g, WARD_GROUND_FAILED, "loading the BPF program (LSM hook, then tracepoint)", errno);
 		return WARD_OK;
 	}
@@ -280,11 +287,26 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		                                               : "attaching to the sched_process_exec tracepoint", e);
 		return WARD_OK;
 	}
+	if (!g->lsm_hook && bpf_program__autoload(g->skel->progs.ward_ground_kp)) {
+		/* before the tracepoint stops checking changes itself */
+		g->skel->links.ward_ground_kp = bpf_program__attach(g->skel->progs.ward_ground_kp);
+		if (g->skel->links.ward_ground_kp == NULL)
+			snprintf(g->kprobe_error, sizeof(g->kprobe_error), "attaching to security_bprm_check: %.64s",
+			         strerror(errno));
+		else
+			g->kprobe = true;
+		if (g->kprobe && write_cfg(g, opts->mode) != 0) {
+			set_failed(g, WARD_GROUND_FAILED, "configuration map", errno);
+			return WARD_OK;
+		}
+	}
 	g->state = WARD_GROUND_ACTIVE;
 	if (!g->lsm_hook)
 		snprintf(g->reason, sizeof(g->reason), "the kernel refused the BPF LSM program (%.200s): "
 		         "the tracepoint fallback kills such execs with SIGKILL before they run "
-		         "instead of failing them with EPERM", g->lsm_error);
+		         "instead of failing them with EPERM%s%.200s", g->lsm_error,
+		         g->kprobe ? "" : "; no kprobe on security_bprm_check (a #! script written over "
+		         "an allowed program after its ALLOW is not seen): ", g->kprobe ? "" : g->kprobe_error);
 	return WARD_OK;
 }
 
@@ -388,6 +410,12 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	                    json_string(g->lsm_hook ? "EPERM" : "SIGKILL"));
 	if (g->lsm_error[0])
 		json_object_set_new(o, "lsm_error", json_string(g->lsm_error));
+	/* where a change after an ALLOW is checked: every file of an exec (lsm, kprobe) or
+	 * only the file finally run (tracepoint) */
+	json_object_set_new(o, "change_check", g->state != WARD_GROUND_ACTIVE ? json_null() :
+	                    json_string(g->lsm_hook ? "lsm" : g->kprobe ? "kprobe" : "tracepoint"));
+	if (g->kprobe_error[0])
+		json_object_set_new(o, "kprobe_error", json_string(g->kprobe_error));
 	if (g->state != WARD_GROUND_ACTIVE)
 		json_object_set_new(o, "warning", json_string(
 			"programs on filesystems mounted in a user namespace (unshare -Urm) and memfd "

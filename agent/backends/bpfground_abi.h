@@ -39,6 +39,9 @@
 struct ward_ground_cfg {
 	__u32 mode;   /* WARD_GROUND_* */
 	__u32 scoped; /* 1: apply only to execs by the uids in ground_uids (tests) */
+	__u32 kprobe; /* 1: the kprobe checks every file of an exec for a change after its
+	                 ALLOW (tracepoint fallback only; the tracepoint then does not) */
+	__u32 pad;
 };
 
 /*
