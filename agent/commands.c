@@ -242,7 +242,8 @@ static json_t *cmd_check(void *ctx, const ward_ctl_peer_t *peer, json_t *req, wa
 	}
 	ward_snapshot_t *s = ward_engine_snapshot(d->engine, NULL);
 	if (s->ix)
-		r = ward_index_match(s->ix, &key, time(NULL));
+		r = ward_index_match_skip(s->ix, &key, time(NULL), s->cfg.enable_transitive_rules ?
+		                          0 : 1u << WARD_SRC_TRANSITIVE);
 	o = json_object();
 	if (r) {
 		json_object_set_new(o, "decision", json_string(ward_policy_blocks(r->policy) ? "DENY" : "ALLOW"));
@@ -350,6 +351,10 @@ static void config_sync_view(const ward_daemon_t *d, const ward_ctl_peer_t *peer
 		json_object_set_new(c, "BlockedPathRegex", layered.blocked_path_regex[0] ?
 		                    json_string(layered.blocked_path_regex) : json_null());
 		json_object_set_new(origin, "BlockedPathRegex", json_string("sync server"));
+	}
+	if (layered.enable_transitive_rules != ward_confset_config(d->confset)->enable_transitive_rules) {
+		json_object_set_new(c, "EnableTransitiveRules", json_boolean(layered.enable_transitive_rules));
+		json_object_set_new(origin, "EnableTransitiveRules", json_string("sync server"));
 	}
 }
 

@@ -132,7 +132,8 @@ out:
 
 bool ward_denial_requestable(ward_reason_t r)
 {
-	return r == WARD_RSN_MODE || r == WARD_RSN_SCAN;
+	/* a BINARY rule an approver grants beats a blocked path, as any rule does */
+	return r == WARD_RSN_MODE || r == WARD_RSN_SCAN || r == WARD_RSN_PATH_BLOCKED;
 }
 
 bool ward_request_hint(const char *path, char *buf, size_t cap)

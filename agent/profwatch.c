@@ -396,6 +396,11 @@ json_t *ward_profwatch_status(const ward_profwatch_t *pw)
 	json_array_foreach(full ? json_object_get(full, "warnings") : NULL, i, w)
 		json_array_append_new(warnings, json_string(ward_diag_text(w)));
 	json_object_set_new(o, "warnings", warnings);
+	/* Santa keys read but not enforced, and StaticRules left out (CEL), by name */
+	json_object_set_new(o, "not_enforced", full && json_object_get(full, "not_enforced") ?
+	                    json_incref(json_object_get(full, "not_enforced")) : json_array());
+	json_object_set_new(o, "refused_rules", full && json_object_get(full, "refused_rules") ?
+	                    json_incref(json_object_get(full, "refused_rules")) : json_array());
 	json_object_set_new(o, "loaded_at", iso_time(pw->loaded_at));
 	json_object_set_new(o, "loaded_trigger", pw->loaded_at ? json_string(pw->loaded_trigger) : json_null());
 	json_object_set_new(o, "last_attempt", iso_time(pw->last_attempt));

@@ -36,6 +36,8 @@ struct ward_syncd {
 	char last_error[512];
 	char last_stage[32];
 	uint64_t runs, failures, commits;
+	size_t refused;                 /* CEL rules the last commit left out, and their names */
+	char refused_names[512];
 };
 
 static int64_t now_s(void)
@@ -179,6 +181,9 @@ void ward_syncd_overlay(const ward_syncd_t *s, ward_config_t *cfg)
 		return;
 	if (s->settings.has_mode)
 		cfg->mode = s->settings.mode;
+	/* Santa: the server's enable_transitive_rules beats the profile's EnableTransitiveRules */
+	if (s->settings.has_transitive)
+		cfg->enable_transitive_rules = s->settings.enable_transitive;
 	if (s->settings.has_allowed_regex)
 		memcpy(cfg->allowed_path_regex, s->settings.allowed_regex, sizeof(cfg->allowed_path_regex));
 	if (s->settings.has_blocked_regex)
@@ -206,6 +211,8 @@ json_t *ward_syncd_status(ward_syncd_t *s, const ward_config_t *cfg)
 	json_object_set_new(o, "failures", json_integer((json_int_t)s->failures));
 	json_object_set_new(o, "commits", json_integer((json_int_t)s->commits));
 	json_object_set_new(o, "staging", json_boolean(s->stage != NULL));
+	json_object_set_new(o, "refused_rules", json_pack("{s:I, s:s}", "count", (json_int_t)s->refused,
+	                                                  "rules", s->refused_names));
 	set = ward_sync_settings_to_json(&s->settings);
 	json_object_del(set, "sync_type");
 	json_object_set_new(o, "server_settings", set);
@@ -410,7 +417,6 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 	ward_syncd_t *s = staged(d, peer, req, err);
 	ward_sync_settings_t in, merged;
 	ward_apply_stats_t stats = { 0 };
-	ward_rule_t *copy = NULL;
 	const ward_rule_t *rules;
 	json_t *set = json_object_get(req, "settings");
 	struct counts c;
@@ -443,27 +449,23 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 		memcpy(merged.blocked_regex, in.blocked_regex, sizeof(merged.blocked_regex));
 	}
 	rules = ward_rule_batch_rules(s->stage, &n);
-	/* enable_transitive_rules false: the server's ALLOWLIST_COMPILER rules allow, as in
-	 * Santa, without making their outputs allowed. */
-	if (merged.has_transitive && !merged.enable_transitive && n > 0) {
-		if ((copy = malloc(n * sizeof(*copy))) == NULL) {
-			ward_error_set(err, WARD_E_NOMEM, "out of memory");
-			stage_drop(s);
-			return NULL;
-		}
-		memcpy(copy, rules, n * sizeof(*copy));
-		for (size_t i = 0; i < n; i++)
-			if (copy[i].policy == WARD_POL_ALLOWLIST_COMPILER)
-				copy[i].policy = WARD_POL_ALLOWLIST;
-		rules = copy;
+	{
+		const char *names;
+		s->refused = ward_rule_batch_refused(s->stage, &names);
+		snprintf(s->refused_names, sizeof(s->refused_names), "%s", names);
+		if (s->refused)
+			log_warnx("sync: %zu CEL rule%s refused (warden evaluates no CEL; the other rules "
+			          "apply): %s", s->refused, s->refused > 1 ? "s" : "", s->refused_names);
 	}
+	/* enable_transitive_rules is a setting (ward_syncd_overlay), not a rewrite of the
+	 * rules: ALLOWLIST_COMPILER rules are stored as sent and act as compilers only while
+	 * transitive rules are enabled, as in Santa. */
 	if (in.sync_type != WARD_SYNC_NORMAL)
 		rc = ward_store_replace_sources(d->store, (1u << WARD_SRC_SYNC) |
 		                                (in.sync_type == WARD_SYNC_CLEAN_ALL ? 1u << WARD_SRC_TRANSITIVE : 0),
 		                                rules, n, &stats, err);
 	else
 		rc = n > 0 ? ward_store_apply(d->store, rules, n, &stats, err) : WARD_OK;
-	free(copy);
 	stage_drop(s);
 	if (rc != WARD_OK) {
 		log_warnx("sync: rules not applied (nothing changed): %s", err->msg);
@@ -473,7 +475,9 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 	           merged.has_allowed_regex != s->settings.has_allowed_regex ||
 	           strcmp(merged.allowed_regex, s->settings.allowed_regex) != 0 ||
 	           merged.has_blocked_regex != s->settings.has_blocked_regex ||
-	           strcmp(merged.blocked_regex, s->settings.blocked_regex) != 0;
+	           strcmp(merged.blocked_regex, s->settings.blocked_regex) != 0 ||
+	           merged.has_transitive != s->settings.has_transitive ||
+	           merged.enable_transitive != s->settings.enable_transitive;
 	s->settings = merged;
 	s->commits++;
 	save_state(s);
@@ -481,7 +485,7 @@ json_t *ward_syncd_cmd_commit(void *ctx, const ward_ctl_peer_t *peer, json_t *re
 	         ward_sync_type_name(in.sync_type), n, stats.put, stats.removed, stats.cleared,
 	         relayout ? "; the server changed the settings" : "");
 	if (relayout) {
-		/* The server's mode and regexes are a layer of the configuration: reload it all
+		/* The server's mode, regexes and transitive setting are a layer of the configuration: reload it all
 		 * (the caches are flushed, as for any mode change). */
 		if (ward_daemon_reload(d, "sync", err) != WARD_OK)
 			return NULL;

@@ -150,6 +150,12 @@ static const char *santa_decision(const ward_verdict_t *v)
 	};
 	bool by_rule = v->reason == WARD_RSN_RULE && v->has_rule && (unsigned)v->rule_type < WARD_RT__COUNT;
 
+	if (v->reason == WARD_RSN_PATH_BLOCKED)
+		return "BLOCK_SCOPE";
+	if (v->reason == WARD_RSN_PATH_ALLOWED)
+		return "ALLOW_SCOPE";
+	if (v->reason == WARD_RSN_BAD_SIGNATURE)
+		return "BLOCK_CERTIFICATE"; /* Santa's decision for a bad signature */
 	if (v->decision == WARD_DENY)
 		return by_rule ? block[v->rule_type] : "BLOCK_UNKNOWN";
 	return by_rule ? allow[v->rule_type] : "ALLOW_UNKNOWN";

@@ -23,6 +23,7 @@
 #include "common/paths.h"
 #include "profiles/diag.h"
 #include "profiles/mobileconfig.h"
+#include "profiles/pathregex.h"
 #include "profiles/plist.h"
 #include "profiles/signed.h"
 #include "rules/faa.h"
@@ -40,6 +41,8 @@ struct state {
 	ward_faa_t *faa;     /* ... validated */
 	bool fap_inline;     /* it came from FileAccessPolicy (which beats FileAccessPolicyPlist) */
 	char fap_plist[WARD_MAX_PATH]; /* FileAccessPolicyPlist, "" = none */
+	json_t *not_enforced;  /* [{key, origin, why}]: keys read but not enforced */
+	json_t *refused_rules; /* [{rule, origin, why}]: StaticRules entries left out */
 };
 
 struct ward_confset {
@@ -89,7 +92,9 @@ static ward_err_t state_init(struct state *st)
 	st->origin = json_object();
 	st->rule_origin = json_array();
 	st->rule_index = json_object();
-	if (!st->origin || !st->rule_origin || !st->rule_index)
+	st->not_enforced = json_array();
+	st->refused_rules = json_array();
+	if (!st->origin || !st->rule_origin || !st->rule_index || !st->not_enforced || !st->refused_rules)
 		return WARD_E_NOMEM;
 	return WARD_OK;
 }
@@ -99,6 +104,8 @@ static void state_fini(struct state *st)
 	json_decref(st->origin);
 	json_decref(st->rule_origin);
 	json_decref(st->rule_index);
+	json_decref(st->not_enforced);
+	json_decref(st->refused_rules);
 	json_decref(st->fap);
 	ward_faa_free(st->faa);
 	for (size_t i = 0; i < st->nrules; i++)
@@ -296,21 +303,76 @@ static int want_group(struct ctx *c, const json_t *v, const char *key, unsigned 
 	return 0;
 }
 
-ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_error_t *err)
+ward_err_t ward_config_regex_check(const char *pattern, ward_error_t *err)
 {
-	char anchored[WARD_MAX_PATH_REGEX + 2];
-	char why[128];
-	int rc;
+	if (pattern[0] == '\0')
+		return WARD_OK;
+	return ward_pathregex_check(pattern, err);
+}
 
-	if (strlen(pattern) > WARD_MAX_PATH_REGEX)
-		return ward_error_set(err, WARD_E_LIMIT, "longer than %u bytes", WARD_MAX_PATH_REGEX);
-	snprintf(anchored, sizeof(anchored), "%s%s", pattern[0] == '^' ? "" : "^", pattern);
-	rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		regerror(rc, re, why, sizeof(why));
-		return ward_error_set(err, WARD_E_INVAL, "not a POSIX extended regex: %s", why);
+/*
+ * The directory an anchored pattern's literal start names ("^/opt/tools/bin/.*" ->
+ * "/opt/tools/bin"), "" when the pattern can match outside any fixed directory.
+ */
+static void regex_literal_dir(const char *p, char *dir, size_t cap)
+{
+	size_t n = 0, i = p[0] == '^' ? 1 : 0;
+
+	dir[0] = '\0';
+	if (p[0] != '^' && p[0] != '/') /* Santa prepends '^': the same reading */
+		return;
+	for (; p[i] && n + 1 < cap; i++) {
+		char c = p[i];
+		if (c == '\\' && p[i + 1] && strchr("./-_ ", p[i + 1])) {
+			dir[n++] = p[++i];
+			continue;
+		}
+		if (strchr(".[](){}*+?|\\$^", c)) {
+			if (strchr("*?{", c) && n > 0)
+				n--; /* the character before a quantifier may be absent */
+			break;
+		}
+		dir[n++] = c;
 	}
-	return WARD_OK;
+	dir[n] = '\0';
+	if (strchr(p, '|') != NULL) { /* an alternative may start anywhere */
+		dir[0] = '\0';
+		return;
+	}
+	while (n > 0 && dir[n - 1] != '/')
+		dir[--n] = '\0';
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+}
+
+/*
+ * AllowedPathRegex: an allowed directory that a user other than root can write (or one
+ * under such a directory) lets that user run anything: say so at load.
+ */
+static void regex_writable_warning(struct ctx *c, const char *key, unsigned long line, const char *p)
+{
+	char dir[WARD_MAX_PATH], walk[WARD_MAX_PATH];
+	struct stat sb;
+
+	regex_literal_dir(p, dir, sizeof(dir));
+	if (dir[0] == '\0') {
+		warn(c, line, key, "\"%.200s\" can match paths outside any fixed directory: any user can "
+		     "create a matching file in a directory they own (their home, /tmp) and run it", p);
+		return;
+	}
+	snprintf(walk, sizeof(walk), "%s", dir);
+	for (;;) {
+		if (lstat(walk, &sb) == 0 && (sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH)))) {
+			warn(c, line, key, "\"%.200s\" allows programs under %s, and %s is %s: whoever can "
+			     "write there can put any program there and run it", p, dir, walk,
+			     sb.st_uid != 0 ? "owned by a user other than root" : "group- or world-writable");
+			return;
+		}
+		char *slash = strrchr(walk, '/');
+		if (slash == NULL || slash == walk)
+			break;
+		*slash = '\0';
+	}
 }
 
 static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned long line,
@@ -318,7 +380,6 @@ static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned 
 {
 	ward_error_t e = { 0 };
 	char tmp[WARD_MAX_PATH_REGEX + 1];
-	regex_t re;
 
 	if (json_is_null(v)) {
 		out[0] = '\0'; /* unset: how ward_config_to_json writes "" */
@@ -327,9 +388,10 @@ static int want_regex(struct ctx *c, const json_t *v, const char *key, unsigned 
 	if (want_string(c, v, key, line, tmp, sizeof(tmp)) != 0)
 		return -1;
 	if (tmp[0] != '\0') {
-		if (ward_config_regex_compile(tmp, &re, &e) != WARD_OK)
+		if (ward_config_regex_check(tmp, &e) != WARD_OK)
 			return bad(c, e.code, line, key, "%s", e.msg);
-		regfree(&re);
+		if (strcmp(key, "AllowedPathRegex") == 0)
+			regex_writable_warning(c, key, line, tmp);
 	}
 	snprintf(out, cap, "%s", tmp);
 	return 0;
@@ -367,11 +429,35 @@ static const char *base_name(const char *path)
  * validated and canonicalised by the rules module, exactly as `wardenctl rule --import`
  * does, so a rule a profile accepts is a rule the store accepts.
  */
+/*
+ * A CEL rule (Santa's cel_expr, policy CEL): warden has no CEL evaluator. Taking it as
+ * its plain policy would allow or block more than the expression says, so the rule is
+ * left out, by name, with a warning; the rest of the profile applies. `wardenctl
+ * status` lists it (ward_confset_refused_rules).
+ */
+static void refuse_cel_rule(struct ctx *c, const json_t *d, const char *key, unsigned long line)
+{
+	const char *type = json_string_value(json_object_get(d, "rule_type"));
+	const char *id = json_string_value(json_object_get(d, "identifier"));
+	unsigned long l = line_of(c, d, "cel_expr");
+	char name[WARD_RULE_ID_MAX + 48], here[WARD_MAX_PATH + 32];
+
+	if (id == NULL)
+		id = json_string_value(json_object_get(d, "sha256"));
+	snprintf(name, sizeof(name), "%s %s", type ? type : "?", id ? id : "?");
+	warn(c, l ? l : line, key, "rule %s is a CEL rule (cel_expr): warden has no CEL evaluator, so "
+	     "this rule is refused (not applied); the other rules apply", name);
+	where(c, l ? l : line, here, sizeof(here));
+	json_array_append_new(c->st->refused_rules,
+	                      json_pack("{s:s, s:s, s:s, s:s}", "rule", name, "origin", here, "key", key,
+	                                "why", "CEL rules (cel_expr) are not supported"));
+}
+
 static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned long line)
 {
 	static const char *const known[] = { "identifier", "sha256", "policy", "rule_type",
 		"custom_msg", "custom_url", "comment", "creation_time", "file_bundle_binary_count",
-		"file_bundle_hash" };
+		"file_bundle_hash", "cel_expr" };
 	struct state *st = c->st;
 	const json_t *jt, *jp, *ji;
 	const char *f;
@@ -385,6 +471,13 @@ static int one_rule(struct ctx *c, const json_t *d, const char *key, unsigned lo
 
 	if (!json_is_object(d))
 		return bad(c, WARD_E_INVAL, line, key, "expected a rule dictionary");
+	jp = json_object_get(d, "policy");
+	ji = json_object_get(d, "cel_expr"); /* santactl exports "" for rules without one */
+	if ((ji != NULL && !json_is_null(ji) && !(json_is_string(ji) && json_string_length(ji) == 0)) ||
+	    (json_is_string(jp) && strcasecmp(json_string_value(jp), "CEL") == 0)) {
+		refuse_cel_rule(c, d, key, line);
+		return 0;
+	}
 	json_object_foreach((json_t *)d, f, v) {
 		size_t k;
 		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -494,7 +587,10 @@ static int key_mode(struct ctx *c, const json_t *dict, const char *key, const js
 		return 0;
 	}
 	if (json_is_integer(v) && json_integer_value(v) == 3)
-		return bad(c, WARD_E_UNSUPPORTED, line, key, "3 (Santa's STANDALONE) is not supported; use 1 or 2");
+		return bad(c, WARD_E_UNSUPPORTED, line, key, "3 (Santa's STANDALONE, where users approve "
+		           "unknown programs themselves) is not supported: set 2 (LOCKDOWN) and let users file "
+		           "`wardenctl request PATH --reason ...` for an administrator to approve with "
+		           "`wardenctl approve` (docs/exceptions.md), or 1 (MONITOR)");
 	if (json_is_string(v)) {
 		if (strcasecmp(json_string_value(v), "MONITOR") == 0) {
 			c->st->cfg.mode = WARD_MODE_MONITOR;
@@ -1054,6 +1150,10 @@ static const struct keydef keys[] = {
 	  .parse = key_sync_refused, .help = "refused: keychain identities are macOS-only" },
 	{ "ClientAuthCertificateIssuerCN", T_OTHER, .flags = K_SANTA | K_REFUSED, .type_name = "string",
 	  .parse = key_sync_refused, .help = "refused: keychain identities are macOS-only" },
+	{ "EnableTransitiveRules", T_BOOL, FIELD(enable_transitive_rules), .flags = K_SANTA, .dflt = "false",
+	  .help = "ALLOWLIST_COMPILER rules act as compilers and transitive rules match (Santa's default: off)" },
+	{ "EnableBadSignatureProtection", T_BOOL, FIELD(enable_bad_signature_protection), .flags = K_SANTA,
+	  .dflt = "false", .help = "a Mach-O with an invalid code signature is denied in every mode unless a BINARY rule names it" },
 	{ "EnableSilentMode", T_BOOL, FIELD(notify.silent_mode), .flags = K_SANTA, .dflt = "false",
 	  .help = "no message to the user of a denied program (warden has no GUI: its terminal line)" },
 	{ "EnableSilentTTYMode", T_BOOL, FIELD(notify.silent_tty_mode), .flags = K_SANTA, .dflt = "false",
@@ -1166,6 +1266,86 @@ static json_t *key_show(const struct keydef *kd, const ward_config_t *cfg)
 	return NULL;
 }
 
+/*
+ * Santa's other configuration keys (santa.dev, "Configuration keys", and the older
+ * docs/deployment/configuration.md): read, not enforced, each warned about by name at
+ * load and listed in `wardenctl status`. A key here that warden comes to enforce moves
+ * to keys[] above.
+ */
+#define NO_GUI "warden has no GUI"
+#define NO_USB "warden has no USB mount control"
+#define NO_MACOS_LOG "warden writes its own JSON event log (EventLogPath)"
+static const struct santa_key {
+	const char *name;
+	const char *why;
+} santa_unenforced[] = {
+	{ "EnablePageZeroProtection", "32-bit Mach-O programs without __PAGEZERO are not detected (such "
+	  "programs run neither on Linux nor on current macOS)" },
+	{ "EnableStandalonePasswordFallback", "STANDALONE mode (ClientMode 3) is not supported" },
+	{ "IgnoreOtherEndpointSecurityClients", "events of other EndpointSecurity clients are decided like any other" },
+	{ "EnableDebugLogging", "use wardend --debug" },
+	{ "EnableStatsCollection", "warden sends no statistics anywhere" },
+	{ "StatsOrganizationID", "warden sends no statistics anywhere" },
+	{ "AboutText", NO_GUI },
+	{ "MoreInfoURL", NO_GUI },
+	{ "DismissText", NO_GUI },
+	{ "ModeNotificationMonitor", NO_GUI },
+	{ "ModeNotificationLockdown", NO_GUI },
+	{ "FileAccessBlockMessage", NO_GUI },
+	{ "EnableNotificationSilences", NO_GUI },
+	{ "BannedUSBBlockMessage", NO_USB },
+	{ "RemountUSBBlockMessage", NO_USB },
+	{ "BlockUSBMount", NO_USB },
+	{ "RemountUSBMode", NO_USB },
+	{ "OnStartUSBOptions", NO_USB },
+	{ "FileChangesRegex", "file-change telemetry is not logged" },
+	{ "FileChangesPrefixFilters", "file-change telemetry is not logged" },
+	{ "Telemetry", "warden logs decisions only (EventLogPath)" },
+	{ "EnableForkAndExitLogging", "warden logs decisions only (EventLogPath)" },
+	{ "SpoolDirectory", NO_MACOS_LOG },
+	{ "SpoolDirectoryFileSizeThresholdKB", NO_MACOS_LOG },
+	{ "SpoolDirectorySizeThresholdMB", NO_MACOS_LOG },
+	{ "SpoolDirectoryEventMaxFlushTimeSec", NO_MACOS_LOG },
+	{ "EnableMachineIDDecoration", "log lines do not carry the MachineID" },
+	{ "EntitlementsPrefixFilter", "entitlements are not logged" },
+	{ "EntitlementsTeamIDFilter", "entitlements are not logged" },
+	{ "FileAccessPolicyUpdateIntervalSec", "FileAccessPolicyPlist is re-read when it changes (inotify), not on a timer" },
+	{ "OverrideFileAccessAction", "the file-access policy is enforced as each watch item says" },
+	{ "MetricFormat", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricURL", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExportInterval", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExportTimeout", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "MetricExtraLabels", "metrics are read with `wardenctl status --json`, not exported" },
+	{ "SyncProxyConfiguration", "warden-sync uses libcurl's proxy environment (https_proxy)" },
+	{ "SyncEnableCleanSyncEventUpload", "events are uploaded on every sync, clean or not" },
+	{ "SyncClientContentEncoding", "warden-sync always sends deflate-compressed requests" },
+	{ "ServerAuthRootsData", "give the PEM file in ServerAuthRootsFile" },
+	{ "MachineOwnerPlist", "give MachineOwner" },
+	{ "MachineOwnerKey", "give MachineOwner" },
+	{ "EnableAllEventUpload", "warden-sync uploads denials and unknown programs only" },
+	{ "DisableUnknownEventUpload", "warden-sync uploads unknown programs allowed in MONITOR" },
+	{ "EnableSysxCache", "warden keeps its own verdict cache" },
+};
+
+static const char *santa_unenforced_why(const char *key)
+{
+	for (size_t i = 0; i < sizeof(santa_unenforced) / sizeof(santa_unenforced[0]); i++)
+		if (strcmp(key, santa_unenforced[i].name) == 0)
+			return santa_unenforced[i].why;
+	return NULL;
+}
+
+/* A key that is read but not enforced: a warning naming it, and a line in status. */
+static void not_enforced(struct ctx *c, const char *key, unsigned long line, const char *why)
+{
+	char here[WARD_MAX_PATH + 32];
+
+	warn(c, line, key, "Santa key NOT ENFORCED by warden: %s", why);
+	where(c, line, here, sizeof(here));
+	json_array_append_new(c->st->not_enforced,
+	                      json_pack("{s:s, s:s, s:s}", "key", key, "origin", here, "why", why));
+}
+
 static void apply_dict(struct ctx *c, const json_t *dict)
 {
 	const char *key;
@@ -1178,11 +1358,14 @@ static void apply_dict(struct ctx *c, const json_t *dict)
 		if (strncmp(key, "Payload", 7) == 0)
 			continue; /* payload metadata, not configuration */
 		if (kd == NULL) {
-			if (c->src->santa && strcmp(key, "EventLogType") == 0) {
+			const char *why = santa_unenforced_why(key);
+			if (strcmp(key, "EventLogType") == 0) {
 				if (!json_is_string(v) || strcasecmp(json_string_value(v), "json") != 0)
-					warn(c, line, key, "warden always writes JSON lines to EventLogPath; ignored");
+					not_enforced(c, key, line, "warden always writes JSON lines to EventLogPath");
+			} else if (why != NULL) {
+				not_enforced(c, key, line, why);
 			} else if (c->src->santa) {
-				warn(c, line, key, "Santa key with no warden equivalent; ignored");
+				not_enforced(c, key, line, "warden does not implement this key (or it is misspelt)");
 			} else {
 				warn(c, line, key, "unknown key; ignored");
 			}
@@ -1255,6 +1438,16 @@ json_t *ward_config_keys_json(void)
 			json_object_set_new(o, "range", json_pack("[I, I]", (json_int_t)kd->min, (json_int_t)kd->max));
 		json_array_append_new(a, o);
 	}
+	return a;
+}
+
+json_t *ward_config_santa_unenforced_json(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < sizeof(santa_unenforced) / sizeof(santa_unenforced[0]); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "name", santa_unenforced[i].name, "why",
+		                                   santa_unenforced[i].why));
 	return a;
 }
 
@@ -1863,6 +2056,16 @@ const json_t *ward_confset_warnings(const ward_confset_t *cs)
 	return cs->warnings;
 }
 
+const json_t *ward_confset_not_enforced(const ward_confset_t *cs)
+{
+	return cs->st.not_enforced;
+}
+
+const json_t *ward_confset_refused_rules(const ward_confset_t *cs)
+{
+	return cs->st.refused_rules;
+}
+
 json_t *ward_config_to_json(const ward_config_t *cfg)
 {
 	json_t *o = json_object();
@@ -1924,5 +2127,7 @@ json_t *ward_confset_to_json(const ward_confset_t *cs)
 	json_object_set_new(o, "origin", origin);
 	json_object_set_new(o, "sources", json_deep_copy(cs->sources));
 	json_object_set_new(o, "warnings", json_deep_copy(cs->warnings));
+	json_object_set_new(o, "not_enforced", json_deep_copy(cs->st.not_enforced));
+	json_object_set_new(o, "refused_rules", json_deep_copy(cs->st.refused_rules));
 	return o;
 }

@@ -6,7 +6,6 @@
 #ifndef WARD_PROFILES_CONFIG_H
 #define WARD_PROFILES_CONFIG_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,8 +69,9 @@ typedef struct ward_config {
 	char admin_group[64];             /* AdminGroup, default "" (root only) */
 	uint32_t scan_budget_ms;          /* ScanBudgetMs, default 1000 */
 	uint64_t scan_max_bytes;          /* ScanMaxBytes, default 256 MiB */
-	/* AllowedPathRegex / BlockedPathRegex: POSIX ERE, "" = unset. Compile them with
-	 * ward_config_regex_compile so the agent matches what validation accepted. */
+	/* AllowedPathRegex / BlockedPathRegex: Santa's ICU syntax, the subset PCRE2 expresses
+	 * (profiles/pathregex.h), "" = unset. The agent compiles them once per policy
+	 * snapshot and enforces them after the rules (agent/engine/decide.c). */
 	char allowed_path_regex[WARD_MAX_PATH_REGEX + 1];
 	char blocked_path_regex[WARD_MAX_PATH_REGEX + 1];
 	unsigned nyara_rules_paths;       /* YaraRulesPaths, default /etc/warden/yara/\*.yar */
@@ -85,6 +85,12 @@ typedef struct ward_config {
 	unsigned ntrust_anchors;          /* ProfileTrustAnchors (PEM files); warden.conf only */
 	char trust_anchors[WARD_MAX_TRUST_ANCHORS][WARD_MAX_PATH];
 	ward_sync_config_t sync;          /* SyncBaseURL, MachineID, ... (see above) */
+	bool enable_transitive_rules;     /* EnableTransitiveRules, default false (Santa's):
+	                                     off, ALLOWLIST_COMPILER allows like ALLOWLIST and
+	                                     transitive rules do not match */
+	bool enable_bad_signature_protection; /* EnableBadSignatureProtection, default false:
+	                                     a Mach-O whose signature is invalid is denied in
+	                                     every mode unless a rule names its bytes */
 	ward_notify_config_t notify;      /* EnableSilentMode, EventDetailURL, ... (see above) */
 } ward_config_t;
 
@@ -102,6 +108,10 @@ void ward_config_defaults(ward_config_t *cfg);
  */
 json_t *ward_config_keys_json(void);
 
+/* Santa's keys warden reads but does not enforce, each with why (a new reference):
+ * [{"name", "why"}]. A profile setting one gets a warning naming it, and `status` lists it. */
+json_t *ward_config_santa_unenforced_json(void);
+
 /*
  * Apply the keys of a configuration dictionary onto cfg (which holds defaults or an
  * earlier layer). Every value is validated; on error cfg is unchanged and err names the
@@ -116,11 +126,11 @@ ward_err_t ward_config_load_json_file(ward_config_t *cfg, const char *path, ward
 const char *ward_mode_name(ward_mode_t m); /* "MONITOR" / "LOCKDOWN" */
 
 /*
- * Compile a path regex as validation does: POSIX extended, REG_NOSUB, anchored at the
- * start of the path ('^' is prepended when missing, as Santa does). On success the
- * caller regfree()s re.
+ * Check a path regex as validation does (profiles/pathregex.h: Santa's ICU syntax, the
+ * subset PCRE2 expresses; '^' prepended when missing, as Santa does). "" is valid
+ * (unset). err says what and at which offset.
  */
-ward_err_t ward_config_regex_compile(const char *pattern, regex_t *re, ward_error_t *err);
+ward_err_t ward_config_regex_check(const char *pattern, ward_error_t *err);
 
 /*
  * cfg as a JSON object with the profile key names (a new reference). It round-trips:
@@ -215,12 +225,20 @@ const char *ward_confset_origin(const ward_confset_t *cs, const char *key);
 /* Warnings of the load (a diag array, borrowed). */
 const json_t *ward_confset_warnings(const ward_confset_t *cs);
 
+/* Santa keys the sources set that warden reads but does not enforce, each with where
+ * and why: [{"key", "origin": "file:line", "why"}] (borrowed; [] when none). */
+const json_t *ward_confset_not_enforced(const ward_confset_t *cs);
+
+/* StaticRules entries left out (CEL rules): [{"rule": "TYPE identifier", "origin",
+ * "key": "StaticRules[i]", "why"}] (borrowed; [] when none). */
+const json_t *ward_confset_refused_rules(const ward_confset_t *cs);
+
 /*
  * Everything as JSON (a new reference):
  *   {"config": {Key: value, ..., "StaticRules": [...], "FileAccessPolicy": ...},
  *    "origin": {Key: "file:line" | "default", ...},
  *    "sources": [{"file", "kind", "signed", "signer", "verified"}...],
- *    "warnings": [diag...]}
+ *    "warnings": [diag...], "not_enforced": [...], "refused_rules": [...]}
  * Each StaticRules entry is a Santa rule dictionary plus "origin".
  */
 json_t *ward_confset_to_json(const ward_confset_t *cs);

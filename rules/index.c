@@ -103,6 +103,12 @@ static const struct ix_rec *lookup(const ward_index_t *ix, ward_rule_type_t type
 const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key_t *key,
                                     int64_t now)
 {
+	return ward_index_match_skip(ix, key, now, 0);
+}
+
+const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_match_key_t *key,
+                                         int64_t now, uint32_t skip_sources)
+{
 	const char *ids[WARD_RT__COUNT] = {
 		[WARD_RT_CDHASH] = key->cdhash,
 		[WARD_RT_BINARY] = key->sha256,
@@ -128,7 +134,8 @@ const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key
 			continue;
 		for (r = lookup(ix, (ward_rule_type_t)t, ids[t], h[t]); r != NULL;
 		     r = r->next ? rec_at(ix, r->next - 1) : NULL)
-			if (r->rule.expires_at == 0 || now < r->rule.expires_at)
+			if ((r->rule.expires_at == 0 || now < r->rule.expires_at) &&
+			    !(skip_sources & (1u << r->rule.source)))
 				return &r->rule;
 	}
 	return NULL;
@@ -158,10 +165,16 @@ static int restrictiveness(const ward_rule_t *r)
 void ward_index_match_keys(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
                            int64_t now, ward_file_match_t *out)
 {
+	ward_index_match_keys_skip(ix, keys, n, now, 0, out);
+}
+
+void ward_index_match_keys_skip(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                                int64_t now, uint32_t skip_sources, ward_file_match_t *out)
+{
 	memset(out, 0, sizeof(*out));
 	out->n = n < WARD_MAX_SLICES ? n : WARD_MAX_SLICES;
 	for (unsigned k = 0; k < out->n; k++) {
-		const ward_rule_t *r = ix != NULL ? ward_index_match(ix, &keys[k], now) : NULL;
+		const ward_rule_t *r = ix != NULL ? ward_index_match_skip(ix, &keys[k], now, skip_sources) : NULL;
 		const ward_rule_t *best = out->each[out->decisive];
 		int a, b;
 

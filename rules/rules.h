@@ -197,6 +197,8 @@ typedef struct ward_apply_stats {
 	size_t removed;  /* REMOVE rules that deleted a rule */
 	size_t absent;   /* REMOVE rules that found nothing to delete */
 	size_t cleared;  /* rules deleted by ward_store_replace_source before the batch */
+	size_t refused;  /* Santa JSON: CEL rules (cel_expr, policy CEL) left out */
+	char refused_names[512]; /* ... named "TYPE identifier, ..." (truncated with "...") */
 } ward_apply_stats_t;
 
 /*
@@ -268,6 +270,10 @@ size_t ward_index_count(const ward_index_t *ix);
 const ward_rule_t *ward_index_match(const ward_index_t *ix, const ward_match_key_t *key,
                                     int64_t now);
 
+/* The same, as if the rules of the sources in skip_sources (bits 1u << ward_rule_source_t)
+ * did not exist: EnableTransitiveRules off hides TRANSITIVE rules. */
+const ward_rule_t *ward_index_match_skip(const ward_index_t *ix, const ward_match_key_t *key,
+                                         int64_t now, uint32_t skip_sources);
 /*
  * What the rules say about a file with several keys (a universal binary's slices, see
  * ward_match_keys_from_identity) when nothing tells which slice will run: each key's
@@ -288,6 +294,9 @@ typedef struct ward_file_match {
 
 void ward_index_match_keys(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
                            int64_t now, ward_file_match_t *out);
+/* The same without the rules of skip_sources (see ward_index_match_skip). */
+void ward_index_match_keys_skip(const ward_index_t *ix, const ward_match_key_t *keys, unsigned n,
+                                int64_t now, uint32_t skip_sources, ward_file_match_t *out);
 
 /* Build a snapshot of only the rules that name an identity of one of keys[0..n-1]
  * (n <= WARD_MAX_SLICES): for `wardenctl rule --check --path` on a universal file. */
@@ -306,6 +315,9 @@ int64_t ward_index_next_expiry(const ward_index_t *ix, int64_t now);
  * (IMPORT for wardenctl, PROFILE for managed rules), created_by as given. The whole
  * file is validated before anything is written and applied in one transaction: on any
  * error nothing changes. Errors name the rule ("rules[3].identifier: ...").
+ * A CEL rule (a "cel_expr" key, or policy "CEL") is not an error and not applied:
+ * warden has no CEL evaluator, and its plain policy would allow or block more than the
+ * expression does. stats->refused counts them and refused_names names them.
  */
 ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
                                   ward_rule_source_t source, const char *created_by,
@@ -339,6 +351,9 @@ ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t i
                                      ward_error_t *err);
 /* The rules so far (valid until the next add or free). */
 const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n);
+/* CEL rules ward_rule_batch_add_santa left out (not an error): their count, and *names
+ * (NULL ok) "TYPE identifier, ..." (borrowed). */
+size_t ward_rule_batch_refused(const ward_rule_batch_t *b, const char **names);
 /* The rule as a Santa rule object (a new reference). */
 json_t *ward_rule_santa_json(const ward_rule_t *r);
 

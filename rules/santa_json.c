@@ -7,7 +7,8 @@
  *               "custom_msg": "...", "custom_url": "...", "comment": "..."}]}
  * As Santa does: keys are case-insensitive, policy and rule_type values too, "sha256"
  * stands in for a missing "identifier", empty texts mean none, and keys we do not use
- * (cel_expr, event_detail_button_label) are ignored. Unlike Santa, a file is applied
+ * (event_detail_button_label) are ignored. A CEL rule (cel_expr, policy CEL) is left
+ * out and named (ward_rule_batch_refused): warden evaluates no CEL. Unlike Santa, a file is applied
  * whole or not at all, and the same rule twice in one file is an error. warden adds one
  * optional key, "expires_at" (ISO-8601 UTC), which Santa ignores.
  */
@@ -136,7 +137,51 @@ struct ward_rule_batch {
 	ward_rule_t *rules;
 	size_t n, cap, max;
 	int64_t now;
+	size_t refused;          /* CEL rules left out */
+	char refused_names[512]; /* "TYPE id, ..." */
 };
+
+/* A Santa CEL rule: a non-empty "cel_expr" (any case; santactl exports "" for every
+ * rule) or the policy "CEL". */
+static bool is_cel(json_t *o)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(o))
+		return false;
+	json_object_foreach(o, key, v) {
+		if (strcasecmp(key, "cel_expr") == 0 && !json_is_null(v) &&
+		    !(json_is_string(v) && json_string_length(v) == 0))
+			return true;
+		if (strcasecmp(key, "policy") == 0 && json_is_string(v) &&
+		    strcasecmp(json_string_value(v), "CEL") == 0)
+			return true;
+	}
+	return false;
+}
+
+static void refuse(ward_rule_batch_t *b, json_t *o)
+{
+	const char *type = NULL, *id = NULL, *key;
+	size_t used = strlen(b->refused_names), cap = sizeof(b->refused_names);
+	json_t *v;
+	int n;
+
+	json_object_foreach(o, key, v) {
+		if (strcasecmp(key, "rule_type") == 0)
+			type = json_string_value(v);
+		else if (strcasecmp(key, "identifier") == 0 || (id == NULL && strcasecmp(key, "sha256") == 0))
+			id = json_string_value(v);
+	}
+	b->refused++;
+	if (used + 4 >= cap)
+		return;
+	n = snprintf(b->refused_names + used, cap - used, "%s%s %.80s", used ? ", " : "",
+	             type ? type : "?", id ? id : "?");
+	if (n < 0 || (size_t)n >= cap - used)
+		memcpy(b->refused_names + cap - 4, "...", 4);
+}
 
 /*
  * The top level is read here, and each rule object with jansson on its own: a file of a
@@ -377,6 +422,10 @@ ward_err_t ward_santa_json_import(ward_store_t *st, const char *buf, size_t len,
 	if (rc == WARD_OK) {
 		rules = ward_rule_batch_rules(x.batch, &n);
 		rc = ward_store_apply(st, rules, n, stats, err);
+		if (rc == WARD_OK && stats) {
+			stats->refused = x.batch->refused;
+			memcpy(stats->refused_names, x.batch->refused_names, sizeof(stats->refused_names));
+		}
 	}
 	ward_rule_batch_free(x.batch);
 	return rc;
@@ -409,6 +458,10 @@ ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t i
 {
 	ward_err_t rc;
 
+	if (is_cel(obj)) {
+		refuse(b, obj);
+		return WARD_OK;
+	}
 	if (b->n >= b->max)
 		return ward_error_set(err, WARD_E_LIMIT, "rules[%zu]: more than %zu rules", index, b->max);
 	if (b->n == b->cap) {
@@ -429,6 +482,13 @@ ward_err_t ward_rule_batch_add_santa(ward_rule_batch_t *b, json_t *obj, size_t i
 	}
 	b->n++;
 	return WARD_OK;
+}
+
+size_t ward_rule_batch_refused(const ward_rule_batch_t *b, const char **names)
+{
+	if (names)
+		*names = b->refused_names;
+	return b->refused;
 }
 
 const ward_rule_t *ward_rule_batch_rules(const ward_rule_batch_t *b, size_t *n)

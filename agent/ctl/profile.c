@@ -51,6 +51,7 @@ static void usage(FILE *out)
 	        "keys      every configuration key warden knows: type, default, whether Santa\n"
 	        "          payloads may set it, warden.conf-only keys, keys recognised only to be\n"
 	        "          refused, and a line of help. The loader reads keys from this table.\n"
+	        "          Then Santa's keys that warden reads but does not enforce, and why.\n"
 	        "\n"
 	        "  --json         print one JSON object\n"
 	        "  --config FILE  warden.conf to read (default %s; a missing default\n"
@@ -298,7 +299,8 @@ static int cmd_keys(bool json)
 		return CTL_EXIT_FAIL;
 	}
 	if (json) {
-		json_t *o = json_pack("{s:o}", "keys", a);
+		json_t *o = json_pack("{s:o, s:o}", "keys", a, "santa_not_enforced",
+		                      ward_config_santa_unenforced_json());
 		print_json(o);
 		json_decref(o);
 		return CTL_EXIT_OK;
@@ -318,6 +320,12 @@ static int cmd_keys(bool json)
 		printf("%s\n%-64s %s\n", note, "", json_string_value(json_object_get(k, "help")));
 		free(dt);
 	}
+	json_decref(a);
+	a = ward_config_santa_unenforced_json();
+	printf("\nSanta keys read but not enforced (a profile setting one gets a warning naming it):\n");
+	json_array_foreach(a, i, k)
+		printf("  %-34s %s\n", json_string_value(json_object_get(k, "name")),
+		       json_string_value(json_object_get(k, "why")));
 	json_decref(a);
 	return CTL_EXIT_OK;
 }

@@ -955,6 +955,8 @@ static int do_import(const struct opts *o)
 		json_object_set_new(j, "added_or_replaced", json_integer((json_int_t)stats.put));
 		json_object_set_new(j, "removed", json_integer((json_int_t)stats.removed));
 		json_object_set_new(j, "remove_not_found", json_integer((json_int_t)stats.absent));
+		json_object_set_new(j, "refused", json_integer((json_int_t)stats.refused));
+		json_object_set_new(j, "refused_rules", json_string(stats.refused_names));
 		print_json(j);
 	} else {
 		printf("Imported rules from %s: %zu added or replaced, %zu removed", o->file, stats.put,
@@ -963,6 +965,10 @@ static int do_import(const struct opts *o)
 			printf(", %zu removals found no rule", stats.absent);
 		printf(".\n");
 	}
+	if (stats.refused)
+		fprintf(stderr, "wardenctl rule: warning: %zu CEL rule%s refused (warden evaluates no "
+		        "CEL; not imported): %s\n", stats.refused, stats.refused > 1 ? "s" : "",
+		        stats.refused_names);
 	return CTL_EXIT_OK;
 }
 

@@ -154,6 +154,9 @@ static void print_sync(const json_t *sy)
 		row(label, "%s", val ? val : "?");
 		free(val);
 	}
+	if (num(sy, "refused_rules.count") > 0)
+		row("Refused rules", "%lld CEL rule(s) of the last sync: %s", (long long)num(sy, "refused_rules.count"),
+		    str(json_object_get(sy, "refused_rules"), "rules", NULL));
 	row("Spool", "%lld waiting (max %lld), %lld uploaded, %lld dropped", (long long)num(sy, "spool.depth"),
 	    (long long)num(sy, "spool.max"), (long long)num(sy, "spool.uploaded"),
 	    (long long)num(sy, "spool.dropped"));
@@ -220,6 +223,12 @@ static void print_configuration(const json_t *c)
 	row("Loaded", "%s (%s); %lld reloads, %lld failed", str(c, "loaded_at", NULL),
 	    str(c, "loaded_trigger", NULL), (long long)num(c, "reloads"), (long long)num(c, "failures"));
 	row("Warnings", "%zu", json_array_size(json_object_get(c, "warnings")));
+	json_array_foreach(json_object_get(c, "not_enforced"), i, v)
+		row(i ? "" : "NOT ENFORCED (keys)", "%s (%s): %s", str(v, "key", NULL), str(v, "origin", NULL),
+		    str(v, "why", NULL));
+	json_array_foreach(json_object_get(c, "refused_rules"), i, v)
+		row(i ? "" : "Refused rules", "%s (%s): %s", str(v, "rule", NULL), str(v, "origin", NULL),
+		    str(v, "why", NULL));
 	if (!json_is_object(e)) {
 		row("Last reload", "ok");
 		return;

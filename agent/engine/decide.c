@@ -29,7 +29,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void by_rule(const ward_rule_t *rule, bool expiring, ward_record_t *r)
+static void by_rule(const ward_config_t *cfg, const ward_rule_t *rule, bool expiring, ward_record_t *r)
 {
 	ward_verdict_t *v = &r->v;
 
@@ -41,7 +41,9 @@ static void by_rule(const ward_rule_t *rule, bool expiring, ward_record_t *r)
 	v->decision = (rule->policy == WARD_POL_BLOCKLIST || rule->policy == WARD_POL_SILENT_BLOCKLIST)
 	                  ? WARD_DENY : WARD_ALLOW;
 	v->silent = rule->policy == WARD_POL_SILENT_BLOCKLIST;
-	v->compiler = rule->policy == WARD_POL_ALLOWLIST_COMPILER;
+	/* EnableTransitiveRules off (Santa's default): a compiler rule allows like ALLOWLIST
+	 * and what the program writes is not remembered. */
+	v->compiler = rule->policy == WARD_POL_ALLOWLIST_COMPILER && cfg->enable_transitive_rules;
 	/* An expiring rule must stop matching on the second: never cache what it decided,
 	 * nor what a universal binary's other slices' expiring rules let through. */
 	v->cacheable = rule->expires_at == 0 && !expiring;
@@ -129,7 +131,7 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 		ward_match_key_from_signature(h->has_cdhash ? h->cdhash : NULL, h->team_id,
 		                              h->signing_id, h->platform, key);
 		keep_hints(h, r);
-		if (!need_sha && !need_cert) {
+		if (!need_sha && !need_cert && !snap->cfg.enable_bad_signature_protection) {
 			r->notes |= WARD_NOTE_HINTS;
 			return true;
 		}
@@ -149,7 +151,10 @@ static bool identify(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_
 		r->notes |= WARD_NOTE_TOO_BIG;
 		need_sha = false;
 	}
-	rc = ward_identity_read_until(ev->fd, need_sha ? WARD_ID_SHA256 : 0, ev->deadline_ns, id, &err);
+	/* Bad-signature protection checks the code pages too, as codesign does. */
+	rc = ward_identity_read_until(ev->fd, (need_sha ? WARD_ID_SHA256 : 0) |
+	                              (snap->cfg.enable_bad_signature_protection ? WARD_ID_VERIFY_PAGES : 0),
+	                              ev->deadline_ns, id, &err);
 	if (rc == WARD_E_IO || rc == WARD_E_NOMEM || rc == WARD_E_TIMEOUT) {
 		r->err_code = rc;
 		r->notes |= rc == WARD_E_TIMEOUT ? WARD_NOTE_OUT_OF_TIME : WARD_NOTE_UNREADABLE;
@@ -218,6 +223,106 @@ bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	       ward_cache_lookup(ctx->cache, &ev->key, ctx->now_ms, v);
 }
 
+/*
+ * Step 3b: EnableBadSignatureProtection. A Mach-O with a slice whose signature is
+ * present but wrong, or a Mach-O container too broken to read its signature, is denied
+ * in every mode (Santa: "blocked even in MONITOR mode, unless the binary is allowed by
+ * an explicit rule"; only a BINARY rule can name an invalid file, its other identities
+ * being untrusted).
+ */
+static bool bad_signature(const ward_config_t *cfg, const ward_identity_t *id, ward_record_t *r)
+{
+	if (!cfg->enable_bad_signature_protection)
+		return false;
+	if (r->notes & WARD_NOTE_SHA_ONLY) {
+		snprintf(r->decide_why, sizeof(r->decide_why), "bad signature protection: not a "
+		         "well-formed Mach-O (%s)", ward_strerror(r->err_code));
+	} else {
+		unsigned i;
+		for (i = 0; i < id->nslices; i++)
+			if (id->slices[i].status == WARD_SIG_INVALID)
+				break;
+		if (i == id->nslices)
+			return false;
+		snprintf(r->decide_why, sizeof(r->decide_why), "bad signature protection: %s slice: %s",
+		         id->slices[i].arch, id->slices[i].invalid_reason);
+	}
+	r->v.decision = WARD_DENY;
+	r->v.reason = WARD_RSN_BAD_SIGNATURE;
+	r->v.cacheable = false;
+	return true;
+}
+
+/*
+ * Step 3c: the path regexes, Santa's order: BlockedPathRegex denies in every mode, then
+ * AllowedPathRegex allows (may_allow: only when no rule could have decided). They match
+ * the path the backend gives for the file being executed: the real path, symlinks
+ * resolved (a link's own name never matches). A file deleted since it was opened shows
+ * as "PATH (deleted)": the blocked regex sees PATH, the allowed one never matches it;
+ * nor does it match a path that names another file in the agent's mount namespace.
+ * An ALLOW by path is never cached: the caches are keyed by the file, which other
+ * paths (hard links, bind mounts) may also name. docs/threat-model.md has the rest.
+ */
+/*
+ * Whether path, looked up in the agent's own mount namespace, names the very file being
+ * executed. The kernel's path of a file is relative to the mounts of the process that
+ * exec'd it: in a mount namespace of its own (unshare -Urm) a user can bind-mount any
+ * file over an allowed path, and the agent would read that path. Only an ALLOW needs
+ * this; a DENY by path can only be stricter.
+ */
+static bool same_file_here(const ward_event_t *ev, const char *path)
+{
+	struct stat a, b;
+
+	return ev->fd >= 0 && fstat(ev->fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static bool path_regexes(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r,
+                         bool may_allow)
+{
+	static const char del[] = " (deleted)";
+	const ward_snapshot_t *snap = ctx->snap;
+	char buf[PATH_MAX];
+	const char *p = r->path;
+	bool deleted = false;
+	size_t n;
+
+	if (snap->blocked_re == NULL && (!may_allow || snap->allowed_re == NULL))
+		return false;
+	if (!r->path[0] && (ctx->backend == NULL ||
+	                    !ctx->backend->ops->path(ctx->backend, ev, r->path, sizeof(r->path))))
+		return false; /* no path: nothing to match */
+	n = strlen(p);
+	if (n > sizeof(del) - 1 && strcmp(p + n - (sizeof(del) - 1), del) == 0 && ev->fd >= 0) {
+		struct stat sb;
+		if (fstat(ev->fd, &sb) == 0 && sb.st_nlink == 0) {
+			deleted = true;
+			memcpy(buf, p, n - (sizeof(del) - 1));
+			buf[n - (sizeof(del) - 1)] = '\0';
+			p = buf;
+		}
+	}
+	if (snap->blocked_re != NULL && ward_pathregex_match(snap->blocked_re, p)) {
+		r->v.decision = WARD_DENY;
+		r->v.reason = WARD_RSN_PATH_BLOCKED;
+		r->v.cacheable = false;
+		snprintf(r->decide_why, sizeof(r->decide_why), "BlockedPathRegex \"%.180s\"",
+		         ward_pathregex_pattern(snap->blocked_re));
+		return true;
+	}
+	if (may_allow && !deleted && snap->allowed_re != NULL && ward_pathregex_match(snap->allowed_re, p) &&
+	    same_file_here(ev, p)) {
+		r->v.decision = WARD_ALLOW;
+		r->v.reason = WARD_RSN_PATH_ALLOWED;
+		r->v.cacheable = false;
+		snprintf(r->decide_why, sizeof(r->decide_why), "AllowedPathRegex \"%.180s\"",
+		         ward_pathregex_pattern(snap->allowed_re));
+		return true;
+	}
+	return false;
+}
+
 static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_record_t *r)
 {
 	const ward_config_t *cfg = &ctx->snap->cfg;
@@ -236,13 +341,18 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	 *    slice of a universal binary; SHA-256 only if a BINARY rule could decide) */
 	if (!identify(ctx, ev, &id, keys, &nkeys, r)) {
 		bool out_of_time = (r->notes & (WARD_NOTE_OUT_OF_TIME | WARD_NOTE_TOO_BIG)) != 0;
+		/* no rule can have matched: a blocked path still denies */
+		if (path_regexes(ctx, ev, r, false))
+			return;
 		by_mode(cfg, out_of_time ? WARD_RSN_DEADLINE : WARD_RSN_ERROR, false, v);
 		return;
 	}
 
 	/* 3. rules, first hit in precedence order (CDHASH > BINARY > SIGNINGID > CERT > TEAMID),
-	 *    per slice; the file gets the most restrictive slice's result */
-	ward_index_match_keys(ctx->snap->ix, keys, nkeys, ctx->now, &m);
+	 *    per slice; the file gets the most restrictive slice's result; transitive rules
+	 *    only with EnableTransitiveRules */
+	ward_index_match_keys_skip(ctx->snap->ix, keys, nkeys, ctx->now,
+	                           cfg->enable_transitive_rules ? 0 : 1u << WARD_SRC_TRANSITIVE, &m);
 	if ((rule = deciding_rule(&m, r)) != NULL && rule != m.rule)
 		for (unsigned k = 0; k < m.n; k++)
 			if (m.each[k] == rule) {
@@ -252,13 +362,23 @@ static void decide_exec(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 	if (ev->hints == NULL)
 		keep_identity(&id, id.nslices > 0 ? m.decisive : WARD_NO_SLICE, r);
 	if (rule != NULL) {
-		by_rule(rule, m.expiring, r);
+		by_rule(cfg, rule, m.expiring, r);
 		return;
 	}
 	if (r->notes & WARD_NOTE_TOO_BIG) {
+		if (path_regexes(ctx, ev, r, false))
+			return;
 		by_mode(cfg, WARD_RSN_DEADLINE, false, v);
 		return;
 	}
+
+	/* 3b. EnableBadSignatureProtection: an invalid signature denies in every mode */
+	if (bad_signature(cfg, &id, r))
+		return;
+
+	/* 3c. BlockedPathRegex denies in every mode; AllowedPathRegex allows */
+	if (path_regexes(ctx, ev, r, true))
+		return;
 
 	/* 4. platform: a root-owned file in a root-owned directory chain under TrustedPaths */
 	if (cfg->ntrusted_paths > 0 &&
@@ -437,6 +557,13 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_reco
 	switch (ev->kind) {
 	case WARD_EV_EXEC:
 		decide_exec(ctx, ev, r);
+		/* The caches are keyed by the file, which may have other paths (hard links,
+		 * bind mounts): with an AllowedPathRegex, a DENY no rule made here may be an
+		 * ALLOW there, so it is decided again every time (DENYs are rare, and the
+		 * kernel never caches them anyway). */
+		if (r->v.cacheable && r->v.decision == WARD_DENY && r->v.reason != WARD_RSN_RULE &&
+		    ctx->snap != NULL && ctx->snap->allowed_re != NULL)
+			r->v.cacheable = false;
 		break;
 	case WARD_EV_OPEN:
 		decide_open(ctx, ev, r);
@@ -479,6 +606,7 @@ bool ward_decide_loggable(const ward_verdict_t *v, bool log_allows)
 	switch (v->reason) {
 	case WARD_RSN_RULE:
 	case WARD_RSN_TRUSTED:
+	case WARD_RSN_PATH_ALLOWED:
 	case WARD_RSN_SELF:
 	case WARD_RSN_NO_POLICY:
 		return false;
@@ -500,6 +628,9 @@ static const char *const reason_names[WARD_RSN__COUNT] = {
 	[WARD_RSN_NO_POLICY] = "no_policy",
 	[WARD_RSN_FILE_ACCESS] = "file_access",
 	[WARD_RSN_GROUND] = "unseen_filesystem",
+	[WARD_RSN_PATH_BLOCKED] = "blocked_path_regex",
+	[WARD_RSN_PATH_ALLOWED] = "allowed_path_regex",
+	[WARD_RSN_BAD_SIGNATURE] = "bad_signature",
 	[WARD_RSN_CHANGED] = "changed_after_allow",
 };
 

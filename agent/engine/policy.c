@@ -26,6 +26,14 @@ ward_err_t ward_snapshot_build(const ward_config_t *cfg, ward_store_t *st, ward_
 	atomic_init(&s->ref, 1);
 	s->cfg = *cfg;
 	ward_trust_canon(&s->cfg);
+	if ((s->cfg.allowed_path_regex[0] &&
+	     (rc = ward_pathregex_compile(s->cfg.allowed_path_regex, 0, &s->allowed_re, err)) != WARD_OK) ||
+	    (s->cfg.blocked_path_regex[0] &&
+	     (rc = ward_pathregex_compile(s->cfg.blocked_path_regex, WARD_PATHREGEX_BLOCKING,
+	                                  &s->blocked_re, err)) != WARD_OK)) {
+		ward_snapshot_unref(s);
+		return rc;
+	}
 	if (st != NULL) {
 		if ((rc = ward_index_build(st, &s->ix, err)) != WARD_OK ||
 		    (rc = ward_store_foreach(st, count_rule, s, err)) != WARD_OK) {
@@ -50,11 +58,15 @@ void ward_snapshot_unref(ward_snapshot_t *s)
 	if (s == NULL || atomic_fetch_sub(&s->ref, 1) != 1)
 		return;
 	ward_index_free(s->ix);
+	ward_pathregex_free(s->allowed_re);
+	ward_pathregex_free(s->blocked_re);
 	free(s);
 }
 
 bool ward_snapshot_has_compilers(const ward_snapshot_t *s)
 {
+	if (!s->cfg.enable_transitive_rules)
+		return false;
 	for (int t = 0; t < WARD_RT__COUNT; t++)
 		if (s->rule_counts[t][WARD_POL_ALLOWLIST_COMPILER])
 			return true;

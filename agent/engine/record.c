@@ -102,6 +102,8 @@ void ward_record_detail(const ward_record_t *r, char *buf, size_t len)
 		snprintf(tmp, sizeof(tmp), "identity: file unreadable (%s)", ward_strerror(r->err_code));
 		add(buf, len, tmp);
 	}
+	if (r->decide_why[0])
+		add(buf, len, r->decide_why);
 	if (r->notes & WARD_NOTE_SHA_ONLY) {
 		snprintf(tmp, sizeof(tmp), "identity by SHA-256 only: not a well-formed container (%s)",
 		         ward_strerror(r->err_code));

@@ -71,6 +71,8 @@ typedef struct ward_record {
 	char rule_identifier[WARD_RULE_ID_MAX + 1]; /* empty when unknown (cache hits) */
 	char origin_detail[192];    /* a sentence from a decider outside decide() (the BPF
 	                               ground), printed first in the log's detail ("" none) */
+	char decide_why[224];       /* what decided a path-regex or bad-signature verdict
+	                               (the pattern, the signature's fault) ("" none) */
 	/* ---- filled by the engine around the answer ---- */
 	struct timespec when;       /* CLOCK_REALTIME of the answer */
 	uint64_t latency_us;        /* event read -> answer written */

@@ -1,7 +1,6 @@
 /* Santa's sync protocol without the network (agent/sync/proto.h). */
 #include "agent/sync/proto.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,12 +16,12 @@ const char *ward_sync_type_name(ward_sync_type_t t)
 }
 
 /* A path regex: a string, or (as some servers send it) an array of strings, which reads
- * as their alternation "(a)|(b)". Checked as wardend compiles path regexes. */
+ * as their alternation "(?:^a)|(?:^b)": each element anchored as Santa anchors one
+ * pattern. Checked as wardend compiles path regexes (profiles/pathregex.h). */
 static ward_err_t regex_field(const json_t *v, const char *key, bool *has, char *out,
                               ward_error_t *err)
 {
 	ward_error_t e = { 0 };
-	regex_t re;
 
 	if (v == NULL || json_is_null(v))
 		return WARD_OK;
@@ -35,10 +34,11 @@ static ward_err_t regex_field(const json_t *v, const char *key, bool *has, char 
 			int n;
 			if (p == NULL || strlen(p) != json_string_length(x))
 				return ward_error_set(err, WARD_E_MALFORMED, "%s[%zu]: not a string", key, i);
-			if (ward_config_regex_compile(p, &re, &e) != WARD_OK)
-				return ward_error_set(err, WARD_E_INVAL, "%s[%zu]: %s", key, i, e.msg);
-			regfree(&re);
-			n = snprintf(buf + used, sizeof(buf) - used, "%s(%s)", i ? "|" : "", p);
+			if (p[0] == '\0' || ward_config_regex_check(p, &e) != WARD_OK)
+				return ward_error_set(err, WARD_E_INVAL, "%s[%zu]: %s", key, i,
+				                      p[0] ? e.msg : "empty pattern");
+			n = snprintf(buf + used, sizeof(buf) - used, "%s(?:%s%s)", i ? "|" : "",
+			             p[0] == '^' ? "" : "^", p);
 			if (n < 0 || (size_t)n >= sizeof(buf) - used)
 				return ward_error_set(err, WARD_E_LIMIT, "%s: longer than %u bytes", key,
 				                      WARD_MAX_PATH_REGEX);
@@ -55,9 +55,8 @@ static ward_err_t regex_field(const json_t *v, const char *key, bool *has, char 
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return ward_error_set(err, WARD_E_MALFORMED, "%s: holds a NUL byte", key);
 	if (json_string_length(v) > 0) {
-		if (ward_config_regex_compile(json_string_value(v), &re, &e) != WARD_OK)
+		if (ward_config_regex_check(json_string_value(v), &e) != WARD_OK)
 			return ward_error_set(err, WARD_E_INVAL, "%s: %s", key, e.msg);
-		regfree(&re);
 	}
 	*has = true;
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);

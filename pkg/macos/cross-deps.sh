@@ -1,5 +1,5 @@
 #!/bin/bash
-# Cross-build warden's library dependencies (jansson, sqlite3, libxml2, yara, libcrypto)
+# Cross-build warden's library dependencies (jansson, sqlite3, libxml2, yara, libcrypto, pcre2)
 # for macOS from Debian's own source packages, with Zig's clang, into
 # $CACHE/sysroot-<arch> (outside the clone; a finished library is never rebuilt).
 # Usage: cross-deps.sh ZIG ARCH [CACHE]   ARCH: aarch64 | x86_64
@@ -103,7 +103,34 @@ build_yara() {
 		"$SYSROOT/include/") >&2
 }
 
-for dep in ${DEPS:-jansson sqlite libxml2 openssl yara}; do
+build_pcre2() {
+	have libpcre2-8.a && return 0
+	# the path regexes (profiles/pathregex.c), the version the Linux build uses. The
+	# mirror here may serve the upstream tarball without the Debian .dsc: that is enough.
+	local s b t
+	s=$(ls -d "$SRC"/pcre2-10*/ 2>/dev/null | head -1 || true)
+	if [ -z "$s" ]; then
+		(fetch_src pcre2 >/dev/null 2>&1) || true
+		s=$(ls -d "$SRC"/pcre2-10*/ 2>/dev/null | head -1 || true)
+	fi
+	if [ -z "$s" ]; then
+		t=$(ls "$SRC"/pcre2_10.42*.orig.tar.* 2>/dev/null | head -1 || true)
+		[ -n "$t" ] || return 1
+		tar -C "$SRC" -xf "$t"
+		s=$(ls -d "$SRC"/pcre2-10*/ | head -1)
+	fi
+	s=${s%/}; b=$BLD/pcre2; rm -rf "$b"; mkdir -p "$b"
+	# the interpreter is enough (no JIT: macOS wants MAP_JIT and the hardened runtime's
+	# entitlement for it)
+	(cd "$b" && cmake -S "$s" -B . -DCMAKE_SYSTEM_NAME=Darwin -DCMAKE_C_COMPILER="$CC" \
+		-DCMAKE_AR="$AR" -DCMAKE_RANLIB="$RANLIB" -DCMAKE_BUILD_TYPE=Release \
+		-DBUILD_SHARED_LIBS=OFF -DPCRE2_BUILD_PCRE2_8=ON -DPCRE2_BUILD_PCRE2_16=OFF \
+		-DPCRE2_BUILD_PCRE2_32=OFF -DPCRE2_SUPPORT_JIT=OFF -DPCRE2_BUILD_PCRE2GREP=OFF \
+		-DPCRE2_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX="$SYSROOT" >/dev/null && \
+		make -s -j"$JOBS" && make -s install >/dev/null) >&2
+}
+
+for dep in ${DEPS:-jansson sqlite libxml2 openssl yara pcre2}; do
 	if "build_$dep"; then echo "cross-deps: $dep ok for $ARCH"
 	else echo "cross-deps: $dep FAILED for $ARCH" >&2; fi
 done

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# ALLOWLIST_COMPILER: what an allowed compiler writes becomes allowed by a transitive
-# BINARY rule; what anything else writes stays unknown. The "compiler" is a copy of cp
-# (any program that writes an executable will do).
+# ALLOWLIST_COMPILER with EnableTransitiveRules (Santa's key, off by default): what an
+# allowed compiler writes becomes allowed by a transitive BINARY rule; what anything
+# else writes stays unknown. Without the key a compiler rule is a plain allow rule and
+# transitive rules do not match, as in Santa. The "compiler" is a copy of cp (any
+# program that writes an executable will do).
 . "$(dirname "$0")/lib.sh"
 w_setup
 CTL=$WARDEN_BUILD/wardenctl
 cp /usr/bin/cp "$W_MNT/fakecc" && printf 'warden-test:fakecc' >>"$W_MNT/fakecc"
 w_prog "$W_WORK/source" source           # outside the watched filesystem
 echo "just text" >"$W_WORK/notes.txt"
-w_start_agent --mode lockdown
+printf '{"EnableTransitiveRules": true}\n' >"$W_WORK/warden.conf"
+w_start_agent --mode lockdown --config "$W_WORK/warden.conf"
 env -u WARDEN_SOCKET "$CTL" rule --compiler --path "$W_MNT/fakecc" --db "$W_DB" >/dev/null || w_fail "rule --compiler"
 for _ in $(seq 20); do [ "$(w_status '.transitive.watching_writes')" = true ] && break; sleep 0.05; done
 [ "$(w_status '.transitive.watching_writes')" = true ] || w_fail "close-writes not watched with a compiler rule"
@@ -53,4 +56,17 @@ env -u WARDEN_SOCKET "$CTL" rule --remove --path "$W_MNT/fakecc" --db "$W_DB" >/
 for _ in $(seq 20); do [ "$(w_status '.transitive.watching_writes')" = false ] && break; sleep 0.05; done
 [ "$(w_status '.transitive.watching_writes')" = false ] || w_fail "still watching writes"
 w_log "close-write watch removed with the last compiler rule: ok"
+
+# EnableTransitiveRules off (the default): the compiler rule allows the compiler, no
+# write is watched, and the transitive rules in the store do not match.
+w_stop_agent
+w_start_agent --mode lockdown
+env -u WARDEN_SOCKET "$CTL" rule --compiler --path "$W_MNT/fakecc" --db "$W_DB" >/dev/null || w_fail "rule --compiler"
+for _ in $(seq 40); do [ "$(w_status '.rules.by_type.BINARY.ALLOWLIST_COMPILER')" = 1 ] && break; sleep 0.05; done
+[ "$(w_status '.rules.by_type.BINARY.ALLOWLIST_COMPILER')" = 1 ] || w_fail "the compiler rule never reached the agent"
+[ "$(w_status '.transitive.watching_writes')" = false ] || w_fail "writes watched with EnableTransitiveRules off"
+w_expect_denied "$W_MNT/built"          # its transitive rule is in the store, and ignored
+w_expect_allowed "$W_MNT/fakecc" "$W_WORK/source" "$W_MNT/built3"
+w_expect_denied "$W_MNT/built3"
+w_log "EnableTransitiveRules off: compiler rule = allow rule, transitive rules ignored: ok"
 echo ok

@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 export W_WARDEND=wardend-es WARD_ES_EMUL_STRICT=1
 rc=0
 for t in agent_basic agent_invalidation agent_monitor agent_trusted agent_restart agent_control \
-         agent_deadline agent_storm agent_yara agent_compiler; do
+         agent_deadline agent_storm agent_yara agent_compiler agent_santa_keys; do
 	echo "--- $t on wardend-es"
 	bash "$t.sh" || { r=$?; [ "$r" = 77 ] && continue; echo "FAILED: $t on wardend-es (exit $r)"; rc=1; }
 done

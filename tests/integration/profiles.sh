@@ -56,7 +56,7 @@ has "santa-file-access.mobileconfig:55: warning: FileAccessPolicy.WatchItems.Chr
 expect 1 "explicit missing --config" -- "$ctl" profile validate --config "$tmp/none.conf" profiles/examples/monitor-rollout.mobileconfig
 has "none.conf" "missing --config is named"
 expect 0 "santa profile: warnings for Santa-only keys" -- "$ctl" profile validate profiles/examples/santa-compatible.mobileconfig
-has "santa-compatible.mobileconfig:31: warning: MoreInfoURL: Santa key with no warden equivalent; ignored" "warning names file:line and key"
+has "santa-compatible.mobileconfig:31: warning: MoreInfoURL: Santa key NOT ENFORCED by warden: warden has no GUI" "warning names file:line and key"
 hasnt "BannedBlockMessage" "BannedBlockMessage is read (the denied user's terminal line), not ignored"
 expect 1 "malformed XML" -- "$ctl" profile validate tests/fixtures/profiles/bad/malformed.mobileconfig
 has "tests/fixtures/profiles/bad/malformed.mobileconfig:12: error: Opening and ending tag mismatch" "malformed: file:line"

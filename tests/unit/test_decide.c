@@ -167,9 +167,11 @@ static void test_blocklists_and_expiry(void **state)
 	assert_int_equal(v.decision, WARD_DENY);
 	assert_true(v.silent);
 	add_rule(f, WARD_POL_ALLOWLIST_COMPILER, 0);
+	f->cfg.enable_transitive_rules = true;
 	decide(f, NULL, &v, &rec);
 	assert_int_equal(v.decision, WARD_ALLOW);
 	assert_true(v.compiler);
+	f->cfg.enable_transitive_rules = false;
 	/* A rule with an expiry decides, but its verdict must never outlive it. */
 	add_rule(f, WARD_POL_ALLOWLIST, time(NULL) + 3600);
 	decide(f, NULL, &v, &rec);
@@ -776,6 +778,224 @@ static void test_universal_binary_too_big(void **state)
 	assert_int_equal(v.rule_type, WARD_RT_CDHASH);
 }
 
+/* ---------------------------------------------------------------- Santa keys */
+
+#define set_regex(dst, fmt, dir) snprintf((dst), WARD_MAX_PATH_REGEX + 1, fmt, dir)
+
+/* AllowedPathRegex / BlockedPathRegex, Santa's order: rules, blocked, allowed, mode. */
+static void test_path_regexes(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+
+	/* blocked denies in MONITOR, never cached, and says which pattern */
+	f->cfg.mode = WARD_MODE_MONITOR;
+	set_regex(f->cfg.blocked_path_regex, "%s/pr", f->dir);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_PATH_BLOCKED);
+	assert_false(v.cacheable);
+	assert_string_equal(ward_reason_name(v.reason), "blocked_path_regex");
+	assert_non_null(strstr(detail(&rec), "BlockedPathRegex"));
+	assert_true(ward_decide_loggable(&v, false));
+	/* a pattern for another directory: the mode decides */
+	set_regex(f->cfg.blocked_path_regex, "%s/other/", f->dir);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	/* Santa anchors at the start: the directory's tail alone does not match */
+	set_regex(f->cfg.blocked_path_regex, "%s", strrchr(f->dir, '/'));
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+
+	/* allowed allows in LOCKDOWN, never cached (the cache is by file, not by path) */
+	f->cfg.blocked_path_regex[0] = '\0';
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	set_regex(f->cfg.allowed_path_regex, "^%s/[^/]+$", f->dir);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_PATH_ALLOWED);
+	assert_false(v.cacheable);
+	assert_false(ward_decide_loggable(&v, false)); /* an allow: logged with EventLogAllows */
+	/* blocked beats allowed */
+	set_regex(f->cfg.blocked_path_regex, "%s/", f->dir);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_PATH_BLOCKED);
+
+	/* a rule beats both: an allow rule runs a file in a blocked path ... */
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	/* ... and a block rule stops a file in an allowed path */
+	f->cfg.blocked_path_regex[0] = '\0';
+	add_rule(f, WARD_POL_BLOCKLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+}
+
+/* A file that cannot be identified is still denied by a blocked path (no rule can have
+ * matched), and a file deleted since it was opened is matched without " (deleted)" by
+ * the blocked regex and never by the allowed one. */
+static void test_path_regex_edges(void **state)
+{
+	struct fx *f = *state;
+	ward_snapshot_t *snap;
+	ward_record_t rec;
+	ward_event_t ev = event(f);
+
+	f->cfg.mode = WARD_MODE_MONITOR;
+	set_regex(f->cfg.blocked_path_regex, "^%s/prog$", f->dir);
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	ward_decide_ctx_t ctx = { .snap = snap, .cache = NULL, .backend = &fake_backend,
+	                          .now_ms = 1000, .now = time(NULL) };
+	ev.key_ok = false; /* not identifiable */
+	ward_record_reset(&rec, ev.kind);
+	ward_decide(&ctx, &ev, &rec);
+	assert_int_equal(rec.v.decision, WARD_DENY);
+	assert_int_equal(rec.v.reason, WARD_RSN_PATH_BLOCKED);
+	ward_snapshot_unref(snap);
+
+	/* deleted: the backend's path ends in " (deleted)" */
+	assert_int_equal(unlink(f->file), 0);
+	snprintf(fake_path, sizeof(fake_path), "%s (deleted)", f->file);
+	ward_verdict_t v;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_PATH_BLOCKED);
+	f->cfg.blocked_path_regex[0] = '\0';
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	set_regex(f->cfg.allowed_path_regex, "^%s/", f->dir);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	snprintf(fake_path, sizeof(fake_path), "%s", f->file);
+}
+
+/* The allowed regex only for the file its path names here: a path that names another
+ * file (a bind mount in the caller's own mount namespace) does not allow. */
+static void test_allowed_path_must_name_the_file(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	char other[160];
+
+	snprintf(other, sizeof(other), "%s/allowed", f->dir);
+	int w = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(w >= 0);
+	close(w);
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	set_regex(f->cfg.allowed_path_regex, "^%s/allowed$", f->dir);
+	snprintf(fake_path, sizeof(fake_path), "%s", other); /* the kernel names "allowed" ... */
+	decide(f, NULL, &v, &rec);                          /* ... for the file "prog" */
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	assert_false(v.cacheable); /* the file may be allowed at its other path */
+	/* the same regex for the file itself: allowed */
+	set_regex(f->cfg.allowed_path_regex, "^%s/prog$", f->dir);
+	snprintf(fake_path, sizeof(fake_path), "%s", f->file);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.reason, WARD_RSN_PATH_ALLOWED);
+	unlink(other);
+}
+
+/* EnableTransitiveRules (Santa's default off): a compiler rule is a plain allow and
+ * transitive rules do not match; on, both act. */
+static void test_transitive_rules_key(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	ward_rule_t t = { .type = WARD_RT_BINARY, .policy = WARD_POL_ALLOWLIST,
+	                  .source = WARD_SRC_TRANSITIVE, .identifier = f->sha };
+
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	assert_int_equal(ward_store_put(f->st, &t, NULL), WARD_OK);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY); /* off: the transitive rule is not there */
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	f->cfg.enable_transitive_rules = true;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+
+	add_rule(f, WARD_POL_ALLOWLIST_COMPILER, 0);
+	f->cfg.enable_transitive_rules = true;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_true(v.compiler);
+	f->cfg.enable_transitive_rules = false;
+	f->cfg.enable_transitive_rules = false;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW); /* allows, as ALLOWLIST does ... */
+	assert_false(v.compiler);                 /* ... but is not a compiler */
+	ward_snapshot_t *snap;
+	assert_int_equal(ward_snapshot_build(&f->cfg, f->st, &snap, NULL), WARD_OK);
+	assert_false(ward_snapshot_has_compilers(snap)); /* no write watching either */
+	ward_snapshot_unref(snap);
+}
+
+/* EnableBadSignatureProtection: a tampered Mach-O is denied even in MONITOR unless a
+ * rule names its bytes; its untrusted CDHash cannot save it. */
+static void test_bad_signature_protection(void **state)
+{
+	struct fx *f = *state;
+	ward_verdict_t v;
+	ward_record_t rec;
+	ward_identity_t id;
+	size_t len;
+	uint8_t *img = tu_slurp(FIXTURES "/go-hello-arm64", &len);
+	char cdhash[41];
+
+	assert_int_equal(ward_identity_read_buf(img, len, 0, &id, NULL), WARD_OK);
+	ward_hex_encode(id.slices[0].cdhash, 20, cdhash);
+	/* the original, with protection on: the mode decides */
+	close(f->fd);
+	int w = open(f->file, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(w, img, len), (ssize_t)len);
+	close(w);
+	f->fd = open(f->file, O_RDONLY);
+	f->cfg.mode = WARD_MODE_MONITOR;
+	f->cfg.enable_bad_signature_protection = true;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_MODE);
+	/* one byte of code changed (page 1): the pages no longer match the signature */
+	img[4096 + 100] ^= 0xff;
+	w = open(f->file, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(w, img, len), (ssize_t)len);
+	close(w);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_BAD_SIGNATURE);
+	assert_non_null(strstr(detail(&rec), "code page 1"));
+	/* protection off: MONITOR allows it */
+	f->cfg.enable_bad_signature_protection = false;
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	f->cfg.enable_bad_signature_protection = true;
+	/* the original's CDHash allowed: not this file's (its signature is not trusted) */
+	ward_rule_t cd = { .type = WARD_RT_CDHASH, .policy = WARD_POL_ALLOWLIST, .source = WARD_SRC_LOCAL,
+	                   .identifier = cdhash };
+	assert_int_equal(ward_store_put(f->st, &cd, NULL), WARD_OK);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_DENY);
+	assert_int_equal(v.reason, WARD_RSN_BAD_SIGNATURE);
+	/* a BINARY rule naming these very bytes: allowed (Santa: "unless allowed by an
+	 * explicit rule") */
+	assert_int_equal(ward_identity_read_buf(img, len, WARD_ID_SHA256, &id, NULL), WARD_OK);
+	ward_hex_encode(id.sha256, 32, f->sha);
+	add_rule(f, WARD_POL_ALLOWLIST, 0);
+	decide(f, NULL, &v, &rec);
+	assert_int_equal(v.decision, WARD_ALLOW);
+	assert_int_equal(v.reason, WARD_RSN_RULE);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,6 +1015,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_universal_binary_most_restrictive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_universal_binary_with_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_universal_binary_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_regexes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_regex_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_path_must_name_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transitive_rules_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_signature_protection, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,11 +440,10 @@ static void test_apply_leaves_cfg_unchanged_on_error(void **state)
 		{ "{\"ClientMode\": \"monitor\", \"FailClosed\": 1}", "FailClosed: expected a boolean" },
 		{ "{\"ScanBudgetMs\": 0}", "ScanBudgetMs: 0 is out of range" },
 		{ "{\"YaraRulesPaths\": [\"rules.yar\"]}", "YaraRulesPaths[0]" },
-		{ "{\"BlockedPathRegex\": \"[\"}", "BlockedPathRegex: not a POSIX extended regex" },
+		{ "{\"BlockedPathRegex\": \"[\"}", "BlockedPathRegex: at offset 0: the set is never closed" },
+		{ "{\"AllowedPathRegex\": \"^/a/[[:alpha:]]\"}", "AllowedPathRegex: at offset 5: [:name:]" },
 		{ "{\"StaticRules\": [{\"rule_type\": \"CDHASH\", \"identifier\": \"00\", \"policy\": \"BLOCKLIST\"}]}",
 		  "StaticRules[0].identifier" },
-		{ "{\"StaticRules\": [{\"rule_type\": \"TEAMID\", \"identifier\": \"EQHXZ8M8AV\", \"policy\": \"CEL\"}]}",
-		  "policy 'CEL' is a Santa policy warden does not support" },
 		{ "{\"ExceptionPolicy\": []}", "ExceptionPolicy: expected a dictionary" },
 		{ "{\"AdminGroup\": \"-x\"}", "not a valid group name" },
 		{ "{\"TrustedPaths\": \"/usr\"}", "TrustedPaths: expected an array" },
@@ -552,6 +551,133 @@ static void assert_config_equal(const ward_config_t *a, const ward_config_t *b)
 	assert_string_equal(a->sync.extra_headers, b->sync.extra_headers);
 	assert_int_equal(a->sync.full_sync_interval_s, b->sync.full_sync_interval_s);
 	assert_string_equal(a->sync.user, b->sync.user);
+	assert_int_equal(a->enable_transitive_rules, b->enable_transitive_rules);
+	assert_int_equal(a->enable_bad_signature_protection, b->enable_bad_signature_protection);
+}
+
+/* ---------------------------------------------------------------- Santa keys */
+
+static const char santa_profile[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                 /* 1 */
+	"<plist version=\"1.0\">\n"                                       /* 2 */
+	"<dict>\n"                                                         /* 3 */
+	"\t<key>ClientMode</key><integer>2</integer>\n"                    /* 4 */
+	"\t<key>EnableTransitiveRules</key><true/>\n"                      /* 5 */
+	"\t<key>EnableBadSignatureProtection</key><true/>\n"               /* 6 */
+	"\t<key>AllowedPathRegex</key><string>^/tmp/ok/</string>\n"         /* 7 */
+	"\t<key>BlockedPathRegex</key><string>^/var/x/</string>\n"         /* 8 */
+	"\t<key>MoreInfoURL</key><string>https://x</string>\n"             /* 9 */
+	"\t<key>EnablePageZeroProtection</key><true/>\n"                   /* 10 */
+	"\t<key>NoSuchSantaKey</key><true/>\n"                             /* 11 */
+	"\t<key>StaticRules</key>\n"                                       /* 12 */
+	"\t<array>\n"                                                      /* 13 */
+	"\t\t<dict>\n"                                                     /* 14 */
+	"\t\t\t<key>identifier</key><string>platform:com.apple.ls</string>\n" /* 15 */
+	"\t\t\t<key>rule_type</key><string>SIGNINGID</string>\n"          /* 16 */
+	"\t\t\t<key>policy</key><string>CEL</string>\n"                   /* 17 */
+	"\t\t\t<key>cel_expr</key><string>args.size() == 1</string>\n"    /* 18 */
+	"\t\t</dict>\n"                                                    /* 19 */
+	"\t\t<dict>\n"                                                     /* 20 */
+	"\t\t\t<key>identifier</key><string>EQHXZ8M8AV</string>\n"        /* 21 */
+	"\t\t\t<key>rule_type</key><string>TEAMID</string>\n"             /* 22 */
+	"\t\t\t<key>policy</key><string>ALLOWLIST</string>\n"             /* 23 */
+	"\t\t</dict>\n"                                                    /* 24 */
+	"\t</array>\n"                                                     /* 25 */
+	"</dict>\n"
+	"</plist>\n";
+
+/* Does a diag array hold one whose text contains want? */
+static bool has_diag(const json_t *diags, const char *want)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(diags, i, d)
+		if (strstr(json_string_value(json_object_get(d, "text")), want) != NULL)
+			return true;
+	return false;
+}
+
+static void test_santa_keys(void **state)
+{
+	char path[512];
+	const char *dir = mkdir_sub("santa");
+	ward_confset_t *cs = NULL;
+	ward_error_t e = { 0 };
+	const ward_config_t *cfg;
+	const json_t *ne, *rr;
+	json_t *diags = json_array(), *o;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/com.google.santa.plist", dir);
+	write_file(path, santa_profile, strlen(santa_profile), 0644);
+	assert_int_equal(ward_config_load_sources(NULL, dir, 0, &cs, diags, &e), WARD_OK);
+	cfg = ward_confset_config(cs);
+	assert_int_equal(cfg->mode, WARD_MODE_LOCKDOWN);
+	assert_true(cfg->enable_transitive_rules);
+	assert_true(cfg->enable_bad_signature_protection);
+	assert_string_equal(cfg->allowed_path_regex, "^/tmp/ok/");
+	assert_string_equal(cfg->blocked_path_regex, "^/var/x/");
+	/* the CEL rule is refused by name, at its line; the other rule applies */
+	ward_confset_rules(cs, &n);
+	assert_int_equal(n, 1);
+	rr = ward_confset_refused_rules(cs);
+	assert_int_equal(json_array_size(rr), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rr, 0), "rule")),
+	                    "SIGNINGID platform:com.apple.ls");
+	snprintf(path, sizeof(path), "%s/santa/com.google.santa.plist:18", tmpdir);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rr, 0), "origin")), path);
+	assert_true(has_diag(diags, "com.google.santa.plist:18: StaticRules[0]: rule SIGNINGID "
+	                     "platform:com.apple.ls is a CEL rule"));
+	/* every other key by name, with its line, in the warnings and in not_enforced */
+	assert_true(has_diag(diags, "com.google.santa.plist:9: MoreInfoURL: Santa key NOT ENFORCED"));
+	assert_true(has_diag(diags, "com.google.santa.plist:10: EnablePageZeroProtection: Santa key NOT ENFORCED"));
+	assert_true(has_diag(diags, "com.google.santa.plist:11: NoSuchSantaKey: Santa key NOT ENFORCED"));
+	ne = ward_confset_not_enforced(cs);
+	assert_int_equal(json_array_size(ne), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ne, 0), "key")), "MoreInfoURL");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(ne, 0), "origin")),
+	                       "com.google.santa.plist:9"));
+	/* an allowed directory anyone can write is pointed out */
+	assert_true(has_diag(diags, "com.google.santa.plist:7: AllowedPathRegex: \"^/tmp/ok/\" allows "
+	                     "programs under /tmp/ok, and /tmp is"));
+	/* and status shows them (the confset JSON) */
+	o = ward_confset_to_json(cs);
+	assert_int_equal(json_array_size(json_object_get(o, "not_enforced")), 3);
+	assert_int_equal(json_array_size(json_object_get(o, "refused_rules")), 1);
+	assert_true(json_is_true(json_object_get(json_object_get(o, "config"), "EnableTransitiveRules")));
+	json_decref(o);
+	ward_confset_free(cs);
+	json_decref(diags);
+}
+
+static void test_santa_standalone_refused(void **state)
+{
+	ward_config_t cfg;
+	ward_error_t e = { 0 };
+	json_t *j = json_pack("{s:i}", "ClientMode", 3);
+
+	(void)state;
+	ward_config_defaults(&cfg);
+	assert_int_equal(ward_config_apply(&cfg, j, &e), WARD_E_UNSUPPORTED);
+	/* says what to use instead */
+	assert_non_null(strstr(e.msg, "wardenctl request"));
+	assert_non_null(strstr(e.msg, "wardenctl approve"));
+	assert_non_null(strstr(e.msg, "2 (LOCKDOWN)"));
+	assert_int_equal(cfg.mode, WARD_MODE_MONITOR);
+	json_decref(j);
+}
+
+static void test_santa_key_defaults(void **state)
+{
+	ward_config_t cfg;
+
+	(void)state;
+	ward_config_defaults(&cfg);
+	/* Santa's defaults: off */
+	assert_false(cfg.enable_transitive_rules);
+	assert_false(cfg.enable_bad_signature_protection);
 }
 
 /* wardend's last good configuration is ward_config_to_json, read back with
@@ -574,7 +700,8 @@ static void test_to_json_round_trips(void **state)
 		" \"MachineIDPlist\": \"/etc/mid.plist\", \"MachineIDKey\": \"id\", \"MachineOwner\": \"ann\","
 		" \"ClientAuthCertificateFile\": \"/etc/c.pem\", \"ClientAuthKeyFile\": \"/etc/k.pem\","
 		" \"ServerAuthRootsFile\": \"/etc/r.pem\", \"FullSyncInterval\": 120, \"SyncUser\": \"nobody\","
-		" \"SyncExtraHeaders\": {\"Authorization\": \"Bearer s3cret\", \"X-A\": \"b\"}}";
+		" \"SyncExtraHeaders\": {\"Authorization\": \"Bearer s3cret\", \"X-A\": \"b\"},"
+		" \"EnableTransitiveRules\": true, \"EnableBadSignatureProtection\": true}";
 	ward_error_t e = { 0 };
 	ward_config_t defaults, cfg, back;
 	json_error_t je;
@@ -686,6 +813,20 @@ static void test_key_table(void **state)
 		assert_true(found);
 	}
 	json_decref(shown);
+	/* a Santa key is either in the table (enforced, or refused by name) or listed as
+	 * read and not enforced, never both */
+	{
+		json_t *un = ward_config_santa_unenforced_json(), *u;
+		size_t j;
+		assert_true(json_array_size(un) >= 20);
+		json_array_foreach(un, j, u) {
+			const char *n = json_string_value(json_object_get(u, "name"));
+			assert_non_null(json_string_value(json_object_get(u, "why")));
+			json_array_foreach(keys, i, k)
+				assert_string_not_equal(n, json_string_value(json_object_get(k, "name")));
+		}
+		json_decref(un);
+	}
 	json_decref(alld);
 	json_decref(keys);
 }
@@ -738,20 +879,16 @@ static void test_load_json_file_names_file(void **state)
 	assert_int_equal(cfg.mode, WARD_MODE_LOCKDOWN);
 }
 
-static void test_regex_is_anchored_posix(void **state)
+static void test_regex_check(void **state)
 {
 	ward_error_t e = { 0 };
-	regex_t re;
 
 	(void)state;
-	assert_int_equal(ward_config_regex_compile("tmp/", &re, &e), WARD_OK);
-	assert_int_equal(regexec(&re, "tmp/x", 0, NULL, 0), 0);
-	assert_int_not_equal(regexec(&re, "/var/tmp/x", 0, NULL, 0), 0); /* anchored */
-	regfree(&re);
-	assert_int_equal(ward_config_regex_compile("^/(tmp|var/tmp)/", &re, &e), WARD_OK);
-	assert_int_equal(regexec(&re, "/var/tmp/a", 0, NULL, 0), 0);
-	regfree(&re);
-	assert_int_equal(ward_config_regex_compile("a(", &re, &e), WARD_E_INVAL);
+	assert_int_equal(ward_config_regex_check("", &e), WARD_OK); /* unset */
+	assert_int_equal(ward_config_regex_check("tmp/", &e), WARD_OK);
+	assert_int_equal(ward_config_regex_check("^/(tmp|var/tmp)/", &e), WARD_OK);
+	assert_int_equal(ward_config_regex_check("a(", &e), WARD_E_INVAL);
+	assert_non_null(strstr(e.msg, "at offset"));
 }
 
 static void test_strict_permissions(void **state)
@@ -978,13 +1115,16 @@ int main(void)
 		cmocka_unit_test(test_to_json_round_trips),
 		cmocka_unit_test(test_sync_keys_refused),
 		cmocka_unit_test_setup_teardown(test_load_json_file_names_file, setup_tmp, teardown_tmp),
-		cmocka_unit_test(test_regex_is_anchored_posix),
+		cmocka_unit_test(test_regex_check),
 		cmocka_unit_test_setup_teardown(test_strict_permissions, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_missing_sources),
 		cmocka_unit_test_setup_teardown(test_managed_preferences, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_mobileconfig_shapes),
 		cmocka_unit_test_setup_teardown(test_validate_file_kinds, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_sync_rules_into_store),
+		cmocka_unit_test_setup_teardown(test_santa_keys, setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_santa_standalone_refused),
+		cmocka_unit_test(test_santa_key_defaults),
 		cmocka_unit_test(test_key_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -903,8 +903,6 @@ static void test_santa_import_rejects(void **state)
 	expect_import_fails("{\"rules\":[" OK_RULE ",42]}", WARD_E_MALFORMED, "rules[1]: not an object");
 	expect_import_fails("{\"rules\":[" OK_RULE ",{\"identifier\":\"" TEAM_A "\",\"policy\":\"ALLOW\","
 	                    "\"rule_type\":\"TEAMID\"}]}", WARD_E_INVAL, "rules[1].policy");
-	expect_import_fails("{\"rules\":[{\"identifier\":\"" TEAM_A "\",\"policy\":\"CEL\","
-	                    "\"rule_type\":\"TEAMID\"}]}", WARD_E_UNSUPPORTED, "rules[0].policy");
 	expect_import_fails("{\"rules\":[{\"identifier\":\"" TEAM_A "\",\"policy\":\"ALLOWLIST\","
 	                    "\"rule_type\":\"PATH\"}]}", WARD_E_INVAL, "rules[0].rule_type");
 	expect_import_fails("{\"rules\":[{\"identifier\":\"" TEAM_A "\",\"policy\":\"ALLOWLIST\"}]}",
@@ -1019,6 +1017,30 @@ static void test_santa_import_file_limit(void **state)
 	ward_store_close(st);
 }
 
+/* A CEL rule is refused by name (not imported, not an error); the other rules are. */
+static void test_santa_import_refuses_cel_rules(void **state)
+{
+	ward_store_t *st = mem_store();
+	ward_apply_stats_t stats;
+	ward_error_t err = { 0 };
+	const char *json = "{\"rules\":[" OK_RULE ","
+	                   "{\"identifier\":\"platform:com.apple.ls\",\"policy\":\"CEL\",\"rule_type\":\"SIGNINGID\","
+	                   "\"cel_expr\":\"args.size() > 1\"},"
+	                   "{\"identifier\":\"" CERT_A "\",\"policy\":\"ALLOWLIST\",\"rule_type\":\"CERTIFICATE\","
+	                   "\"CEL_Expr\":\"true\"},"
+	                   "{\"identifier\":\"" SHA_A "\",\"policy\":\"BLOCKLIST\",\"rule_type\":\"BINARY\","
+	                   "\"cel_expr\":\"\"}]}";
+
+	(void)state;
+	assert_int_equal(ward_santa_json_import(st, json, strlen(json), WARD_SRC_IMPORT, "t", &stats, &err),
+	                 WARD_OK);
+	assert_int_equal(stats.put, 2); /* OK_RULE and the rule with an empty cel_expr */
+	assert_int_equal(stats.refused, 2);
+	assert_non_null(strstr(stats.refused_names, "SIGNINGID platform:com.apple.ls"));
+	assert_non_null(strstr(stats.refused_names, "CERTIFICATE " CERT_A));
+	ward_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1040,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_santa_import_export_round_trip),
 		cmocka_unit_test(test_export_leaves_out_managed_rules),
 		cmocka_unit_test(test_santa_import_rejects),
+		cmocka_unit_test(test_santa_import_refuses_cel_rules),
 		cmocka_unit_test(test_santa_import_top_level),
 		cmocka_unit_test(test_santa_import_remove_and_replace),
 		cmocka_unit_test(test_santa_import_file_limit),

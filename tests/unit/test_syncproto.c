@@ -45,7 +45,9 @@ static void test_settings(void **state)
 	assert_false(s.has_mode);
 	/* a list of regexes, as some servers send them: their alternation */
 	assert_int_equal(settings("{\"blocked_path_regex\": [\"^/tmp/\", \"^/var/tmp/\"]}", &s, &e), WARD_OK);
-	assert_string_equal(s.blocked_regex, "(^/tmp/)|(^/var/tmp/)");
+	assert_string_equal(s.blocked_regex, "(?:^/tmp/)|(?:^/var/tmp/)");
+	assert_int_equal(settings("{\"blocked_path_regex\": [\"/tmp/\", \"/var/tmp/\"]}", &s, &e), WARD_OK);
+	assert_string_equal(s.blocked_regex, "(?:^/tmp/)|(?:^/var/tmp/)"); /* each anchored, as Santa anchors one */
 	assert_int_not_equal(settings("{\"blocked_path_regex\": [\"(\"]}", &s, &e), WARD_OK);
 	assert_int_equal(settings("{}", &s, &e), WARD_OK);
 	assert_int_equal(s.sync_type, WARD_SYNC_NORMAL);
