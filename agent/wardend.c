@@ -81,7 +81,8 @@ static void usage(FILE *out)
 	"  --no-cache         no user-space verdict cache either\n"
 	"  --mount-marks      mark the mount of each --watch PATH instead of its filesystem\n"
 	"  --no-ground        do not load the BPF ground: programs on filesystems mounted in\n"
-	"                     a user namespace and memfd programs then run undecided\n"
+	"                     a user namespace and memfd programs then run undecided, and a\n"
+	"                     program rewritten between its ALLOW and its exec runs once\n"
 	"  --ground-uid UID   the BPF ground decides only execs by this real uid (repeatable,\n"
 	"                     at most 64; for tests; default: every uid). The ground denies\n"
 	"                     such execs in LOCKDOWN and logs them in MONITOR, whatever\n"
@@ -270,6 +271,12 @@ static void ground_set_mode(void *arg, ward_mode_t mode)
 	ward_bpfground_set_mode(arg, mode);
 }
 
+/* The engine is about to answer ALLOW to an exec (the answer path, before the answer). */
+static void ground_note_allow(void *arg, const ward_filekey_t *key, bool user_writable)
+{
+	ward_bpfground_note_allow(arg, key, !user_writable);
+}
+
 /* An exec the BPF ground decided (its reader thread): one event-log line. The process
  * may have exec'd already (MONITOR) or be back from a failed execve (LOCKDOWN). */
 static void ground_report(void *arg, const ward_ground_report_t *r)
@@ -280,7 +287,7 @@ static void ground_report(void *arg, const ward_ground_report_t *r)
 	ward_record_reset(&rec, WARD_EV_EXEC);
 	clock_gettime(CLOCK_REALTIME, &rec.when);
 	rec.v.decision = r->denied ? WARD_DENY : WARD_ALLOW;
-	rec.v.reason = WARD_RSN_GROUND;
+	rec.v.reason = r->changed ? WARD_RSN_CHANGED : WARD_RSN_GROUND;
 	rec.mode = r->denied ? WARD_MODE_LOCKDOWN : WARD_MODE_MONITOR;
 	rec.proc.pid = r->pid;
 	rec.proc.creds_ok = true;
@@ -288,6 +295,7 @@ static void ground_report(void *arg, const ward_ground_report_t *r)
 	snprintf(rec.path, sizeof(rec.path), "%s", r->filename);
 	snprintf(rec.origin_detail, sizeof(rec.origin_detail),
 	         "bpf ground: %s (%s, dev %llu:%llu, inode %llu), comm %s",
+	         r->changed ? "the program changed after the agent allowed it, before it ran" :
 	         r->userns ? "a filesystem mounted in a user namespace" : "a kernel-internal file (memfd)",
 	         r->fstype, (unsigned long long)(r->dev >> 20), (unsigned long long)(r->dev & 0xfffff),
 	         (unsigned long long)r->ino, r->comm);
@@ -300,8 +308,8 @@ static void ground_report(void *arg, const ward_ground_report_t *r)
 	rec.pinfo.argv_is_caller = false;
 	ward_engine_emit(d->engine, &rec);
 	if (r->denied)
-		log_info("bpf ground: denied %s (%s) for uid %u pid %d", r->filename, r->fstype,
-		         (unsigned)r->uid, (int)r->pid);
+		log_info("bpf ground: denied %s (%s%s) for uid %u pid %d", r->filename, r->fstype,
+		         r->changed ? ", changed after it was allowed" : "", (unsigned)r->uid, (int)r->pid);
 }
 
 int main(int argc, char **argv)
@@ -613,6 +621,9 @@ int main(int argc, char **argv)
 		.compilers = d.compilers,
 		.on_publish = ground_set_mode,
 		.on_publish_arg = d.ground,
+		/* with no ground (--no-ground, or the kernel has none) no syscall per answer */
+		.on_exec_allow = ward_bpfground_state(d.ground) == WARD_GROUND_ACTIVE ? ground_note_allow : NULL,
+		.on_exec_allow_arg = d.ground,
 	};
 	if (ward_engine_create(&eo, snap, &d.engine, &err) != WARD_OK ||
 	    ward_engine_subscribe(d.engine, evlog_subscriber, d.evlog, &err) != WARD_OK)

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -36,14 +38,17 @@
 
 struct ward_bpfground {
 	ward_ground_state_t state;
-	char reason[512];
+	char reason[1024];
 	int lsm_listed;               /* 1 yes, 0 no, -1 unknown */
 	struct bpfground *skel;
 	bool lsm_hook;                /* the LSM program (EPERM); false: the tracepoint (SIGKILL) */
 	char lsm_error[256];          /* why the LSM program did not load, if it did not */
+	bool kprobe;                  /* tracepoint: the kprobe checks changes (ground_cfg.kprobe) */
+	char kprobe_error[256];       /* why the kprobe did not load or attach, if it did not */
 	struct ring_buffer *rb;
 	int cfg_fd;
 	int stats_fd;
+	int decided_fd;               /* ground_decided */
 	int stopfd;
 	pthread_t reader;
 	bool reader_started;
@@ -53,6 +58,7 @@ struct ward_bpfground {
 	ward_ground_report_fn report;
 	void *report_arg;
 	_Atomic uint64_t reported;
+	_Atomic uint64_t noted;       /* ground_decided writes */
 };
 
 /* libbpf's diagnostics: kept (last line) for the reason instead of printed. */
@@ -108,7 +114,7 @@ static int bpf_lsm_listed(void)
  * Open and load one of the two programs (bpfground.bpf.c): the LSM hook, or the
  * sched_process_exec tracepoint fallback for kernels that refuse LSM programs. 0 or -1 (errno set).
  */
-static int load(ward_bpfground_t *g, bool lsm)
+static int load(ward_bpfground_t *g, bool lsm, bool kprobe)
 {
 	int e;
 
@@ -116,11 +122,16 @@ static int load(ward_bpfground_t *g, bool lsm)
 	if ((g->skel = bpfground__open()) == NULL)
 		return -1;
 	bpf_program__set_autoload(lsm ? g->skel->progs.ward_ground_tp : g->skel->progs.ward_ground_lsm, false);
+	/* the tracepoint's companion kprobe, when it loads */
+	bpf_program__set_autoload(g->skel->progs.ward_ground_kp, !lsm && kprobe);
 	if (bpfground__load(g->skel) == 0) {
 		g->lsm_hook = lsm;
 		return 0;
 	}
 	e = errno;
+	if (!lsm && kprobe)
+		snprintf(g->kprobe_error, sizeof(g->kprobe_error), "loading: %.64s%s%.160s%s", strerror(e),
+		         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
 	if (lsm)
 		snprintf(g->lsm_error, sizeof(g->lsm_error), "%.64s%s%.160s%s", strerror(e),
 		         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
@@ -138,7 +149,7 @@ static __u32 ground_mode(ward_mode_t m)
 static int write_cfg(ward_bpfground_t *g, ward_mode_t mode)
 {
 	__u32 zero = 0;
-	struct ward_ground_cfg c = { .mode = ground_mode(mode), .scoped = g->nscope > 0 };
+	struct ward_ground_cfg c = { .mode = ground_mode(mode), .scoped = g->nscope > 0, .kprobe = g->kprobe };
 
 	return bpf_map_update_elem(g->cfg_fd, &zero, &c, BPF_ANY);
 }
@@ -150,7 +161,7 @@ static void set_failed(ward_bpfground_t *g, ward_ground_state_t st, const char *
 	g->rb = NULL;
 	bpfground__destroy(g->skel);
 	g->skel = NULL;
-	g->cfg_fd = g->stats_fd = -1;
+	g->cfg_fd = g->stats_fd = g->decided_fd = -1;
 	g->state = st;
 	snprintf(g->reason, sizeof(g->reason), "%.64s: %.64s%s%.255s%s", what, strerror(e),
 	         libbpf_last[0] ? " (libbpf: " : "", libbpf_last, libbpf_last[0] ? ")" : "");
@@ -168,6 +179,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	r.uid = (uid_t)e->uid;
 	r.denied = e->denied != 0;
 	r.userns = e->why == WARD_GROUND_USERNS;
+	r.changed = e->why == WARD_GROUND_CHANGED;
 	r.dev = e->dev;
 	r.ino = e->ino;
 	/* The strings come from the kernel NUL-terminated; copy with bounds anyway. */
@@ -208,11 +220,12 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 	*out = NULL;
 	if (g == NULL)
 		return ward_error_set(err, WARD_E_NOMEM, "bpf ground: out of memory");
-	g->cfg_fd = g->stats_fd = g->stopfd = -1;
+	g->cfg_fd = g->stats_fd = g->decided_fd = g->stopfd = -1;
 	g->report = opts->report;
 	g->report_arg = opts->report_arg;
 	pthread_mutex_init(&g->mode_mu, NULL);
 	atomic_init(&g->reported, 0);
+	atomic_init(&g->noted, 0);
 	*out = g;
 	if (opts->nscope > WARD_GROUND_MAX_SCOPE_UIDS) {
 		set_failed(g, WARD_GROUND_FAILED, "too many scope uids", E2BIG);
@@ -235,12 +248,13 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		return WARD_OK;
 	}
 	libbpf_set_print(libbpf_quiet);
-	if (load(g, true) != 0 && load(g, false) != 0) {
+	if (load(g, true, false) != 0 && load(g, false, true) != 0 && load(g, false, false) != 0) {
 		set_failed(g, WARD_GROUND_FAILED, "loading the BPF program (LSM hook, then tracepoint)", errno);
 		return WARD_OK;
 	}
 	g->cfg_fd = bpf_map__fd(g->skel->maps.ground_cfg);
 	g->stats_fd = bpf_map__fd(g->skel->maps.ground_stats);
+	g->decided_fd = bpf_map__fd(g->skel->maps.ground_decided);
 	/* Scope and mode before attaching: the program never runs unconfigured. */
 	for (size_t i = 0; i < g->nscope; i++) {
 		__u8 one = 1;
@@ -273,11 +287,26 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
 		                                               : "attaching to the sched_process_exec tracepoint", e);
 		return WARD_OK;
 	}
+	if (!g->lsm_hook && bpf_program__autoload(g->skel->progs.ward_ground_kp)) {
+		/* before the tracepoint stops checking changes itself */
+		g->skel->links.ward_ground_kp = bpf_program__attach(g->skel->progs.ward_ground_kp);
+		if (g->skel->links.ward_ground_kp == NULL)
+			snprintf(g->kprobe_error, sizeof(g->kprobe_error), "attaching to security_bprm_check: %.64s",
+			         strerror(errno));
+		else
+			g->kprobe = true;
+		if (g->kprobe && write_cfg(g, opts->mode) != 0) {
+			set_failed(g, WARD_GROUND_FAILED, "configuration map", errno);
+			return WARD_OK;
+		}
+	}
 	g->state = WARD_GROUND_ACTIVE;
 	if (!g->lsm_hook)
 		snprintf(g->reason, sizeof(g->reason), "the kernel refused the BPF LSM program (%.200s): "
 		         "the tracepoint fallback kills such execs with SIGKILL before they run "
-		         "instead of failing them with EPERM", g->lsm_error);
+		         "instead of failing them with EPERM%s%.200s", g->lsm_error,
+		         g->kprobe ? "" : "; no kprobe on security_bprm_check (a #! script written over "
+		         "an allowed program after its ALLOW is not seen): ", g->kprobe ? "" : g->kprobe_error);
 	return WARD_OK;
 }
 
@@ -300,6 +329,33 @@ void ward_bpfground_set_mode(ward_bpfground_t *g, ward_mode_t mode)
 	pthread_mutex_lock(&g->mode_mu);
 	(void)write_cfg(g, mode); /* an array map update of a valid key does not fail */
 	pthread_mutex_unlock(&g->mode_mu);
+}
+
+void ward_bpfground_note_allow(ward_bpfground_t *g, const ward_filekey_t *key, bool forget)
+{
+	struct ward_ground_filekey k = { 0 };
+	struct ward_ground_decided v = { 0 };
+	struct timespec now;
+	dev_t dev;
+
+	if (g == NULL || g->state != WARD_GROUND_ACTIVE || g->decided_fd < 0)
+		return;
+	/* user space's dev_t (glibc's encoding) to the kernel's s_dev (MKDEV) */
+	dev = (dev_t)key->dev;
+	k.dev = (__u32)((major(dev) << 20) | (minor(dev) & 0xfffff));
+	k.ino = key->ino;
+	if (forget) {
+		(void)bpf_map_delete_elem(g->decided_fd, &k); /* ENOENT, the usual case */
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now); /* bpf_ktime_get_ns's clock */
+	v.ctime_sec = key->ctime_sec;
+	v.ctime_nsec = (__u32)key->ctime_nsec;
+	v.size = key->size;
+	v.at_ns = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	/* An LRU hash update does not fail for want of room; it evicts. */
+	if (bpf_map_update_elem(g->decided_fd, &k, &v, BPF_ANY) == 0)
+		atomic_fetch_add_explicit(&g->noted, 1, memory_order_relaxed);
 }
 
 ward_ground_state_t ward_bpfground_state(const ward_bpfground_t *g)
@@ -354,6 +410,12 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	                    json_string(g->lsm_hook ? "EPERM" : "SIGKILL"));
 	if (g->lsm_error[0])
 		json_object_set_new(o, "lsm_error", json_string(g->lsm_error));
+	/* where a change after an ALLOW is checked: every file of an exec (lsm, kprobe) or
+	 * only the file finally run (tracepoint) */
+	json_object_set_new(o, "change_check", g->state != WARD_GROUND_ACTIVE ? json_null() :
+	                    json_string(g->lsm_hook ? "lsm" : g->kprobe ? "kprobe" : "tracepoint"));
+	if (g->kprobe_error[0])
+		json_object_set_new(o, "kprobe_error", json_string(g->kprobe_error));
 	if (g->state != WARD_GROUND_ACTIVE)
 		json_object_set_new(o, "warning", json_string(
 			"programs on filesystems mounted in a user namespace (unshare -Urm) and memfd "
@@ -367,9 +429,11 @@ json_t *ward_bpfground_status_json(const ward_bpfground_t *g)
 	c = json_object();
 	json_object_set_new(c, "calls", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_CALLS)));
 	json_object_set_new(c, "unseen", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_UNSEEN)));
+	json_object_set_new(c, "changed", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_CHANGED)));
 	json_object_set_new(c, "denied", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_DENIED)));
 	json_object_set_new(c, "lost", json_integer((json_int_t)stat_sum(g, WARD_GROUND_ST_LOST)));
 	json_object_set_new(c, "reported", json_integer((json_int_t)atomic_load(&g->reported)));
+	json_object_set_new(c, "noted", json_integer((json_int_t)atomic_load(&g->noted)));
 	json_object_set_new(o, "counters", c);
 	return o;
 }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/filekey.h"
 #include "profiles/config.h"
 
 typedef struct ward_bpfground ward_bpfground_t;
@@ -36,6 +37,7 @@ typedef struct ward_ground_report {
 	uid_t uid;
 	bool denied;
 	bool userns;             /* true: a user-namespace filesystem; false: kernel-internal */
+	bool changed;            /* a program changed after the agent allowed it (neither above) */
 	uint64_t dev, ino;
 	char comm[17];
 	char fstype[17];
@@ -66,6 +68,17 @@ ward_err_t ward_bpfground_open(const ward_bpfground_opts_t *opts, ward_bpfground
  * unless ACTIVE. */
 ward_err_t ward_bpfground_start(ward_bpfground_t *g, ward_error_t *err);
 
+/*
+ * The agent answers ALLOW to the exec of key's file and nothing will remember it (a
+ * file a user other than root can write). Call BEFORE the answer is written: the
+ * program then compares the file at exec time, write-denied, with key's ctime and size
+ * and stops (LOCKDOWN) or reports a program rewritten in between. forget: the agent
+ * allowed the file as one only root can write (kernel-cached): drop any entry, so a
+ * later exec the agent never sees is not judged against it. Thread-safe, never blocks
+ * on the agent (one map syscall); no-op unless ACTIVE.
+ */
+void ward_bpfground_note_allow(ward_bpfground_t *g, const ward_filekey_t *key, bool forget);
+
 /* Set the mode (call on every policy publish). Thread-safe; no-op unless ACTIVE. */
 void ward_bpfground_set_mode(ward_bpfground_t *g, ward_mode_t mode);
 
@@ -77,7 +90,8 @@ const char *ward_bpfground_reason(const ward_bpfground_t *g);
 /*
  * The "ground" object of status: state, reason, warning (when not active: what is
  * open and the sysctls that close it), lsm (whether the kernel lists bpf: true, false,
- * null = unknown), scoped uids, counters (calls, unseen, denied, lost, reported).
+ * null = unknown), scoped uids, counters (calls, unseen, changed, denied, lost,
+ * reported, noted).
  */
 json_t *ward_bpfground_status_json(const ward_bpfground_t *g);
 

@@ -42,6 +42,13 @@ void ward_bpfground_set_mode(ward_bpfground_t *g, ward_mode_t mode)
 	(void)mode;
 }
 
+void ward_bpfground_note_allow(ward_bpfground_t *g, const ward_filekey_t *key, bool forget)
+{
+	(void)g;
+	(void)key;
+	(void)forget;
+}
+
 ward_ground_state_t ward_bpfground_state(const ward_bpfground_t *g)
 {
 	(void)g;

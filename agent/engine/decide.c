@@ -546,7 +546,7 @@ static void decide_open(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
 /* Whether a user other than root can change the file's bytes: its owner, or anyone
  * through group/other write bits. Such a file may be changed through a shared writable
  * mapping with no event and no ctime change, so no verdict of it is ever cached. */
-static bool user_writable(const ward_event_t *ev)
+bool ward_decide_user_writable(const ward_event_t *ev)
 {
 	return ev->st_uid != 0 || (ev->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
@@ -574,7 +574,7 @@ void ward_decide(const ward_decide_ctx_t *ctx, const ward_event_t *ev, ward_reco
 		r->v.reason = WARD_RSN_ERROR;
 		return;
 	}
-	if (r->v.cacheable && !r->v.cached && ev->key_ok && user_writable(ev)) {
+	if (r->v.cacheable && !r->v.cached && ev->key_ok && ward_decide_user_writable(ev)) {
 		r->v.cacheable = false;
 		r->notes |= WARD_NOTE_USER_WRITABLE;
 	}
@@ -631,6 +631,7 @@ static const char *const reason_names[WARD_RSN__COUNT] = {
 	[WARD_RSN_PATH_BLOCKED] = "blocked_path_regex",
 	[WARD_RSN_PATH_ALLOWED] = "allowed_path_regex",
 	[WARD_RSN_BAD_SIGNATURE] = "bad_signature",
+	[WARD_RSN_CHANGED] = "changed_after_allow",
 };
 
 const char *ward_reason_name(ward_reason_t r)

@@ -97,6 +97,10 @@ bool ward_decide_cached(const ward_decide_ctx_t *ctx, const ward_event_t *ev, wa
  *   anything else is the agent's own failure: FailClosed in LOCKDOWN denies, everything
  *     else allows. Never cacheable.
  */
+/* Whether a user other than root can change the file's bytes (its owner, or anyone
+ * through group/other write bits): no verdict of such a file is cached. */
+bool ward_decide_user_writable(const ward_event_t *ev);
+
 void ward_decide_fallback(ward_mode_t mode, bool fail_closed, ward_reason_t why, bool own_fault,
                           ward_verdict_t *v);
 

@@ -63,6 +63,13 @@ typedef struct ward_engine_opts {
 	 * policy_mu: the BPF ground follows the mode (ward_bpfground_set_mode). NULL: none. */
 	void (*on_publish)(void *arg, ward_mode_t mode);
 	void *on_publish_arg;
+	/* Called on the answer path just BEFORE an EXEC is answered ALLOW: user_writable
+	 * true when no cache will remember the answer because a user other than root can write
+	 * the file (the BPF ground then checks, once execve has denied writes, that the
+	 * file still has key's ctime and size: ward_bpfground_note_allow); false for the
+	 * other ALLOWs. Must not block. NULL: none. */
+	void (*on_exec_allow)(void *arg, const ward_filekey_t *key, bool user_writable);
+	void *on_exec_allow_arg;
 } ward_engine_opts_t;
 
 /* Create the engine with its first snapshot (ownership passes). No thread yet. */

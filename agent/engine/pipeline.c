@@ -232,6 +232,10 @@ ward_err_t ward_engine_answer(ward_engine_t *e, const ward_event_t *ev, ward_rec
 	a->allowed = ev->kind == WARD_EV_OPEN && v->decision == WARD_ALLOW ? v->allowed : 0;
 	a->cache = false;
 	a->cache_opens = false;
+	/* Before the answer: the exec may reach the BPF ground microseconds after it. */
+	if (e->o.on_exec_allow != NULL && ev->kind == WARD_EV_EXEC && v->decision == WARD_ALLOW &&
+	    ev->key_ok)
+		e->o.on_exec_allow(e->o.on_exec_allow_arg, &ev->key, ward_decide_user_writable(ev));
 	if (!want_cache)
 		return b->ops->respond(b, ev, a);
 	if (ev->kind == WARD_EV_EXEC) {

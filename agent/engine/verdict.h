@@ -33,6 +33,8 @@ typedef enum {
 	WARD_RSN_PATH_BLOCKED, /* BlockedPathRegex matched (no rule decided): deny in every mode */
 	WARD_RSN_PATH_ALLOWED, /* AllowedPathRegex matched (no rule decided): allow, never cached */
 	WARD_RSN_BAD_SIGNATURE,/* EnableBadSignatureProtection: an invalid code signature, no rule */
+	WARD_RSN_CHANGED,     /* the BPF ground: the program changed after its ALLOW, before
+	                         execve denied writes to it */
 	WARD_RSN__COUNT
 } ward_reason_t;
 

@@ -120,6 +120,8 @@ static void fx_file(struct fx *f)
 
 /* The scan step's idle test for the next fx_start (NULL: a scan may always happen). */
 static bool (*fx_scan_idle)(void *arg);
+/* The exec-ALLOW hook for the next fx_start (NULL: none). */
+static void (*fx_on_exec_allow)(void *arg, const ward_filekey_t *key, bool user_writable);
 
 /* Start an engine on the fake backend: nworkers, queue capacity, the config in f->cfg. */
 static void fx_start(struct fx *f, unsigned nworkers, unsigned qcap, ward_scan_fn scan)
@@ -141,6 +143,8 @@ static void fx_start(struct fx *f, unsigned nworkers, unsigned qcap, ward_scan_f
 	o.scan_idle = fx_scan_idle;
 	o.forget = forget_hook;
 	o.forget_arg = f;
+	o.on_exec_allow = fx_on_exec_allow;
+	o.on_exec_allow_arg = f;
 	assert_int_equal(ward_engine_create(&o, snap, &f->e, NULL), WARD_OK);
 	assert_int_equal(ward_engine_subscribe(f->e, subscriber, f, NULL), WARD_OK);
 	assert_int_equal(ward_engine_start(f->e, NULL), WARD_OK);
@@ -164,6 +168,7 @@ static int setup(void **state)
 	F.cfg.ntrusted_paths = 0;
 	gate_set(false);
 	gate_by_uid = false;
+	fx_on_exec_allow = NULL;
 	*state = &F;
 	return 0;
 }
@@ -637,6 +642,78 @@ static void test_reader_never_waits_on_disk(void **state)
 	unlink(path);
 }
 
+/* What the exec-ALLOW hook saw (the BPF ground's ground_decided writer in wardend). */
+static struct {
+	int calls, calls_after_answer, user_writable, root_only;
+	ward_filekey_t key;
+} ea;
+
+static void exec_allow_hook(void *arg, const ward_filekey_t *key, bool user_writable)
+{
+	(void)arg;
+	pthread_mutex_lock(&fk.mu);
+	ea.calls++;
+	/* the tests' events n = 1, 2, 3 are each the n-th call: answered already is too
+	 * late for the ground */
+	if (ea.calls < FK_MAX && fk.answers[ea.calls] != 0)
+		ea.calls_after_answer++;
+	if (user_writable)
+		ea.user_writable++;
+	else
+		ea.root_only++;
+	ea.key = *key;
+	pthread_mutex_unlock(&fk.mu);
+}
+
+/* The ground's window check depends on this: every EXEC ALLOW is told to the hook
+ * before the kernel gets the answer, user_writable exactly for the files no cache may
+ * keep; a DENY, an OPEN and the cacheable ALLOW's are told apart. */
+static void test_exec_allow_hook_before_answer(void **state)
+{
+	struct fx *f = *state;
+	ward_event_t ev;
+	char sha[65];
+
+	memset(&ea, 0, sizeof(ea));
+	fx_on_exec_allow = exec_allow_hook;
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	fx_start(f, 1, 8, NULL);
+	fk_inject(exec_ev(f, 1)); /* unknown in LOCKDOWN: DENY, not told */
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(fk.answer[1].decision, WARD_DENY);
+	assert_int_equal(ea.calls, 0);
+	fx_stop(f);
+
+	sha_of(f, sha);
+	add_rule(f, WARD_RT_BINARY, WARD_POL_ALLOWLIST, sha);
+	fx_start(f, 1, 8, NULL);
+	ev = exec_ev(f, 1);
+	ev.st_uid = 1000; /* its owner can rewrite it: never cached */
+	fk_inject(ev);
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(fk.answer[1].decision, WARD_ALLOW);
+	assert_false(fk.answer[1].cache);
+	assert_int_equal(ea.calls, 1);
+	assert_int_equal(ea.user_writable, 1);
+	assert_int_equal(ea.calls_after_answer, 0);
+	assert_memory_equal(&ea.key, &f->key, sizeof(f->key));
+
+	ev = exec_ev(f, 2);
+	ev.st_mode = 0100775; /* root's, group-writable: never cached either */
+	fk_inject(ev);
+	assert_true(fk_wait(2, 2));
+	assert_int_equal(ea.calls, 2);
+	assert_int_equal(ea.user_writable, 2);
+	assert_int_equal(ea.calls_after_answer, 0);
+
+	fk_inject(exec_ev(f, 3)); /* root's only: kernel-cached, told as root-only */
+	assert_true(fk_wait(3, 3));
+	assert_true(fk.answer[3].cache);
+	assert_int_equal(ea.calls, 3);
+	assert_int_equal(ea.root_only, 1);
+	assert_int_equal(ea.calls_after_answer, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_races_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_never_waits_on_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_allow_hook_before_answer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
