@@ -127,6 +127,8 @@ typedef struct ward_procinfo {
 	                           completes), not the new program's (ES) */
 	size_t argv_len;        /* bytes of argv used (NUL-separated strings) */
 	bool argv_truncated;
+	bool argv_not_read;     /* not read on purpose: the event reader never reads another
+	                           process's memory (ward_thread_no_waits) */
 	char argv[WARD_EVLOG_MAX_ARGV];
 } ward_procinfo_t;
 

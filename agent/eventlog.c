@@ -128,8 +128,15 @@ char *ward_evlog_format(const ward_evrec_t *r)
 			json_array_append_new(argv, s);
 			i += n + 1;
 		}
-		/* Named for what it is: Linux reads it before the exec completes (the caller's). */
-		json_object_set_new(o, pi->argv_is_caller ? "caller_argv" : "argv", argv);
+		/* Named for what it is: Linux reads it before the exec completes (the caller's).
+		 * Not read at all by the event reader (it never waits on another process's lock). */
+		if (pi->argv_not_read) {
+			json_decref(argv);
+			json_object_set_new(o, "argv", json_null());
+			json_object_set_new(o, "argv_not_read", json_true());
+		} else {
+			json_object_set_new(o, pi->argv_is_caller ? "caller_argv" : "argv", argv);
+		}
 		if (pi->argv_truncated)
 			json_object_set_new(o, "argv_truncated", json_true());
 	} else {

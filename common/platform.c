@@ -326,3 +326,15 @@ ssize_t ward_pread(int fd, void *buf, size_t len, off_t off)
 #endif
 	return pread(fd, buf, len, off);
 }
+
+static _Thread_local _Bool no_waits;
+
+void ward_thread_set_no_waits(_Bool on)
+{
+	no_waits = on;
+}
+
+_Bool ward_thread_no_waits(void)
+{
+	return no_waits;
+}

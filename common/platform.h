@@ -72,6 +72,13 @@ _Bool ward_stat_nosync(const char *path, struct stat *st);
 #include <sys/types.h>
 ssize_t ward_pread(int fd, void *buf, size_t len, off_t off);
 
+/* A thread that must never wait on another process (the event reader: everything waits
+ * behind it). Reading a process's command line takes that process's memory lock, which a
+ * process can hold for as long as it likes (a fault on a file a FUSE server never
+ * serves); such reads are skipped on it (agent/backends/procinfo.c). */
+void ward_thread_set_no_waits(_Bool on);
+_Bool ward_thread_no_waits(void);
+
 /* madvise(MADV_HUGEPAGE) where the kernel has it; advice only. */
 void ward_madvise_huge(void *addr, size_t len);
 

@@ -1,5 +1,6 @@
 /* Reading /proc/<pid> for the fanotify backend (agent/backends/procinfo.h). */
 #include "agent/backends/procinfo.h"
+#include "common/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,11 @@ bool ward_procinfo_read(pid_t pid, ward_procinfo_t *out)
 	out->ok = ward_procinfo_parse_status(status, &out->ppid, &out->uid);
 	if (out->ok)
 		(void)ward_procinfo_stat(pid, &out->sid, &out->tty, &out->start_time);
+	if (ward_thread_no_waits()) {
+		/* the command line is read from the process's memory, under its lock */
+		out->argv_not_read = true;
+		return out->ok;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	n = read_file(path, out->argv, sizeof(out->argv));
 	if (n > 0) {
@@ -195,7 +201,9 @@ bool ward_procinfo_exe(pid_t pid, ward_filekey_t *out)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (stat(path, &st) != 0)
+	/* stat follows the link to the executable's filesystem: from the event reader, only
+	 * what the kernel has cached (a FUSE server answers getattr when it likes) */
+	if (ward_thread_no_waits() ? !ward_stat_nosync(path, &st) : stat(path, &st) != 0)
 		return false;
 	ward_filekey_from_stat(&st, out);
 	return true;

@@ -432,8 +432,11 @@ static bool reader_decides(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
 			r->v.has_sha256 = true;
 	}
 	blocked = ward_nowait_end();
+	/* A logged DENY: its process details (the command line the user ran) are read
+	 * before the answer, from the process's memory under its lock: a worker's job (the
+	 * deadline keeper covers a worker that waits; nothing covers the reader). */
 	if (blocked || (r->notes & WARD_NOTE_TO_WORKER) || r->v.reason == WARD_RSN_ERROR ||
-	    r->v.compiler || (r->v.decision == WARD_ALLOW && (!key_now(ev, &now) ||
+	    (r->v.decision == WARD_DENY && loggable(e, r)) || r->v.compiler || (r->v.decision == WARD_ALLOW && (!key_now(ev, &now) ||
 	                                                     !ward_filekey_eq(&now, &ev->key)))) {
 		/* a worker decides it again, with the time to wait, retry, or scan */
 		ward_snapshot_unref(snap);
@@ -526,6 +529,9 @@ static void sink(void *arg, ward_event_t *ev)
 static void *reader_main(void *arg)
 {
 	ward_engine_t *e = arg;
+
+	/* everything waits behind this thread: it never waits on another process */
+	ward_thread_set_no_waits(true);
 
 	if (e->o.backend->ops->run(e->o.backend, sink, e, &e->reader_err) != WARD_OK) {
 		atomic_store(&e->reader_failed, true);

@@ -5,6 +5,7 @@
 
 #include "agent/eventlog.h"
 #include "agent/backends/procinfo.h"
+#include "common/platform.h"
 
 static void fill(ward_evrec_t *r)
 {
@@ -219,6 +220,15 @@ static void test_procinfo(void **state)
 	assert_int_equal(pi.ppid, getppid());
 	assert_int_equal(pi.uid, getuid());
 	assert_non_null(strstr(pi.argv, "test_eventlog"));
+	assert_false(pi.argv_not_read);
+	/* the event reader's thread never reads another process's memory: the command line
+	 * is left out, the rest (/proc status and stat: no lock of the process) is read */
+	ward_thread_set_no_waits(true);
+	assert_true(ward_procinfo_read(getpid(), &pi));
+	ward_thread_set_no_waits(false);
+	assert_true(pi.argv_not_read);
+	assert_int_equal(pi.argv_len, 0);
+	assert_int_equal(pi.ppid, getppid());
 	assert_false(ward_procinfo_read(0x7ffffff0, &pi));
 	/* the start time that tells a reused pid apart: field 22, counted after the comm,
 	 * whatever the comm holds */

@@ -523,25 +523,36 @@ static uint64_t reader_decisions(struct fx *f)
 }
 
 /* A backend whose reads can be tried without waiting lets the reader decide a small cold
- * exec itself (no hand-off), answered once, remembered, logged; a scan that could run
- * sends it to a worker, and the reader never calls the scan step. */
+ * exec itself (no hand-off), answered once, remembered, logged; a logged DENY and a scan
+ * that could run send it to a worker, and the reader never calls the scan step. */
 static void test_reader_decides(void **state)
 {
 	struct fx *f = *state;
 	ward_verdict_t v;
 
 	fake_backend.reader_decides = true;
-	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	f->cfg.mode = WARD_MODE_MONITOR;
 	fx_start(f, 1, 8, NULL);
 	fk_inject(exec_ev(f, 1));
 	assert_true(fk_wait(1, 1));
 	assert_int_equal(fk.answers[1], 1);
-	assert_int_equal(fk.answer[1].decision, WARD_DENY);
+	assert_int_equal(fk.answer[1].decision, WARD_ALLOW);
 	assert_int_equal(reader_decisions(f), 1);
 	assert_true(ward_cache_lookup(f->cache, &f->key, ward_mono_ns() / 1000000, &v));
 	fx_stop(f);
 	assert_int_equal(f->records, 1);
 	assert_int_equal(f->records_unanswered, 0);
+
+	/* a logged DENY reads the process's details before the answer (its memory, under
+	 * its lock): a worker's job, never the reader's */
+	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	fx_start(f, 1, 8, NULL);
+	fk_inject(exec_ev(f, 5));
+	assert_true(fk_wait(1, 1));
+	assert_int_equal(fk.answer[5].decision, WARD_DENY);
+	assert_int_equal(reader_decisions(f), 0);
+	fx_stop(f);
+	f->cfg.mode = WARD_MODE_MONITOR;
 
 	/* a scan could run: the gate is closed, so only a worker may be stuck there; the
 	 * keeper's fallback answers at the deadline and the reader decided nothing */
@@ -564,7 +575,7 @@ static void test_reader_decides(void **state)
 	fk_inject(exec_ev(f, 3));
 	assert_true(fk_wait(1, 1));
 	assert_int_equal(reader_decisions(f), 1);
-	assert_int_equal(fk.answer[3].decision, WARD_DENY);
+	assert_int_equal(fk.answer[3].decision, WARD_ALLOW);
 	fx_stop(f);
 	gate_set(true);
 
@@ -623,7 +634,7 @@ static void test_reader_never_waits_on_disk(void **state)
 	}
 	assert_int_equal(fstat(fd, &sb), 0);
 	fake_backend.reader_decides = true;
-	f->cfg.mode = WARD_MODE_LOCKDOWN;
+	f->cfg.mode = WARD_MODE_MONITOR;
 	fx_start(f, 1, 8, NULL);
 	ward_event_t ev = exec_ev(f, 1);
 	ev.fd = fd;
@@ -632,7 +643,7 @@ static void test_reader_never_waits_on_disk(void **state)
 	assert_true(fk_wait(1, 1));
 	assert_int_equal(reader_decisions(f), 0); /* a worker did */
 	assert_int_equal(fk.answers[1], 1);
-	assert_int_equal(fk.answer[1].decision, WARD_DENY);
+	assert_int_equal(fk.answer[1].decision, WARD_ALLOW);
 	/* now the pages are in memory (the worker read them): the reader decides */
 	fk_inject(exec_ev(f, 2));
 	assert_true(fk_wait(2, 2));
