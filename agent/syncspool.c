@@ -200,13 +200,18 @@ json_t *ward_syncspool_event_json(const ward_evrec_t *r)
 	json_object_set_new(o, "execution_time",
 	                    json_real((double)r->when.tv_sec + (double)r->when.tv_nsec / 1e9));
 	json_object_set_new(o, "pid", json_integer(r->proc.pid));
-	if (r->pinfo.ok) {
-		json_object_set_new(o, "ppid", json_integer(r->pinfo.ppid));
-		if (getpwuid_r(r->pinfo.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+	if (r->pinfo.ok || r->proc.creds_ok) {
+		/* the real uid from the process's details; if it exited before they were read,
+		 * the effective uid the event was decided with */
+		uid_t u = r->pinfo.ok ? r->pinfo.uid : r->proc.uid;
+		if (getpwuid_r(u, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
 			snprintf(user, sizeof(user), "%s", pw.pw_name);
 		else
-			snprintf(user, sizeof(user), "%u", (unsigned)r->pinfo.uid);
+			snprintf(user, sizeof(user), "%u", (unsigned)u);
 		json_object_set_new(o, "executing_user", json_string(user));
+	}
+	if (r->pinfo.ok) {
+		json_object_set_new(o, "ppid", json_integer(r->pinfo.ppid));
 		parent_name(r->pinfo.ppid, parent, sizeof(parent));
 		if (parent[0])
 			json_object_set_new(o, "parent_name", json_string(parent));

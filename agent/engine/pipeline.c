@@ -448,6 +448,8 @@ static bool reader_decides(ward_engine_t *e, ward_event_t *ev, ward_record_t *r)
 	}
 	atomic_fetch_add_explicit(&e->metrics.reader_decisions, 1, memory_order_relaxed);
 	remember(e, ev, &r->v, epoch);
+	if (loggable(e, r))
+		capture(e, ev, r); /* the process may exit at once: its details before the hash */
 	if (hash_after && ward_sha256_fd(ev->fd, r->v.sha256, NULL) == WARD_OK)
 		r->v.has_sha256 = true;
 	ward_engine_post(e, ev, r);
@@ -635,6 +637,8 @@ static void decide_one(ward_engine_t *e, ward_slot_t *slot, ward_record_t *r)
 		r->latency_us = (ward_mono_ns() - ev->t_recv_ns) / 1000;
 	}
 	remember(e, ev, &r->v, epoch);
+	if (answered && loggable(e, r))
+		capture(e, ev, r); /* the process may exit at once: its details before the hash */
 	hash_for_log(e, ev, r);
 	ward_engine_post(e, ev, r);
 	ward_snapshot_unref(snap);

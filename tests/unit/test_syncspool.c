@@ -152,6 +152,15 @@ static void test_wanted_and_shape(void **state)
 	assert_non_null(e = ward_syncspool_event_json(&r));
 	assert_string_equal(json_string_value(json_object_get(e, "decision")), "BLOCK_UNKNOWN");
 	json_decref(e);
+	/* the process exited before its details were read: the user the event was decided
+	 * with, no ppid */
+	r.pinfo.ok = false;
+	r.proc.creds_ok = true;
+	r.proc.uid = 0;
+	assert_non_null(e = ward_syncspool_event_json(&r));
+	assert_string_equal(json_string_value(json_object_get(e, "executing_user")), "root");
+	assert_null(json_object_get(e, "ppid"));
+	json_decref(e);
 	r.kind = WARD_EV_OPEN;
 	assert_false(ward_syncspool_wanted(&r));
 }
