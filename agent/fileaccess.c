@@ -208,6 +208,21 @@ bool ward_fileaccess_dir_may_watch(ward_fileaccess_t *fa, const char *dir)
 	return w;
 }
 
+/* An opener identity already in the table for executable key k (this policy generation). */
+static bool ident_lookup(ward_fileaccess_t *fa, const struct gen *g, const ward_filekey_t *k,
+                         ward_opener_t *o)
+{
+	size_t slot = key_hash(k) % WARD_FAA_IDENT_CACHE;
+	bool hit;
+
+	pthread_mutex_lock(&fa->mu);
+	hit = fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, k);
+	if (hit)
+		*o = fa->ident[slot].o;
+	pthread_mutex_unlock(&fa->mu);
+	return hit;
+}
+
 /* The opener's identity, from the table or computed (outside the lock). */
 static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_request_t *rq,
                        ward_opener_t *o, ward_filekey_t *kout)
@@ -227,18 +242,12 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 			ward_nowait_mark_blocked();
 			return false;
 		}
-		ward_filekey_from_stat(&sb, &k);
-		*kout = k;
-		slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
-		pthread_mutex_lock(&fa->mu);
-		if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
-			*o = fa->ident[slot].o;
-			pthread_mutex_unlock(&fa->mu);
+		ward_filekey_from_stat(&sb, kout);
+		if (ident_lookup(fa, g, kout, o)) {
 			if (ward_proc_exe_path(rq->pid, path, sizeof(path)))
 				snprintf(o->path, sizeof(o->path), "%s", path);
 			return true;
 		}
-		pthread_mutex_unlock(&fa->mu);
 		ward_nowait_mark_blocked();
 		return false;
 	}
@@ -248,14 +257,10 @@ static bool opener_get(ward_fileaccess_t *fa, struct gen *g, const ward_fa_reque
 			close(fd);
 		return false;
 	}
-	k = (ward_filekey_t){ (uint64_t)sb.st_dev, (uint64_t)sb.st_ino, sb.st_ctim.tv_sec,
-	                      sb.st_ctim.tv_nsec, (uint64_t)sb.st_size };
+	ward_filekey_from_stat(&sb, &k);
 	*kout = k;
 	slot = key_hash(&k) % WARD_FAA_IDENT_CACHE;
-	pthread_mutex_lock(&fa->mu);
-	if (fa->ident[slot].used && fa->ident[slot].gen == g->id && ward_filekey_eq(&fa->ident[slot].key, &k)) {
-		*o = fa->ident[slot].o;
-		pthread_mutex_unlock(&fa->mu);
+	if (ident_lookup(fa, g, &k, o)) {
 		close(fd);
 		/* the path names the link the process was started by: take the current one */
 		if (path[0] != '\0')

@@ -1,6 +1,7 @@
 /* Reading /proc/<pid> for the fanotify backend (agent/backends/procinfo.h). */
 #include "agent/backends/procinfo.h"
 #include "common/platform.h"
+#include "common/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -203,7 +204,7 @@ bool ward_procinfo_exe(pid_t pid, ward_filekey_t *out)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	/* stat follows the link to the executable's filesystem: from the event reader, only
 	 * what the kernel has cached (a FUSE server answers getattr when it likes) */
-	if (ward_thread_no_waits() ? !ward_stat_nosync(path, &st) : stat(path, &st) != 0)
+	if (ward_thread_no_waits() ? !ward_proc_exe_stat_nosync(pid, &st) : stat(path, &st) != 0)
 		return false;
 	ward_filekey_from_stat(&st, out);
 	return true;
